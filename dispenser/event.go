@@ -41,11 +41,13 @@ const (
 
 // Event is one entry of the append-only adherence log.
 type Event struct {
-	Seq         int64     `json:"seq"` // assigned by the Log: 1, 2, ... per device
-	ID          string    `json:"id"`  // assigned by the Log: globally unique, for sync
-	Time        time.Time `json:"time"`
-	Kind        Kind      `json:"kind"`
-	DoseID      string    `json:"dose_id,omitempty"`
+	Seq    int64     `json:"seq"` // assigned by the Log: 1, 2, ... per device
+	ID     string    `json:"id"`  // assigned by the Log: globally unique, for sync
+	Time   time.Time `json:"time"`
+	Kind   Kind      `json:"kind"`
+	DoseID string    `json:"dose_id,omitempty"`
+	// Scheduled is the dose's scheduled instant, on events about a dose.
+	Scheduled   time.Time `json:"scheduled,omitzero"`
 	Medication  string    `json:"medication,omitempty"` // medication id from the config
 	Compartment int       `json:"compartment,omitempty"`
 	Detail      string    `json:"detail,omitempty"`
