@@ -30,11 +30,13 @@ var HalfStep = [8][4]gpio.Level{
 // half steps.
 //
 // The driver assumes the rotor sits at HalfStep[0] when it is built and
-// remembers the last phase it energised: each step moves one phase (up the
-// table, or down with reverse) and energises it, so the first forward step
-// after construction is 1100 and eight forward steps end on 1000. Keeping
-// the phase across calls means the next move starts where the rotor was
-// left instead of snapping back by up to half a turn of the sequence.
+// remembers the last phase it energised. A move first energises that rest
+// phase, then each step moves one phase (up the table, or down with
+// reverse), energises it and waits the step delay; then all coils go low.
+// So the first forward move after construction shows 1000, 1100, 0100, ...
+// and eight steps end on 1000; each step is exactly one pin write.
+// Keeping the phase across calls means the next move starts where the
+// rotor was left instead of snapping to another phase.
 type ULN2003 struct {
 	mu      sync.Mutex // one motion at a time
 	pins    [4]gpio.PinOut
@@ -80,16 +82,16 @@ func (m *ULN2003) DispenseOne(ctx context.Context) error {
 		dir = -1
 	}
 	err := func() error {
+		// Energise the phase the rotor rests at first: from there every
+		// step changes exactly one coil, so no phase is skipped even
+		// between two pin writes.
+		if err := m.energise(); err != nil {
+			return err
+		}
 		for range m.steps {
 			m.phase = (m.phase + dir + len(HalfStep)) % len(HalfStep)
-			for i, l := range HalfStep[m.phase] {
-				if l == m.levels[i] {
-					continue
-				}
-				if err := m.pins[i].Out(l); err != nil {
-					return fmt.Errorf("uln2003: drive IN%d: %w", i+1, err)
-				}
-				m.levels[i] = l
+			if err := m.energise(); err != nil {
+				return err
 			}
 			if err := wait(ctx, m.delay); err != nil {
 				return err
@@ -100,6 +102,21 @@ func (m *ULN2003) DispenseOne(ctx context.Context) error {
 	// A 28BYJ-48 left energised draws ~240mA and heats up for nothing: the
 	// gear train holds the wheel.
 	return errors.Join(err, m.coilsOff())
+}
+
+// energise drives the coils of HalfStep[m.phase], writing only the pins
+// that change, in order IN1..IN4.
+func (m *ULN2003) energise() error {
+	for i, l := range HalfStep[m.phase] {
+		if l == m.levels[i] {
+			continue
+		}
+		if err := m.pins[i].Out(l); err != nil {
+			return fmt.Errorf("uln2003: drive IN%d: %w", i+1, err)
+		}
+		m.levels[i] = l
+	}
+	return nil
 }
 
 func (m *ULN2003) coilsOff() error {
