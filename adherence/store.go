@@ -1,0 +1,299 @@
+package adherence
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ dispenser.Log = (*Store)(nil)
+
+// Store is the device's SQLite database. It is safe for concurrent use.
+type Store struct {
+	// w holds the single write connection: SQLite admits one writer at a
+	// time, and queueing in database/sql is cheaper than SQLITE_BUSY retries.
+	w *sql.DB
+	// r is a pool of query_only connections; in WAL mode they read a
+	// committed snapshot while w writes. For an in-memory store r == w.
+	r *sql.DB
+
+	insertEvent *sql.Stmt // on w
+	upsertDose  *sql.Stmt // on w
+
+	deviceID string
+}
+
+const (
+	// busy_timeout covers another process (pillctl) holding the write lock.
+	basePragmas = "_pragma=busy_timeout(5000)"
+	writeDSN    = "?" + basePragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	readDSN     = "?" + basePragmas + "&_pragma=query_only(1)"
+
+	// readConns bounds the reader pool; the device has few concurrent
+	// readers (UI, sync, reports) and each connection costs a page cache.
+	readConns = 4
+)
+
+// Open opens (creating if needed) the database file at path, applies the
+// embedded migrations and returns the store. A missing directory is created
+// with mode 0700; the database and its -wal and -shm files get mode 0600.
+func Open(ctx context.Context, path string) (*Store, error) {
+	ms, err := loadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return openFile(ctx, path, ms)
+}
+
+func openFile(ctx context.Context, path string, ms []migration) (*Store, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
+	uri := "file:" + escapeURIPath(path)
+	w, err := openPool(ctx, uri+writeDSN, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDurable(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	s, err := newStore(ctx, w, ms)
+	if err != nil {
+		return nil, err
+	}
+	// Readers open after the migrations so they never see an old schema.
+	if s.r, err = openPool(ctx, uri+readDSN, readConns); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenMemory returns a private in-memory store with the full schema, for
+// tests. It has one connection (each connection to ":memory:" would be a
+// database of its own), so readers wait for the writer.
+func OpenMemory(ctx context.Context) (*Store, error) {
+	ms, err := loadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	w, err := openPool(ctx, ":memory:?"+basePragmas+"&_txlock=immediate", 1)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStore(ctx, w, ms)
+	if err != nil {
+		return nil, err
+	}
+	s.r = w
+	return s, nil
+}
+
+// createPrivate makes sure path exists with mode 0600 before SQLite opens it:
+// SQLite would create it 0644 less the umask, and it gives the -wal and -shm
+// files the database file's mode. Existing files are tightened too.
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("adherence: create dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("adherence: create db file: %w", err)
+	}
+	err = f.Chmod(0o600) // the umask may have taken more than group and other bits
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("adherence: create db file: %w", err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("adherence: create db file: %w", err)
+		}
+	}
+	return nil
+}
+
+// escapeURIPath escapes the characters that would end or garble the path
+// part of an SQLite URI filename.
+func escapeURIPath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+func openPool(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("adherence: open db: %w", err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("adherence: open db: %w", err)
+	}
+	return db, nil
+}
+
+// checkDurable verifies that the pragmas the durability promise rests on
+// took effect; SQLite silently keeps another journal mode on file systems
+// without shared memory support.
+func checkDurable(ctx context.Context, db *sql.DB) error {
+	var mode string
+	var sync int
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("adherence: open db: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return fmt.Errorf("adherence: open db: %w", err)
+	}
+	if mode != "wal" || sync != 2 {
+		return fmt.Errorf("adherence: open db: journal_mode=%s synchronous=%d, want wal and 2 (FULL)", mode, sync)
+	}
+	return nil
+}
+
+// newStore migrates w, loads the device id and prepares the write
+// statements. It closes w on failure.
+func newStore(ctx context.Context, w *sql.DB, ms []migration) (*Store, error) {
+	s := &Store{w: w}
+	if err := s.init(ctx, ms); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context, ms []migration) error {
+	if err := migrate(ctx, s.w, ms); err != nil {
+		return err
+	}
+	// DO NOTHING keeps the id of the first open: the clinic knows the
+	// device by it.
+	if _, err := s.w.ExecContext(ctx,
+		`INSERT INTO meta(key, value) VALUES('device_id', ?) ON CONFLICT(key) DO NOTHING`, newID()); err != nil {
+		return fmt.Errorf("adherence: device id: %w", err)
+	}
+	if err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'device_id'`).Scan(&s.deviceID); err != nil {
+		return fmt.Errorf("adherence: device id: %w", err)
+	}
+	var err error
+	if s.insertEvent, err = s.w.PrepareContext(ctx, insertEventSQL); err != nil {
+		return fmt.Errorf("adherence: prepare: %w", err)
+	}
+	if s.upsertDose, err = s.w.PrepareContext(ctx, upsertDoseSQL); err != nil {
+		return fmt.Errorf("adherence: prepare: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database. Everything Append returned is already on disk.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insertEvent, s.upsertDose} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.r != nil && s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	errs = append(errs, s.w.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("adherence: close: %w", err)
+	}
+	return nil
+}
+
+// newID returns 128 random bits in hex: unique across devices and across a
+// database that was wiped and recreated, which a counter would not be.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails; crashes the program if the OS cannot supply randomness
+	return hex.EncodeToString(b[:])
+}
+
+// DeviceID is the random id this database was given when it was created.
+func (s *Store) DeviceID() string { return s.deviceID }
+
+// LastTrusted returns the last wall-clock time recorded as trusted, or the
+// zero time if none was.
+func (s *Store) LastTrusted(ctx context.Context) (time.Time, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'last_trusted'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("adherence: last trusted: %w", err)
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("adherence: last trusted: %w", err)
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}
+
+// SetLastTrusted records t (to the millisecond) as the last trusted time.
+// It stores what it is given, earlier or later than before: deciding whether
+// a time may be trusted is the schedule package's job.
+func (s *Store) SetLastTrusted(ctx context.Context, t time.Time) error {
+	_, err := s.w.ExecContext(ctx,
+		`INSERT INTO meta(key, value) VALUES('last_trusted', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+		strconv.FormatInt(t.UnixMilli(), 10))
+	if err != nil {
+		return fmt.Errorf("adherence: set last trusted: %w", err)
+	}
+	return nil
+}
+
+// QuickCheck runs PRAGMA quick_check: a fast structural check that does not
+// verify index contents. It returns nil if the database is sound.
+func (s *Store) QuickCheck(ctx context.Context) error {
+	return s.check(ctx, "quick_check")
+}
+
+// IntegrityCheck runs PRAGMA integrity_check, which also checks that every
+// index matches its table; it reads the whole database.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	return s.check(ctx, "integrity_check")
+}
+
+func (s *Store) check(ctx context.Context, pragma string) error {
+	rows, err := s.r.QueryContext(ctx, "PRAGMA "+pragma)
+	if err != nil {
+		return fmt.Errorf("adherence: %s: %w", pragma, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return fmt.Errorf("adherence: %s: %w", pragma, err)
+		}
+		if p != "ok" {
+			problems = append(problems, p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("adherence: %s: %w", pragma, err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("adherence: %s: %s", pragma, strings.Join(problems, "; "))
+	}
+	return nil
+}
