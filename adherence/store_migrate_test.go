@@ -3,8 +3,8 @@ package adherence
 import (
 	"database/sql"
 	"fmt"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
