@@ -193,7 +193,7 @@ func TestSSD1306Errors(t *testing.T) {
 	}
 	before := d.Frame()
 	bus.take()
-	bus.failAt = 5 // third page
+	bus.failAt = 5 // window, pages 0..2, then page 3 fails
 	if err := d.Show("Hello"); !errors.Is(err, errBus) || !strings.Contains(err.Error(), "page 3") {
 		t.Errorf("Show(bus failing) = %v, want an error naming page 3", err)
 	}
@@ -391,7 +391,7 @@ func TestHD44780Errors(t *testing.T) {
 			t.Fatal(err)
 		}
 		bus.take()
-		bus.failAt = 20 // second row's address
+		bus.failAt = 18 // setting the second row's address
 		if err := d.Show("x"); !errors.Is(err, errBus) || !strings.Contains(err.Error(), "row 1") {
 			t.Errorf("Show(bus failing) = %v, want an error naming row 1", err)
 		}
