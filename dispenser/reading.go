@@ -1,0 +1,97 @@
+package dispenser
+
+import "time"
+
+// Quantity names what a Reading measures. The strings are stored and
+// exported; never rename one.
+type Quantity string
+
+// The quantities and their canonical units. Units are UCUM codes, as FHIR
+// Observation.valueQuantity.code needs them; every source unit is converted
+// to the canonical one before a Reading is made, so rules and reports never
+// compare values in different units.
+//
+//	quantity       canonical unit  UCUM meaning
+//	systolic       mm[Hg]          millimetre of mercury
+//	diastolic      mm[Hg]
+//	mean_arterial  mm[Hg]
+//	pulse          /min            beats per minute
+//	spo2           %               oxygen saturation, percent
+//	glucose        mg/dL           milligrams per decilitre
+//	temperature    Cel             degree Celsius
+//	weight         kg              kilogram
+//	bmi            kg/m2           kilogram per square metre
+//	height         m               metre
+//	rr_interval    ms              millisecond (heart beat to heart beat)
+//	hba1c          %               glycated haemoglobin, percent (NGSP)
+const (
+	Systolic     Quantity = "systolic"
+	Diastolic    Quantity = "diastolic"
+	MeanArterial Quantity = "mean_arterial"
+	Pulse        Quantity = "pulse"
+	SpO2         Quantity = "spo2"
+	Glucose      Quantity = "glucose"
+	Temperature  Quantity = "temperature"
+	Weight       Quantity = "weight"
+	BMI          Quantity = "bmi"
+	Height       Quantity = "height"
+	RRInterval   Quantity = "rr_interval"
+	HbA1c        Quantity = "hba1c"
+)
+
+var canonicalUnits = map[Quantity]string{
+	Systolic:     "mm[Hg]",
+	Diastolic:    "mm[Hg]",
+	MeanArterial: "mm[Hg]",
+	Pulse:        "/min",
+	SpO2:         "%",
+	Glucose:      "mg/dL",
+	Temperature:  "Cel",
+	Weight:       "kg",
+	BMI:          "kg/m2",
+	Height:       "m",
+	RRInterval:   "ms",
+	HbA1c:        "%",
+}
+
+// Unit returns the quantity's canonical UCUM unit, or "" for an unknown
+// quantity.
+func (q Quantity) Unit() string { return canonicalUnits[q] }
+
+// Reading is one vital-sign value from a measuring device, flattened to a
+// canonical unit. It is the record the store, the alert rules, the reports
+// and the FHIR export share; device-specific detail stays with the decoder.
+type Reading struct {
+	// Seq and ID are assigned by the store, as for events.
+	Seq int64  `json:"seq,omitempty"`
+	ID  string `json:"id,omitempty"`
+	// Device identifies the source device (e.g. its Bluetooth address).
+	Device   string   `json:"device,omitempty"`
+	Quantity Quantity `json:"quantity"`
+	// Value is in Unit, which is always Quantity.Unit(). It is 0 when
+	// Absent is set; check Absent before using it.
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	// Original is the value as the device reported it, with its unit and
+	// its digits ("16.0 kPa", "98.6 °F"), for audit and display.
+	Original string `json:"original,omitempty"`
+	// Time is when the measurement was taken: the device's own time stamp
+	// when it sent a complete one (DeviceTime true), else the time the
+	// reading was received (DeviceTime false).
+	Time       time.Time `json:"time"`
+	DeviceTime bool      `json:"device_time"`
+	// Absent says why there is no value ("NaN (not a number)",
+	// "measurement unsuccessful"); empty when Value holds one.
+	Absent string `json:"absent,omitempty"`
+	// Unreliable lists the conditions the device reported that make the
+	// value untrustworthy ("body movement", "sensor displaced"). Rules
+	// must not alert on an unreliable value as if it were sound.
+	Unreliable []string `json:"unreliable,omitempty"`
+	// Context carries qualifiers a clinician needs to read the value:
+	// glucose meal and sample type, body site of a temperature, user id
+	// on a shared device, irregular pulse. Keys are snake_case.
+	Context map[string]string `json:"context,omitempty"`
+}
+
+// HasValue reports whether the reading carries a usable number.
+func (r Reading) HasValue() bool { return r.Absent == "" }

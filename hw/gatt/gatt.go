@@ -1,0 +1,231 @@
+// Package gatt decodes the Bluetooth SIG health measurement characteristics
+// (heart rate, blood pressure, glucose, health thermometer, pulse oximeter,
+// weight scale) byte-exactly as the GATT Specification Supplement and the
+// service specifications lay them out, and flattens them into
+// dispenser.Readings in canonical units. It owns no radio: a transport hands
+// it the characteristic's 16-bit UUID and value bytes.
+//
+// Decisions where the specifications leave a receiver a choice:
+//   - A payload shorter than its flags announce is an error (ErrTruncated);
+//     so is a payload longer than they announce (ErrTrailing), except for
+//     heart-rate RR intervals, which fill the rest of the value.
+//   - Reserved (RFU) flag bits are ignored, as Bluetooth asks of receivers,
+//     and noted in Measurement.Notes. Because later specification versions
+//     only append fields, bytes after the known fields are then skipped with
+//     a note instead of failing.
+//   - Reserved status bits and reserved enumeration values are kept as sent
+//     and noted; they never make a decode fail.
+//   - IEEE 11073 special values (NaN, NRes, ±INF, reserved) are kept as such
+//     and become Readings with Absent set, never numbers.
+package gatt
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// UUID is a 16-bit Bluetooth characteristic UUID; it prints and marshals
+// as four hex digits ("2A35").
+type UUID uint16
+
+// The characteristics Decode understands.
+const (
+	GlucoseMeasurement        = 0x2A18
+	TemperatureMeasurement    = 0x2A1C
+	GlucoseMeasurementContext = 0x2A34
+	BloodPressureMeasurement  = 0x2A35
+	IntermediateCuffPressure  = 0x2A36
+	HeartRateMeasurement      = 0x2A37
+	PLXSpotCheckMeasurement   = 0x2A5E
+	PLXContinuousMeasurement  = 0x2A5F
+	WeightMeasurement         = 0x2A9D
+)
+
+var names = map[UUID]string{
+	GlucoseMeasurement:        "Glucose Measurement",
+	TemperatureMeasurement:    "Temperature Measurement",
+	GlucoseMeasurementContext: "Glucose Measurement Context",
+	BloodPressureMeasurement:  "Blood Pressure Measurement",
+	IntermediateCuffPressure:  "Intermediate Cuff Pressure",
+	HeartRateMeasurement:      "Heart Rate Measurement",
+	PLXSpotCheckMeasurement:   "PLX Spot-check Measurement",
+	PLXContinuousMeasurement:  "PLX Continuous Measurement",
+	WeightMeasurement:         "Weight Measurement",
+}
+
+func (u UUID) String() string { return fmt.Sprintf("%04X", uint16(u)) }
+
+// Name is the characteristic's name in the specification, or "" if Decode
+// does not know it.
+func (u UUID) Name() string { return names[u] }
+
+func (u UUID) MarshalJSON() ([]byte, error) { return []byte(`"` + u.String() + `"`), nil }
+
+// ParseUUID reads "2A35", "2a35" or "0x2A35".
+func ParseUUID(s string) (UUID, error) {
+	t := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0x"), "0X")
+	v, err := strconv.ParseUint(t, 16, 16)
+	if err != nil || t == "" {
+		return 0, fmt.Errorf("gatt: %q is not a 16-bit characteristic UUID (want four hex digits such as 2A35)", s)
+	}
+	return UUID(v), nil
+}
+
+// Measurement is one decoded characteristic value. Exactly one of the
+// detail pointers is set, matching Char.
+type Measurement struct {
+	Char UUID   `json:"characteristic"`
+	Name string `json:"name"`
+	// Device, Received and Zone are not in the payload: the transport sets
+	// them, and Readings copies them. Received stands in for the
+	// measurement time when the device sent no usable time stamp; Zone is
+	// the zone the device's clock runs in (nil means UTC).
+	Device   string         `json:"device,omitempty"`
+	Received time.Time      `json:"received,omitzero"`
+	Zone     *time.Location `json:"-"`
+	// Notes lists what was ignored under this package's rules for reserved
+	// bits and values.
+	Notes []string `json:"notes,omitempty"`
+
+	HeartRate      *HeartRate      `json:"heart_rate,omitempty"`
+	BloodPressure  *BloodPressure  `json:"blood_pressure,omitempty"` // 2A35 and 2A36
+	Glucose        *Glucose        `json:"glucose,omitempty"`
+	GlucoseContext *GlucoseContext `json:"glucose_context,omitempty"`
+	Temperature    *Temperature    `json:"temperature,omitempty"`
+	PLXSpotCheck   *PLXSpotCheck   `json:"plx_spot_check,omitempty"`
+	PLXContinuous  *PLXContinuous  `json:"plx_continuous,omitempty"`
+	Weight         *Weight         `json:"weight,omitempty"`
+}
+
+var _ json.Marshaler = UUID(0)
+
+func (m *Measurement) note(format string, args ...any) {
+	m.Notes = append(m.Notes, fmt.Sprintf(format, args...))
+}
+
+// noteReservedFlags notes flag bits outside defined and reports whether any
+// were set.
+func (m *Measurement) noteReservedFlags(flags uint8, defined uint8) bool {
+	rfu := flags &^ defined
+	for bit := 0; bit < 8; bit++ {
+		if rfu&(1<<bit) != 0 {
+			m.note("flags bit %d is reserved for future use; ignored", bit)
+		}
+	}
+	return rfu != 0
+}
+
+// Decode decodes the value of the characteristic uuid. The error, if any,
+// is an *Error naming the characteristic and the field.
+func Decode(uuid uint16, payload []byte) (Measurement, error) {
+	u := UUID(uuid)
+	m := Measurement{Char: u, Name: u.Name()}
+	r := &reader{char: u, b: payload}
+	var err error
+	switch u {
+	case HeartRateMeasurement:
+		err = decodeHeartRate(r, &m)
+	case BloodPressureMeasurement, IntermediateCuffPressure:
+		err = decodeBloodPressure(r, &m)
+	case GlucoseMeasurement:
+		err = decodeGlucose(r, &m)
+	case GlucoseMeasurementContext:
+		err = decodeGlucoseContext(r, &m)
+	case TemperatureMeasurement:
+		err = decodeTemperature(r, &m)
+	case PLXSpotCheckMeasurement:
+		err = decodePLXSpotCheck(r, &m)
+	case PLXContinuousMeasurement:
+		err = decodePLXContinuous(r, &m)
+	case WeightMeasurement:
+		err = decodeWeight(r, &m)
+	default:
+		return Measurement{}, &Error{Char: u, Err: ErrUnsupported,
+			Msg: "not a health measurement this decoder knows (2A18, 2A1C, 2A34, 2A35, 2A36, 2A37, 2A5E, 2A5F, 2A9D)"}
+	}
+	if err != nil {
+		return Measurement{}, err
+	}
+	return m, nil
+}
+
+// Code is an enumerated field: the value as sent and its name in the
+// specification ("reserved (12)" for a value the specification reserves).
+type Code struct {
+	Value uint8  `json:"value"`
+	Name  string `json:"name"`
+}
+
+// code looks v up in a table of names indexed by value; what is missing or
+// empty is reserved, and noted.
+func (m *Measurement) code(field string, v uint8, table map[uint8]string) Code {
+	if n, ok := table[v]; ok {
+		return Code{Value: v, Name: n}
+	}
+	m.note("%s value %d is reserved for future use", field, v)
+	return Code{Value: v, Name: fmt.Sprintf("reserved (%d)", v)}
+}
+
+// Status is a status or annunciation bit field as sent, with the names of
+// the conditions its set bits report.
+type Status struct {
+	Raw        uint32   `json:"raw"`
+	Conditions []string `json:"conditions,omitempty"`
+}
+
+// statusBit names one bit of a status field; unreliable marks conditions
+// that make the measured value untrustworthy.
+type statusBit struct {
+	bit        uint
+	name       string
+	unreliable bool
+}
+
+// status decodes raw with the bits of table and notes set bits that table
+// does not name (reserved). width is the field's size in bits.
+func (m *Measurement) status(field string, raw uint32, width uint, table []statusBit) Status {
+	s := Status{Raw: raw}
+	var known uint32
+	for _, b := range table {
+		known |= 1 << b.bit
+		if raw&(1<<b.bit) != 0 {
+			s.Conditions = append(s.Conditions, b.name)
+		}
+	}
+	for bit := uint(0); bit < width; bit++ {
+		if raw&^known&(1<<bit) != 0 {
+			m.note("%s bit %d is reserved for future use; ignored", field, bit)
+		}
+	}
+	return s
+}
+
+// has reports whether the condition name is set in s.
+func (s *Status) has(name string) bool {
+	if s == nil {
+		return false
+	}
+	for _, c := range s.Conditions {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// unreliable returns the set conditions of s that table marks unreliable.
+func (s *Status) unreliable(table []statusBit) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, b := range table {
+		if b.unreliable && s.has(b.name) {
+			out = append(out, b.name)
+		}
+	}
+	return out
+}
