@@ -1,0 +1,344 @@
+package hw
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser/problem"
+)
+
+// Defaults of the board section, applied by Defaulted so that the
+// validator, the real board and the simulated board agree on them.
+const (
+	DefaultSwitchDebounce = 20 * time.Millisecond
+	DefaultULN2003Delay   = 2 * time.Millisecond
+	DefaultStepDirDelay   = time.Millisecond
+	DefaultMinPulse       = 500 * time.Microsecond
+	DefaultMaxPulse       = 2500 * time.Microsecond
+)
+
+// Defaulted returns c with an empty Pull and a zero Debounce filled in for
+// a sensor of kind in: pull "up" for an active-low input, else "down";
+// DefaultSwitchDebounce except for the drop sensor (a pill crosses the
+// beam in a few milliseconds).
+func (c InputConfig) Defaulted(in Input) InputConfig {
+	if c.Pull == "" {
+		c.Pull = "down"
+		if c.ActiveLow {
+			c.Pull = "up"
+		}
+	}
+	if c.Debounce == 0 && in != Drop {
+		c.Debounce = DefaultSwitchDebounce
+	}
+	return c
+}
+
+// Defaulted returns m with a zero StepDelay, MinPulse and MaxPulse filled
+// in for its kind.
+func (m MotorConfig) Defaulted() MotorConfig {
+	switch m.Kind {
+	case "uln2003":
+		if m.StepDelay == 0 {
+			m.StepDelay = DefaultULN2003Delay
+		}
+	case "stepdir":
+		if m.StepDelay == 0 {
+			m.StepDelay = DefaultStepDirDelay
+		}
+	case "servo":
+		if m.MinPulse == 0 {
+			m.MinPulse = DefaultMinPulse
+		}
+		if m.MaxPulse == 0 {
+			m.MaxPulse = DefaultMaxPulse
+		}
+	}
+	return m
+}
+
+// ValidateBoard checks the board section and the compartments against the
+// 40-pin header and the drivers' limits. Paths are from the file's root.
+func ValidateBoard(b BoardConfig, comps []CompartmentConfig) problem.List {
+	v := boardValidator{used: map[string]string{}}
+	i2c := b.Display != nil || b.ServoDriver != nil
+	if i2c {
+		// The I2C bus owns SDA and SCL whatever the order of the file.
+		for _, p := range []string{"GPIO2", "GPIO3"} {
+			v.used[p] = "the I2C bus (display or servo driver)"
+		}
+	}
+
+	v.input("board.button", &b.Button, true, "the patient's button")
+	v.input("board.drop", &b.Drop, true, "the pill-drop sensor")
+	if b.Lid != nil {
+		v.input("board.lid", b.Lid, false, "")
+	}
+	if b.Cup != nil {
+		v.input("board.cup", b.Cup, false, "")
+	}
+	for _, o := range []struct {
+		path string
+		c    *OutputConfig
+	}{{"board.buzzer", b.Buzzer}, {"board.led_ready", b.LEDReady}, {"board.led_attention", b.LEDAttention}, {"board.led_fault", b.LEDFault}} {
+		if o.c != nil {
+			v.pin(problem.Join(o.path, "pin"), o.c.Pin)
+		}
+	}
+
+	if d := b.Display; d != nil {
+		if d.Kind != "ssd1306" && d.Kind != "hd44780" {
+			v.Add("board.display.kind", `use "ssd1306" for a 128x64 OLED or "hd44780" for a 16x2 LCD with an I2C backpack`,
+				"unknown display kind %q", d.Kind)
+		}
+		v.i2cAddr("board.display.address", d.Address, "the display's address is printed on its board: 0x3c for most OLEDs, 0x27 or 0x3f for LCD backpacks")
+	}
+	if s := b.ServoDriver; s != nil {
+		v.i2cAddr("board.servo_driver.address", s.Address, "a PCA9685 board answers at 0x40 unless its address pads are bridged")
+		if d := b.Display; d != nil && d.Address == s.Address {
+			v.Add("board.servo_driver.address", "give the display and the servo driver different addresses (run i2cdetect -y 1 to see them)",
+				"the display and the servo driver both use address %#02x", s.Address)
+		}
+	}
+
+	if len(comps) == 0 {
+		v.Add("compartments", "list at least one compartment with its id, motor, capacity and count", "no compartments")
+	}
+	ids := map[int]int{}
+	channels := map[int]int{}
+	for i, c := range comps {
+		path := problem.Index("compartments", i)
+		switch first, dup := ids[c.ID]; {
+		case c.ID <= 0:
+			v.Add(path+".id", "number compartments 1, 2, 3... as labelled on the device", "compartment id %d is not positive", c.ID)
+		case dup:
+			v.Add(path+".id", "give each compartment its own id", "compartment id %d is also used by compartments[%d]", c.ID, first)
+		default:
+			ids[c.ID] = i
+		}
+		if c.Capacity <= 0 {
+			v.Add(path+".capacity", "set capacity to the number of pills the compartment holds when full", "capacity %d is not positive", c.Capacity)
+		}
+		if c.Count < 0 || (c.Capacity > 0 && c.Count > c.Capacity) {
+			v.Add(path+".count", "set count to the pills in the compartment now, between 0 and its capacity", "count %d is outside 0..%d", c.Count, max(c.Capacity, 0))
+		}
+		v.motor(path+".motor", c.Motor.Defaulted(), b.ServoDriver != nil, channels, i)
+	}
+	return v.List
+}
+
+type boardValidator struct {
+	problem.List
+	used map[string]string // pin name -> path or part that uses it
+}
+
+func (v *boardValidator) input(path string, c *InputConfig, required bool, what string) {
+	if c.Pin == "" && required {
+		v.Add(path+".pin", fmt.Sprintf("wire %s to a free GPIO and give its name, e.g. pin: GPIO17", what), "no pin for %s", what)
+	} else {
+		v.pin(path+".pin", c.Pin)
+	}
+	if c.Pull != "" && c.Pull != "up" && c.Pull != "down" && c.Pull != "none" {
+		v.Add(path+".pull", `use "up", "down" or "none" (or leave it out: up when active_low, else down)`, "unknown pull %q", c.Pull)
+	}
+	if c.Debounce < 0 {
+		v.Add(path+".debounce", "use a duration such as 20ms, or leave it out", "debounce %s is negative", c.Debounce)
+	}
+}
+
+func (v *boardValidator) motor(path string, m MotorConfig, haveServoDriver bool, channels map[int]int, i int) {
+	switch m.Kind {
+	case "uln2003":
+		if len(m.Pins) != 4 {
+			v.Add(path+".pins", "list the four GPIOs wired to IN1, IN2, IN3 and IN4 of the ULN2003 board, in that order",
+				"a uln2003 motor needs 4 pins, got %d", len(m.Pins))
+		}
+		for j, p := range m.Pins {
+			v.pin(problem.Index(path+".pins", j), p)
+		}
+	case "stepdir":
+		for _, f := range []struct{ name, pin, what string }{{"step", m.Step, "STEP"}, {"dir", m.Dir, "DIR"}} {
+			if f.pin == "" {
+				v.Add(path+"."+f.name, fmt.Sprintf("give the GPIO wired to the driver's %s input", f.what), "a stepdir motor needs a %s pin", f.name)
+			} else {
+				v.pin(path+"."+f.name, f.pin)
+			}
+		}
+		if m.Enable != "" {
+			v.pin(path+".enable", m.Enable)
+		}
+	case "servo":
+		if !haveServoDriver {
+			v.Add(path+".kind", "add a board.servo_driver section with the PCA9685's I2C address (usually 0x40)",
+				"a servo motor needs a servo_driver on the board")
+		}
+		if m.Channel < 0 || m.Channel > 15 {
+			v.Add(path+".channel", "use the PCA9685 output number the servo is plugged into, 0 to 15", "channel %d is outside 0..15", m.Channel)
+		} else if first, dup := channels[m.Channel]; dup {
+			v.Add(path+".channel", "plug each servo into its own PCA9685 output", "channel %d is also used by compartments[%d]", m.Channel, first)
+		} else {
+			channels[m.Channel] = i
+		}
+		for _, a := range []struct {
+			name string
+			deg  float64
+		}{{"rest_angle", m.RestAngle}, {"dispense_angle", m.DispenseAngle}} {
+			if a.deg < 0 || a.deg > 180 {
+				v.Add(path+"."+a.name, "use an angle from 0 to 180 degrees", "%s %g is outside 0..180", a.name, a.deg)
+			}
+		}
+		if m.MinPulse <= 0 || m.MaxPulse <= m.MinPulse || m.MaxPulse >= 20*time.Millisecond {
+			v.Add(path+".max_pulse", "most servos take min_pulse 500us and max_pulse 2500us; leave both out for those",
+				"pulse range %s..%s is not 0 < min < max < 20ms", m.MinPulse, m.MaxPulse)
+		}
+		return
+	case "":
+		v.Add(path+".kind", `set kind to "uln2003", "stepdir" or "servo"`, "no motor kind")
+		return
+	default:
+		v.Add(path+".kind", `use "uln2003" (28BYJ-48 on a ULN2003 board), "stepdir" (A4988 or DRV8825) or "servo" (on a PCA9685)`,
+			"unknown motor kind %q", m.Kind)
+		return
+	}
+	if m.StepsPerUnit <= 0 {
+		v.Add(path+".steps_per_unit", "set steps_per_unit to the steps that move the wheel by one pill slot (a 28BYJ-48 makes 4096 half steps per turn)",
+			"steps_per_unit %d is not positive", m.StepsPerUnit)
+	}
+	if m.StepDelay < 0 {
+		v.Add(path+".step_delay", "use a duration such as 2ms, or leave it out", "step_delay %s is negative", m.StepDelay)
+	}
+}
+
+// i2cAddr checks a 7-bit address outside the ranges I2C reserves.
+func (v *boardValidator) i2cAddr(path string, a uint16, fix string) {
+	if a < 0x03 || a > 0x77 {
+		v.Add(path, fix, "I2C address %#02x is outside 0x03..0x77", a)
+	}
+}
+
+// pin checks a pin name and records its use.
+func (v *boardValidator) pin(path, name string) {
+	if name == "" {
+		v.Add(path, "give the GPIO's name, e.g. GPIO17", "no pin given")
+		return
+	}
+	hp, ok := HeaderPinByName(name)
+	if !ok {
+		v.Add(path, pinFix(name), "%q is not a GPIO of the 40-pin header", name)
+		return
+	}
+	if hp.Number == 27 || hp.Number == 28 {
+		v.Add(path, "pick another GPIO: GPIO0 and GPIO1 are kept for the HAT ID EEPROM", "%s (header pin %d) is reserved for the HAT EEPROM", name, hp.Number)
+		return
+	}
+	if other, dup := v.used[name]; dup {
+		fix := "give each part its own GPIO"
+		if strings.HasPrefix(other, "the I2C") {
+			fix = "pick another GPIO: GPIO2 and GPIO3 are SDA and SCL of the I2C bus the display and servo driver use"
+		}
+		v.Add(path, fix, "%s is already used by %s", name, other)
+		return
+	}
+	v.used[name] = path
+}
+
+// pinFix explains how to name a pin the installer got wrong.
+func pinFix(name string) string {
+	n := strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '_' || r == '-' {
+			return -1
+		}
+		return r
+	}, name))
+	num := ""
+	for _, prefix := range []string{"GPIO", "BCM", "PIN", "P1", ""} {
+		if rest, ok := strings.CutPrefix(n, prefix); ok && rest != "" {
+			if _, err := strconv.Atoi(rest); err == nil {
+				num, n = rest, prefix
+				break
+			}
+		}
+	}
+	if num != "" {
+		k, _ := strconv.Atoi(num)
+		gpio := "GPIO" + strconv.Itoa(k)
+		if n == "GPIO" || n == "BCM" {
+			if hp, ok := HeaderPinByName(gpio); ok {
+				return fmt.Sprintf("write %q (header pin %d)", gpio, hp.Number)
+			}
+			return fmt.Sprintf("GPIO%d is not on the 40-pin header; use one of %s", k, strings.Join(freeGPIOs(), ", "))
+		}
+		// A bare number or "pin 11": most likely the physical pin.
+		var b strings.Builder
+		b.WriteString("pins are named by their BCM GPIO number, not the header pin number")
+		if k >= 1 && k <= len(Header) {
+			hp := Header[k-1]
+			if hp.GPIO() {
+				fmt.Fprintf(&b, `: header pin %d is %s, so write %q`, k, hp.Name, hp.Name)
+			} else {
+				fmt.Fprintf(&b, ": header pin %d is %s, not a GPIO", k, hp.Name)
+			}
+		}
+		if hp, ok := HeaderPinByName(gpio); ok && hp.Number != 27 && hp.Number != 28 {
+			fmt.Fprintf(&b, `; if you meant BCM GPIO %d, write %q (header pin %d)`, k, gpio, hp.Number)
+		}
+		return b.String()
+	}
+	if near := closestGPIOs(name); len(near) > 0 {
+		return fmt.Sprintf("did you mean %s? Pins are named GPIOn with n the BCM number, e.g. header pin 11 is GPIO17", strings.Join(near, " or "))
+	}
+	return "name pins GPIOn with n the BCM number, e.g. header pin 11 is GPIO17"
+}
+
+// freeGPIOs lists the header GPIOs with no special use.
+func freeGPIOs() []string {
+	var s []string
+	for _, p := range Header {
+		if p.GPIO() && p.Alt == "" {
+			s = append(s, p.Name)
+		}
+	}
+	return s
+}
+
+// closestGPIOs returns the header GPIO names nearest to name by edit
+// distance, if any is close (at most 2 edits).
+func closestGPIOs(name string) []string {
+	best, out := 3, []string(nil)
+	for _, p := range Header {
+		if !p.GPIO() {
+			continue
+		}
+		d := editDistance(strings.ToUpper(name), p.Name)
+		switch {
+		case d < best:
+			best, out = d, []string{p.Name}
+		case d == best:
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = slices.Min([]int{prev[j] + 1, cur[j-1] + 1, prev[j-1] + cost})
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,183 @@
+package hw
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// validBoard is a full, valid configuration: every test case breaks one
+// thing in it.
+func validBoard() (BoardConfig, []CompartmentConfig) {
+	b := BoardConfig{
+		I2CBus:       "1",
+		Display:      &DisplayConfig{Kind: "ssd1306", Address: 0x3c},
+		ServoDriver:  &ServoDriverConfig{Address: 0x40},
+		Button:       InputConfig{Pin: "GPIO17", ActiveLow: true, Pull: "up"},
+		Drop:         InputConfig{Pin: "GPIO27"},
+		Lid:          &InputConfig{Pin: "GPIO22", ActiveLow: true},
+		Cup:          &InputConfig{Pin: "GPIO23", Pull: "none"},
+		Buzzer:       &OutputConfig{Pin: "GPIO18"},
+		LEDReady:     &OutputConfig{Pin: "GPIO24"},
+		LEDAttention: &OutputConfig{Pin: "GPIO25"},
+		LEDFault:     &OutputConfig{Pin: "GPIO12"},
+	}
+	comps := []CompartmentConfig{
+		{ID: 1, Capacity: 30, Count: 30, Motor: MotorConfig{Kind: "uln2003", Pins: []string{"GPIO5", "GPIO6", "GPIO13", "GPIO19"}, StepsPerUnit: 512}},
+		{ID: 2, Capacity: 30, Count: 0, Motor: MotorConfig{Kind: "stepdir", Step: "GPIO20", Dir: "GPIO21", Enable: "GPIO26", StepsPerUnit: 200}},
+		{ID: 3, Capacity: 14, Count: 7, Motor: MotorConfig{Kind: "servo", Channel: 0, RestAngle: 0, DispenseAngle: 90}},
+	}
+	return b, comps
+}
+
+func TestValidateBoardValid(t *testing.T) {
+	b, comps := validBoard()
+	if got := ValidateBoard(b, comps); len(got) != 0 {
+		t.Errorf("ValidateBoard(valid) = %v, want no problems", got)
+	}
+	// Optional parts left out, and GPIO2/3 free without I2C.
+	b = BoardConfig{Button: InputConfig{Pin: "GPIO2"}, Drop: InputConfig{Pin: "GPIO3"}}
+	if got := ValidateBoard(b, comps[:2]); len(got) != 0 {
+		t.Errorf("ValidateBoard(minimal) = %v, want no problems", got)
+	}
+}
+
+func TestValidateBoard(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(b *BoardConfig, c *[]CompartmentConfig)
+		path   string
+		want   string // in Msg or Fix
+	}{
+		{"physical pin number", func(b *BoardConfig, c *[]CompartmentConfig) { b.Button.Pin = "11" },
+			"board.button.pin", `header pin 11 is GPIO17, so write "GPIO17"`},
+		{"physical pin that is ground", func(b *BoardConfig, c *[]CompartmentConfig) { b.Button.Pin = "pin 9" },
+			"board.button.pin", "header pin 9 is GND, not a GPIO"},
+		{"bare BCM number", func(b *BoardConfig, c *[]CompartmentConfig) { b.Button.Pin = "4" },
+			"board.button.pin", `if you meant BCM GPIO 4, write "GPIO4" (header pin 7)`},
+		{"lower case", func(b *BoardConfig, c *[]CompartmentConfig) { b.Drop.Pin = "gpio 16" },
+			"board.drop.pin", `write "GPIO16" (header pin 36)`},
+		{"GPIO not on the header", func(b *BoardConfig, c *[]CompartmentConfig) { b.Drop.Pin = "GPIO30" },
+			"board.drop.pin", "GPIO30 is not on the 40-pin header"},
+		{"typo", func(b *BoardConfig, c *[]CompartmentConfig) { b.Drop.Pin = "GPI16" },
+			"board.drop.pin", "did you mean GPIO6 or GPIO16?"},
+		{"nonsense name", func(b *BoardConfig, c *[]CompartmentConfig) { b.Drop.Pin = "left" },
+			"board.drop.pin", "header pin 11 is GPIO17"},
+		{"pin used twice", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[0].Motor.Pins[1] = "GPIO17" },
+			"compartments[0].motor.pins[1]", "GPIO17 is already used by board.button.pin"},
+		{"I2C pin with a display", func(b *BoardConfig, c *[]CompartmentConfig) { b.LEDFault.Pin = "GPIO2" },
+			"board.led_fault.pin", "SDA and SCL"},
+		{"HAT EEPROM pin", func(b *BoardConfig, c *[]CompartmentConfig) { b.Lid.Pin = "GPIO0" },
+			"board.lid.pin", "HAT EEPROM"},
+		{"button missing", func(b *BoardConfig, c *[]CompartmentConfig) { b.Button.Pin = "" },
+			"board.button.pin", "no pin for the patient's button"},
+		{"drop missing", func(b *BoardConfig, c *[]CompartmentConfig) { b.Drop = InputConfig{} },
+			"board.drop.pin", "no pin for the pill-drop sensor"},
+		{"optional part without pin", func(b *BoardConfig, c *[]CompartmentConfig) { b.Buzzer.Pin = "" },
+			"board.buzzer.pin", "no pin given"},
+		{"bad pull", func(b *BoardConfig, c *[]CompartmentConfig) { b.Cup.Pull = "pullup" },
+			"board.cup.pull", `unknown pull "pullup"`},
+		{"negative debounce", func(b *BoardConfig, c *[]CompartmentConfig) { b.Button.Debounce = -time.Millisecond },
+			"board.button.debounce", "negative"},
+		{"display kind", func(b *BoardConfig, c *[]CompartmentConfig) { b.Display.Kind = "oled" },
+			"board.display.kind", `unknown display kind "oled"`},
+		{"display address too high", func(b *BoardConfig, c *[]CompartmentConfig) { b.Display.Address = 0x78 },
+			"board.display.address", "outside 0x03..0x77"},
+		{"servo driver address reserved", func(b *BoardConfig, c *[]CompartmentConfig) { b.ServoDriver.Address = 0x02 },
+			"board.servo_driver.address", "outside 0x03..0x77"},
+		{"display and servo driver share an address", func(b *BoardConfig, c *[]CompartmentConfig) { b.ServoDriver.Address = 0x3c },
+			"board.servo_driver.address", "both use address 0x3c"},
+		{"no compartments", func(b *BoardConfig, c *[]CompartmentConfig) { *c = nil },
+			"compartments", "no compartments"},
+		{"unknown motor kind", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[1].Motor.Kind = "nema17" },
+			"compartments[1].motor.kind", `unknown motor kind "nema17"`},
+		{"no motor kind", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[1].Motor.Kind = "" },
+			"compartments[1].motor.kind", "no motor kind"},
+		{"uln2003 with three pins", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[0].Motor.Pins = (*c)[0].Motor.Pins[:3] },
+			"compartments[0].motor.pins", "needs 4 pins, got 3"},
+		{"uln2003 bad pin", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[0].Motor.Pins[3] = "GPIO99" },
+			"compartments[0].motor.pins[3]", "not a GPIO"},
+		{"stepdir without step", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[1].Motor.Step = "" },
+			"compartments[1].motor.step", "needs a step pin"},
+		{"stepdir without dir", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[1].Motor.Dir = "" },
+			"compartments[1].motor.dir", "needs a dir pin"},
+		{"stepdir enable shared", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[1].Motor.Enable = "GPIO21" },
+			"compartments[1].motor.enable", "already used by compartments[1].motor.dir"},
+		{"steps per unit", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[0].Motor.StepsPerUnit = 0 },
+			"compartments[0].motor.steps_per_unit", "steps_per_unit 0 is not positive"},
+		{"negative step delay", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[1].Motor.StepDelay = -1 },
+			"compartments[1].motor.step_delay", "negative"},
+		{"servo without driver", func(b *BoardConfig, c *[]CompartmentConfig) { b.ServoDriver = nil },
+			"compartments[2].motor.kind", "add a board.servo_driver section"},
+		{"servo channel", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[2].Motor.Channel = 16 },
+			"compartments[2].motor.channel", "channel 16 is outside 0..15"},
+		{"servo channel shared", func(b *BoardConfig, c *[]CompartmentConfig) {
+			*c = append(*c, CompartmentConfig{ID: 4, Capacity: 1, Motor: MotorConfig{Kind: "servo"}})
+		}, "compartments[3].motor.channel", "channel 0 is also used by compartments[2]"},
+		{"servo angle", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[2].Motor.DispenseAngle = 270 },
+			"compartments[2].motor.dispense_angle", "outside 0..180"},
+		{"servo pulses swapped", func(b *BoardConfig, c *[]CompartmentConfig) {
+			(*c)[2].Motor.MinPulse, (*c)[2].Motor.MaxPulse = 2*time.Millisecond, time.Millisecond
+		}, "compartments[2].motor.max_pulse", "not 0 < min < max"},
+		{"duplicate id", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[2].ID = 1 },
+			"compartments[2].id", "compartment id 1 is also used by compartments[0]"},
+		{"id zero", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[0].ID = 0 },
+			"compartments[0].id", "not positive"},
+		{"capacity", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[0].Capacity, (*c)[0].Count = 0, 0 },
+			"compartments[0].capacity", "capacity 0 is not positive"},
+		{"count over capacity", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[0].Count = 31 },
+			"compartments[0].count", "count 31 is outside 0..30"},
+		{"negative count", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[1].Count = -1 },
+			"compartments[1].count", "count -1 is outside 0..30"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, comps := validBoard()
+			tt.break_(&b, &comps)
+			got := ValidateBoard(b, comps)
+			if len(got) != 1 {
+				t.Fatalf("ValidateBoard() = %d problems, want 1:\n%v", len(got), got)
+			}
+			p := got[0]
+			if p.Path != tt.path || !strings.Contains(p.Msg+" (fix: "+p.Fix, tt.want) {
+				t.Errorf("ValidateBoard() = %q, want path %q and text containing %q", p, tt.path, tt.want)
+			}
+			if p.Fix == "" {
+				t.Errorf("problem %q has no fix", p)
+			}
+		})
+	}
+}
+
+func TestDefaulted(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Input
+		c    InputConfig
+		want InputConfig
+	}{
+		{"button active low", Button, InputConfig{ActiveLow: true}, InputConfig{ActiveLow: true, Pull: "up", Debounce: 20 * time.Millisecond}},
+		{"lid active high", Lid, InputConfig{}, InputConfig{Pull: "down", Debounce: 20 * time.Millisecond}},
+		{"drop keeps no debounce", Drop, InputConfig{}, InputConfig{Pull: "down"}},
+		{"explicit values kept", Cup, InputConfig{Pull: "none", Debounce: 5 * time.Millisecond}, InputConfig{Pull: "none", Debounce: 5 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		if got := tt.c.Defaulted(tt.in); got != tt.want {
+			t.Errorf("%s: Defaulted() = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+	motors := []struct {
+		m    MotorConfig
+		want MotorConfig
+	}{
+		{MotorConfig{Kind: "uln2003"}, MotorConfig{Kind: "uln2003", StepDelay: 2 * time.Millisecond}},
+		{MotorConfig{Kind: "stepdir", StepDelay: 3}, MotorConfig{Kind: "stepdir", StepDelay: 3}},
+		{MotorConfig{Kind: "stepdir"}, MotorConfig{Kind: "stepdir", StepDelay: time.Millisecond}},
+		{MotorConfig{Kind: "servo"}, MotorConfig{Kind: "servo", MinPulse: 500 * time.Microsecond, MaxPulse: 2500 * time.Microsecond}},
+	}
+	for _, tt := range motors {
+		if got := tt.m.Defaulted(); got.Kind != tt.want.Kind || got.StepDelay != tt.want.StepDelay || got.MinPulse != tt.want.MinPulse || got.MaxPulse != tt.want.MaxPulse {
+			t.Errorf("%+v.Defaulted() = %+v, want %+v", tt.m, got, tt.want)
+		}
+	}
+}
