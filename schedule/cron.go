@@ -83,7 +83,7 @@ func explainCron(spec string, perr error) error {
 		probe := []string{"*", "*", "*", "*", "*"}
 		probe[i] = f
 		if _, err := cron.ParseStandard(strings.Join(probe, " ")); err != nil {
-			return &cronError{fmt.Sprintf("%s field %q is not valid: %v", cronFields[i].name, f, err), cronFields[i].fix}
+			return &cronError{fmt.Sprintf("%s field %q is not valid", cronFields[i].name, f), cronFields[i].fix}
 		}
 	}
 	return &cronError{fmt.Sprintf("the schedule %q is not valid: %v", spec, perr), "write a cron expression such as " + cronExample}

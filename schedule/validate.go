@@ -27,6 +27,9 @@ var (
 
 const sampleCap = 10000
 
+// everyMinute is the minute bit set of a cron "*" (minutes 0-59).
+const everyMinute = 1<<60 - 1
+
 // ValidateRegimens checks the `regimens:` section against the patient's
 // zone loc. Paths are relative to the config root ("regimens[2].cron").
 // Whether each medication exists is the config loader's check, not this one.
@@ -68,8 +71,13 @@ func compile(regs []Regimen, loc *time.Location) ([]regimenPlan, problem.List) {
 				probs.Add(path+".cron", fix, "%s", msg)
 				timed = false
 			case spec.Next(sampleStart).IsZero():
-				probs.Add(path+".cron", "check the day and month fields; "+cronFields[2].fix,
+				probs.Add(path+".cron", "check the day and month fields: February has at most 29 days; April, June, September and November have 30",
 					"the schedule %q never fires: no date in five years matches it (such as 30 February)", r.Cron)
+				timed = false
+			case spec.Minute&everyMinute == everyMinute:
+				// "* 8 * * *" is 60 doses, not one at 08:00: the classic slip.
+				probs.Add(path+".cron", fmt.Sprintf("write the minute: %q is 08:00 every day", "0 8 * * *"),
+					"the schedule %q fires every minute of the hours it names", r.Cron)
 				timed = false
 			default:
 				rp.spec = spec
@@ -235,19 +243,26 @@ func checkOverlaps(probs *problem.List, med string, samples [][]sampled, loc *ti
 		path := problem.Index("regimens", b.reg.index)
 		with := ""
 		if a.reg != b.reg {
-			with = fmt.Sprintf(" (with regimens[%d])", a.reg.index)
+			with = fmt.Sprintf(", one from regimens[%d]", a.reg.index)
 		}
-		when := fmt.Sprintf("%s and %s", a.wall.Format("15:04"), b.wall.Format("15:04"))
-		if gap != b.wall.Sub(a.wall) {
+		when := a.wall.Format("15:04")
+		if !b.wall.Equal(a.wall) {
+			when += " and " + b.wall.Format("15:04")
+		}
+		dst := gap != b.wall.Sub(a.wall)
+		if dst {
 			when += b.wall.Format(" on 2 January") + fmt.Sprintf(" in %s, when the clocks change", loc)
 		}
 		if gap == 0 {
-			probs.Add(path+".cron", "give each dose time once, and keep dose times out of the hour the clocks skip",
-				"two doses of %s fall at the same moment (%s)%s", med, when, with)
+			fix := "give each dose time once"
+			if dst {
+				fix = "keep dose times out of the hour the clocks skip"
+			}
+			probs.Add(path+".cron", fix, "two doses of %s fall at the same moment (%s%s)", med, when, with)
 			continue
 		}
 		probs.Add(path+".window", fmt.Sprintf("make the window at most %s each side, or space the doses further apart", fmtDuration(gap/2)),
-			"doses of %s can be %s apart (%s)%s, but their windows (%s after the first, %s before the next) would overlap",
+			"doses of %s can be %s apart (%s%s), but their windows (%s after the first, %s before the next) would overlap",
 			med, fmtDuration(gap), when, with, fmtDuration(a.reg.late), fmtDuration(b.reg.early))
 	}
 }
