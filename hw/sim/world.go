@@ -1,0 +1,608 @@
+// Package sim is the simulated dispenser board. It runs the real drivers of
+// package hw/driver over gpiotest pins and a simulated I2C bus whose device
+// models (SSD1306, HD44780 behind a PCF8574, PCA9685) decode the traffic by
+// their datasheets, and it adds a small physics model, the World: motor
+// motion decoded from the pins turns the wheels, each full unit of forward
+// motion drops a pill through the drop beam into the cup, and a patient and
+// a fault injector act on the sensors. The daemon's sim mode and its HTTP
+// API use New, Board, Snapshot, the patient actions and the fault
+// injectors.
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/hw/driver"
+	"periph.io/x/conn/v3/gpio"
+)
+
+// Timing of the simulated world.
+const (
+	// fallTime is how long a released pill takes to reach the drop beam;
+	// beamTime is how long it blocks it.
+	fallTime = 20 * time.Millisecond
+	beamTime = 4 * time.Millisecond
+	// pressTime is how long PressButton holds the button.
+	pressTime = 150 * time.Millisecond
+	// bounceGap is the time between two contact bounces or chatter edges.
+	bounceGap = 300 * time.Microsecond
+	// servoSettle is how long the sim tells the servo driver to wait for
+	// the horn: a 180 degree swing at servoSpeed takes 300ms.
+	servoSettle = 300 * time.Millisecond
+)
+
+// Defaults for config fields left zero (hw/config.go documents them).
+const (
+	defaultDebounce      = 20 * time.Millisecond
+	defaultULNStepDelay  = 2 * time.Millisecond
+	defaultStepDirDelay  = time.Millisecond
+	defaultMinPulse      = 500 * time.Microsecond
+	defaultMaxPulse      = 2500 * time.Microsecond
+	defaultSSD1306Addr   = 0x3C
+	defaultHD44780Addr   = 0x27
+	defaultPCA9685Addr   = 0x40
+	defaultI2CBus        = "1"
+	indicatorSteadyAfter = 1200 * time.Millisecond // > 2 slow blink halves
+	indicatorFastBelow   = 300 * time.Millisecond  // a toggle interval under this is a fast blink
+)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	stateFile string
+	bounce    int
+}
+
+// WithStateFile keeps the physical state (pill counts, pills in the cup,
+// dispensed and taken totals, pending jams, lid and cup) in path: New loads
+// it if it exists, and every physical change is written through (atomic
+// rename, fsynced), so a restarted daemon finds the world as it was.
+func WithStateFile(path string) Option { return func(o *options) { o.stateFile = path } }
+
+// WithButtonBounce makes every press and release of the button bounce n
+// times (2n extra edges, bounceGap apart) before it settles.
+func WithButtonBounce(n int) Option { return func(o *options) { o.bounce = max(n, 0) } }
+
+// World is the simulated dispenser: its pins, bus, device models, drivers
+// and physics. It is safe for concurrent use.
+type World struct {
+	opts  options
+	bus   *Bus
+	oled  *SSD1306Model
+	lcd   *HD44780Model
+	pca   *PCA9685Model
+	board *hw.Board
+
+	mu         sync.Mutex
+	comps      []*compartment
+	sensors    map[hw.Input]*sensor
+	indicators map[string]*indicator
+	pins       map[string]*Pin
+	lidOpen    bool
+	cupPresent bool
+	pressed    bool
+	beam       int // pills in the drop beam now
+	saveErr    error
+}
+
+type compartment struct {
+	cfg                                   hw.CompartmentConfig
+	count, capacity                       int
+	dispensed, inCup, taken, spilled      int
+	jams, jammed, emptyTurns              int
+	pos, units                            int // position in (half) steps, units turned
+	coils                                 coils
+	stepDir                               stepDir
+	servo                                 *servo
+}
+
+type sensor struct {
+	in        hw.Input
+	pin       *Pin
+	activeLow bool
+	stuck     *bool
+}
+
+type indicator struct {
+	pin       *Pin
+	activeLow bool
+	on        bool
+	changed   [2]time.Time // the last two changes, newest first
+}
+
+// New builds the simulated board for a configuration: a gpiotest pin for
+// every configured pin, an I2C bus with the configured display and
+// PCA9685, and the real drivers from hw/driver on them. The world starts
+// with the configured pill counts (or the state file's), lid closed and
+// cup in place.
+func New(b hw.BoardConfig, comps []hw.CompartmentConfig, opts ...Option) (*World, error) {
+	w := &World{
+		sensors:    map[hw.Input]*sensor{},
+		indicators: map[string]*indicator{},
+		pins:       map[string]*Pin{},
+		cupPresent: true,
+	}
+	for _, o := range opts {
+		o(&w.opts)
+	}
+	if len(comps) == 0 {
+		return nil, errors.New("sim: no compartments configured")
+	}
+	seen := map[int]bool{}
+	for _, cc := range comps {
+		if seen[cc.ID] {
+			return nil, fmt.Errorf("sim: compartment %d configured twice", cc.ID)
+		}
+		seen[cc.ID] = true
+		w.comps = append(w.comps, &compartment{cfg: cc, count: cc.Count, capacity: max(cc.Capacity, cc.Count)})
+	}
+	if w.opts.stateFile != "" {
+		if err := w.load(w.opts.stateFile); err != nil {
+			return nil, err
+		}
+	}
+	name := b.I2CBus
+	if name == "" {
+		name = defaultI2CBus
+	}
+	w.bus = NewBus(name)
+	board, err := w.assemble(b)
+	if err != nil {
+		return nil, err
+	}
+	w.board = board
+	return w, nil
+}
+
+// assemble builds the drivers, exactly as the host opener does with real
+// pins.
+func (w *World) assemble(b hw.BoardConfig) (*hw.Board, error) {
+	board := &hw.Board{}
+	var closers []func() error
+	fail := func(err error) (*hw.Board, error) {
+		for _, c := range closers {
+			_ = c()
+		}
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+
+	inputs := []struct {
+		in  hw.Input
+		cfg *hw.InputConfig
+		dst *hw.Sensor
+	}{
+		{hw.Button, &b.Button, &board.Button},
+		{hw.Drop, &b.Drop, &board.Drop},
+		{hw.Lid, b.Lid, &board.Lid},
+		{hw.Cup, b.Cup, &board.Cup},
+	}
+	for _, in := range inputs {
+		if in.cfg == nil {
+			*in.dst = driver.NopSensor{}
+			board.Missing = append(board.Missing, in.in.String())
+			continue
+		}
+		s, err := w.sensor(in.in, *in.cfg)
+		if err != nil {
+			return fail(err)
+		}
+		*in.dst = s
+	}
+
+	outputs := []struct {
+		name string
+		cfg  *hw.OutputConfig
+		dst  *hw.Indicator
+	}{
+		{"buzzer", b.Buzzer, &board.Buzzer},
+		{"led_ready", b.LEDReady, &board.Ready},
+		{"led_attention", b.LEDAttention, &board.Attention},
+		{"led_fault", b.LEDFault, &board.Fault},
+	}
+	for _, o := range outputs {
+		if o.cfg == nil {
+			*o.dst = driver.NopIndicator{}
+			board.Missing = append(board.Missing, o.name)
+			continue
+		}
+		ind := &indicator{activeLow: o.cfg.ActiveLow}
+		p, err := w.pin(o.cfg.Pin, o.name, func(l gpio.Level) { w.indicatorOut(ind, l) })
+		if err != nil {
+			return fail(err)
+		}
+		ind.pin = p
+		w.indicators[o.name] = ind
+		out := driver.NewOutput(p, o.cfg.ActiveLow)
+		closers = append(closers, out.Close)
+		*o.dst = out
+	}
+
+	if err := w.attachI2C(b); err != nil {
+		return fail(err)
+	}
+	board.Display = driver.NopDisplay{}
+	if d := b.Display; d == nil {
+		board.Missing = append(board.Missing, "display")
+	} else {
+		var err error
+		switch strings.ToLower(d.Kind) {
+		case "ssd1306":
+			board.Display, err = driver.NewSSD1306(w.bus, addrOr(d.Address, defaultSSD1306Addr))
+		case "hd44780":
+			board.Display, err = driver.NewHD44780(w.bus, addrOr(d.Address, defaultHD44780Addr))
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+
+	var pca *driver.PCA9685
+	if b.ServoDriver != nil {
+		var err error
+		if pca, err = driver.NewPCA9685(w.bus, addrOr(b.ServoDriver.Address, defaultPCA9685Addr)); err != nil {
+			return fail(err)
+		}
+	}
+	for i, c := range w.comps {
+		m, err := w.motor(c, pca)
+		if err != nil {
+			return fail(fmt.Errorf("compartments[%d]: %w", i, err))
+		}
+		board.Compartments = append(board.Compartments, hw.Compartment{ID: c.cfg.ID, Motor: m})
+	}
+
+	board.Close = func() error {
+		var errs []error
+		for _, c := range closers {
+			errs = append(errs, c())
+		}
+		errs = append(errs, w.bus.Close())
+		return errors.Join(errs...)
+	}
+	return board, nil
+}
+
+func addrOr(a, def uint16) uint16 {
+	if a == 0 {
+		return def
+	}
+	return a
+}
+
+// attachI2C puts the device models on the bus.
+func (w *World) attachI2C(b hw.BoardConfig) error {
+	if d := b.Display; d != nil {
+		switch strings.ToLower(d.Kind) {
+		case "ssd1306":
+			w.oled = NewSSD1306Model()
+			w.bus.Attach(addrOr(d.Address, defaultSSD1306Addr), w.oled)
+		case "hd44780":
+			w.lcd = NewHD44780Model()
+			w.bus.Attach(addrOr(d.Address, defaultHD44780Addr), w.lcd)
+		default:
+			return fmt.Errorf("board.display.kind %q: want ssd1306 or hd44780", d.Kind)
+		}
+	}
+	if b.ServoDriver != nil {
+		w.pca = NewPCA9685Model()
+		w.pca.OnChange(w.servoOut)
+		w.bus.Attach(addrOr(b.ServoDriver.Address, defaultPCA9685Addr), w.pca)
+	}
+	return nil
+}
+
+// pin makes the simulated pin name for use; each pin has one use.
+func (w *World) pin(name, use string, onOut func(gpio.Level)) (*Pin, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%s: no pin configured", use)
+	}
+	if _, dup := w.pins[name]; dup {
+		return nil, fmt.Errorf("%s: pin %s is already used", use, name)
+	}
+	num := -1
+	if n, err := strconv.Atoi(strings.TrimPrefix(name, "GPIO")); err == nil {
+		num = n
+	}
+	p := newPin(name, num, onOut)
+	w.pins[name] = p
+	return p, nil
+}
+
+func (w *World) sensor(in hw.Input, cfg hw.InputConfig) (*driver.Input, error) {
+	pull, err := parsePull(cfg.Pull, cfg.ActiveLow)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", in, err)
+	}
+	p, err := w.pin(cfg.Pin, in.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &sensor{in: in, pin: p, activeLow: cfg.ActiveLow}
+	w.sensors[in] = s
+	// The line is at its true level before the driver first reads it.
+	p.reset(w.levelLocked(s))
+	debounce := cfg.Debounce
+	if debounce == 0 && in != hw.Drop {
+		debounce = defaultDebounce
+	}
+	return driver.NewInput(p, in, cfg.ActiveLow, pull, debounce)
+}
+
+func parsePull(s string, activeLow bool) (gpio.Pull, error) {
+	switch strings.ToLower(s) {
+	case "":
+		if activeLow {
+			return gpio.PullUp, nil
+		}
+		return gpio.PullDown, nil
+	case "up":
+		return gpio.PullUp, nil
+	case "down":
+		return gpio.PullDown, nil
+	case "none":
+		return gpio.Float, nil
+	}
+	return gpio.PullNoChange, fmt.Errorf("pull %q: want up, down or none", s)
+}
+
+// motor builds compartment c's driver on simulated pins whose changes
+// move c's mechanism.
+func (w *World) motor(c *compartment, pca *driver.PCA9685) (hw.Motor, error) {
+	m := c.cfg.Motor
+	c.units = 0
+	switch strings.ToLower(m.Kind) {
+	case "uln2003":
+		if len(m.Pins) != 4 {
+			return nil, fmt.Errorf("uln2003: %d pins, want 4 (IN1..IN4)", len(m.Pins))
+		}
+		var pins [4]gpio.PinOut
+		for i, name := range m.Pins {
+			p, err := w.pin(name, fmt.Sprintf("compartment %d IN%d", c.cfg.ID, i+1), func(l gpio.Level) {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				w.moveLocked(c, c.coils.set(i, l == gpio.High, time.Now()))
+			})
+			if err != nil {
+				return nil, err
+			}
+			pins[i] = p
+		}
+		delay := m.StepDelay
+		if delay == 0 {
+			delay = defaultULNStepDelay
+		}
+		return driver.NewULN2003(pins, m.StepsPerUnit, delay, m.Reverse)
+	case "stepdir":
+		use := fmt.Sprintf("compartment %d ", c.cfg.ID)
+		step, err := w.pin(m.Step, use+"STEP", func(l gpio.Level) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.moveLocked(c, c.stepDir.setStep(l == gpio.High))
+		})
+		if err != nil {
+			return nil, err
+		}
+		dir, err := w.pin(m.Dir, use+"DIR", func(l gpio.Level) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			c.stepDir.dir = l == gpio.High
+		})
+		if err != nil {
+			return nil, err
+		}
+		var enable gpio.PinOut
+		if m.Enable != "" {
+			p, err := w.pin(m.Enable, use+"ENABLE", func(l gpio.Level) {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				c.stepDir.disabled = l == gpio.High
+			})
+			if err != nil {
+				return nil, err
+			}
+			enable = p
+		}
+		delay := m.StepDelay
+		if delay == 0 {
+			delay = defaultStepDirDelay
+		}
+		return driver.NewStepDir(step, dir, enable, m.StepsPerUnit, delay, m.Reverse)
+	case "servo":
+		if pca == nil {
+			return nil, errors.New("servo: no servo_driver (PCA9685) configured")
+		}
+		minP, maxP := m.MinPulse, m.MaxPulse
+		if minP == 0 {
+			minP = defaultMinPulse
+		}
+		if maxP == 0 {
+			maxP = defaultMaxPulse
+		}
+		for _, o := range w.comps {
+			if o != c && o.servo != nil && o.cfg.Motor.Channel == m.Channel {
+				return nil, fmt.Errorf("servo: channel %d is already used", m.Channel)
+			}
+		}
+		c.servo = newServo(minP, maxP, m.RestAngle, m.DispenseAngle)
+		return driver.NewServo(pca, m.Channel, m.RestAngle, m.DispenseAngle, minP, maxP, servoSettle)
+	}
+	return nil, fmt.Errorf("motor kind %q: want uln2003, stepdir or servo", m.Kind)
+}
+
+// servoOut follows a PCA9685 channel's output with the servo on it.
+func (w *World) servoOut(ch int, p PWM) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.comps {
+		if c.servo == nil || c.cfg.Motor.Channel != ch {
+			continue
+		}
+		s := c.servo
+		released, travel := s.pulse(p, time.Now())
+		w.unitsLocked(c, released)
+		if s.arrive != nil {
+			s.arrive.Stop()
+		}
+		if travel > 0 {
+			s.arrive = time.AfterFunc(travel, func() {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				w.unitsLocked(c, s.advance(time.Now()))
+			})
+		}
+	}
+}
+
+// moveLocked moves a stepper compartment by delta (half) steps; each full
+// unit of forward motion beyond the furthest reached turns one unit out.
+func (w *World) moveLocked(c *compartment, delta int) {
+	if delta == 0 {
+		return
+	}
+	if c.cfg.Motor.Reverse {
+		delta = -delta // the motor is mounted the other way round
+	}
+	c.pos += delta
+	if spu := c.cfg.Motor.StepsPerUnit; spu > 0 && c.pos >= (c.units+1)*spu {
+		n := c.pos/spu - c.units
+		c.units += n
+		w.unitsLocked(c, n)
+	}
+}
+
+// unitsLocked turns n units of compartment c out: each drops a pill unless
+// a jam holds it or the compartment is empty.
+func (w *World) unitsLocked(c *compartment, n int) {
+	for range n {
+		switch {
+		case c.jams > 0:
+			c.jams--
+			c.jammed++
+		case c.count == 0:
+			c.emptyTurns++
+		default:
+			c.count--
+			c.dispensed++
+			if w.cupPresent {
+				c.inCup++
+			} else {
+				c.spilled++
+			}
+			w.dropLocked()
+		}
+	}
+	if n > 0 {
+		w.saveLocked()
+	}
+}
+
+// dropLocked sends a pill through the drop beam: it breaks the beam after
+// fallTime, for beamTime.
+func (w *World) dropLocked() {
+	time.AfterFunc(fallTime, func() {
+		w.mu.Lock()
+		w.beam++
+		w.updateLocked(hw.Drop)
+		w.mu.Unlock()
+		time.AfterFunc(beamTime, func() {
+			w.mu.Lock()
+			w.beam--
+			w.updateLocked(hw.Drop)
+			w.mu.Unlock()
+		})
+	})
+}
+
+// physicalLocked is the true state a sensor senses.
+func (w *World) physicalLocked(in hw.Input) bool {
+	switch in {
+	case hw.Button:
+		return w.pressed
+	case hw.Drop:
+		return w.beam > 0
+	case hw.Lid:
+		return w.lidOpen
+	case hw.Cup:
+		return w.cupPresent
+	}
+	return false
+}
+
+// levelLocked is the level on a sensor's line: its true state unless the
+// sensor is stuck.
+func (w *World) levelLocked(s *sensor) gpio.Level {
+	active := w.physicalLocked(s.in)
+	if s.stuck != nil {
+		active = *s.stuck
+	}
+	return gpio.Level(active != s.activeLow)
+}
+
+// updateLocked drives a sensor's line to its level.
+func (w *World) updateLocked(in hw.Input) {
+	if s := w.sensors[in]; s != nil {
+		s.pin.drive(w.levelLocked(s))
+	}
+}
+
+func (w *World) indicatorOut(ind *indicator, l gpio.Level) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	on := (l == gpio.High) != ind.activeLow
+	if on == ind.on {
+		return
+	}
+	ind.on = on
+	ind.changed[1], ind.changed[0] = ind.changed[0], time.Now()
+}
+
+// mode infers what an indicator is doing from its recent toggles.
+func (ind *indicator) mode(now time.Time) hw.Mode {
+	last, prev := ind.changed[0], ind.changed[1]
+	switch {
+	case last.IsZero() || prev.IsZero() || now.Sub(last) > indicatorSteadyAfter:
+		if ind.on {
+			return hw.On
+		}
+		return hw.Off
+	case last.Sub(prev) < indicatorFastBelow:
+		return hw.FastBlink
+	}
+	return hw.Blink
+}
+
+// Board returns the board of real drivers on the simulated hardware. Its
+// Close switches the indicators off and closes the bus.
+func (w *World) Board() *hw.Board { return w.board }
+
+// OLED returns the SSD1306 model, or nil when the display is not one.
+func (w *World) OLED() *SSD1306Model { return w.oled }
+
+// LCD returns the HD44780 model, or nil when the display is not one.
+func (w *World) LCD() *HD44780Model { return w.lcd }
+
+// PCA9685 returns the PCA9685 model, or nil when none is configured.
+func (w *World) PCA9685() *PCA9685Model { return w.pca }
+
+// Pin returns the simulated pin with a config name ("GPIO17"), or nil.
+func (w *World) Pin(name string) *Pin {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pins[name]
+}
+
+func (w *World) compartment(id int) (*compartment, error) {
+	for _, c := range w.comps {
+		if c.cfg.ID == id {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("sim: no compartment %d", id)
+}
