@@ -161,6 +161,8 @@ func (f Float) String() string {
 	e := int(f.Exponent)
 	var s string
 	switch {
+	case m == 0 && e > 0:
+		s = "0" // zero thousands is zero, not "0000"
 	case e >= 0:
 		s = digits + strings.Repeat("0", e)
 	case -e < len(digits):

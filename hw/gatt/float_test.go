@@ -30,6 +30,7 @@ func TestSFLOAT(t *testing.T) {
 		{0x0803, Dec(-2045, 0), "-2045"},
 		{0x0000, Dec(0, 0), "0"},
 		{0xE000, Dec(0, -2), "0.00"},
+		{0x3000, Dec(0, 3), "0"},
 		// The special values, defined at exponent 0.
 		{0x07FF, Float{Special: NaN}, "NaN"},
 		{0x0800, Float{Special: NRes}, "NRes"},
@@ -139,6 +140,7 @@ func TestFloatJSON(t *testing.T) {
 		{Dec(200, -2), `2.00`},
 		{Dec(-5, -3), `-0.005`},
 		{Dec(12, 2), `1200`},
+		{Dec(0, 3), `0`},
 		{Float{Special: NaN}, `"NaN"`},
 		{Float{Special: NegInf}, `"-INF"`},
 	}

@@ -48,7 +48,7 @@ func (r *reader) take(field string, n int) []byte {
 	}
 	if left := len(r.b) - r.off; left < n {
 		r.err = &Error{Char: r.char, Field: field, Err: ErrTruncated,
-			Msg: fmt.Sprintf("%s needs %s, %d left", field, bytes(n), left)}
+			Msg: fmt.Sprintf("%s needs %s, %d left", field, nbytes(n), left)}
 		return nil
 	}
 	p := r.b[r.off : r.off+n]
@@ -120,14 +120,14 @@ func (r *reader) finish(m *Measurement, reservedSet bool) error {
 		return nil
 	}
 	if reservedSet {
-		m.note("skipped %s after the known fields: announced by reserved flag bits", bytes(n))
+		m.note("skipped %s after the known fields: announced by reserved flag bits", nbytes(n))
 		return nil
 	}
 	return &Error{Char: r.char, Field: r.last, Err: ErrTrailing,
-		Msg: fmt.Sprintf("%s after %s, the last field the flags announce", bytes(n), r.last)}
+		Msg: fmt.Sprintf("%s after %s, the last field the flags announce", nbytes(n), r.last)}
 }
 
-func bytes(n int) string {
+func nbytes(n int) string {
 	if n == 1 {
 		return "1 byte"
 	}
