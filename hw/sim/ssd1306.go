@@ -26,17 +26,17 @@ const (
 // (Solomon Systech SSD1306 datasheet rev 1.1, table 9-1). Every other byte
 // is a command on its own.
 var ssd1306Params = map[byte]int{
-	0x81: 1, // contrast
-	0x20: 1, // memory addressing mode
-	0x21: 2, // column address range
-	0x22: 2, // page address range
-	0xA8: 1, // multiplex ratio
-	0xD3: 1, // display offset
-	0xD5: 1, // clock divide / oscillator
-	0xD9: 1, // pre-charge period
-	0xDA: 1, // COM pins hardware configuration
-	0xDB: 1, // VCOMH deselect level
-	0x8D: 1, // charge pump (application note)
+	0x81: 1,          // contrast
+	0x20: 1,          // memory addressing mode
+	0x21: 2,          // column address range
+	0x22: 2,          // page address range
+	0xA8: 1,          // multiplex ratio
+	0xD3: 1,          // display offset
+	0xD5: 1,          // clock divide / oscillator
+	0xD9: 1,          // pre-charge period
+	0xDA: 1,          // COM pins hardware configuration
+	0xDB: 1,          // VCOMH deselect level
+	0x8D: 1,          // charge pump (application note)
 	0x26: 6, 0x27: 6, // horizontal scroll setup
 	0x29: 5, 0x2A: 5, // vertical and horizontal scroll setup
 	0xA3: 2, // vertical scroll area

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -88,7 +87,7 @@ func (w *World) Snapshot() State {
 	}
 	for _, c := range w.comps {
 		st.Compartments = append(st.Compartments, CompartmentState{
-			ID: c.cfg.ID, Motor: strings.ToLower(c.cfg.Motor.Kind),
+			ID: c.cfg.ID, Motor: c.cfg.Motor.Kind,
 			Count: c.count, Capacity: c.capacity,
 			Dispensed: c.dispensed, InCup: c.inCup, Taken: c.taken, Spilled: c.spilled,
 			JamsPending: c.jams, Jammed: c.jammed, EmptyTurns: c.emptyTurns,

@@ -37,18 +37,9 @@ const (
 	servoSettle = 300 * time.Millisecond
 )
 
-// Defaults for config fields left zero (hw/config.go documents them).
+// How indicator modes are told apart on a pin.
 const (
-	defaultDebounce      = 20 * time.Millisecond
-	defaultULNStepDelay  = 2 * time.Millisecond
-	defaultStepDirDelay  = time.Millisecond
-	defaultMinPulse      = 500 * time.Microsecond
-	defaultMaxPulse      = 2500 * time.Microsecond
-	defaultSSD1306Addr   = 0x3C
-	defaultHD44780Addr   = 0x27
-	defaultPCA9685Addr   = 0x40
-	defaultI2CBus        = "1"
-	indicatorSteadyAfter = 1200 * time.Millisecond // > 2 slow blink halves
+	indicatorSteadyAfter = 1200 * time.Millisecond // no toggle for longer than two slow blink halves
 	indicatorFastBelow   = 300 * time.Millisecond  // a toggle interval under this is a fast blink
 )
 
@@ -93,14 +84,14 @@ type World struct {
 }
 
 type compartment struct {
-	cfg                                   hw.CompartmentConfig
-	count, capacity                       int
-	dispensed, inCup, taken, spilled      int
-	jams, jammed, emptyTurns              int
-	pos, units                            int // position in (half) steps, units turned
-	coils                                 coils
-	stepDir                               stepDir
-	servo                                 *servo
+	cfg                              hw.CompartmentConfig
+	count, capacity                  int
+	dispensed, inCup, taken, spilled int
+	jams, jammed, emptyTurns         int
+	pos, units                       int // position in (half) steps, units turned
+	coils                            coils
+	stepDir                          stepDir
+	servo                            *servo
 }
 
 type sensor struct {
@@ -117,12 +108,16 @@ type indicator struct {
 	changed   [2]time.Time // the last two changes, newest first
 }
 
-// New builds the simulated board for a configuration: a gpiotest pin for
-// every configured pin, an I2C bus with the configured display and
-// PCA9685, and the real drivers from hw/driver on them. The world starts
-// with the configured pill counts (or the state file's), lid closed and
-// cup in place.
+// New builds the simulated board for a configuration, which must pass
+// hw.ValidateBoard: a gpiotest pin for every configured pin, an I2C bus
+// with the configured display and PCA9685, and the real drivers from
+// hw/driver on them, with the defaults of hw's Defaulted methods. The world
+// starts with the configured pill counts (or the state file's), lid closed
+// and cup in place.
 func New(b hw.BoardConfig, comps []hw.CompartmentConfig, opts ...Option) (*World, error) {
+	if err := hw.ValidateBoard(b, comps).Err(); err != nil {
+		return nil, fmt.Errorf("sim: board configuration: %w", err)
+	}
 	w := &World{
 		sensors:    map[hw.Input]*sensor{},
 		indicators: map[string]*indicator{},
@@ -132,15 +127,8 @@ func New(b hw.BoardConfig, comps []hw.CompartmentConfig, opts ...Option) (*World
 	for _, o := range opts {
 		o(&w.opts)
 	}
-	if len(comps) == 0 {
-		return nil, errors.New("sim: no compartments configured")
-	}
-	seen := map[int]bool{}
 	for _, cc := range comps {
-		if seen[cc.ID] {
-			return nil, fmt.Errorf("sim: compartment %d configured twice", cc.ID)
-		}
-		seen[cc.ID] = true
+		cc.Motor = cc.Motor.Defaulted()
 		w.comps = append(w.comps, &compartment{cfg: cc, count: cc.Count, capacity: max(cc.Capacity, cc.Count)})
 	}
 	if w.opts.stateFile != "" {
@@ -148,11 +136,7 @@ func New(b hw.BoardConfig, comps []hw.CompartmentConfig, opts ...Option) (*World
 			return nil, err
 		}
 	}
-	name := b.I2CBus
-	if name == "" {
-		name = defaultI2CBus
-	}
-	w.bus = NewBus(name)
+	w.bus = NewBus(b.I2CBus)
 	board, err := w.assemble(b)
 	if err != nil {
 		return nil, err
@@ -232,11 +216,11 @@ func (w *World) assemble(b hw.BoardConfig) (*hw.Board, error) {
 		board.Missing = append(board.Missing, "display")
 	} else {
 		var err error
-		switch strings.ToLower(d.Kind) {
+		switch d.Kind {
 		case "ssd1306":
-			board.Display, err = driver.NewSSD1306(w.bus, addrOr(d.Address, defaultSSD1306Addr))
+			board.Display, err = driver.NewSSD1306(w.bus, d.Address)
 		case "hd44780":
-			board.Display, err = driver.NewHD44780(w.bus, addrOr(d.Address, defaultHD44780Addr))
+			board.Display, err = driver.NewHD44780(w.bus, d.Address)
 		}
 		if err != nil {
 			return fail(err)
@@ -246,7 +230,7 @@ func (w *World) assemble(b hw.BoardConfig) (*hw.Board, error) {
 	var pca *driver.PCA9685
 	if b.ServoDriver != nil {
 		var err error
-		if pca, err = driver.NewPCA9685(w.bus, addrOr(b.ServoDriver.Address, defaultPCA9685Addr)); err != nil {
+		if pca, err = driver.NewPCA9685(w.bus, b.ServoDriver.Address); err != nil {
 			return fail(err)
 		}
 	}
@@ -269,23 +253,16 @@ func (w *World) assemble(b hw.BoardConfig) (*hw.Board, error) {
 	return board, nil
 }
 
-func addrOr(a, def uint16) uint16 {
-	if a == 0 {
-		return def
-	}
-	return a
-}
-
 // attachI2C puts the device models on the bus.
 func (w *World) attachI2C(b hw.BoardConfig) error {
 	if d := b.Display; d != nil {
-		switch strings.ToLower(d.Kind) {
+		switch d.Kind {
 		case "ssd1306":
 			w.oled = NewSSD1306Model()
-			w.bus.Attach(addrOr(d.Address, defaultSSD1306Addr), w.oled)
+			w.bus.Attach(d.Address, w.oled)
 		case "hd44780":
 			w.lcd = NewHD44780Model()
-			w.bus.Attach(addrOr(d.Address, defaultHD44780Addr), w.lcd)
+			w.bus.Attach(d.Address, w.lcd)
 		default:
 			return fmt.Errorf("board.display.kind %q: want ssd1306 or hd44780", d.Kind)
 		}
@@ -293,7 +270,7 @@ func (w *World) attachI2C(b hw.BoardConfig) error {
 	if b.ServoDriver != nil {
 		w.pca = NewPCA9685Model()
 		w.pca.OnChange(w.servoOut)
-		w.bus.Attach(addrOr(b.ServoDriver.Address, defaultPCA9685Addr), w.pca)
+		w.bus.Attach(b.ServoDriver.Address, w.pca)
 	}
 	return nil
 }
@@ -316,7 +293,8 @@ func (w *World) pin(name, use string, onOut func(gpio.Level)) (*Pin, error) {
 }
 
 func (w *World) sensor(in hw.Input, cfg hw.InputConfig) (*driver.Input, error) {
-	pull, err := parsePull(cfg.Pull, cfg.ActiveLow)
+	cfg = cfg.Defaulted(in)
+	pull, err := parsePull(cfg.Pull)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in, err)
 	}
@@ -328,20 +306,11 @@ func (w *World) sensor(in hw.Input, cfg hw.InputConfig) (*driver.Input, error) {
 	w.sensors[in] = s
 	// The line is at its true level before the driver first reads it.
 	p.reset(w.levelLocked(s))
-	debounce := cfg.Debounce
-	if debounce == 0 && in != hw.Drop {
-		debounce = defaultDebounce
-	}
-	return driver.NewInput(p, in, cfg.ActiveLow, pull, debounce)
+	return driver.NewInput(p, in, cfg.ActiveLow, pull, cfg.Debounce)
 }
 
-func parsePull(s string, activeLow bool) (gpio.Pull, error) {
-	switch strings.ToLower(s) {
-	case "":
-		if activeLow {
-			return gpio.PullUp, nil
-		}
-		return gpio.PullDown, nil
+func parsePull(s string) (gpio.Pull, error) {
+	switch s {
 	case "up":
 		return gpio.PullUp, nil
 	case "down":
@@ -356,8 +325,7 @@ func parsePull(s string, activeLow bool) (gpio.Pull, error) {
 // move c's mechanism.
 func (w *World) motor(c *compartment, pca *driver.PCA9685) (hw.Motor, error) {
 	m := c.cfg.Motor
-	c.units = 0
-	switch strings.ToLower(m.Kind) {
+	switch m.Kind {
 	case "uln2003":
 		if len(m.Pins) != 4 {
 			return nil, fmt.Errorf("uln2003: %d pins, want 4 (IN1..IN4)", len(m.Pins))
@@ -374,11 +342,7 @@ func (w *World) motor(c *compartment, pca *driver.PCA9685) (hw.Motor, error) {
 			}
 			pins[i] = p
 		}
-		delay := m.StepDelay
-		if delay == 0 {
-			delay = defaultULNStepDelay
-		}
-		return driver.NewULN2003(pins, m.StepsPerUnit, delay, m.Reverse)
+		return driver.NewULN2003(pins, m.StepsPerUnit, m.StepDelay, m.Reverse)
 	case "stepdir":
 		use := fmt.Sprintf("compartment %d ", c.cfg.ID)
 		step, err := w.pin(m.Step, use+"STEP", func(l gpio.Level) {
@@ -409,29 +373,13 @@ func (w *World) motor(c *compartment, pca *driver.PCA9685) (hw.Motor, error) {
 			}
 			enable = p
 		}
-		delay := m.StepDelay
-		if delay == 0 {
-			delay = defaultStepDirDelay
-		}
-		return driver.NewStepDir(step, dir, enable, m.StepsPerUnit, delay, m.Reverse)
+		return driver.NewStepDir(step, dir, enable, m.StepsPerUnit, m.StepDelay, m.Reverse)
 	case "servo":
 		if pca == nil {
 			return nil, errors.New("servo: no servo_driver (PCA9685) configured")
 		}
-		minP, maxP := m.MinPulse, m.MaxPulse
-		if minP == 0 {
-			minP = defaultMinPulse
-		}
-		if maxP == 0 {
-			maxP = defaultMaxPulse
-		}
-		for _, o := range w.comps {
-			if o != c && o.servo != nil && o.cfg.Motor.Channel == m.Channel {
-				return nil, fmt.Errorf("servo: channel %d is already used", m.Channel)
-			}
-		}
-		c.servo = newServo(minP, maxP, m.RestAngle, m.DispenseAngle)
-		return driver.NewServo(pca, m.Channel, m.RestAngle, m.DispenseAngle, minP, maxP, servoSettle)
+		c.servo = newServo(m.MinPulse, m.MaxPulse, m.RestAngle, m.DispenseAngle)
+		return driver.NewServo(pca, m.Channel, m.RestAngle, m.DispenseAngle, m.MinPulse, m.MaxPulse, servoSettle)
 	}
 	return nil, fmt.Errorf("motor kind %q: want uln2003, stepdir or servo", m.Kind)
 }
