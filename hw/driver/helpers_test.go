@@ -81,6 +81,8 @@ type recBus struct {
 	mu     sync.Mutex
 	ops    []busOp
 	failAt int
+	nack   map[uint16]bool // addresses with no device
+	closed int
 }
 
 var errBus = errors.New("no ACK")
@@ -91,7 +93,7 @@ func (b *recBus) Tx(addr uint16, w, r []byte) error {
 	if len(r) != 0 {
 		return errors.New("recBus: reads not supported")
 	}
-	if b.failAt > 0 && len(b.ops)+1 == b.failAt {
+	if b.failAt > 0 && len(b.ops)+1 == b.failAt || b.nack[addr] {
 		return errBus
 	}
 	b.ops = append(b.ops, busOp{addr, append([]byte(nil), w...), time.Now()})
@@ -106,8 +108,15 @@ func (b *recBus) take() []busOp {
 	return ops
 }
 
+func (b *recBus) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed++
+	return nil
+}
+
 func (b *recBus) SetSpeed(physic.Frequency) error { return nil }
 func (b *recBus) String() string                  { return "recBus" }
 
-var _ i2c.Bus = (*recBus)(nil)
+var _ i2c.BusCloser = (*recBus)(nil)
 var _ gpio.PinIO = (*recPin)(nil)

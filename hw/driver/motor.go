@@ -131,6 +131,13 @@ func (m *ULN2003) coilsOff() error {
 	return errors.Join(errs...)
 }
 
+// Halt switches every coil off, after any move in progress.
+func (m *ULN2003) Halt() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.coilsOff()
+}
+
 // Phase returns the index into HalfStep of the phase last energised.
 func (m *ULN2003) Phase() int {
 	m.mu.Lock()
@@ -221,6 +228,13 @@ func (m *StepDir) DispenseOne(ctx context.Context) error {
 		return nil
 	}()
 	return errors.Join(err, m.disable())
+}
+
+// Halt disables the driver's outputs, after any move in progress.
+func (m *StepDir) Halt() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.disable()
 }
 
 func (m *StepDir) disable() error {

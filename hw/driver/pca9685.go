@@ -97,6 +97,16 @@ func (p *PCA9685) SetPulse(channel int, width time.Duration) error {
 	return nil
 }
 
+// Halt switches every channel fully off.
+func (p *PCA9685) Halt() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.dev.Tx([]byte{pcaAllLED, 0, 0, 0, pcaFull}, nil); err != nil {
+		return fmt.Errorf("pca9685: all off: %w", err)
+	}
+	return nil
+}
+
 // PulseCounts converts a pulse width to the LEDn_OFF count (ticks of the
 // prescaled clock, 25 MHz / (PCAPrescale+1)).
 func PulseCounts(width time.Duration) int {
@@ -133,6 +143,18 @@ func NewServo(p *PCA9685, channel int, restAngle, dispenseAngle float64, minPuls
 	}
 	return &Servo{pca: p, channel: channel, rest: pulse(restAngle), dispense: pulse(dispenseAngle), settle: settle}, nil
 }
+
+// Halt cuts the servo's pulse, after any move in progress.
+func (s *Servo) Halt() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pca.SetPulse(s.channel, 0)
+}
+
+// DefaultServoSettle is how long a hobby servo takes to swing to an angle
+// and stop (an SG90 turns 60 degrees in 0.1 s unloaded; a loaded gate is
+// slower).
+const DefaultServoSettle = 400 * time.Millisecond
 
 func validAngle(a float64) bool { return a >= 0 && a <= 180 }
 
