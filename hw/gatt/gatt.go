@@ -100,7 +100,12 @@ type Measurement struct {
 	Weight         *Weight         `json:"weight,omitempty"`
 }
 
-var _ json.Marshaler = UUID(0)
+var (
+	_ json.Marshaler = UUID(0)
+	_ json.Marshaler = Float{}
+	_ json.Marshaler = DateTime{}
+	_ error          = (*Error)(nil)
+)
 
 func (m *Measurement) note(format string, args ...any) {
 	m.Notes = append(m.Notes, fmt.Sprintf(format, args...))

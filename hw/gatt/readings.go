@@ -41,13 +41,18 @@ type conv struct {
 // invents digits (16.0 kPa is 120.0 mmHg, not 120.00989) nor loses any
 // (0.1 °F steps are 0.056 °C, kept as hundredths).
 func (c conv) apply(f Float) float64 {
-	f = f.scaled(c.pow10)
+	factor := c.factor
+	if g := f.scaled(c.pow10); g.IsNumber() {
+		f = g
+	} else { // exponent out of range: scale in binary instead
+		factor *= math.Pow10(c.pow10)
+	}
 	v := f.Float64()
-	if c.factor == 1 && c.offset == 0 {
+	if factor == 1 && c.offset == 0 {
 		return v
 	}
-	v = v*c.factor + c.offset
-	step := math.Pow10(int(f.Exponent)) * math.Abs(c.factor)
+	v = v*factor + c.offset
+	step := math.Pow10(int(f.Exponent)) * math.Abs(factor)
 	decimals := int(math.Ceil(-math.Log10(step) - 1e-9))
 	if decimals < 0 || decimals > 15 || math.IsInf(v, 0) {
 		return v
