@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
@@ -44,7 +45,7 @@ var doseStates = map[dispenser.Kind]DoseState{
 type DoseRecord struct {
 	DoseID     string
 	Medication string
-	Scheduled  time.Time // zero if no event about the dose carried it
+	Scheduled  time.Time // from the first event about the dose; zero if it had none
 	State      DoseState
 	Updated    time.Time // Time of the event that set State
 	LastSeq    int64     // Seq of that event
@@ -55,12 +56,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 // The latest event decides the state, in log order, whatever its Time says:
 // the dispenser's state machine is the judge of transitions, this table only
-// mirrors it. Medication and scheduled stick once known.
+// mirrors it. A dose's scheduled instant is part of its identity and comes
+// from the event that created the row; leaving it out of the update also
+// spares the doses_scheduled index a page write on every commit.
 const upsertDoseSQL = `INSERT INTO doses(dose_id, medication, scheduled, state, updated, last_seq)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT(dose_id) DO UPDATE SET
 	medication = coalesce(excluded.medication, medication),
-	scheduled  = coalesce(excluded.scheduled, scheduled),
 	state      = excluded.state,
 	updated    = excluded.updated,
 	last_seq   = excluded.last_seq`
@@ -144,6 +146,30 @@ func (s *Store) SinceTime(ctx context.Context, t time.Time) ([]dispenser.Event, 
 		return nil, fmt.Errorf("adherence: since time: %w", err)
 	}
 	return evs, nil
+}
+
+// LastOfKinds returns the latest event (by Seq) of one of kinds for a
+// compartment; ok is false if there is none. The dispenser uses it at boot
+// to find each compartment's last pill count. There is no index for it:
+// one would cost a page write on every commit, and the backward scan stops
+// at the first match, which for dispensing kinds is a recent event.
+func (s *Store) LastOfKinds(ctx context.Context, compartment int, kinds ...dispenser.Kind) (ev dispenser.Event, ok bool, err error) {
+	if len(kinds) == 0 {
+		return dispenser.Event{}, false, nil
+	}
+	args := []any{compartment}
+	in := "?" + strings.Repeat(", ?", len(kinds)-1)
+	for _, k := range kinds {
+		args = append(args, string(k))
+	}
+	evs, err := s.queryEvents(ctx, selectEvents+`WHERE compartment = ? AND kind IN (`+in+`) ORDER BY seq DESC LIMIT 1`, args...)
+	if err != nil {
+		return dispenser.Event{}, false, fmt.Errorf("adherence: last of kinds: %w", err)
+	}
+	if len(evs) == 0 {
+		return dispenser.Event{}, false, nil
+	}
+	return evs[0], true, nil
 }
 
 func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]dispenser.Event, error) {

@@ -405,13 +405,15 @@ func TestDosesBatchMatchesSingles(t *testing.T) {
 func TestDoseDetailsStick(t *testing.T) {
 	s := newMemStore(t)
 	mustAppend(t, s, doseEv(dispenser.KindDoseDue, "d", t0))
-	// A later event without medication or scheduled must not erase them.
+	// A later event without medication or scheduled must not erase them,
+	// nor one with another scheduled instant move the dose.
+	mustAppend(t, s, dispenser.Event{Time: t0.Add(time.Minute), Kind: dispenser.KindReminder, DoseID: "d", Scheduled: t0.Add(time.Hour)})
 	mustAppend(t, s, dispenser.Event{Time: t0.Add(time.Hour), Kind: dispenser.KindMissed, DoseID: "d"})
 	got, ok, err := s.Dose(t.Context(), "d")
 	if err != nil || !ok {
 		t.Fatalf("Dose(d) = %+v, %v, %v", got, ok, err)
 	}
-	want := DoseRecord{DoseID: "d", Medication: "med-a", Scheduled: t0, State: DoseMissed, Updated: t0.Add(time.Hour), LastSeq: 2}
+	want := DoseRecord{DoseID: "d", Medication: "med-a", Scheduled: t0, State: DoseMissed, Updated: t0.Add(time.Hour), LastSeq: 3}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Dose(d) = %+v, want %+v", got, want)
 	}
@@ -696,5 +698,43 @@ func TestQuickCheck(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), "adherence: ") {
 			t.Errorf("%s on a corrupted database = %v, want an adherence: error", name, err)
 		}
+	}
+}
+
+func TestLastOfKinds(t *testing.T) {
+	s := newMemStore(t)
+	ev := func(kind dispenser.Kind, comp int, detail string) dispenser.Event {
+		return dispenser.Event{Time: t0, Kind: kind, Compartment: comp, Detail: detail}
+	}
+	mustAppend(t, s,
+		ev(dispenser.KindRefill, 1, "left=30"),    // seq 1
+		ev(dispenser.KindDispensed, 1, "left=29"), // seq 2
+		ev(dispenser.KindRefill, 2, "left=10"),    // seq 3
+		ev(dispenser.KindLidOpened, 1, ""),        // seq 4
+		ev(dispenser.KindJam, 1, "left=29 try=1"), // seq 5
+	)
+	tests := []struct {
+		name    string
+		comp    int
+		kinds   []dispenser.Kind
+		wantSeq int64 // 0: none
+	}{
+		{"latest of several kinds", 1, []dispenser.Kind{dispenser.KindRefill, dispenser.KindDispensed, dispenser.KindJam}, 5},
+		{"one kind", 1, []dispenser.Kind{dispenser.KindDispensed}, 2},
+		{"other compartment", 2, []dispenser.Kind{dispenser.KindRefill, dispenser.KindDispensed}, 3},
+		{"no such kind", 2, []dispenser.Kind{dispenser.KindJam}, 0},
+		{"no such compartment", 9, []dispenser.Kind{dispenser.KindRefill}, 0},
+		{"no kinds", 1, nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok, err := s.LastOfKinds(t.Context(), tc.comp, tc.kinds...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != (tc.wantSeq != 0) || got.Seq != tc.wantSeq {
+				t.Errorf("LastOfKinds(%d, %v) = seq %d, %v; want seq %d", tc.comp, tc.kinds, got.Seq, ok, tc.wantSeq)
+			}
+		})
 	}
 }

@@ -1,10 +1,11 @@
 -- Version 1: the event log, the per-dose projection of it, and device metadata.
 -- Times are unix milliseconds, UTC.
 
--- AUTOINCREMENT keeps seq from ever being reused, even if a later retention
--- policy deletes the newest rows: sync cursors hold seq values.
+-- seq is the rowid: max(seq)+1 on insert, so it is never reused as long as
+-- the newest row is never deleted (the triggers below forbid any delete).
+-- AUTOINCREMENT would cost one more page write per commit.
 CREATE TABLE events (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER PRIMARY KEY,
     id          TEXT    NOT NULL UNIQUE,
     time        INTEGER NOT NULL,
     kind        TEXT    NOT NULL,
