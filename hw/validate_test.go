@@ -181,3 +181,22 @@ func TestDefaulted(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidatePin feeds arbitrary pin names and numbers through the
+// validator: it must never panic, and every problem must say how to fix it.
+func FuzzValidatePin(f *testing.F) {
+	for _, s := range []string{"GPIO17", "11", "pin 9", "gpio 16", "GPI16", "BCM4", "P1_11", "GPIO30", "", "GPIO-1", "99999999999999999999"} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, pin string, channel int) {
+		b, comps := validBoard()
+		b.Button.Pin = pin
+		comps[0].Motor.Pins[2] = pin
+		comps[2].Motor.Channel = channel
+		for _, p := range ValidateBoard(b, comps) {
+			if p.Fix == "" || p.Msg == "" || p.Path == "" {
+				t.Errorf("problem without path, message or fix: %+v", p)
+			}
+		}
+	})
+}
