@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"container/heap"
+	"math"
 	"sync"
 	"time"
 )
@@ -71,8 +72,13 @@ func NewSimClock(start time.Time) *SimClock {
 	return &SimClock{wall: start}
 }
 
-// SetSpeed makes the clock run at speed times real time (0 stops it).
+// SetSpeed makes the clock run at speed times real time (0 stops it). A
+// speed that is not finite and positive stops it too: a negative one would
+// run the monotonic clock backwards.
 func (c *SimClock) SetSpeed(speed float64) {
+	if !(speed > 0) || math.IsInf(speed, 1) {
+		speed = 0
+	}
 	c.mu.Lock()
 	c.reanchorLocked()
 	c.speed = speed
@@ -125,13 +131,18 @@ func (c *SimClock) AfterFunc(d time.Duration, f func()) Timer {
 }
 
 // Advance moves both wall and monotonic time forward by d, firing timers
-// that fall due on the way.
+// that fall due on the way. Concurrent calls add up; a timer function must
+// not call Advance itself.
 func (c *SimClock) Advance(d time.Duration) {
+	// The target is taken once the firing lock is held: taken before, a
+	// second caller would aim at the first one's start and lose its time.
+	c.firing.Lock()
+	defer c.firing.Unlock()
 	c.mu.Lock()
 	c.reanchorLocked()
 	target := c.mono + max(d, 0)
 	c.mu.Unlock()
-	c.runUntil(target)
+	c.fireUntil(target)
 }
 
 // Set steps the wall clock to t without moving monotonic time, as NTP or a
@@ -143,10 +154,9 @@ func (c *SimClock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-// runUntil fires every timer due at or before target (monotonic), in order.
-func (c *SimClock) runUntil(target time.Duration) {
-	c.firing.Lock()
-	defer c.firing.Unlock()
+// fireUntil fires every timer due at or before target (monotonic), in
+// order. The caller holds c.firing.
+func (c *SimClock) fireUntil(target time.Duration) {
 	for {
 		c.mu.Lock()
 		c.reanchorLocked()
@@ -183,10 +193,12 @@ func (c *SimClock) rearmLocked() {
 	now := c.mono + c.elapsedLocked()
 	wait := time.Duration(float64(c.timers[0].at-now) / c.speed)
 	c.real = time.AfterFunc(max(wait, 0), func() {
+		c.firing.Lock()
+		defer c.firing.Unlock()
 		c.mu.Lock()
 		target := c.mono + c.elapsedLocked()
 		c.mu.Unlock()
-		c.runUntil(target)
+		c.fireUntil(target)
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 func mustLoad(t testing.TB, name string) *time.Location {
@@ -276,12 +278,13 @@ func TestBetweenPartition(t *testing.T) {
 				Regimen{Medication: "b", Cron: "0 2 * * *"},
 				Regimen{Medication: "c", Cron: "15 2 * * *"},
 			)
+			// Both of each zone's 2025 transitions fall in [March, November).
 			from := utc("2025-03-01T00:00:00Z")
-			to := utc("2025-12-01T00:00:00Z")
+			to := utc("2025-11-06T00:00:00Z")
 			whole := p.Between(from, to)
 			var pieces []Occurrence
 			for a := from; a.Before(to); {
-				b := a.Add(37 * time.Minute)
+				b := a.Add(97 * time.Minute)
 				if b.After(to) {
 					b = to
 				}
@@ -289,11 +292,11 @@ func TestBetweenPartition(t *testing.T) {
 				a = b
 			}
 			if !slices.Equal(whole, pieces) {
-				t.Fatalf("Between in 37-minute pieces gave %d doses, want the %d of one call", len(pieces), len(whole))
+				t.Fatalf("Between in 97-minute pieces gave %d doses, want the %d of one call", len(pieces), len(whole))
 			}
 			var missed []Occurrence
 			for a := from; a.Before(to); {
-				b := a.Add(53 * time.Minute)
+				b := a.Add(143 * time.Minute)
 				if b.After(to) {
 					b = to
 				}
@@ -439,12 +442,13 @@ func TestNewPlanErrors(t *testing.T) {
 	}
 }
 
+var benchSpecs = []string{"0 8 * * *", "0 8,20 * * *", "0 7,13,19 * * *", "30 2 * * *", "0 22 * * *", "0 9 * * 1", "0 */6 * * *", "15 12 * * mon-fri"}
+
 // BenchmarkBetweenYear is a year of doses for eight medications.
 func BenchmarkBetweenYear(b *testing.B) {
 	loc := mustLoad(b, "America/New_York")
-	specs := []string{"0 8 * * *", "0 8,20 * * *", "0 7,13,19 * * *", "30 2 * * *", "0 22 * * *", "0 9 * * 1", "0 */6 * * *", "15 12 * * mon-fri"}
 	var regs []Regimen
-	for i, s := range specs {
+	for i, s := range benchSpecs {
 		regs = append(regs, Regimen{Medication: fmt.Sprintf("med%d", i), Cron: s, Window: 30 * time.Minute})
 	}
 	p := mustPlan(b, loc, regs...)
@@ -453,6 +457,33 @@ func BenchmarkBetweenYear(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		n = len(p.Between(from, to))
+	}
+	b.ReportMetric(float64(n), "doses/op")
+}
+
+// BenchmarkCronNextYear is the baseline: the same year walked with cron's
+// own Next in the zone (which skips and doubles doses at DST changes).
+func BenchmarkCronNextYear(b *testing.B) {
+	loc := mustLoad(b, "America/New_York")
+	var specs []cron.Schedule
+	for _, s := range benchSpecs {
+		sc, err := cron.ParseStandard(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc.(*cron.SpecSchedule).Location = loc
+		specs = append(specs, sc)
+	}
+	from, to := utc("2025-01-01T00:00:00Z"), utc("2026-01-01T00:00:00Z")
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n = 0
+		for _, sc := range specs {
+			for t := sc.Next(from); t.Before(to); t = sc.Next(t) {
+				n++
+			}
+		}
 	}
 	b.ReportMetric(float64(n), "doses/op")
 }
