@@ -36,10 +36,10 @@ type conv struct {
 	factor, offset float64
 }
 
-// apply converts f and rounds the result to one decade finer than the
-// reported resolution expressed in the new unit: the conversion neither
-// invents digits (16.0 kPa is 120.0 mmHg, not 120.00989) nor loses any
-// (0.1 °F steps are 0.056 °C, kept as hundredths).
+// apply converts f and rounds the result to the largest power of ten not
+// coarser than the reported resolution expressed in the new unit, so the
+// conversion neither invents digits (16.0 kPa is 120.0 mmHg, not
+// 120.00989) nor loses any (0.1 °F steps are 0.056 °C, kept as hundredths).
 func (c conv) apply(f Float) float64 {
 	factor := c.factor
 	if g := f.scaled(c.pow10); g.IsNumber() {
