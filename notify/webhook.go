@@ -1,0 +1,271 @@
+package notify
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/twilio/twilio-go/client"
+)
+
+// InboundSMS is a text message someone sent to our Twilio number.
+// From and Body are PHI: never log them.
+type InboundSMS struct {
+	MessageSID string
+	From       string // sender, E.164
+	To         string // our number
+	Body       string
+	Reply      Reply // ParseReply(Body)
+}
+
+// MessageStatus is a message's delivery state as Twilio reports it.
+type MessageStatus string
+
+// The statuses Twilio documents for messages.
+const (
+	StatusAccepted           MessageStatus = "accepted"
+	StatusScheduled          MessageStatus = "scheduled"
+	StatusCanceled           MessageStatus = "canceled"
+	StatusQueued             MessageStatus = "queued"
+	StatusSending            MessageStatus = "sending"
+	StatusSent               MessageStatus = "sent"
+	StatusFailed             MessageStatus = "failed"
+	StatusDelivered          MessageStatus = "delivered"
+	StatusUndelivered        MessageStatus = "undelivered"
+	StatusReceiving          MessageStatus = "receiving"
+	StatusReceived           MessageStatus = "received"
+	StatusRead               MessageStatus = "read"
+	StatusPartiallyDelivered MessageStatus = "partially_delivered"
+)
+
+const (
+	// maxWebhookBody is far above any Twilio webhook (an SMS is at most
+	// 1600 characters) and small enough that a flood costs little memory.
+	maxWebhookBody = 64 << 10
+	maxErrorCode   = 999999
+
+	twimlHeader = `<?xml version="1.0" encoding="UTF-8"?>`
+	errPrefix   = "notify: webhook: "
+)
+
+// Final reports whether no later status will follow: the message reached
+// the phone (delivered, read) or never will (undelivered, failed, canceled).
+func (s MessageStatus) Final() bool {
+	switch s {
+	case StatusDelivered, StatusRead, StatusUndelivered, StatusFailed, StatusCanceled:
+		return true
+	}
+	return false
+}
+
+var knownStatuses = map[MessageStatus]bool{
+	StatusAccepted: true, StatusScheduled: true, StatusCanceled: true, StatusQueued: true,
+	StatusSending: true, StatusSent: true, StatusFailed: true, StatusDelivered: true,
+	StatusUndelivered: true, StatusReceiving: true, StatusReceived: true, StatusRead: true,
+	StatusPartiallyDelivered: true,
+}
+
+// StatusUpdate is a delivery status callback for a message we sent.
+type StatusUpdate struct {
+	MessageSID string
+	Status     MessageStatus
+	// ErrorCode is Twilio's delivery error (30003 unreachable, 30005
+	// unknown number, 30007 carrier filtering, ...), 0 when none.
+	ErrorCode int
+}
+
+// Webhook answers Twilio's webhooks: incoming messages (answered with
+// TwiML) and delivery status callbacks (answered 204). It rejects with 403
+// every request whose X-Twilio-Signature does not validate, and never says
+// why, so that a prober learns nothing.
+type Webhook struct {
+	validator client.RequestValidator
+	base      string
+	onReply   func(context.Context, InboundSMS) string
+	onStatus  func(context.Context, StatusUpdate)
+}
+
+var _ http.Handler = (*Webhook)(nil)
+
+// NewWebhook returns the handler. publicURL is the scheme, host and any
+// path prefix under which Twilio reaches this server, e.g.
+// "https://clinic.example.org" or, behind a proxy that strips "/pillbox",
+// "https://clinic.example.org/pillbox": the URL Twilio signed is publicURL
+// followed by the path and query of the request as received, so the
+// handler may be mounted under http.StripPrefix. onReply returns the text
+// to answer with, "" for none; onStatus may be nil.
+func NewWebhook(authToken, publicURL string, onReply func(context.Context, InboundSMS) string, onStatus func(context.Context, StatusUpdate)) (*Webhook, error) {
+	if authToken == "" {
+		// An empty HMAC key would let anyone sign.
+		return nil, errors.New(errPrefix + "auth token is empty")
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, fmt.Errorf(errPrefix+"public URL %q must be an absolute http(s) URL without query or fragment", publicURL)
+	}
+	return &Webhook{
+		validator: client.NewRequestValidator(authToken),
+		base:      strings.TrimSuffix(publicURL, "/"),
+		onReply:   onReply,
+		onStatus:  onStatus,
+	}, nil
+}
+
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		fail(w, http.StatusMethodNotAllowed)
+		return
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	if sig == "" {
+		fail(w, http.StatusForbidden)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		fail(w, http.StatusUnsupportedMediaType)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			fail(w, http.StatusRequestEntityTooLarge)
+		} else {
+			fail(w, http.StatusBadRequest)
+		}
+		return
+	}
+	params, err := parseWebhookForm(body)
+	if err != nil {
+		fail(w, http.StatusBadRequest)
+		return
+	}
+	if !h.validator.Validate(h.base+requestURI(r), params, sig) {
+		fail(w, http.StatusForbidden)
+		return
+	}
+
+	if _, ok := params["MessageStatus"]; ok {
+		u, err := parseStatusUpdate(params)
+		if err != nil {
+			fail(w, http.StatusBadRequest)
+			return
+		}
+		if h.onStatus != nil {
+			h.onStatus(r.Context(), u)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	in, err := parseInboundSMS(params)
+	if err != nil {
+		fail(w, http.StatusBadRequest)
+		return
+	}
+	var answer string
+	if h.onReply != nil {
+		answer = h.onReply(r.Context(), in)
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	io.WriteString(w, twiml(answer))
+}
+
+// fail answers with the status and its bare text: no detail for callers
+// who failed the signature, and none that could echo their input.
+func fail(w http.ResponseWriter, status int) {
+	http.Error(w, http.StatusText(status), status)
+}
+
+// requestURI is the path and query as the client sent them, before any
+// StripPrefix: the signature covers the exact bytes Twilio used.
+func requestURI(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
+}
+
+// parseWebhookForm decodes a form body into the name -> first value map
+// that the signature covers (twilio-go's ValidateBody also takes the first
+// value). The handler reads fields only from this map, so a repeated name
+// appended by someone else cannot change what was signed.
+func parseWebhookForm(body []byte) (map[string]string, error) {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, errors.New(errPrefix + "malformed form")
+	}
+	params := make(map[string]string, len(vals))
+	for k, v := range vals {
+		if !utf8.ValidString(k) || !utf8.ValidString(v[0]) {
+			return nil, errors.New(errPrefix + "form is not UTF-8")
+		}
+		params[k] = v[0]
+	}
+	return params, nil
+}
+
+func parseStatusUpdate(p map[string]string) (StatusUpdate, error) {
+	u := StatusUpdate{MessageSID: p["MessageSid"], Status: MessageStatus(p["MessageStatus"])}
+	if !isSID(u.MessageSID) {
+		return u, errors.New(errPrefix + "status callback without a valid MessageSid")
+	}
+	if !knownStatuses[u.Status] {
+		return u, errors.New(errPrefix + "unknown MessageStatus")
+	}
+	if s, ok := p["ErrorCode"]; ok && s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > maxErrorCode {
+			return u, errors.New(errPrefix + "ErrorCode is not a Twilio error code")
+		}
+		u.ErrorCode = n
+	}
+	return u, nil
+}
+
+func parseInboundSMS(p map[string]string) (InboundSMS, error) {
+	in := InboundSMS{MessageSID: p["MessageSid"], From: p["From"], To: p["To"], Body: p["Body"]}
+	if !isSID(in.MessageSID) {
+		return in, errors.New(errPrefix + "message without a valid MessageSid")
+	}
+	if in.From == "" {
+		return in, errors.New(errPrefix + "message without From")
+	}
+	in.Reply = ParseReply(in.Body)
+	return in, nil
+}
+
+// isSID reports whether s looks like a Twilio SID: two upper-case letters
+// ("SM", "MM") and 32 lower-case hex digits.
+func isSID(s string) bool {
+	if len(s) != 34 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if i < 2 && !(c >= 'A' && c <= 'Z') || i >= 2 && !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// twiml is the TwiML answer to an incoming message: say text, or nothing.
+func twiml(text string) string {
+	if text == "" {
+		return twimlHeader + "<Response/>"
+	}
+	var b strings.Builder
+	b.WriteString(twimlHeader + "<Response><Message>")
+	xml.EscapeText(&b, []byte(text))
+	b.WriteString("</Message></Response>")
+	return b.String()
+}
