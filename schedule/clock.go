@@ -44,6 +44,7 @@ func (c *RealClock) AfterFunc(d time.Duration, f func()) Timer {
 var (
 	_ Clock = (*RealClock)(nil)
 	_ Clock = (*SimClock)(nil)
+	_ Timer = (*simTimer)(nil)
 )
 
 // SimClock is a simulated clock for the simulator and for tests. In manual

@@ -95,7 +95,7 @@ func compile(regs []Regimen, loc *time.Location) ([]regimenPlan, problem.List) {
 		plans = append(plans, rp)
 	}
 	if loc == nil {
-		probs.Add("", "set patient.timezone, e.g. America/New_York", "no time zone to read the schedules in")
+		probs.Add("patient.timezone", "set patient.timezone, e.g. America/New_York", "no time zone to read the schedules in")
 		timed = false
 	}
 	if timed {

@@ -77,7 +77,7 @@ func TestValidateRegimens(t *testing.T) {
 			[][2]string{{"regimens[0].cron", "same moment (02:00 and 03:00 on 9 March"}}},
 		{"same schedule fine without DST", "UTC", []Regimen{{Medication: "a", Cron: "0 2,3 * * *", Window: 10 * time.Minute}}, nil},
 		{"no zone", "", []Regimen{{Medication: "a", Cron: "0 8 * * *"}},
-			[][2]string{{"", "no time zone"}}},
+			[][2]string{{"patient.timezone", "no time zone"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
