@@ -88,7 +88,7 @@ func TestHD44780State(t *testing.T) {
 		t.Errorf("State() = %+v, want %+v", got, want)
 	}
 	// A nibble latches on E falling only: data held with E low is ignored.
-	if err := m.Tx([]byte{'Z' & 0xF0 | lcdRS | lcdBacklight}, nil); err != nil {
+	if err := m.Tx([]byte{'Z'&0xF0 | lcdRS | lcdBacklight}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.State().Nibbles; got != 12 {

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -48,15 +49,15 @@ func testCompartments() []hw.CompartmentConfig {
 	}
 }
 
-// rig is a world with its board and a watcher on the drop sensor. It must
-// be built inside a synctest bubble.
+// rig is a world with its board and a watcher on every sensor. It must be
+// built inside a synctest bubble.
 type rig struct {
 	t      *testing.T
 	w      *World
 	b      *hw.Board
-	drops  chan hw.Edge
+	edges  chan hw.Edge
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 func newRig(t *testing.T, display string, opts ...Option) *rig {
@@ -66,22 +67,36 @@ func newRig(t *testing.T, display string, opts ...Option) *rig {
 		t.Fatalf("New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{t: t, w: w, b: w.Board(), drops: make(chan hw.Edge, 64), cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		if err := r.b.Drop.Watch(ctx, r.drops); err != nil {
-			t.Errorf("drop Watch: %v", err)
-		}
-	}()
+	r := &rig{t: t, w: w, b: w.Board(), edges: make(chan hw.Edge, 256), cancel: cancel}
+	for _, s := range []hw.Sensor{r.b.Button, r.b.Drop, r.b.Lid, r.b.Cup} {
+		r.wg.Go(func() {
+			if err := s.Watch(ctx, r.edges); err != nil {
+				t.Errorf("Watch: %v", err)
+			}
+		})
+	}
 	t.Cleanup(r.close)
 	return r
 }
 
 func (r *rig) close() {
 	r.cancel()
-	<-r.done
+	r.wg.Wait()
 	if err := r.b.Close(); err != nil {
 		r.t.Errorf("board Close: %v", err)
+	}
+}
+
+// received drains the watchers: the edges they reported, in order.
+func (r *rig) received() []hw.Edge {
+	var es []hw.Edge
+	for {
+		select {
+		case e := <-r.edges:
+			es = append(es, e)
+		default:
+			return es
+		}
 	}
 }
 
@@ -92,19 +107,15 @@ func settle(d time.Duration) {
 	synctest.Wait()
 }
 
-// pills drains the drop watcher: the pills it reported.
+// pills drains the watchers: the pills the drop sensor reported.
 func (r *rig) pills() int {
 	n := 0
-	for {
-		select {
-		case e := <-r.drops:
-			if e.Active {
-				n++
-			}
-		default:
-			return n
+	for _, e := range r.received() {
+		if e.Input == hw.Drop && e.Active {
+			n++
 		}
 	}
+	return n
 }
 
 func (r *rig) compartment(id int) CompartmentState {
