@@ -160,8 +160,8 @@ func checkTiming(probs *problem.List, regs []Regimen, plans []regimenPlan, loc *
 		}
 		for _, rp := range rps {
 			r := regs[rp.index]
-			rp.early = cmp3(r.Early, r.Window, def)
-			rp.late = cmp3(r.Late, r.Window, def)
+			rp.early = firstSet(r.Early, r.Window, def)
+			rp.late = firstSet(r.Late, r.Window, def)
 		}
 		// The year sample may stop short for dense schedules; the days around
 		// each transition are where DST changes the spacing, so check them too.
@@ -173,8 +173,8 @@ func checkTiming(probs *problem.List, regs []Regimen, plans []regimenPlan, loc *
 	}
 }
 
-// cmp3 returns the first of its arguments that is set.
-func cmp3(a, b, c time.Duration) time.Duration {
+// firstSet returns the first of its arguments that is set.
+func firstSet(a, b, c time.Duration) time.Duration {
 	if a > 0 {
 		return a
 	}
