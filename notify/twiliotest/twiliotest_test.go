@@ -245,8 +245,7 @@ func TestSegments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		if got := Segments(tt.body); got != tt.want {
-			t.Errorf("Segments(%d × %q) = %d, want %d", len([]rune(tt.body)), []rune(tt.body+" ")[0], got, tt.want)
+			t.Errorf("Segments(%d × %q) = %d, want %d", len([]rune(tt.body)), []rune(tt.body + " ")[0], got, tt.want)
 		}
 	}
 }
-
