@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestValidateRegimens(t *testing.T) {
 		{"prn limits disagree", "UTC", []Regimen{{Medication: "a", PRN: prn(5*time.Hour, 6)}},
 			[][2]string{{"regimens[0].prn", "max_per_day 6 cannot be reached: with doses at least 5h apart, at most 5 fit"}}},
 		{"prn limits just agree", "UTC", []Regimen{{Medication: "a", PRN: prn(4*time.Hour, 6)}}, nil},
-		{"prn limits huge", "UTC", []Regimen{{Medication: "a", PRN: prn(time.Hour, 1<<62)}},
+		{"prn limits huge", "UTC", []Regimen{{Medication: "a", PRN: prn(time.Hour, math.MaxInt)}},
 			[][2]string{{"regimens[0].prn", "at most 24 fit"}}},
 		{"two prn blocks", "UTC", []Regimen{{Medication: "a", PRN: prn(4*time.Hour, 4)}, {Medication: "a", PRN: prn(4*time.Hour, 4)}},
 			[][2]string{{"regimens[1].prn", "already has as-needed limits in regimens[0]"}}},
