@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		status      int
+		out, errOut string
+	}{
+		{"check clean example", []string{"--check-config", "../../examples/dispenser.yaml"}, 0, "dispenser.yaml: OK", ""},
+		{"check broken example", []string{"-check-config", "../../examples/broken.yaml"}, 1, "", "broken.yaml:"},
+		{"check missing file", []string{"--check-config", "no-such.yaml"}, 1, "", "no-such.yaml"},
+		{"version", []string{"--version"}, 0, "dispenserd dev", ""},
+		{"not implemented yet", nil, 2, "", "not implemented yet"},
+		{"unknown flag", []string{"--sim"}, 2, "", "not implemented yet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if got := run(tt.args, &out, &errOut); got != tt.status {
+				t.Errorf("run(%q) = %d, want %d; stderr:\n%s", tt.args, got, tt.status, errOut.String())
+			}
+			if !strings.Contains(out.String(), tt.out) {
+				t.Errorf("run(%q) stdout = %q, want it to contain %q", tt.args, out.String(), tt.out)
+			}
+			if !strings.Contains(errOut.String(), tt.errOut) {
+				t.Errorf("run(%q) stderr = %q, want it to contain %q", tt.args, errOut.String(), tt.errOut)
+			}
+		})
+	}
+}
