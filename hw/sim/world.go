@@ -10,8 +10,8 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +20,7 @@ import (
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/hw/driver"
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/i2c"
 )
 
 // Timing of the simulated world.
@@ -32,9 +33,6 @@ const (
 	pressTime = 150 * time.Millisecond
 	// bounceGap is the time between two contact bounces or chatter edges.
 	bounceGap = 300 * time.Microsecond
-	// servoSettle is how long the sim tells the servo driver to wait for
-	// the horn: a 180 degree swing at servoSpeed takes 300ms.
-	servoSettle = 300 * time.Millisecond
 )
 
 // How indicator modes are told apart on a pin.
@@ -49,7 +47,12 @@ type Option func(*options)
 type options struct {
 	stateFile string
 	bounce    int
+	log       *slog.Logger
 }
+
+// WithLogger is where driver.NewBoard reports optional parts that are
+// missing; by default nowhere.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithStateFile keeps the physical state (pill counts, pills in the cup,
 // dispensed and taken totals, pending jams, lid and cup) in path: New loads
@@ -109,16 +112,18 @@ type indicator struct {
 }
 
 // New builds the simulated board for a configuration, which must pass
-// hw.ValidateBoard: a gpiotest pin for every configured pin, an I2C bus
-// with the configured display and PCA9685, and the real drivers from
-// hw/driver on them, with the defaults of hw's Defaulted methods. The world
-// starts with the configured pill counts (or the state file's), lid closed
-// and cup in place.
+// hw.ValidateBoard: a simulated pin for every configured pin and an I2C
+// bus with the configured display and PCA9685, each wired to the physics,
+// then the real board on them, built by driver.NewBoard exactly as the
+// host opener builds it on a Raspberry Pi. The world starts with the
+// configured pill counts (or the state file's), lid closed and cup in
+// place.
 func New(b hw.BoardConfig, comps []hw.CompartmentConfig, opts ...Option) (*World, error) {
 	if err := hw.ValidateBoard(b, comps).Err(); err != nil {
 		return nil, fmt.Errorf("sim: board configuration: %w", err)
 	}
 	w := &World{
+		opts:       options{log: slog.New(slog.DiscardHandler)},
 		sensors:    map[hw.Input]*sensor{},
 		indicators: map[string]*indicator{},
 		pins:       map[string]*Pin{},
@@ -136,125 +141,62 @@ func New(b hw.BoardConfig, comps []hw.CompartmentConfig, opts ...Option) (*World
 			return nil, err
 		}
 	}
-	w.bus = NewBus(b.I2CBus)
-	board, err := w.assemble(b)
+	if err := w.wire(b); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	ports := driver.Ports{
+		Pin: func(name string) gpio.PinIO {
+			if p := w.Pin(name); p != nil {
+				return p
+			}
+			return nil
+		},
+		OpenI2C: func(string) (i2c.BusCloser, error) { return w.bus, nil },
+	}
+	board, err := driver.NewBoard(b, comps, ports, w.opts.log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sim: %w", err)
 	}
 	w.board = board
 	return w, nil
 }
 
-// assemble builds the drivers, exactly as the host opener does with real
-// pins.
-func (w *World) assemble(b hw.BoardConfig) (*hw.Board, error) {
-	board := &hw.Board{}
-	var closers []func() error
-	fail := func(err error) (*hw.Board, error) {
-		for _, c := range closers {
-			_ = c()
-		}
-		return nil, fmt.Errorf("sim: %w", err)
-	}
-
-	inputs := []struct {
+// wire makes the simulated pins and I2C devices the configuration names,
+// each connected to the physics.
+func (w *World) wire(b hw.BoardConfig) error {
+	for _, in := range []struct {
 		in  hw.Input
 		cfg *hw.InputConfig
-		dst *hw.Sensor
-	}{
-		{hw.Button, &b.Button, &board.Button},
-		{hw.Drop, &b.Drop, &board.Drop},
-		{hw.Lid, b.Lid, &board.Lid},
-		{hw.Cup, b.Cup, &board.Cup},
-	}
-	for _, in := range inputs {
+	}{{hw.Button, &b.Button}, {hw.Drop, &b.Drop}, {hw.Lid, b.Lid}, {hw.Cup, b.Cup}} {
 		if in.cfg == nil {
-			*in.dst = driver.NopSensor{}
-			board.Missing = append(board.Missing, in.in.String())
 			continue
 		}
-		s, err := w.sensor(in.in, *in.cfg)
+		p, err := w.pin(in.cfg.Pin, in.in.String(), nil)
 		if err != nil {
-			return fail(err)
+			return err
 		}
-		*in.dst = s
+		s := &sensor{in: in.in, pin: p, activeLow: in.cfg.ActiveLow}
+		w.sensors[in.in] = s
+		p.reset(w.levelLocked(s)) // at its true level before the driver first reads it
 	}
 
-	outputs := []struct {
+	for _, o := range []struct {
 		name string
 		cfg  *hw.OutputConfig
-		dst  *hw.Indicator
-	}{
-		{"buzzer", b.Buzzer, &board.Buzzer},
-		{"led_ready", b.LEDReady, &board.Ready},
-		{"led_attention", b.LEDAttention, &board.Attention},
-		{"led_fault", b.LEDFault, &board.Fault},
-	}
-	for _, o := range outputs {
+	}{{"buzzer", b.Buzzer}, {"led_ready", b.LEDReady}, {"led_attention", b.LEDAttention}, {"led_fault", b.LEDFault}} {
 		if o.cfg == nil {
-			*o.dst = driver.NopIndicator{}
-			board.Missing = append(board.Missing, o.name)
 			continue
 		}
 		ind := &indicator{activeLow: o.cfg.ActiveLow}
 		p, err := w.pin(o.cfg.Pin, o.name, func(l gpio.Level) { w.indicatorOut(ind, l) })
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		ind.pin = p
 		w.indicators[o.name] = ind
-		out := driver.NewOutput(p, o.cfg.ActiveLow)
-		closers = append(closers, out.Close)
-		*o.dst = out
 	}
 
-	if err := w.attachI2C(b); err != nil {
-		return fail(err)
-	}
-	board.Display = driver.NopDisplay{}
-	if d := b.Display; d == nil {
-		board.Missing = append(board.Missing, "display")
-	} else {
-		var err error
-		switch d.Kind {
-		case "ssd1306":
-			board.Display, err = driver.NewSSD1306(w.bus, d.Address)
-		case "hd44780":
-			board.Display, err = driver.NewHD44780(w.bus, d.Address)
-		}
-		if err != nil {
-			return fail(err)
-		}
-	}
-
-	var pca *driver.PCA9685
-	if b.ServoDriver != nil {
-		var err error
-		if pca, err = driver.NewPCA9685(w.bus, b.ServoDriver.Address); err != nil {
-			return fail(err)
-		}
-	}
-	for i, c := range w.comps {
-		m, err := w.motor(c, pca)
-		if err != nil {
-			return fail(fmt.Errorf("compartments[%d]: %w", i, err))
-		}
-		board.Compartments = append(board.Compartments, hw.Compartment{ID: c.cfg.ID, Motor: m})
-	}
-
-	board.Close = func() error {
-		var errs []error
-		for _, c := range closers {
-			errs = append(errs, c())
-		}
-		errs = append(errs, w.bus.Close())
-		return errors.Join(errs...)
-	}
-	return board, nil
-}
-
-// attachI2C puts the device models on the bus.
-func (w *World) attachI2C(b hw.BoardConfig) error {
+	w.bus = NewBus(b.I2CBus)
 	if d := b.Display; d != nil {
 		switch d.Kind {
 		case "ssd1306":
@@ -263,23 +205,24 @@ func (w *World) attachI2C(b hw.BoardConfig) error {
 		case "hd44780":
 			w.lcd = NewHD44780Model()
 			w.bus.Attach(d.Address, w.lcd)
-		default:
-			return fmt.Errorf("board.display.kind %q: want ssd1306 or hd44780", d.Kind)
 		}
 	}
-	if b.ServoDriver != nil {
+	if s := b.ServoDriver; s != nil {
 		w.pca = NewPCA9685Model()
 		w.pca.OnChange(w.servoOut)
-		w.bus.Attach(b.ServoDriver.Address, w.pca)
+		w.bus.Attach(s.Address, w.pca)
+	}
+
+	for _, c := range w.comps {
+		if err := w.wireMotor(c); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // pin makes the simulated pin name for use; each pin has one use.
 func (w *World) pin(name, use string, onOut func(gpio.Level)) (*Pin, error) {
-	if name == "" {
-		return nil, fmt.Errorf("%s: no pin configured", use)
-	}
 	if _, dup := w.pins[name]; dup {
 		return nil, fmt.Errorf("%s: pin %s is already used", use, name)
 	}
@@ -292,96 +235,46 @@ func (w *World) pin(name, use string, onOut func(gpio.Level)) (*Pin, error) {
 	return p, nil
 }
 
-func (w *World) sensor(in hw.Input, cfg hw.InputConfig) (*driver.Input, error) {
-	cfg = cfg.Defaulted(in)
-	pull, err := parsePull(cfg.Pull)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", in, err)
-	}
-	p, err := w.pin(cfg.Pin, in.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	s := &sensor{in: in, pin: p, activeLow: cfg.ActiveLow}
-	w.sensors[in] = s
-	// The line is at its true level before the driver first reads it.
-	p.reset(w.levelLocked(s))
-	return driver.NewInput(p, in, cfg.ActiveLow, pull, cfg.Debounce)
-}
-
-func parsePull(s string) (gpio.Pull, error) {
-	switch s {
-	case "up":
-		return gpio.PullUp, nil
-	case "down":
-		return gpio.PullDown, nil
-	case "none":
-		return gpio.Float, nil
-	}
-	return gpio.PullNoChange, fmt.Errorf("pull %q: want up, down or none", s)
-}
-
-// motor builds compartment c's driver on simulated pins whose changes
-// move c's mechanism.
-func (w *World) motor(c *compartment, pca *driver.PCA9685) (hw.Motor, error) {
+// wireMotor connects compartment c's mechanism to its pins or its PCA9685
+// channel.
+func (w *World) wireMotor(c *compartment) error {
 	m := c.cfg.Motor
+	use := fmt.Sprintf("compartment %d ", c.cfg.ID)
+	// out makes an output pin whose changes update c under the world lock.
+	out := func(name, what string, f func(high bool)) error {
+		_, err := w.pin(name, use+what, func(l gpio.Level) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			f(l == gpio.High)
+		})
+		return err
+	}
 	switch m.Kind {
 	case "uln2003":
-		if len(m.Pins) != 4 {
-			return nil, fmt.Errorf("uln2003: %d pins, want 4 (IN1..IN4)", len(m.Pins))
-		}
-		var pins [4]gpio.PinOut
 		for i, name := range m.Pins {
-			p, err := w.pin(name, fmt.Sprintf("compartment %d IN%d", c.cfg.ID, i+1), func(l gpio.Level) {
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				w.moveLocked(c, c.coils.set(i, l == gpio.High, time.Now()))
-			})
-			if err != nil {
-				return nil, err
+			if err := out(name, fmt.Sprintf("IN%d", i+1), func(high bool) {
+				w.moveLocked(c, c.coils.set(i, high, time.Now()))
+			}); err != nil {
+				return err
 			}
-			pins[i] = p
 		}
-		return driver.NewULN2003(pins, m.StepsPerUnit, m.StepDelay, m.Reverse)
 	case "stepdir":
-		use := fmt.Sprintf("compartment %d ", c.cfg.ID)
-		step, err := w.pin(m.Step, use+"STEP", func(l gpio.Level) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			w.moveLocked(c, c.stepDir.setStep(l == gpio.High))
-		})
-		if err != nil {
-			return nil, err
+		if err := out(m.Step, "STEP", func(high bool) { w.moveLocked(c, c.stepDir.setStep(high)) }); err != nil {
+			return err
 		}
-		dir, err := w.pin(m.Dir, use+"DIR", func(l gpio.Level) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			c.stepDir.dir = l == gpio.High
-		})
-		if err != nil {
-			return nil, err
+		if err := out(m.Dir, "DIR", func(high bool) { c.stepDir.dir = high }); err != nil {
+			return err
 		}
-		var enable gpio.PinOut
 		if m.Enable != "" {
-			p, err := w.pin(m.Enable, use+"ENABLE", func(l gpio.Level) {
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				c.stepDir.disabled = l == gpio.High
-			})
-			if err != nil {
-				return nil, err
+			// ENABLE is active low; unwired, the carrier is always on.
+			if err := out(m.Enable, "ENABLE", func(high bool) { c.stepDir.disabled = high }); err != nil {
+				return err
 			}
-			enable = p
 		}
-		return driver.NewStepDir(step, dir, enable, m.StepsPerUnit, m.StepDelay, m.Reverse)
 	case "servo":
-		if pca == nil {
-			return nil, errors.New("servo: no servo_driver (PCA9685) configured")
-		}
 		c.servo = newServo(m.MinPulse, m.MaxPulse, m.RestAngle, m.DispenseAngle)
-		return driver.NewServo(pca, m.Channel, m.RestAngle, m.DispenseAngle, m.MinPulse, m.MaxPulse, servoSettle)
 	}
-	return nil, fmt.Errorf("motor kind %q: want uln2003, stepdir or servo", m.Kind)
+	return nil
 }
 
 // servoOut follows a PCA9685 channel's output with the servo on it.
@@ -526,8 +419,8 @@ func (ind *indicator) mode(now time.Time) hw.Mode {
 	return hw.Blink
 }
 
-// Board returns the board of real drivers on the simulated hardware. Its
-// Close switches the indicators off and closes the bus.
+// Board returns the board of real drivers on the simulated hardware, as
+// driver.NewBoard built it.
 func (w *World) Board() *hw.Board { return w.board }
 
 // OLED returns the SSD1306 model, or nil when the display is not one.
