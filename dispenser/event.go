@@ -62,4 +62,7 @@ type Log interface {
 	Since(ctx context.Context, seq int64, limit int) ([]Event, error)
 	// SinceTime returns every event at or after t, in Seq order.
 	SinceTime(ctx context.Context, t time.Time) ([]Event, error)
+	// LastOfKinds returns the latest event of one of kinds about a
+	// compartment (the pill count lives in their details).
+	LastOfKinds(ctx context.Context, compartment int, kinds ...Kind) (Event, bool, error)
 }

@@ -1,0 +1,265 @@
+// Package httpapi is the dispenser's local HTTP API: the status and event
+// log that the browser panel and outside tests read, caregiver actions, and,
+// in sim mode, the controls of the simulated world. Paths are documented in
+// the README and kept stable.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+)
+
+// Controller is what the API needs of the dose loop.
+type Controller interface {
+	Status(ctx context.Context) (dispenser.Status, error)
+	Skip(ctx context.Context, doseID, by string) error
+	RequestPRN(ctx context.Context, med string) error
+	Refill(ctx context.Context, compartment, count int) error
+	Poke(ctx context.Context)
+	WaitIdle(ctx context.Context) error
+}
+
+// World is the simulated hardware, in sim mode.
+type World interface {
+	PressButton()
+	HoldButton(d time.Duration)
+	SetLid(open bool)
+	SetCup(present bool)
+	InjectJam(compartment, count int) error
+	Refill(compartment, count int) error
+	Snapshot() any
+}
+
+// SimClock is the simulated clock, in sim mode.
+type SimClock interface {
+	Now() time.Time
+	Advance(d time.Duration)
+	Set(t time.Time)
+}
+
+// Server serves the API. Sim endpoints exist only when World and Clock are set.
+type Server struct {
+	Controller Controller
+	Log        dispenser.Log
+	Hub        *Hub
+	World      World
+	Clock      SimClock
+	Logger     *slog.Logger
+	// Extra mounts more handlers (the SMS webhook, the panel) on the mux.
+	Extra map[string]http.Handler
+}
+
+// maxBody bounds request bodies: every legitimate one is a few dozen bytes.
+const maxBody = 64 << 10
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/status", s.status)
+	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("POST /api/doses/{id}/skip", s.skip)
+	mux.HandleFunc("POST /api/prn", s.prn)
+	if s.World != nil && s.Clock != nil {
+		mux.HandleFunc("GET /api/sim/world", s.simWorld)
+		mux.HandleFunc("POST /api/sim/button", s.simButton)
+		mux.HandleFunc("POST /api/sim/lid", s.simLid)
+		mux.HandleFunc("POST /api/sim/cup", s.simCup)
+		mux.HandleFunc("POST /api/sim/jam", s.simJam)
+		mux.HandleFunc("POST /api/sim/clock", s.simClock)
+		mux.HandleFunc("POST /api/sim/refill", s.simRefill)
+	}
+	for pattern, h := range s.Extra {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return s.recoverer(mux)
+}
+
+// recoverer turns a handler panic into a 500 so one bad request cannot take
+// the daemon down (invariant 6); the panic goes to the log, not the client.
+func (s *Server) recoverer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil && v != http.ErrAbortHandler {
+				s.logger().Error("httpapi: handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				writeError(w, http.StatusInternalServerError, "internal error")
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Controller.Status(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	since, err := intParam(q.Get("since"), 0)
+	if err != nil || since < 0 {
+		writeError(w, http.StatusBadRequest, "since must be a sequence number >= 0")
+		return
+	}
+	limit, err := intParam(q.Get("limit"), 1000)
+	if err != nil || limit < 1 || limit > 10000 {
+		writeError(w, http.StatusBadRequest, "limit must be between 1 and 10000")
+		return
+	}
+	evs, err := s.Log.Since(r.Context(), int64(since), limit)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if evs == nil {
+		evs = []dispenser.Event{}
+	}
+	writeJSON(w, http.StatusOK, evs)
+}
+
+func intParam(v string, def int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	return strconv.Atoi(v)
+}
+
+func (s *Server) skip(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		By string `json:"by"`
+	}
+	if !decode(w, r, &req, true) {
+		return
+	}
+	if req.By == "" {
+		req.By = "caregiver"
+	}
+	if req.By != "patient" && req.By != "caregiver" {
+		writeError(w, http.StatusBadRequest, `by must be "patient" or "caregiver"`)
+		return
+	}
+	if err := s.Controller.Skip(r.Context(), r.PathValue("id"), req.By); err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"result": "skipped"})
+}
+
+func (s *Server) prn(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Medication string `json:"medication"`
+	}
+	if !decode(w, r, &req, false) {
+		return
+	}
+	if err := s.Controller.RequestPRN(r.Context(), req.Medication); err != nil {
+		s.fail(w, err)
+		return
+	}
+	if waitParam(r) {
+		if err := s.Controller.WaitIdle(r.Context()); err != nil {
+			s.fail(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"result": "dispensing"})
+}
+
+// fail maps the controller's coded errors to statuses; anything else is an
+// internal error whose detail stays in the log.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, dispenser.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, dispenser.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, dispenser.ErrConflict), errors.Is(err, dispenser.ErrBusy), errors.Is(err, dispenser.ErrTooSoon):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, dispenser.ErrClockUntrusted):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "request timed out")
+	default:
+		s.logger().Error("httpapi: request failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+// decode reads a JSON object body strictly: right content type, bounded
+// size, no unknown fields, nothing after the object. An empty body is
+// accepted when optional is set.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	if r.ContentLength == 0 && optional {
+		return true
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+			return false
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+		case errors.Is(err, io.EOF):
+			if optional {
+				return true
+			}
+			writeError(w, http.StatusBadRequest, "body must be a JSON object")
+		default:
+			writeError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		}
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad JSON: more than one value in body")
+		return false
+	}
+	return true
+}
+
+func waitParam(r *http.Request) bool {
+	v := r.URL.Query().Get("wait")
+	return v == "1" || v == "true"
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
