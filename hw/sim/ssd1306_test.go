@@ -249,3 +249,37 @@ func TestWritePNG(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSSD1306Text measures reading two large lines back from the
+// panel (the work a status poll does after each Show; repeated polls hit
+// the cache), against rendering the panel image as the baseline.
+func BenchmarkSSD1306Text(b *testing.B) {
+	var f [oledPages * OLEDWidth]byte
+	drawText(&f, 0, 0, 2, "Take your")
+	drawText(&f, 0, 16, 2, "8:00 pills")
+	m := NewSSD1306Model()
+	if err := m.Tx(append([]byte{0x00}, adafruitInit...), nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := m.Tx(append([]byte{0x40}, f[:]...), nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("image-baseline", func(b *testing.B) {
+		for b.Loop() {
+			m.Image()
+		}
+	})
+	b.Run("recognise", func(b *testing.B) {
+		for b.Loop() {
+			m.mu.Lock()
+			m.gen++ // defeat the cache
+			m.mu.Unlock()
+			m.Text()
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			m.Text()
+		}
+	})
+}

@@ -27,6 +27,8 @@ type State struct {
 	// by config name ("led_ready", "led_attention", "led_fault", "buzzer").
 	Indicators map[string]IndicatorState `json:"indicators"`
 	Display    DisplayState              `json:"display"`
+	// Missing lists the optional parts the board runs without.
+	Missing []string `json:"missing"`
 	// SaveError is the last failure to write the state file, if any.
 	SaveError string `json:"save_error,omitempty"`
 }
@@ -84,6 +86,7 @@ func (w *World) Snapshot() State {
 		ButtonPressed: w.pressed,
 		Sensors:       map[string]SensorState{},
 		Indicators:    map[string]IndicatorState{},
+		Missing:       append([]string{}, w.board.Missing...),
 	}
 	for _, c := range w.comps {
 		st.Compartments = append(st.Compartments, CompartmentState{
