@@ -10,6 +10,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -158,6 +159,12 @@ func New(b hw.BoardConfig, comps []hw.CompartmentConfig, opts ...Option) (*World
 		return nil, fmt.Errorf("sim: %w", err)
 	}
 	w.board = board
+	if w.opts.stateFile != "" {
+		// Written now so that a bad path fails here, not silently later.
+		if err := w.Save(w.opts.stateFile); err != nil {
+			return nil, errors.Join(err, board.Close())
+		}
+	}
 	return w, nil
 }
 
