@@ -370,7 +370,8 @@ func FuzzLoad(f *testing.F) {
 		if !slices.IsSortedFunc(probs, func(a, b problem.Problem) int { return a.Line - b.Line }) {
 			t.Fatalf("problems not sorted by line: %v", probs)
 		}
-		lines := bytes.Count(data, []byte("\n")) + 1
+		// YAML also breaks lines at a lone carriage return.
+		lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1
 		for _, p := range probs {
 			if p.Msg == "" || p.Line < 0 || p.Line > lines+1 {
 				t.Fatalf("bad problem %+v for a file of %d lines", p, lines)
