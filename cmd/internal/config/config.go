@@ -37,7 +37,9 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
+	"strings"
 	"time"
 	// The time zone database is embedded so that a device image without
 	// /usr/share/zoneinfo still reads the patient's zone correctly.
@@ -50,8 +52,10 @@ import (
 	"github.com/pillbox/pillbox/schedule"
 )
 
-// File is the whole configuration file. Adding a section is a field here
-// and its validator in sections.
+// File is the whole configuration file. Adding a section is one field
+// here when its type has a method Validate() problem.List (returning paths
+// relative to the section); otherwise its validator also needs a line in
+// sections.
 type File struct {
 	Patient      dispenser.Patient      `yaml:"patient"`
 	Board        hw.BoardConfig         `yaml:"board"`
@@ -108,7 +112,7 @@ func Parse(data []byte) (*File, problem.List) {
 	if err != nil || f.Patient.Timezone == "" {
 		loc = time.UTC
 	}
-	var checked problem.List
+	checked := validateSelf(&f)
 	for _, s := range sections {
 		checked.Merge(s.key, s.check(&f, loc))
 	}
@@ -123,6 +127,33 @@ func Parse(data []byte) (*File, problem.List) {
 		}
 	}
 	return &f, d.problems()
+}
+
+// selfValidating is a section type that checks itself.
+type selfValidating interface{ Validate() problem.List }
+
+// validateSelf runs Validate on every field of the struct *v that has it,
+// with the field's yaml key as the prefix of its problems' paths.
+func validateSelf(v any) problem.List {
+	var l problem.List
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		sf := rv.Type().Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		fv := rv.Field(i)
+		if fv.Kind() != reflect.Pointer {
+			fv = fv.Addr()
+		} else if fv.IsNil() {
+			continue // an optional section left out
+		}
+		if sv, ok := fv.Interface().(selfValidating); ok {
+			key, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+			l.Merge(key, sv.Validate())
+		}
+	}
+	return l
 }
 
 func sortByLine(l problem.List) {

@@ -379,3 +379,29 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// noisy is a section type that validates itself.
+type noisy struct{ Level int }
+
+func (n *noisy) Validate() problem.List {
+	var l problem.List
+	if n.Level > 2 {
+		l.Add("level", "turn it down", "level %d is too loud", n.Level)
+	}
+	return l
+}
+
+func TestValidateSelf(t *testing.T) {
+	v := struct {
+		Quiet  noisy  `yaml:"quiet"`
+		Loud   noisy  `yaml:"loud,omitempty"`
+		Plain  string `yaml:"plain"`
+		Opt    *noisy `yaml:"opt"`
+		Absent *noisy `yaml:"absent"`
+		hidden noisy
+	}{Quiet: noisy{1}, Loud: noisy{5}, Opt: &noisy{3}, hidden: noisy{9}}
+	got := validateSelf(&v)
+	if len(got) != 2 || got[0].Path != "loud.level" || got[0].Msg != "level 5 is too loud" || got[1].Path != "opt.level" {
+		t.Errorf("validateSelf = %v, want problems at loud.level and opt.level", got)
+	}
+}
