@@ -10,43 +10,12 @@ import (
 	"github.com/pillbox/pillbox/dispenser"
 )
 
-// DoseState is the state of a dose as the latest event about it left it.
-type DoseState string
-
-const (
-	DoseDue        DoseState = "due"
-	DoseReminding  DoseState = "reminding"
-	DoseDispensing DoseState = "dispensing"
-	DoseDispensed  DoseState = "dispensed"
-	DoseTaken      DoseState = "taken"
-	DoseNotTaken   DoseState = "not_taken"
-	DoseMissed     DoseState = "missed"
-	DoseSkipped    DoseState = "skipped"
-	DoseJammed     DoseState = "jammed"
-	DoseUncertain  DoseState = "uncertain"
-)
-
-// doseStates maps the event kinds that are about a dose to the state they
-// put it in; other kinds leave the doses table alone.
-var doseStates = map[dispenser.Kind]DoseState{
-	dispenser.KindDoseDue:         DoseDue,
-	dispenser.KindReminder:        DoseReminding,
-	dispenser.KindDispenseStarted: DoseDispensing,
-	dispenser.KindDispensed:       DoseDispensed,
-	dispenser.KindTaken:           DoseTaken,
-	dispenser.KindNotTaken:        DoseNotTaken,
-	dispenser.KindMissed:          DoseMissed,
-	dispenser.KindSkipped:         DoseSkipped,
-	dispenser.KindJam:             DoseJammed,
-	dispenser.KindUncertain:       DoseUncertain,
-}
-
 // DoseRecord is one row of the doses table.
 type DoseRecord struct {
 	DoseID     string
 	Medication string
 	Scheduled  time.Time // from the first event about the dose; zero if it had none
-	State      DoseState
+	State      dispenser.State
 	Updated    time.Time // Time of the event that set State
 	LastSeq    int64     // Seq of that event
 }
@@ -115,7 +84,7 @@ func (s *Store) append(ctx context.Context, evs []dispenser.Event) error {
 		if ev.Seq, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("event %d (%s): %w", i, ev.Kind, err)
 		}
-		state, ok := doseStates[ev.Kind]
+		state, ok := dispenser.StateForKind(ev.Kind)
 		if !ok || ev.DoseID == "" {
 			continue
 		}

@@ -203,7 +203,7 @@ func TestCrashKeepsCommitted(t *testing.T) {
 			t.Errorf("acknowledged event %s (seq %d) after crash: stored seq %d", id, seq, stored[id])
 		}
 		d, ok, err := s.Dose(t.Context(), fmt.Sprintf("d%d", seq))
-		if err != nil || !ok || d.LastSeq != seq || d.State != DoseDispensing {
+		if err != nil || !ok || d.LastSeq != seq || d.State != dispenser.StateDispensing {
 			t.Errorf("dose of acknowledged event %d after crash = %+v, %v, %v; want dispensing at seq %d", seq, d, ok, err, seq)
 		}
 	}
@@ -237,4 +237,14 @@ func crashChild(path string) {
 		}
 	}
 	os.Exit(4)
+}
+
+// The read pool must never take the write lock, or a report could stall a
+// dose commit.
+func TestReadPoolIsReadOnly(t *testing.T) {
+	s, _ := newFileStore(t)
+	_, err := s.r.ExecContext(t.Context(), `INSERT INTO meta(key, value) VALUES ('x', 'y')`)
+	if err == nil || !strings.Contains(err.Error(), "readonly") {
+		t.Errorf("write through the read pool: error = %v, want readonly", err)
+	}
 }

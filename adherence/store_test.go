@@ -328,30 +328,30 @@ func TestDosesFollowKinds(t *testing.T) {
 	tests := []struct {
 		name string
 		evs  []dispenser.Event
-		want DoseState
+		want dispenser.State
 		seq  int64 // LastSeq
 		upd  time.Time
 	}{
-		{"due", []dispenser.Event{doseEv(dispenser.KindDoseDue, "d", at(0))}, DoseDue, 1, at(0)},
-		{"reminder", []dispenser.Event{doseEv(dispenser.KindDoseDue, "d", at(0)), doseEv(dispenser.KindReminder, "d", at(1))}, DoseReminding, 2, at(1)},
-		{"dispense started", []dispenser.Event{doseEv(dispenser.KindDispenseStarted, "d", at(2))}, DoseDispensing, 1, at(2)},
-		{"dispensed", []dispenser.Event{doseEv(dispenser.KindDispenseStarted, "d", at(2)), doseEv(dispenser.KindDispensed, "d", at(3))}, DoseDispensed, 2, at(3)},
-		{"taken", []dispenser.Event{doseEv(dispenser.KindDispensed, "d", at(3)), doseEv(dispenser.KindTaken, "d", at(4))}, DoseTaken, 2, at(4)},
-		{"not taken", []dispenser.Event{doseEv(dispenser.KindNotTaken, "d", at(40))}, DoseNotTaken, 1, at(40)},
-		{"missed", []dispenser.Event{doseEv(dispenser.KindMissed, "d", at(60))}, DoseMissed, 1, at(60)},
-		{"skipped", []dispenser.Event{doseEv(dispenser.KindSkipped, "d", at(5))}, DoseSkipped, 1, at(5)},
-		{"jam", []dispenser.Event{doseEv(dispenser.KindJam, "d", at(5))}, DoseJammed, 1, at(5)},
-		{"uncertain", []dispenser.Event{doseEv(dispenser.KindUncertain, "d", at(5))}, DoseUncertain, 1, at(5)},
+		{"due", []dispenser.Event{doseEv(dispenser.KindDoseDue, "d", at(0))}, dispenser.StateDue, 1, at(0)},
+		{"reminder", []dispenser.Event{doseEv(dispenser.KindDoseDue, "d", at(0)), doseEv(dispenser.KindReminder, "d", at(1))}, dispenser.StateReminding, 2, at(1)},
+		{"dispense started", []dispenser.Event{doseEv(dispenser.KindDispenseStarted, "d", at(2))}, dispenser.StateDispensing, 1, at(2)},
+		{"dispensed", []dispenser.Event{doseEv(dispenser.KindDispenseStarted, "d", at(2)), doseEv(dispenser.KindDispensed, "d", at(3))}, dispenser.StateDispensed, 2, at(3)},
+		{"taken", []dispenser.Event{doseEv(dispenser.KindDispensed, "d", at(3)), doseEv(dispenser.KindTaken, "d", at(4))}, dispenser.StateTaken, 2, at(4)},
+		{"not taken", []dispenser.Event{doseEv(dispenser.KindNotTaken, "d", at(40))}, dispenser.StateNotTaken, 1, at(40)},
+		{"missed", []dispenser.Event{doseEv(dispenser.KindMissed, "d", at(60))}, dispenser.StateMissed, 1, at(60)},
+		{"skipped", []dispenser.Event{doseEv(dispenser.KindSkipped, "d", at(5))}, dispenser.StateSkipped, 1, at(5)},
+		{"jam", []dispenser.Event{doseEv(dispenser.KindJam, "d", at(5))}, dispenser.StateJammed, 1, at(5)},
+		{"uncertain", []dispenser.Event{doseEv(dispenser.KindUncertain, "d", at(5))}, dispenser.StateUncertain, 1, at(5)},
 		{"non-dose kinds leave it alone", []dispenser.Event{
 			doseEv(dispenser.KindDispensed, "d", at(3)),
 			doseEv(dispenser.KindLidOpened, "d", at(4)),
 			doseEv(dispenser.KindCupLifted, "d", at(4)),
 			doseEv(dispenser.KindButton, "d", at(5)),
-		}, DoseDispensed, 1, at(3)},
+		}, dispenser.StateDispensed, 1, at(3)},
 		{"latest in log order wins, whatever its time", []dispenser.Event{
 			doseEv(dispenser.KindMissed, "d", at(60)),
 			doseEv(dispenser.KindSkipped, "d", at(30)),
-		}, DoseSkipped, 2, at(30)},
+		}, dispenser.StateSkipped, 2, at(30)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -394,7 +394,7 @@ func TestDosesBatchMatchesSingles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a) != 2 || a[0].State != DoseDispensed || a[1].State != DoseMissed {
+	if len(a) != 2 || a[0].State != dispenser.StateDispensed || a[1].State != dispenser.StateMissed {
 		t.Errorf("Doses after single appends = %+v, want a dispensed, b missed", a)
 	}
 	if !reflect.DeepEqual(a, b) {
@@ -413,7 +413,7 @@ func TestDoseDetailsStick(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("Dose(d) = %+v, %v, %v", got, ok, err)
 	}
-	want := DoseRecord{DoseID: "d", Medication: "med-a", Scheduled: t0, State: DoseMissed, Updated: t0.Add(time.Hour), LastSeq: 3}
+	want := DoseRecord{DoseID: "d", Medication: "med-a", Scheduled: t0, State: dispenser.StateMissed, Updated: t0.Add(time.Hour), LastSeq: 3}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Dose(d) = %+v, want %+v", got, want)
 	}
@@ -545,7 +545,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if lt, err := s.LastTrusted(t.Context()); err != nil || !lt.Equal(t0) {
 		t.Errorf("LastTrusted after reopen = %v, %v; want %v", lt, err, t0)
 	}
-	if d, ok, err := s.Dose(t.Context(), "d"); err != nil || !ok || d.State != DoseTaken {
+	if d, ok, err := s.Dose(t.Context(), "d"); err != nil || !ok || d.State != dispenser.StateTaken {
 		t.Errorf("Dose(d) after reopen = %+v, %v, %v; want taken", d, ok, err)
 	}
 	next := mustAppend(t, s, dispenser.Event{Time: t0, Kind: dispenser.KindBoot})
@@ -632,7 +632,7 @@ func TestConcurrentReadersWhileWriting(t *testing.T) {
 						return
 					}
 					for _, d := range ds {
-						if d.State != DoseMissed {
+						if d.State != dispenser.StateMissed {
 							errs <- fmt.Errorf("reader saw dose %s in state %s, want missed (both events commit together)", d.DoseID, d.State)
 							return
 						}
