@@ -57,6 +57,9 @@ func (c *Controller) status() Status {
 	now := c.cfg.Clock.Now()
 	b := c.cfg.Board
 	s := Status{
+		Pending:      []Dose{},
+		Recent:       []Dose{},
+		Next:         []Dose{},
 		Now:          now.UTC(),
 		Local:        now.In(c.cfg.Location).Format(time.RFC3339),
 		Timezone:     c.cfg.Location.String(),

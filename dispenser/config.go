@@ -7,6 +7,8 @@ type Patient struct {
 	// Timezone is an IANA zone name such as "America/New_York"; every
 	// schedule is read in it and every time the patient sees is shown in it.
 	Timezone string `yaml:"timezone"`
+	// Clock24h shows times on the display as 20:00 rather than 8:00 PM.
+	Clock24h bool `yaml:"clock_24h"`
 }
 
 // Medication is one entry of the `medications:` list.

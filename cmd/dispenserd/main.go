@@ -1,6 +1,7 @@
 // Command dispenserd runs the pill dispenser on its single-board computer:
-// hardware, dose schedule, local log and SMS outbox. So far it only checks
-// configuration files (--check-config FILE).
+// hardware, dose schedule, local log and SMS outbox, and the local HTTP API
+// and panel. With --sim it runs the same code on a simulated board and
+// clock; --check-config FILE validates a configuration and exits.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/pillbox/pillbox/cmd/internal/config"
@@ -23,13 +25,25 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("dispenserd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var o options
 	checkConfig := fs.String("check-config", "", "check the config `FILE`, print its problems with line numbers and exit (status 0 when it is clean)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.StringVar(&o.config, "config", "/etc/pillbox/dispenser.yaml", "the config `FILE`")
+	fs.BoolVar(&o.sim, "sim", false, "run on a simulated board and clock, with the simulator's controls in the HTTP API")
+	fs.StringVar(&o.data, "data", "/var/lib/pillbox", "`DIR` for the database (created 0700)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "HTTP API and panel `ADDR`ess")
+	fs.Float64Var(&o.simSpeed, "sim-speed", 0, "with --sim: run the simulated clock at `N` times real time (0: it moves only when told to)")
+	fs.StringVar(&o.simStart, "sim-start", "", "with --sim: start the simulated clock at this RFC 3339 `TIME` (default now)")
+	fs.StringVar(&o.simState, "sim-state", "", "with --sim: keep the simulated world (pill counts, cup, lid) in `FILE` across restarts")
+	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintln(stderr, notYet)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "dispenserd: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	switch {
@@ -38,10 +52,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case *checkConfig != "":
 		return config.Check(*checkConfig, stdout, stderr)
-	default:
-		fmt.Fprintln(stderr, notYet)
+	}
+	if !o.sim && (o.simSpeed != 0 || o.simStart != "" || o.simState != "") {
+		fmt.Fprintln(stderr, "dispenserd: --sim-speed, --sim-start and --sim-state need --sim")
 		return 2
 	}
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if o.logJSON {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	if err := daemon(o, slog.New(h)); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
 }
-
-const notYet = "dispenserd: running the dispenser is not implemented yet; only --check-config FILE and --version work"

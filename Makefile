@@ -1,0 +1,43 @@
+# Pill dispenser: build, test and run targets. `make run` and `make test` are
+# the README's two commands; .ci/run calls `make ci`.
+GO       ?= go
+CONFIG   ?= examples/dispenser.yaml
+DATA     ?= ./data
+LISTEN   ?= 127.0.0.1:8080
+CMDS     := $(patsubst cmd/%/main.go,%,$(wildcard cmd/*/main.go))
+TARGETS  := linux/arm/6 linux/arm64 linux/amd64
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+
+.PHONY: run test bench cross lint ci clean
+
+run:
+	$(GO) run ./cmd/dispenserd --sim --config $(CONFIG) --data $(DATA) --listen $(LISTEN)
+
+test: lint
+	$(GO) test -race -timeout 15m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+
+# CGO_ENABLED=0 builds of every binary for a Raspberry Pi Zero (ARMv6), 64-bit
+# Pis and x86 servers, into dist/OS-ARCH[vN]/.
+cross:
+	@set -e; for t in $(TARGETS); do \
+	  os=$${t%%/*}; rest=$${t#*/}; arch=$${rest%%/*}; arm=$${rest#*/}; \
+	  [ "$$arm" = "$$rest" ] && arm=; \
+	  dir=dist/$$os-$$arch$${arm:+v$$arm}; mkdir -p $$dir; \
+	  for c in $(CMDS); do \
+	    echo "build $$dir/$$c"; \
+	    CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=$$arm \
+	      $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$dir/$$c ./cmd/$$c; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf dist

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/cmd/internal/config"
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/httpapi"
+	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/hw/host"
+	"github.com/pillbox/pillbox/hw/sim"
+	"github.com/pillbox/pillbox/schedule"
+)
+
+// options are the daemon's flags.
+type options struct {
+	config   string
+	sim      bool
+	data     string
+	listen   string
+	simSpeed float64
+	simStart string
+	simState string
+	logJSON  bool
+}
+
+// daemon runs the dispenser until SIGTERM or SIGINT.
+func daemon(o options, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	d, err := start(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	return d.serve(ctx)
+}
+
+// running is a started daemon: everything wired, nothing serving yet.
+type running struct {
+	opts     options
+	file     *config.File
+	loc      *time.Location
+	plan     *schedule.Plan
+	log      *slog.Logger
+	store    *adherence.Store
+	board    *hw.Board
+	world    *sim.World
+	clock    schedule.Clock
+	simClock *schedule.SimClock // nil unless --sim
+	ctrl     *dispenser.Controller
+	httpSrv  *http.Server
+	listener net.Listener
+
+	// Filled by components before the controller starts.
+	onCommit []func([]dispenser.Event) // after each durable commit, on the controller's goroutine: must not block
+	routes   map[string]http.Handler   // extra HTTP routes
+	services []func(ctx context.Context) error
+	closers  []func() error
+}
+
+// A component is an optional part of the daemon (the notifier, the panel,
+// sync) wired in by its own file's init, so that each can be added without
+// touching the others. It runs after the store, board and clock exist and
+// before the controller is built.
+type component struct {
+	name string
+	wire func(ctx context.Context, r *running) error
+}
+
+var components []component
+
+func register(c component) { components = append(components, c) }
+
+func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
+	f, probs, err := config.Load(o.config)
+	if err != nil {
+		return nil, err
+	}
+	if len(probs) > 0 {
+		config.PrintProblems(os.Stderr, o.config, probs)
+		return nil, fmt.Errorf("dispenserd: %s has %d problem(s); run dispenserd --check-config %s", o.config, len(probs), o.config)
+	}
+	loc, err := time.LoadLocation(f.Patient.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("dispenserd: time zone: %w", err)
+	}
+	plan, err := schedule.NewPlan(f.Regimens, loc)
+	if err != nil {
+		return nil, fmt.Errorf("dispenserd: %w", err)
+	}
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return nil, fmt.Errorf("dispenserd: data folder: %w", err)
+	}
+	store, err := adherence.Open(ctx, filepath.Join(o.data, "dispenser.db"))
+	if err != nil {
+		return nil, err
+	}
+	r := &running{opts: o, file: f, loc: loc, plan: plan, log: log, store: store, routes: map[string]http.Handler{}}
+	ok := false
+	defer func() {
+		if !ok {
+			r.close()
+		}
+	}()
+
+	var gate dispenser.ClockGate
+	var simClock *schedule.SimClock
+	if o.sim {
+		simClock, err = newSimClock(ctx, o, store)
+		if err != nil {
+			return nil, err
+		}
+		r.clock, r.simClock = simClock, simClock
+		opts := []sim.Option{sim.WithLogger(log)}
+		if o.simState != "" {
+			opts = append(opts, sim.WithStateFile(o.simState))
+		}
+		r.world, err = sim.New(f.Board, f.Compartments, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("dispenserd: %w", err)
+		}
+		r.board = r.world.Board()
+	} else {
+		r.clock = schedule.NewRealClock()
+		r.board, err = host.Open(f.Board, f.Compartments, log)
+		if err != nil {
+			return nil, fmt.Errorf("dispenserd: %w", err)
+		}
+		gate = &schedule.Trust{Clock: r.clock, Store: store}
+	}
+
+	hub := httpapi.NewHub()
+	r.onCommit = append(r.onCommit, hub.Publish)
+	for _, c := range components {
+		if err := c.wire(ctx, r); err != nil {
+			return nil, fmt.Errorf("dispenserd: %s: %w", c.name, err)
+		}
+	}
+	counts, capacity := map[int]int{}, map[int]int{}
+	for _, c := range f.Compartments {
+		counts[c.ID], capacity[c.ID] = c.Count, c.Capacity
+	}
+	r.ctrl, err = dispenser.New(dispenser.Config{
+		Clock: r.clock, Log: store, Board: r.board, Plan: plan, Location: loc,
+		Medications: f.Medications, Counts: counts, Capacity: capacity, Gate: gate,
+		Logger: log, Use24h: f.Patient.Clock24h,
+		OnCommit: func(evs []dispenser.Event) {
+			for _, f := range r.onCommit {
+				f(evs)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	api := &httpapi.Server{Controller: r.ctrl, Log: store, Hub: hub, Logger: log, Extra: r.routes}
+	if o.sim {
+		api.World, api.Clock = worldAPI{r.world}, simClock
+	}
+	r.listener, err = net.Listen("tcp", o.listen)
+	if err != nil {
+		return nil, fmt.Errorf("dispenserd: listen: %w", err)
+	}
+	r.httpSrv = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ok = true
+	return r, nil
+}
+
+// newSimClock starts the simulated clock at --sim-start, or now; but never
+// before the last event already logged, so a restarted simulator does not
+// run its world backwards.
+func newSimClock(ctx context.Context, o options, store *adherence.Store) (*schedule.SimClock, error) {
+	start := time.Now().Truncate(time.Minute)
+	if o.simStart != "" {
+		t, err := time.Parse(time.RFC3339, o.simStart)
+		if err != nil {
+			return nil, fmt.Errorf("dispenserd: --sim-start: want RFC 3339 such as 2026-03-08T07:00:00-05:00: %w", err)
+		}
+		start = t
+	}
+	latest, err := store.LastEventTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if latest.After(start) {
+		start = latest
+	}
+	c := schedule.NewSimClock(start)
+	if o.simSpeed > 0 {
+		c.SetSpeed(o.simSpeed)
+	}
+	return c, nil
+}
+
+// serve runs the controller and the HTTP server until ctx ends, then shuts
+// both down in order: no new requests, then the dose loop, then hardware.
+func (r *running) serve(ctx context.Context) error {
+	ctrlCtx, stopCtrl := context.WithCancel(context.Background())
+	defer stopCtrl()
+	ctrlDone := make(chan error, 1)
+	go func() { ctrlDone <- r.ctrl.Run(ctrlCtx) }()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- r.httpSrv.Serve(r.listener) }()
+	svcDone := make(chan error, len(r.services))
+	for _, svc := range r.services {
+		go func() { svcDone <- svc(ctrlCtx) }()
+	}
+
+	// Ready only once the loop answers: systemd and scripts wait for this.
+	if _, err := r.ctrl.Status(ctx); err != nil {
+		return fmt.Errorf("dispenserd: controller did not start: %w", err)
+	}
+	r.log.Info("dispenserd: ready", "listen", "http://"+r.listener.Addr().String(), "sim", r.world != nil)
+	notifySystemd("READY=1")
+	stopWatchdog := startWatchdog(ctx, r.ctrl, r.log)
+	defer stopWatchdog()
+
+	var err error
+	select {
+	case <-ctx.Done():
+		r.log.Info("dispenserd: shutting down")
+	case err = <-ctrlDone:
+		err = fmt.Errorf("dispenserd: controller stopped: %w", err)
+	case err = <-httpDone:
+		err = fmt.Errorf("dispenserd: http: %w", err)
+	case err = <-svcDone:
+		err = fmt.Errorf("dispenserd: service stopped: %w", err)
+	}
+	notifySystemd("STOPPING=1")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.httpSrv.Shutdown(shutCtx)
+	stopCtrl()
+	select {
+	case <-ctrlDone:
+	case <-shutCtx.Done():
+	}
+	return err
+}
+
+func (r *running) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		if err := r.closers[i](); err != nil {
+			r.log.Error("dispenserd: close", "err", err)
+		}
+	}
+	if r.board != nil && r.board.Close != nil {
+		if err := r.board.Close(); err != nil {
+			r.log.Error("dispenserd: close board", "err", err)
+		}
+	}
+	if r.store != nil {
+		if err := r.store.Close(); err != nil {
+			r.log.Error("dispenserd: close store", "err", err)
+		}
+	}
+}
+
+// worldAPI adapts the simulated world to the HTTP API's view of it.
+type worldAPI struct{ *sim.World }
+
+func (w worldAPI) Snapshot() any { return w.World.Snapshot() }
+
+var _ httpapi.World = worldAPI{}
