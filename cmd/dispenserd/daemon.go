@@ -62,8 +62,13 @@ type running struct {
 	httpSrv  *http.Server
 	listener net.Listener
 
+	// events is the log every writer appends through (the controller, the
+	// notifier, vitals): after each durable commit it hands the stored
+	// events to the onCommit subscribers.
+	events *publishingLog
+
 	// Filled by components before the controller starts.
-	onCommit []func([]dispenser.Event) // after each durable commit, on the controller's goroutine: must not block
+	onCommit []func([]dispenser.Event) // after each durable commit, on the appender's goroutine: must not block
 	routes   map[string]http.Handler   // extra HTTP routes
 	services []func(ctx context.Context) error
 	closers  []func() error
@@ -107,6 +112,7 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 		return nil, err
 	}
 	r := &running{opts: o, file: f, loc: loc, plan: plan, log: log, store: store, routes: map[string]http.Handler{}}
+	r.events = &publishingLog{Store: store, subs: &r.onCommit}
 	ok := false
 	defer func() {
 		if !ok {
@@ -152,14 +158,9 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 		counts[c.ID], capacity[c.ID] = c.Count, c.Capacity
 	}
 	r.ctrl, err = dispenser.New(dispenser.Config{
-		Clock: r.clock, Log: store, Board: r.board, Plan: plan, Location: loc,
+		Clock: r.clock, Log: r.events, Board: r.board, Plan: plan, Location: loc,
 		Medications: f.Medications, Counts: counts, Capacity: capacity, Gate: gate,
 		Logger: log, Use24h: f.Patient.Clock24h,
-		OnCommit: func(evs []dispenser.Event) {
-			for _, f := range r.onCommit {
-				f(evs)
-			}
-		},
 	})
 	if err != nil {
 		return nil, err
@@ -272,6 +273,26 @@ func (r *running) close() {
 		}
 	}
 }
+
+// publishingLog is the store's event log that also tells subscribers about
+// every batch it commits, whoever appended it.
+type publishingLog struct {
+	*adherence.Store
+	subs *[]func([]dispenser.Event)
+}
+
+func (l *publishingLog) Append(ctx context.Context, evs ...dispenser.Event) ([]dispenser.Event, error) {
+	stored, err := l.Store.Append(ctx, evs...)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range *l.subs {
+		f(stored)
+	}
+	return stored, nil
+}
+
+var _ dispenser.Log = (*publishingLog)(nil)
 
 // worldAPI adapts the simulated world to the HTTP API's view of it.
 type worldAPI struct{ *sim.World }
