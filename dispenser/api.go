@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/pillbox/pillbox/hw"
@@ -35,6 +36,7 @@ type Status struct {
 	Busy         bool                `json:"busy"`
 	StoreError   bool                `json:"store_error"`
 	Missing      []string            `json:"missing_hardware,omitempty"`
+	Faults       map[string][]string `json:"faults,omitempty"`
 }
 
 // CompartmentStatus is one cassette's content.
@@ -69,6 +71,7 @@ func (c *Controller) status() Status {
 		Busy:         c.active != nil || len(c.queue) > 0,
 		StoreError:   c.storeErr != nil,
 		Missing:      b.Missing,
+		Faults:       maps.Clone(c.faults),
 	}
 	for name, ind := range map[string]hw.Indicator{"ready": b.Ready, "attention": b.Attention, "fault": b.Fault, "buzzer": b.Buzzer} {
 		if ind != nil {
@@ -181,4 +184,22 @@ func (c *Controller) WaitIdle(ctx context.Context) error {
 	case <-c.quit:
 		return ErrStopped
 	}
+}
+
+// SetFault shows a problem that needs a person (texts not going out, a
+// sensor stuck) on the display whenever no dose needs the patient, and
+// lights the fault LED, until ClearFault with the same key. Lines should be
+// short and plain; the patient is not expected to fix it.
+func (c *Controller) SetFault(ctx context.Context, key string, lines ...string) error {
+	return c.do(ctx, func() {
+		if c.faults == nil {
+			c.faults = map[string][]string{}
+		}
+		c.faults[key] = lines
+	})
+}
+
+// ClearFault removes a fault set with SetFault.
+func (c *Controller) ClearFault(ctx context.Context, key string) error {
+	return c.do(ctx, func() { delete(c.faults, key) })
 }

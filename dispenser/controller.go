@@ -144,6 +144,7 @@ type Controller struct {
 	notice      notice
 	holdTimer   *time.Timer
 	flap        map[hw.Input]*flapState
+	faults      map[string][]string // SetFault messages by key
 }
 
 // notice is a short-lived message that overrides the normal screen.

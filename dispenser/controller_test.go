@@ -525,3 +525,27 @@ func TestStrayDrop(t *testing.T) {
 		}
 	})
 }
+
+func TestFaultShownWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, local(2026, 3, 2, 7, 0), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
+		defer r.stop()
+		ctx := context.Background()
+		if err := r.ctrl.SetFault(ctx, "sms", "Texts not sent", "Call caregiver"); err != nil {
+			t.Fatal(err)
+		}
+		r.wantDisplay("Texts not sent", "Call caregiver")
+		if got := r.board.board.Fault.Mode(); got != hw.On {
+			t.Errorf("fault LED = %v, want %v", got, hw.On)
+		}
+		r.advanceTo(local(2026, 3, 2, 8, 0)) // a due dose comes first
+		r.wantDisplay("Time for pills", "Press the button")
+		r.ctrl.ClearFault(ctx, "sms")
+		r.press()
+		r.board.cup.Set(false)
+		r.wantDisplay("Next pills", "8:00 AM tomorrow")
+		if got := r.board.board.Fault.Mode(); got != hw.Off {
+			t.Errorf("fault LED after clearing = %v, want %v", got, hw.Off)
+		}
+	})
+}

@@ -1,6 +1,8 @@
 package dispenser
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/pillbox/pillbox/hw"
@@ -50,9 +52,16 @@ func (c *Controller) render(now time.Time) {
 		lines = []string{"Take your pills", "from the cup"}
 		attention, ready = hw.On, hw.Off
 	}
+	idle := !due && !cup && c.storeErr == nil && c.trusted && c.active == nil && len(c.queue) == 0
+	if len(c.faults) > 0 {
+		fault = hw.On
+		if idle {
+			lines = c.faults[slices.Sorted(maps.Keys(c.faults))[0]]
+		}
+	}
 	if problem {
 		fault = hw.On
-		if !due && !cup && c.storeErr == nil && c.trusted {
+		if idle {
 			lines = []string{"Check the cup", "Do not take", "extra pills", "Caregiver told"}
 		}
 	}
