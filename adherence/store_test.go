@@ -738,3 +738,17 @@ func TestLastOfKinds(t *testing.T) {
 		})
 	}
 }
+
+func TestLastEventTime(t *testing.T) {
+	s := newMemStore(t)
+	if got, err := s.LastEventTime(t.Context()); err != nil || !got.IsZero() {
+		t.Errorf("LastEventTime on an empty log = %v, %v; want zero, nil", got, err)
+	}
+	// Appended out of time order: the latest time wins, not the latest seq.
+	mustAppend(t, s,
+		dispenser.Event{Time: t0.Add(time.Hour), Kind: dispenser.KindBoot},
+		dispenser.Event{Time: t0, Kind: dispenser.KindClockJump})
+	if got, err := s.LastEventTime(t.Context()); err != nil || !got.Equal(t0.Add(time.Hour)) {
+		t.Errorf("LastEventTime = %v, %v; want %v", got, err, t0.Add(time.Hour))
+	}
+}
