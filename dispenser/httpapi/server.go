@@ -129,7 +129,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "limit must be between 1 and 10000")
 		return
 	}
-	evs, err := s.Log.Since(r.Context(), int64(since), limit)
+	var wait time.Duration
+	if v := q.Get("wait"); v != "" {
+		wait, err = time.ParseDuration(v)
+		if err != nil || wait < 0 || wait > time.Minute {
+			writeError(w, http.StatusBadRequest, `wait must be a duration up to 1m, e.g. "30s"`)
+			return
+		}
+	}
+	evs, err := s.longPoll(r.Context(), int64(since), limit, wait)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -138,6 +146,35 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		evs = []dispenser.Event{}
 	}
 	writeJSON(w, http.StatusOK, evs)
+}
+
+// longPoll returns the events after since; with a wait, an empty answer is
+// held until an event is committed or the wait ends, so clients can follow
+// the log without polling in a loop.
+func (s *Server) longPoll(ctx context.Context, since int64, limit int, wait time.Duration) ([]dispenser.Event, error) {
+	var sb *sub
+	if wait > 0 && s.Hub != nil {
+		sb = s.Hub.subscribe() // before reading, so nothing slips between
+		defer s.Hub.unsubscribe(sb)
+	}
+	evs, err := s.Log.Since(ctx, since, limit)
+	if err != nil || len(evs) > 0 || sb == nil {
+		return evs, err
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case ev := <-sb.ch:
+			if ev.Seq > since {
+				return s.Log.Since(ctx, since, limit)
+			}
+		case <-t.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 func intParam(v string, def int) (int, error) {
