@@ -12,7 +12,6 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/pillbox/pillbox/notify/twilio"
 	"github.com/pillbox/pillbox/notify/twiliotest"
 )
 
@@ -123,46 +122,6 @@ func TestWebhookTwiMLContentType(t *testing.T) {
 	}
 	if err := xml.NewDecoder(resp.Body).Decode(&doc); err != nil || doc.Message != "hi" {
 		t.Errorf("TwiML decodes to %+v, %v; want Message hi", doc, err)
-	}
-}
-
-// A message sent with the real client to the stand-in, then a delivery
-// status posted back by the stand-in, signed, to the webhook.
-func TestWebhookStatusCallbackEndToEnd(t *testing.T) {
-	rec := &recorder{}
-	hooks := hookServer(t, rec)
-	tw := twiliotest.New(t, hookSID, hookToken)
-	s, err := twilio.New(twilio.Config{AccountSID: hookSID, AuthToken: hookToken, From: hookFrom,
-		StatusCallback: hooks.URL + "/twilio/status", HTTPClient: tw.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := s.Send(context.Background(), caregiver, "Dose missed. Reply OK 4F7.")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	steps := []struct {
-		status MessageStatus
-		code   int
-	}{{StatusSent, 0}, {StatusUndelivered, 30003}}
-	for _, st := range steps {
-		code, err := tw.DeliverStatus(res.SID, string(st.status), st.code)
-		if err != nil || code != http.StatusNoContent {
-			t.Fatalf("DeliverStatus(%s) = %d, %v; want 204", st.status, code, err)
-		}
-	}
-	want := []StatusUpdate{{res.SID, StatusSent, 0}, {res.SID, StatusUndelivered, 30003}}
-	if len(rec.statuses) != len(want) {
-		t.Fatalf("onStatus got %+v, want %+v", rec.statuses, want)
-	}
-	for i := range want {
-		if rec.statuses[i] != want[i] {
-			t.Errorf("onStatus call %d = %+v, want %+v", i, rec.statuses[i], want[i])
-		}
-	}
-	if got := tw.Messages()[0].Status; got != string(StatusUndelivered) {
-		t.Errorf("stand-in message status = %q, want undelivered", got)
 	}
 }
 

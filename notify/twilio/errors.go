@@ -11,29 +11,18 @@ import (
 	"time"
 
 	"github.com/twilio/twilio-go/client"
+
+	"github.com/pillbox/pillbox/notify"
 )
 
-// Class says what to do with a message whose send failed.
-type Class int
+// Aliases of the notify names, so that callers of this package read as
+// before: the outbox acts on the class without importing this package.
+type Class = notify.Class
 
 const (
-	// Retryable: try again later, after RetryAfter if it is set, else with
-	// Backoff.
-	Retryable Class = iota + 1
-	// Permanent: this message will never go through as it is; retrying
-	// only repeats the failure.
-	Permanent
+	Retryable = notify.Retryable
+	Permanent = notify.Permanent
 )
-
-func (c Class) String() string {
-	switch c {
-	case Retryable:
-		return "retryable"
-	case Permanent:
-		return "permanent"
-	}
-	return "Class(" + strconv.Itoa(int(c)) + ")"
-}
 
 // Twilio error codes that callers act on.
 const (
@@ -96,6 +85,13 @@ func (e *Error) Error() string {
 // Unwrap returns the network or context error behind a Retryable error, so
 // errors.Is(err, context.DeadlineExceeded) works.
 func (e *Error) Unwrap() error { return e.err }
+
+// Failure tells the outbox what to do about the failed message.
+func (e *Error) Failure() notify.Failure {
+	return notify.Failure{Class: e.Class, Config: e.Config, Code: e.Code, RetryAfter: e.RetryAfter}
+}
+
+var _ notify.Failed = (*Error)(nil)
 
 type known struct {
 	class  Class

@@ -1,7 +1,7 @@
 // Package twilio sends SMS through Twilio's Messages API with the official
 // twilio-go client, and turns the client's errors into the two outcomes a
-// durable outbox acts on: retry later, or give up on this message (and,
-// for credential or sender problems, tell the operator).
+// durable outbox acts on (notify.Class): retry later, or give up on this
+// message (and, for credential or sender problems, tell the operator).
 //
 // Only twilio-go's client and api/v2010 packages are imported: its root
 // package links every Twilio product into the binary, which matters on a
@@ -21,6 +21,8 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/pillbox/pillbox/notify"
 )
 
 // DefaultTimeout bounds one request when Config.Timeout is 0; it is the
@@ -58,11 +60,12 @@ type Sender struct {
 	timeout   time.Duration
 }
 
-// Result is Twilio's answer to an accepted message.
-type Result struct {
-	SID    string // "SM..." message SID, the key of later status callbacks
-	Status string // usually "queued" ("accepted" for a messaging service)
-}
+// Result is Twilio's answer to an accepted message: the SID ("SM...", the
+// key of later status callbacks) and the status, usually "queued"
+// ("accepted" for a messaging service).
+type Result = notify.Sent
+
+var _ notify.Sender = (*Sender)(nil)
 
 var alnum = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
