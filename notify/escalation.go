@@ -1,0 +1,450 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/problem"
+)
+
+// Escalation is the `escalation:` section of the config file: who hears
+// about a problem, when, and through which provider. Every field is
+// optional; a zero field takes the default documented on it.
+type Escalation struct {
+	// DeviceReminders are the dispenser's own chimes after a dose's
+	// scheduled time, the second and later louder. Default: 0s and 15m.
+	DeviceReminders []time.Duration `yaml:"device_reminders"`
+	// Ladder is the SMS steps of an alert, in order. For a dose, After
+	// counts from its scheduled time; for anything else (a jam, an
+	// uncertain dispense) the first step that applies goes at once and the
+	// others keep their spacing. Default: patient at 20m, caregiver1 at
+	// 30m, caregiver2 at 60m (steps naming a contact the file does not have
+	// are left out).
+	Ladder []Step `yaml:"ladder"`
+	// PerMedication replaces the ladder for the doses of some medications.
+	PerMedication []MedicationLadder `yaml:"per_medication"`
+	// RenotifyEvery repeats the last step of an alert nobody acknowledged.
+	// Default 4h; 0s: never.
+	RenotifyEvery *time.Duration `yaml:"renotify_every"`
+	// QuietHours, "22:00-07:00" in the patient's time zone, hold medium and
+	// low priority texts until they end; high priority goes through.
+	// Default "22:00-07:00"; "off" for none.
+	QuietHours string `yaml:"quiet_hours"`
+	// DigestAt is when low priority alerts (supply running low) are sent,
+	// together, once a day. Default "09:00".
+	DigestAt string `yaml:"digest_at"`
+	// LowSupplyDays warns this many days before a compartment runs out.
+	// Default 3.
+	LowSupplyDays int `yaml:"low_supply_days"`
+	// IncludeMedicationNames puts medication names in texts. Default false:
+	// texts name only the patient's first name and times.
+	IncludeMedicationNames bool `yaml:"include_medication_names"`
+	// RateLimits bound what is sent; high priority is never held by them.
+	RateLimits RateLimits `yaml:"rate_limits"`
+	// Twilio sends the texts. Without it (and always with --sim unless
+	// in_sim is set) texts go to the local outbox viewer only.
+	Twilio *TwilioConfig `yaml:"twilio"`
+}
+
+// Step is one rung of an escalation ladder.
+type Step struct {
+	// To is "patient" (the first contact with role patient) or "caregiverN",
+	// the Nth contact with role caregiver in the order of the file.
+	To    string        `yaml:"to"`
+	After time.Duration `yaml:"after"`
+}
+
+// MedicationLadder is a ladder for the doses of one medication.
+type MedicationLadder struct {
+	Medication string `yaml:"medication"`
+	Ladder     []Step `yaml:"ladder"`
+}
+
+// RateLimits bound the texts sent; 0 takes the default.
+type RateLimits struct {
+	PerRecipientPerHour int `yaml:"per_recipient_per_hour"` // default 6
+	PerHour             int `yaml:"per_hour"`               // all recipients; default 20
+	PerDay              int `yaml:"per_day"`                // all recipients; default 60
+}
+
+// TwilioConfig is the `escalation.twilio:` section. The auth token is never
+// written in the file: it is read from AuthTokenFile, or from the
+// TWILIO_AUTH_TOKEN environment variable.
+type TwilioConfig struct {
+	AccountSID string `yaml:"account_sid"`
+	// From is the sending number (E.164); or set MessagingServiceSID.
+	From                string `yaml:"from"`
+	MessagingServiceSID string `yaml:"messaging_service_sid"`
+	AuthTokenFile       string `yaml:"auth_token_file"`
+	// AuthToken exists only so the checker can say where the token goes
+	// instead of calling it an unknown key.
+	AuthToken string `yaml:"auth_token"`
+	// PublicURL is where Twilio reaches this device's HTTP server, e.g.
+	// "https://pillbox.example.org": replies arrive at PublicURL/twilio/sms
+	// and delivery statuses at PublicURL/twilio/status. Without it texts go
+	// out but replies and statuses are not received.
+	PublicURL string `yaml:"public_url"`
+	// InSim sends real texts even with --sim.
+	InSim bool `yaml:"in_sim"`
+}
+
+// Defaults of the escalation section.
+const (
+	DefaultRenotify      = 4 * time.Hour
+	DefaultQuietHours    = "22:00-07:00"
+	DefaultDigestAt      = "09:00"
+	DefaultLowSupplyDays = 3
+	DefaultPerRecipient  = 6
+	DefaultPerHour       = 20
+	DefaultPerDay        = 60
+)
+
+// DefaultDeviceReminders are the dispenser's chimes when none are configured.
+var DefaultDeviceReminders = []time.Duration{0, 15 * time.Minute}
+
+// DefaultLadder is the ladder when none is configured, before steps naming
+// absent contacts are left out.
+var DefaultLadder = []Step{
+	{To: RolePatient, After: 20 * time.Minute},
+	{To: "caregiver1", After: 30 * time.Minute},
+	{To: "caregiver2", After: 60 * time.Minute},
+}
+
+// Reminders returns the device reminder steps for dispenser.Config.
+func (e *Escalation) Reminders() []time.Duration {
+	if len(e.DeviceReminders) == 0 {
+		return append([]time.Duration(nil), DefaultDeviceReminders...)
+	}
+	return append([]time.Duration(nil), e.DeviceReminders...)
+}
+
+const (
+	maxReminderAfter = 12 * time.Hour
+	maxStepAfter     = 24 * time.Hour
+	minRenotify      = 15 * time.Minute
+)
+
+// ValidateEscalation checks the `escalation:` section against the contacts
+// and medications it refers to. Paths are relative to the section.
+func ValidateEscalation(e Escalation, contacts []Contact, meds []dispenser.Medication) problem.List {
+	var l problem.List
+	for i, d := range e.DeviceReminders {
+		at := problem.Index("device_reminders", i)
+		switch {
+		case d < 0 || d > maxReminderAfter:
+			l.Add(at, "write a duration from 0s to 12h after the scheduled time, e.g. 15m", "device reminder at %s is out of range", d)
+		case i > 0 && d <= e.DeviceReminders[i-1]:
+			l.Add(at, "list the reminders in increasing order", "device reminder at %s does not come after the one before", d)
+		}
+	}
+	roles := contactRoles(contacts)
+	if e.Ladder != nil {
+		validateLadder(&l, "ladder", e.Ladder, roles)
+	}
+	known := map[string]bool{}
+	for _, m := range meds {
+		known[m.ID] = true
+	}
+	seen := map[string]int{}
+	for i, ml := range e.PerMedication {
+		at := problem.Index("per_medication", i)
+		switch j, dup := seen[ml.Medication]; {
+		case ml.Medication == "":
+			l.Add(at, "add medication: with the id of a medication", "per-medication ladder without a medication")
+		case !known[ml.Medication]:
+			l.Add(at+".medication", "use the id of one of the medications", "unknown medication %q", ml.Medication)
+		case dup:
+			l.Add(at+".medication", "merge the two ladders", "medication %q already has a ladder at per_medication[%d]", ml.Medication, j)
+		default:
+			seen[ml.Medication] = i
+		}
+		if ml.Ladder == nil {
+			l.Add(at, "add ladder: with at least one step", "per-medication ladder has no steps")
+			continue
+		}
+		validateLadder(&l, at+".ladder", ml.Ladder, roles)
+	}
+	if r := e.RenotifyEvery; r != nil && (*r < 0 || *r > 0 && *r < minRenotify) {
+		l.Add("renotify_every", "write 0s for never, or 15m or more", "renotify_every %s is too short: texts would repeat every few minutes", *r)
+	}
+	if _, err := parseQuietHours(e.QuietHours); err != nil {
+		l.Add("quiet_hours", `write the start and end in 24-hour time, e.g. "22:00-07:00", or "off"`, "%v", err)
+	}
+	if e.DigestAt != "" {
+		if _, err := parseClock(e.DigestAt); err != nil {
+			l.Add("digest_at", `write a 24-hour time in quotes, e.g. "09:00"`, "%v", err)
+		}
+	}
+	if e.LowSupplyDays < 0 || e.LowSupplyDays > 60 {
+		l.Add("low_supply_days", "write a number of days from 1 to 60", "low_supply_days %d is out of range", e.LowSupplyDays)
+	}
+	rl := e.RateLimits
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"per_recipient_per_hour", rl.PerRecipientPerHour}, {"per_hour", rl.PerHour}, {"per_day", rl.PerDay}} {
+		if f.v < 0 {
+			l.Add("rate_limits."+f.key, "write a positive number, or leave it out for the default", "%s is negative", f.key)
+		}
+	}
+	lim := e.limits()
+	if lim.PerHour > lim.PerDay {
+		l.Add("rate_limits.per_hour", fmt.Sprintf("raise per_day to at least %d, or lower per_hour", lim.PerHour),
+			"per_hour %d is more than per_day %d", lim.PerHour, lim.PerDay)
+	}
+	if e.Twilio != nil {
+		l.Merge("twilio", validateTwilio(*e.Twilio))
+	}
+	return l
+}
+
+var stepRole = regexp.MustCompile(`^caregiver([1-9][0-9]?)$`)
+
+// contactRoles maps the ladder names ("patient", "caregiver1", ...) to the
+// contacts they stand for.
+func contactRoles(cs []Contact) map[string]Contact {
+	m := map[string]Contact{}
+	n := 0
+	for _, c := range cs {
+		switch c.Role {
+		case RolePatient:
+			if _, ok := m[RolePatient]; !ok {
+				m[RolePatient] = c
+			}
+		case RoleCaregiver:
+			n++
+			m[RoleCaregiver+strconv.Itoa(n)] = c
+		}
+	}
+	return m
+}
+
+func validateLadder(l *problem.List, path string, steps []Step, roles map[string]Contact) {
+	caregiver := false
+	for i, s := range steps {
+		at := problem.Index(path, i)
+		switch {
+		case s.To == RolePatient:
+			if _, ok := roles[RolePatient]; !ok {
+				l.Add(at+".to", "add a contact with role: patient, or remove this step", "no contact has role patient")
+			}
+		case stepRole.MatchString(s.To):
+			caregiver = true
+			if _, ok := roles[s.To]; !ok {
+				l.Add(at+".to", "add caregivers under contacts:, or remove this step",
+					"%s is the caregiver number %s in contacts:, and there is no such caregiver", s.To, s.To[len(RoleCaregiver):])
+			}
+		case s.To == "":
+			l.Add(at, "add to: patient or to: caregiver1 (caregiver2, ... in the order of contacts:)", "step has no recipient")
+		default:
+			l.Add(at+".to", "write patient, or caregiver1, caregiver2, ... (caregivers in the order of contacts:)", "unknown recipient %q", s.To)
+		}
+		switch {
+		case s.After < 0 || s.After > maxStepAfter:
+			l.Add(at+".after", "write a duration from 0s to 24h, e.g. 30m", "step after %s is out of range", s.After)
+		case i > 0 && s.After < steps[i-1].After:
+			l.Add(at+".after", "list the steps in the order they happen", "step after %s comes before the step above it", s.After)
+		}
+	}
+	if !caregiver {
+		l.Add(path, "add a step to: caregiver1", "no step texts a caregiver: a missed dose would reach nobody")
+	}
+}
+
+var (
+	accountSID = regexp.MustCompile(`^AC[0-9a-f]{32}$`)
+	serviceSID = regexp.MustCompile(`^MG[0-9a-f]{32}$`)
+)
+
+func validateTwilio(t TwilioConfig) problem.List {
+	var l problem.List
+	if t.AuthToken != "" {
+		l.Add("auth_token", "remove it; put the token in a file only the daemon can read and set auth_token_file:, or set TWILIO_AUTH_TOKEN in the service's environment",
+			"the auth token must not be written in the config file")
+	}
+	if !accountSID.MatchString(t.AccountSID) {
+		l.Add("account_sid", `copy the Account SID from the Twilio console: "AC" and 32 hex digits`, "account_sid is missing or malformed")
+	}
+	switch {
+	case t.From == "" && t.MessagingServiceSID == "":
+		l.Add("", `add from: "+1..." (your Twilio number) or messaging_service_sid: MG...`, "no sender: set from or messaging_service_sid")
+	case t.From != "" && t.MessagingServiceSID != "":
+		l.Add("from", "keep one of from and messaging_service_sid", "both from and messaging_service_sid are set")
+	case t.From != "" && !IsE164(t.From):
+		l.Add("from", `write the Twilio number in E.164 form, e.g. "+15555550123"`, "from is not an E.164 number")
+	case t.MessagingServiceSID != "" && !serviceSID.MatchString(t.MessagingServiceSID):
+		l.Add("messaging_service_sid", `"MG" and 32 hex digits, from the Twilio console`, "messaging_service_sid is malformed")
+	}
+	if t.PublicURL != "" {
+		if err := checkPublicURL(t.PublicURL); err != nil {
+			l.Add("public_url", `write the base URL Twilio can reach, e.g. "https://pillbox.example.org"`, "%v", err)
+		}
+	}
+	return l
+}
+
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return errors.New("public_url must be an absolute http(s) URL without query or fragment")
+	}
+	return nil
+}
+
+// clockTime is a time of day in minutes after midnight.
+type clockTime int
+
+// parseClock reads a 24-hour time of day, "7:05" or "07:05".
+func parseClock(s string) (clockTime, error) {
+	hs, ms, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok || len(hs) < 1 || len(hs) > 2 || len(ms) != 2 || !digits(hs) || !digits(ms) {
+		return 0, fmt.Errorf("%q is not a time of day such as 07:00", s)
+	}
+	h, _ := strconv.Atoi(hs)
+	m, _ := strconv.Atoi(ms)
+	if h > 23 || m > 59 {
+		return 0, fmt.Errorf("%q is not a time of day such as 07:00", s)
+	}
+	return clockTime(h*60 + m), nil
+}
+
+func digits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// quiet is a daily span of quiet hours [start, end), which may wrap
+// midnight. The zero value (start == end) is none.
+type quiet struct{ start, end clockTime }
+
+// parseQuietHours reads "22:00-07:00", "off", or "" for the default.
+func parseQuietHours(s string) (quiet, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		s = DefaultQuietHours
+	case "off", "none":
+		return quiet{}, nil
+	}
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return quiet{}, fmt.Errorf("quiet_hours %q is not a span such as 22:00-07:00", s)
+	}
+	start, err := parseClock(a)
+	if err != nil {
+		return quiet{}, fmt.Errorf("quiet_hours start: %w", err)
+	}
+	end, err := parseClock(b)
+	if err != nil {
+		return quiet{}, fmt.Errorf("quiet_hours end: %w", err)
+	}
+	if start == end {
+		return quiet{}, fmt.Errorf("quiet_hours %q starts and ends at the same time; write off for none", s)
+	}
+	return quiet{start, end}, nil
+}
+
+// in reports whether local wall time t falls in the quiet hours.
+func (q quiet) in(t time.Time) bool {
+	if q.start == q.end {
+		return false
+	}
+	m := clockTime(t.Hour()*60 + t.Minute())
+	if q.start < q.end {
+		return m >= q.start && m < q.end
+	}
+	return m >= q.start || m < q.end
+}
+
+// next returns the first instant after t (in t's location) whose wall
+// clock reads c. A time the clocks skip (DST) is normalised by time.Date
+// to just after the gap.
+func (c clockTime) next(t time.Time) time.Time {
+	y, mo, d := t.Date()
+	at := time.Date(y, mo, d, int(c)/60, int(c)%60, 0, 0, t.Location())
+	for !at.After(t) {
+		d++
+		at = time.Date(y, mo, d, int(c)/60, int(c)%60, 0, 0, t.Location())
+	}
+	return at
+}
+
+func (e *Escalation) limits() RateLimits {
+	r := e.RateLimits
+	if r.PerRecipientPerHour == 0 {
+		r.PerRecipientPerHour = DefaultPerRecipient
+	}
+	if r.PerHour == 0 {
+		r.PerHour = DefaultPerHour
+	}
+	if r.PerDay == 0 {
+		r.PerDay = DefaultPerDay
+	}
+	return r
+}
+
+// policy is the escalation section with its defaults applied and its
+// strings parsed, for the notifier.
+type policy struct {
+	ladder   []Step
+	perMed   map[string][]Step
+	renotify time.Duration
+	quiet    quiet
+	digest   clockTime
+	lowDays  int
+	medNames bool
+	limits   RateLimits
+	roles    map[string]Contact
+}
+
+// resolve applies the defaults. It fails only on input ValidateEscalation
+// reports.
+func (e *Escalation) resolve(contacts []Contact) (policy, error) {
+	p := policy{
+		renotify: DefaultRenotify,
+		lowDays:  e.LowSupplyDays,
+		medNames: e.IncludeMedicationNames,
+		limits:   e.limits(),
+		roles:    contactRoles(contacts),
+		perMed:   map[string][]Step{},
+	}
+	if e.RenotifyEvery != nil {
+		p.renotify = *e.RenotifyEvery
+	}
+	if p.lowDays == 0 {
+		p.lowDays = DefaultLowSupplyDays
+	}
+	var err error
+	if p.quiet, err = parseQuietHours(e.QuietHours); err != nil {
+		return p, fmt.Errorf("notify: escalation: %w", err)
+	}
+	digest := e.DigestAt
+	if digest == "" {
+		digest = DefaultDigestAt
+	}
+	if p.digest, err = parseClock(digest); err != nil {
+		return p, fmt.Errorf("notify: escalation: digest_at: %w", err)
+	}
+	p.ladder = e.Ladder
+	if p.ladder == nil {
+		for _, s := range DefaultLadder {
+			if _, ok := p.roles[s.To]; ok {
+				p.ladder = append(p.ladder, s)
+			}
+		}
+	}
+	for _, ml := range e.PerMedication {
+		p.perMed[ml.Medication] = ml.Ladder
+	}
+	return p, nil
+}
