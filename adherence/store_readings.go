@@ -1,0 +1,219 @@
+package adherence
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+)
+
+// Vital-sign readings live beside the event log, in the readings table
+// (migration 0003): append-only, numbered by Seq for sync like events, and
+// deduplicated so that a device sending the same stored measurement again
+// (a glucometer's records read after every reconnection, a cuff replaying
+// its memory) does not store it twice.
+//
+// A reading is a repeat of a stored one when it has the same device,
+// quantity and time, its time is the device's own (DeviceTime), and either
+// both carry the same device record number (Context["sequence"], the
+// Glucose Measurement sequence number) or, with no record number, both
+// report the same value as sent (Original, Absent). A reading timed on
+// arrival is always new: nothing tells it from a second measurement.
+
+const readingColumns = `seq, id, device, quantity, value, unit, coalesce(original, ''), time, device_time,
+coalesce(absent, ''), unreliable, context`
+
+const insertReadingSQL = `INSERT INTO readings(id, device, quantity, value, unit, original, time, device_time,
+absent, unreliable, context, dedupe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(device, quantity, time, dedupe) WHERE dedupe IS NOT NULL DO NOTHING`
+
+// AppendReadings stores rs in one transaction, committed and fsynced before
+// it returns, and returns the readings it stored, in order, with Seq and ID
+// assigned and Time in UTC truncated to the millisecond. Repeats of stored
+// readings (see above) are left out of the result. A reading without a
+// device, a known quantity or a time, in another unit than its quantity's
+// canonical one, or with a value that is not a finite number, is an error
+// and nothing is stored.
+func (s *Store) AppendReadings(ctx context.Context, rs ...dispenser.Reading) ([]dispenser.Reading, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	type row struct {
+		r                   dispenser.Reading
+		unreliable, context sql.NullString
+		dedupe              sql.NullString
+	}
+	rows := make([]row, len(rs))
+	for i, r := range rs {
+		if err := checkReading(r); err != nil {
+			return nil, fmt.Errorf("adherence: append readings: reading %d (%s): %w", i, r.Quantity, err)
+		}
+		r.Seq, r.ID = 0, newID()
+		r.Time = time.UnixMilli(r.Time.UnixMilli()).UTC()
+		if !r.HasValue() {
+			r.Value = 0
+		}
+		w := row{r: r}
+		if len(r.Unreliable) > 0 {
+			b, _ := json.Marshal(r.Unreliable) // a []string always marshals
+			w.unreliable = sql.NullString{String: string(b), Valid: true}
+		}
+		if len(r.Context) > 0 {
+			b, _ := json.Marshal(r.Context)
+			w.context = sql.NullString{String: string(b), Valid: true}
+		}
+		w.dedupe = dedupeKey(r)
+		rows[i] = w
+	}
+	var out []dispenser.Reading
+	err := func() error {
+		tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (DSN)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		ins, err := tx.PrepareContext(ctx, insertReadingSQL)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for i := range rows {
+			w := &rows[i]
+			value := sql.NullFloat64{Float64: w.r.Value, Valid: w.r.HasValue()}
+			res, err := ins.ExecContext(ctx, w.r.ID, w.r.Device, string(w.r.Quantity), value, w.r.Unit,
+				nullString(w.r.Original), w.r.Time.UnixMilli(), w.r.DeviceTime, nullString(w.r.Absent),
+				w.unreliable, w.context, w.dedupe)
+			if err != nil {
+				return fmt.Errorf("reading %d (%s): %w", i, w.r.Quantity, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				if err != nil {
+					return fmt.Errorf("reading %d (%s): %w", i, w.r.Quantity, err)
+				}
+				continue // a repeat
+			}
+			if w.r.Seq, err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("reading %d (%s): %w", i, w.r.Quantity, err)
+			}
+			out = append(out, w.r)
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("adherence: append readings: %w", err)
+	}
+	return out, nil
+}
+
+func checkReading(r dispenser.Reading) error {
+	switch {
+	case r.Device == "":
+		return errors.New("no device")
+	case r.Quantity.Unit() == "":
+		return errors.New("unknown quantity")
+	case r.Unit != r.Quantity.Unit():
+		return fmt.Errorf("unit %q, want the canonical %q", r.Unit, r.Quantity.Unit())
+	case r.Time.IsZero():
+		return errors.New("no time")
+	case r.HasValue() && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)):
+		return errors.New("value is not a finite number")
+	}
+	return nil
+}
+
+// dedupeKey is the readings_dedupe key of r; NULL when r is timed on
+// arrival.
+func dedupeKey(r dispenser.Reading) sql.NullString {
+	if !r.DeviceTime {
+		return sql.NullString{}
+	}
+	if seq, ok := r.Context["sequence"]; ok {
+		return sql.NullString{String: "seq:" + seq, Valid: true}
+	}
+	return sql.NullString{String: "value:" + r.Original + "|" + r.Absent, Valid: true}
+}
+
+// ReadingsSince returns up to limit readings with Seq > seq, in Seq order:
+// the sync's cursor, as Since is for events.
+func (s *Store) ReadingsSince(ctx context.Context, seq int64, limit int) ([]dispenser.Reading, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("adherence: readings since: limit %d, want at least 1", limit)
+	}
+	rs, err := s.queryReadings(ctx, `SELECT `+readingColumns+` FROM readings WHERE seq > ? ORDER BY seq LIMIT ?`, seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("adherence: readings since: %w", err)
+	}
+	return rs, nil
+}
+
+// ReadingsBetween returns the readings of quantity q measured in
+// [from, to), from every device, in time order (Seq order within the same
+// time).
+func (s *Store) ReadingsBetween(ctx context.Context, q dispenser.Quantity, from, to time.Time) ([]dispenser.Reading, error) {
+	rs, err := s.queryReadings(ctx, `SELECT `+readingColumns+` FROM readings
+WHERE quantity = ? AND time >= ? AND time < ? ORDER BY time, seq`, string(q), ceilMillis(from), ceilMillis(to))
+	if err != nil {
+		return nil, fmt.Errorf("adherence: readings between: %w", err)
+	}
+	return rs, nil
+}
+
+// LastReading returns the reading of device stored last (highest Seq), of
+// quantity q or, when q is "", of any quantity; ok is false if there is
+// none. It tells how long a device has been silent, and where a
+// glucometer's record transfer should resume (its Context["sequence"]).
+func (s *Store) LastReading(ctx context.Context, device string, q dispenser.Quantity) (r dispenser.Reading, ok bool, err error) {
+	query := `SELECT ` + readingColumns + ` FROM readings WHERE device = ? ORDER BY seq DESC LIMIT 1`
+	args := []any{device}
+	if q != "" {
+		query = `SELECT ` + readingColumns + ` FROM readings WHERE device = ? AND quantity = ? ORDER BY seq DESC LIMIT 1`
+		args = append(args, string(q))
+	}
+	rs, err := s.queryReadings(ctx, query, args...)
+	if err != nil {
+		return dispenser.Reading{}, false, fmt.Errorf("adherence: last reading: %w", err)
+	}
+	if len(rs) == 0 {
+		return dispenser.Reading{}, false, nil
+	}
+	return rs[0], true, nil
+}
+
+func (s *Store) queryReadings(ctx context.Context, query string, args ...any) ([]dispenser.Reading, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var rs []dispenser.Reading
+	for rows.Next() {
+		var r dispenser.Reading
+		var value sql.NullFloat64
+		var ms int64
+		var unreliable, context sql.NullString
+		if err := rows.Scan(&r.Seq, &r.ID, &r.Device, &r.Quantity, &value, &r.Unit, &r.Original, &ms,
+			&r.DeviceTime, &r.Absent, &unreliable, &context); err != nil {
+			return nil, err
+		}
+		r.Value = value.Float64
+		r.Time = time.UnixMilli(ms).UTC()
+		if unreliable.Valid {
+			if err := json.Unmarshal([]byte(unreliable.String), &r.Unreliable); err != nil {
+				return nil, fmt.Errorf("reading %s: unreliable: %w", strconv.FormatInt(r.Seq, 10), err)
+			}
+		}
+		if context.Valid {
+			if err := json.Unmarshal([]byte(context.String), &r.Context); err != nil {
+				return nil, fmt.Errorf("reading %s: context: %w", strconv.FormatInt(r.Seq, 10), err)
+			}
+		}
+		rs = append(rs, r)
+	}
+	return rs, rows.Err()
+}
