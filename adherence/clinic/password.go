@@ -1,0 +1,120 @@
+package clinic
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// PasswordParams is the cost of an argon2id hash.
+type PasswordParams struct {
+	Time      uint32 // passes
+	MemoryKiB uint32
+	Threads   uint8
+}
+
+// DefaultPasswordParams is RFC 9106's second recommended option (64 MiB,
+// 3 passes, 4 lanes): about 0.1 s on a small server. Store.hashing lets two
+// run at once, so a login flood costs at most 128 MiB.
+var DefaultPasswordParams = PasswordParams{Time: 3, MemoryKiB: 64 << 10, Threads: 4}
+
+const (
+	saltLen       = 16
+	keyLen        = 32
+	minPassword   = 12
+	maxPassword   = 256
+	phcPrefix     = "$argon2id$v=19$"
+	maxPHCMemory  = 1 << 22 // 4 GiB in KiB: a stored hash asking for more is corrupt
+	maxPHCTime    = 100
+	maxPHCThreads = 64
+)
+
+// CheckPasswordRules says what is wrong with a new password, or nil.
+// Length is what counts (NIST SP 800-63B); no composition rules.
+func CheckPasswordRules(pw string) error {
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case !utf8.ValidString(pw):
+		return fmt.Errorf("%w: password is not valid UTF-8", ErrInvalid)
+	case n < minPassword:
+		return fmt.Errorf("%w: password must have at least %d characters", ErrInvalid, minPassword)
+	case len(pw) > maxPassword:
+		return fmt.Errorf("%w: password must have at most %d bytes", ErrInvalid, maxPassword)
+	}
+	return nil
+}
+
+// hashPassword returns the PHC string of pw: $argon2id$v=19$m=..,t=..,p=..$salt$key.
+func (s *Store) hashPassword(ctx context.Context, pw string, p PasswordParams) (string, error) {
+	if err := s.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-s.hashing }()
+	salt := make([]byte, saltLen)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("%sm=%d,t=%d,p=%d$%s$%s", phcPrefix, p.MemoryKiB, p.Time, p.Threads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+func (s *Store) acquire(ctx context.Context) error {
+	select {
+	case s.hashing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// verifyPassword reports whether pw matches the PHC string phc, using the
+// cost written in phc.
+func (s *Store) verifyPassword(ctx context.Context, phc, pw string) (bool, error) {
+	p, salt, want, err := parsePHC(phc)
+	if err != nil {
+		return false, err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-s.hashing }()
+	got := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+var errBadHash = errors.New("clinic: stored password hash is not an argon2id PHC string")
+
+func parsePHC(phc string) (p PasswordParams, salt, key []byte, err error) {
+	rest, ok := strings.CutPrefix(phc, phcPrefix)
+	if !ok {
+		return p, nil, nil, errBadHash
+	}
+	parts := strings.Split(rest, "$")
+	if len(parts) != 3 {
+		return p, nil, nil, errBadHash
+	}
+	var m, t, th uint32
+	if _, err := fmt.Sscanf(parts[0], "m=%d,t=%d,p=%d", &m, &t, &th); err != nil ||
+		m == 0 || m > maxPHCMemory || t == 0 || t > maxPHCTime || th == 0 || th > maxPHCThreads || m < 8*th {
+		return p, nil, nil, errBadHash
+	}
+	b64 := base64.RawStdEncoding
+	if salt, err = b64.DecodeString(parts[1]); err != nil || len(salt) < 8 {
+		return p, nil, nil, errBadHash
+	}
+	if key, err = b64.DecodeString(parts[2]); err != nil || len(key) < 16 || len(key) > 64 {
+		return p, nil, nil, errBadHash
+	}
+	return PasswordParams{Time: t, MemoryKiB: m, Threads: uint8(th)}, salt, key, nil
+}
+
+// NewPassword returns a random password of 26 characters (128 bits), for
+// pillctl and the demo.
+func NewPassword() string { return rand.Text() }

@@ -1,0 +1,396 @@
+package clinic
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pillbox/pillbox/adherence/uplink"
+)
+
+// table is every route of the server. A new page or API goes here, with
+// the access it needs; the authorisation test walks this table.
+func (s *Server) table() []route {
+	static, _ := fs.Sub(assets, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	return []route{
+		{"GET", "/healthz", accessPublic, func(w http.ResponseWriter, r *http.Request, c *call) { io.WriteString(w, "ok\n") }},
+		{"GET", "/static/", accessPublic, func(w http.ResponseWriter, r *http.Request, c *call) { files.ServeHTTP(w, r) }},
+		{"GET", "/login", accessPublic, s.loginPage},
+		{"POST", "/login", accessPublic, s.login},
+		{"POST", "/logout", accessUser, s.logout},
+		{"GET", "/{$}", accessUser, func(w http.ResponseWriter, r *http.Request, c *call) {
+			http.Redirect(w, r, "/panel", http.StatusSeeOther)
+		}},
+		{"GET", "/panel", accessUser, s.panelPage},
+		{"GET", "/patients/{patient}", accessPatient, s.patientPage},
+
+		{"GET", "/api/v1/patients", accessUser, s.apiPanel},
+		{"GET", "/api/v1/patients/{patient}", accessPatient, s.apiPatient},
+		{"GET", "/api/v1/patients/{patient}/events", accessPatient, s.apiEvents},
+		{"GET", "/api/v1/patients/{patient}/readings", accessPatient, s.apiReadings},
+
+		{"GET", "/api/v1/admin/users", accessAdmin, s.apiUsers},
+		{"POST", "/api/v1/admin/users/{user}/disable", accessAdmin, s.apiSetDisabled(true)},
+		{"POST", "/api/v1/admin/users/{user}/enable", accessAdmin, s.apiSetDisabled(false)},
+		{"POST", "/api/v1/admin/panels", accessAdmin, s.apiSetPanel},
+		{"GET", "/api/v1/admin/audit", accessAdmin, s.apiAudit},
+
+		{"POST", uplink.Path, accessDevice, s.sync},
+	}
+}
+
+const (
+	sessionCookie = "pillbox_session"
+	loginCookie   = "pillbox_login" // the login form's CSRF token, before there is a session
+)
+
+func (s *Server) cookie(c *call, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: c.secure,
+		SameSite: http.SameSiteLaxMode}
+}
+
+type loginForm struct {
+	CSRF, Next, Username string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, c *call) {
+	if c.p.UserID != "" {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	s.showLogin(w, r, c, http.StatusOK, "", loginForm{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, c *call, status int, msg string, f loginForm) {
+	f.CSRF = newSecret("")
+	http.SetCookie(w, s.cookie(c, loginCookie, f.CSRF, 3600))
+	s.render(w, r, status, "login", nil, pageData{Title: "Sign in", Error: msg, Data: f})
+}
+
+// safeNext keeps a redirect after login on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/panel"
+	}
+	return next
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, http.StatusBadRequest, errors.New("the form could not be read"))
+		return
+	}
+	f := loginForm{Next: safeNext(r.PostForm.Get("next")), Username: strings.TrimSpace(r.PostForm.Get("username"))}
+	ck, err := r.Cookie(loginCookie)
+	if err != nil || ck.Value == "" || differ(ck.Value, r.PostForm.Get("csrf")) {
+		s.showLogin(w, r, c, http.StatusForbidden, "The sign-in form expired. Please try again.", f)
+		return
+	}
+	a := Actor{ID: "anonymous", Remote: c.remote}
+	throttled := func(wait time.Duration) {
+		if err := s.c.Store.Audit(ctx, a, "login.throttled", "", "", "throttled"); err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.showLogin(w, r, c, http.StatusTooManyRequests, "Too many attempts. Wait a few minutes and try again.", f)
+	}
+	if ok, wait := s.loginIP.allow(c.remote); !ok {
+		throttled(wait)
+		return
+	}
+	// A username that failed too often is locked for a while, whatever
+	// the address: that stops a slow distributed guess at one account.
+	if ok, wait := s.loginUsr.peek(f.Username); !ok {
+		throttled(wait)
+		return
+	}
+	u, err := s.c.Store.CheckPassword(ctx, f.Username, r.PostForm.Get("password"))
+	if errors.Is(err, ErrBadLogin) {
+		s.loginUsr.allow(f.Username)
+		target := "unknown user"
+		if u.ID != "" {
+			target = u.ID
+		}
+		if err := s.c.Store.Audit(ctx, a, "login.failure", "", target, "denied"); err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		s.showLogin(w, r, c, http.StatusUnauthorized, "Wrong username or password.", f)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	a.ID = "user:" + u.ID
+	cookie, _, err := s.c.Store.NewSession(ctx, a, u.ID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	http.SetCookie(w, s.cookie(c, sessionCookie, cookie, 0))
+	http.SetCookie(w, s.cookie(c, loginCookie, "", -1))
+	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+// differ reports whether a and b differ, in constant time.
+func differ(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) != 1
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) {
+	if c.p.TokenID == "" {
+		if err := s.c.Store.EndSession(r.Context(), c.actor(), c.p); err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+	}
+	http.SetCookie(w, s.cookie(c, sessionCookie, "", -1))
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func patientIDs(es []PanelEntry) []string {
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.Patient.ID
+	}
+	return ids
+}
+
+func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
+	es, err := s.c.Store.PanelEntries(r.Context(), c.p.UserID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if !s.audited(w, r, c, "panel.list", patientIDs(es), "") {
+		return
+	}
+	s.render(w, r, http.StatusOK, "panel", c, pageData{Title: "Your patients", Data: es})
+}
+
+type patientView struct {
+	Patient Patient  `json:"patient"`
+	Devices []Device `json:"devices"`
+	Events  int      `json:"events"`
+}
+
+func (s *Server) patientView(w http.ResponseWriter, r *http.Request, c *call) (patientView, bool) {
+	v := patientView{Patient: c.patient}
+	var err error
+	if v.Devices, err = s.c.Store.Devices(r.Context(), c.patient.ID); err == nil {
+		v.Events, err = s.c.Store.EventCount(r.Context(), c.patient.ID)
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return v, false
+	}
+	return v, s.audited(w, r, c, "patient.read", []string{c.patient.ID}, "")
+}
+
+func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
+	if v, ok := s.patientView(w, r, c); ok {
+		s.render(w, r, http.StatusOK, "patient", c, pageData{Title: c.patient.DisplayName, Data: v})
+	}
+}
+
+func (s *Server) apiPanel(w http.ResponseWriter, r *http.Request, c *call) {
+	es, err := s.c.Store.PanelEntries(r.Context(), c.p.UserID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if s.audited(w, r, c, "panel.list", patientIDs(es), "") {
+		writeJSON(w, http.StatusOK, map[string]any{"patients": nonNil(es)})
+	}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (s *Server) apiPatient(w http.ResponseWriter, r *http.Request, c *call) {
+	if v, ok := s.patientView(w, r, c); ok {
+		v.Devices = nonNil(v.Devices)
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// period reads ?from=&to= (RFC 3339; default the last 30 days) and
+// ?limit= (default and most 10000).
+func (s *Server) period(r *http.Request) (from, to time.Time, limit int, err error) {
+	q := r.URL.Query()
+	to, from, limit = s.c.Clock.Now().UTC().Add(time.Millisecond), time.Time{}, 10000
+	if v := q.Get("to"); v != "" {
+		if to, err = time.Parse(time.RFC3339, v); err != nil {
+			return from, to, 0, errors.New("to: want an RFC 3339 time such as 2026-03-08T07:00:00Z")
+		}
+	}
+	from = to.AddDate(0, 0, -30)
+	if v := q.Get("from"); v != "" {
+		if from, err = time.Parse(time.RFC3339, v); err != nil {
+			return from, to, 0, errors.New("from: want an RFC 3339 time such as 2026-03-08T07:00:00Z")
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 10000 {
+			return from, to, 0, errors.New("limit: want a number from 1 to 10000")
+		}
+	}
+	return from, to, limit, nil
+}
+
+func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, c *call) {
+	from, to, limit, err := s.period(r)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	evs, err := s.c.Store.PatientEvents(r.Context(), c.patient.ID, from, to, limit)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if s.audited(w, r, c, "events.read", []string{c.patient.ID}, "count="+strconv.Itoa(len(evs))) {
+		writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(evs)})
+	}
+}
+
+func (s *Server) apiReadings(w http.ResponseWriter, r *http.Request, c *call) {
+	from, to, limit, err := s.period(r)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	rds, err := s.c.Store.PatientReadings(r.Context(), c.patient.ID, from, to, limit)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if s.audited(w, r, c, "readings.read", []string{c.patient.ID}, "count="+strconv.Itoa(len(rds))) {
+		writeJSON(w, http.StatusOK, map[string]any{"readings": nonNil(rds)})
+	}
+}
+
+func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, c *call) {
+	us, err := s.c.Store.Users(r.Context())
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": nonNil(us)})
+}
+
+func (s *Server) apiSetDisabled(disabled bool) func(http.ResponseWriter, *http.Request, *call) {
+	return func(w http.ResponseWriter, r *http.Request, c *call) {
+		id := r.PathValue("user")
+		if id == c.p.UserID && disabled {
+			s.fail(w, r, http.StatusConflict, errors.New("you cannot disable your own account"))
+			return
+		}
+		if err := s.c.Store.SetUserDisabled(r.Context(), c.actor(), id, disabled); err != nil {
+			s.fail(w, r, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"user": id, "disabled": disabled})
+	}
+}
+
+// panelChange is the body of POST /api/v1/admin/panels.
+type panelChange struct {
+	User    string `json:"user"`
+	Patient string `json:"patient"`
+	On      bool   `json:"on"`
+}
+
+func (s *Server) apiSetPanel(w http.ResponseWriter, r *http.Request, c *call) {
+	var pc panelChange
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxForm))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&pc); err != nil {
+		s.fail(w, r, http.StatusBadRequest, errors.New(`want a JSON body {"user": ID, "patient": ID, "on": true|false}`))
+		return
+	}
+	if err := s.c.Store.SetPanel(r.Context(), c.actor(), pc.User, pc.Patient, pc.On); err != nil {
+		s.fail(w, r, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pc)
+}
+
+func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, c *call) {
+	q := r.URL.Query()
+	aq := AuditQuery{PatientID: q.Get("patient")}
+	var err error
+	if v := q.Get("after"); v != "" {
+		if aq.After, err = strconv.ParseInt(v, 10, 64); err != nil {
+			s.fail(w, r, http.StatusBadRequest, errors.New("after: want a sequence number"))
+			return
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if aq.Limit, err = strconv.Atoi(v); err != nil {
+			s.fail(w, r, http.StatusBadRequest, errors.New("limit: want a number"))
+			return
+		}
+	}
+	es, err := s.c.Store.AuditLog(r.Context(), aq)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if err := s.c.Store.Audit(r.Context(), c.actor(), "audit.read", aq.PatientID, "count="+strconv.Itoa(len(es)), ""); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": nonNil(es)})
+}
+
+// sync takes a device's batch (see package uplink).
+func (s *Server) sync(w http.ResponseWriter, r *http.Request, c *call) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		s.fail(w, r, http.StatusUnsupportedMediaType, errors.New("send application/json"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, uplink.MaxBatchBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		s.fail(w, r, http.StatusRequestEntityTooLarge, uplink.ErrTooLarge)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusBadRequest, errors.New("the body could not be read"))
+		return
+	}
+	b, err := uplink.DecodeBatch(body)
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, uplink.ErrTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		s.fail(w, r, status, err)
+		return
+	}
+	res, err := s.c.Store.Ingest(r.Context(), c.p, b, c.remote)
+	if err != nil {
+		s.fail(w, r, statusOf(err), err)
+		return
+	}
+	if res.Wake && s.c.Watcher != nil {
+		s.c.Watcher.Kick()
+	}
+	writeJSON(w, http.StatusOK, res.Ack)
+}

@@ -1,0 +1,322 @@
+package uplink
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pillbox/pillbox/dispenser"
+)
+
+// Version is the batch format this package writes and reads. A server
+// answers a batch of another version with 400.
+const Version = 1
+
+// Limits of one batch. The server rejects a batch over them (413 for
+// bytes, 400 for counts); the Pusher stays well under them.
+const (
+	MaxBatchBytes = 2 << 20
+	MaxEvents     = 1000
+	MaxReadings   = 1000
+)
+
+// Path is where the server takes batches, below its base URL.
+const Path = "/api/v1/sync"
+
+// Batch is one push from a device.
+type Batch struct {
+	Version int `json:"version"`
+	// Device is the clinic's id of the dispenser (pillctl printed it when
+	// the device was registered); the server checks that the token is this
+	// device's.
+	Device string `json:"device"`
+	// Log is the id of the device's event log (adherence.Store.DeviceID).
+	// A device whose database was recreated starts a new log at seq 1.
+	Log       string    `json:"log"`
+	Heartbeat Heartbeat `json:"heartbeat"`
+	Events    []Event   `json:"events"`
+	Readings  []Reading `json:"readings"`
+}
+
+// Heartbeat says the device is alive and how far its log goes.
+type Heartbeat struct {
+	Time          time.Time `json:"time"` // the device's wall clock when it sent the batch
+	UptimeSeconds int64     `json:"uptime_s"`
+	// LastSeq is the newest event this request brings or, in a heartbeat
+	// alone, the newest the server acknowledged: how far the device's log
+	// has reached the server.
+	LastSeq        int64  `json:"last_seq"`
+	LastReadingSeq int64  `json:"last_reading_seq"`
+	Software       string `json:"software"`
+}
+
+// Event is a dispenser.Event on the wire.
+type Event struct {
+	Seq         int64     `json:"seq"`
+	ID          string    `json:"id"`
+	Time        time.Time `json:"time"`
+	Kind        string    `json:"kind"`
+	DoseID      string    `json:"dose_id,omitempty"`
+	Scheduled   time.Time `json:"scheduled,omitzero"`
+	Medication  string    `json:"medication,omitempty"`
+	Compartment int       `json:"compartment,omitempty"`
+	Detail      string    `json:"detail,omitempty"`
+}
+
+// Reading is a dispenser.Reading on the wire.
+type Reading struct {
+	Seq        int64             `json:"seq"`
+	ID         string            `json:"id"`
+	Device     string            `json:"device,omitempty"`
+	Quantity   string            `json:"quantity"`
+	Value      float64           `json:"value"`
+	Unit       string            `json:"unit"`
+	Original   string            `json:"original,omitempty"`
+	Time       time.Time         `json:"time"`
+	DeviceTime bool              `json:"device_time"`
+	Absent     string            `json:"absent,omitempty"`
+	Unreliable []string          `json:"unreliable,omitempty"`
+	Context    map[string]string `json:"context,omitempty"`
+}
+
+// Ack is the server's answer to an accepted batch.
+type Ack struct {
+	Version int `json:"version"`
+	// AckedSeq is the highest seq up to which the server holds every event
+	// of this log; the device sends from AckedSeq+1 next.
+	AckedSeq        int64 `json:"acked_seq"`
+	AckedReadingSeq int64 `json:"acked_reading_seq"`
+	Stored          int   `json:"stored"`     // events and readings new to the server
+	Duplicates      int   `json:"duplicates"` // already stored: a resend
+}
+
+// ErrorBody is the JSON body of every 4xx and 5xx answer.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+// FromEvent converts a stored event for the wire.
+func FromEvent(ev dispenser.Event) Event {
+	return Event{Seq: ev.Seq, ID: ev.ID, Time: ev.Time, Kind: string(ev.Kind), DoseID: ev.DoseID,
+		Scheduled: ev.Scheduled, Medication: ev.Medication, Compartment: ev.Compartment, Detail: ev.Detail}
+}
+
+// Domain converts a wire event back into the domain's.
+func (e Event) Domain() dispenser.Event {
+	return dispenser.Event{Seq: e.Seq, ID: e.ID, Time: e.Time, Kind: dispenser.Kind(e.Kind), DoseID: e.DoseID,
+		Scheduled: e.Scheduled, Medication: e.Medication, Compartment: e.Compartment, Detail: e.Detail}
+}
+
+// FromReading converts a stored reading for the wire.
+func FromReading(r dispenser.Reading) Reading {
+	return Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: string(r.Quantity), Value: r.Value,
+		Unit: r.Unit, Original: r.Original, Time: r.Time, DeviceTime: r.DeviceTime, Absent: r.Absent,
+		Unreliable: r.Unreliable, Context: r.Context}
+}
+
+// Domain converts a wire reading back into the domain's.
+func (r Reading) Domain() dispenser.Reading {
+	return dispenser.Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: dispenser.Quantity(r.Quantity),
+		Value: r.Value, Unit: r.Unit, Original: r.Original, Time: r.Time, DeviceTime: r.DeviceTime,
+		Absent: r.Absent, Unreliable: r.Unreliable, Context: r.Context}
+}
+
+// ErrTooLarge is returned by DecodeBatch for input over MaxBatchBytes.
+var ErrTooLarge = errors.New("uplink: batch larger than 2 MiB")
+
+// Field limits: generous for what a dispenser writes, small enough that a
+// hostile batch cannot make the server store much.
+const (
+	maxID      = 64
+	maxShort   = 200 // dose ids, medication ids, units, quantities, software
+	maxText    = 2000
+	maxListLen = 32
+)
+
+var (
+	idChars   = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
+	kindChars = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// Times outside these years are a corrupt clock or a hostile batch;
+	// they also keep unix milliseconds far from overflow.
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// DecodeBatch reads a batch strictly: one JSON object, no unknown field, no
+// trailing data, this package's Version, and every field within its limits.
+// Errors say what is wrong and where ("events[3].seq: ..."); they quote no
+// content beyond ids and kinds.
+func DecodeBatch(data []byte) (*Batch, error) {
+	if len(data) > MaxBatchBytes {
+		return nil, ErrTooLarge
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var b Batch
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("uplink: batch: %w", jsonError(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("uplink: batch: data after the JSON object")
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// jsonError drops the Go type names encoding/json puts in its messages,
+// which mean nothing to the device's operator.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("%s: wrong type (%s)", te.Field, te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("JSON syntax error at byte %d: %v", se.Offset, se)
+	}
+	if errors.Is(err, io.EOF) {
+		return errors.New("empty body")
+	}
+	return err
+}
+
+// Validate checks a batch as DecodeBatch does after parsing it.
+func (b *Batch) Validate() error {
+	var err error
+	check := func(path string, e error) {
+		if err == nil && e != nil {
+			err = fmt.Errorf("uplink: batch: %s: %w", path, e)
+		}
+	}
+	if b.Version != Version {
+		return fmt.Errorf("uplink: batch: version %d, want %d", b.Version, Version)
+	}
+	check("device", checkID(b.Device))
+	check("log", checkID(b.Log))
+	check("heartbeat", b.Heartbeat.validate())
+	if len(b.Events) > MaxEvents {
+		return fmt.Errorf("uplink: batch: %d events, at most %d allowed", len(b.Events), MaxEvents)
+	}
+	if len(b.Readings) > MaxReadings {
+		return fmt.Errorf("uplink: batch: %d readings, at most %d allowed", len(b.Readings), MaxReadings)
+	}
+	var prev int64
+	for i, e := range b.Events {
+		check(fmt.Sprintf("events[%d]", i), e.validate(prev))
+		prev = e.Seq
+	}
+	prev = 0
+	for i, r := range b.Readings {
+		check(fmt.Sprintf("readings[%d]", i), r.validate(prev))
+		prev = r.Seq
+	}
+	return err
+}
+
+func (h Heartbeat) validate() error {
+	switch {
+	case !h.Time.IsZero() && (h.Time.Before(minTime) || !h.Time.Before(maxTime)):
+		return errors.New("time: outside the years 2000-2199")
+	case h.UptimeSeconds < 0 || h.LastSeq < 0 || h.LastReadingSeq < 0:
+		return errors.New("uptime_s, last_seq and last_reading_seq must not be negative")
+	}
+	return checkText("software", h.Software, maxShort)
+}
+
+func (e Event) validate(prev int64) error {
+	if e.Seq <= prev {
+		return fmt.Errorf("seq: %d after %d; sequence numbers must be at least 1 and increase", e.Seq, prev)
+	}
+	if err := checkID(e.ID); err != nil {
+		return fmt.Errorf("id: %w", err)
+	}
+	if err := checkTime(e.Time); err != nil {
+		return fmt.Errorf("time: %w", err)
+	}
+	if len(e.Kind) > maxID || !kindChars.MatchString(e.Kind) {
+		return errors.New("kind: want lower-case letters, digits and _, starting with a letter")
+	}
+	if !e.Scheduled.IsZero() {
+		if err := checkTime(e.Scheduled); err != nil {
+			return fmt.Errorf("scheduled: %w", err)
+		}
+	}
+	if e.Compartment < 0 || e.Compartment > 1000 {
+		return errors.New("compartment: must be between 0 and 1000")
+	}
+	return errors.Join(checkText("dose_id", e.DoseID, maxShort), checkText("medication", e.Medication, maxShort),
+		checkText("detail", e.Detail, maxText))
+}
+
+func (r Reading) validate(prev int64) error {
+	if r.Seq <= prev {
+		return fmt.Errorf("seq: %d after %d; sequence numbers must be at least 1 and increase", r.Seq, prev)
+	}
+	if err := checkID(r.ID); err != nil {
+		return fmt.Errorf("id: %w", err)
+	}
+	if err := checkTime(r.Time); err != nil {
+		return fmt.Errorf("time: %w", err)
+	}
+	if len(r.Quantity) > maxID || !kindChars.MatchString(r.Quantity) {
+		return errors.New("quantity: want lower-case letters, digits and _, starting with a letter")
+	}
+	if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+		return errors.New("value: not a finite number")
+	}
+	if r.Unit == "" {
+		return errors.New("unit: missing")
+	}
+	if len(r.Unreliable) > maxListLen || len(r.Context) > maxListLen {
+		return fmt.Errorf("unreliable and context: at most %d entries each", maxListLen)
+	}
+	errs := []error{checkText("unit", r.Unit, maxShort), checkText("device", r.Device, maxShort),
+		checkText("original", r.Original, maxShort), checkText("absent", r.Absent, maxShort)}
+	for _, u := range r.Unreliable {
+		errs = append(errs, checkText("unreliable", u, maxShort))
+	}
+	for k, v := range r.Context {
+		errs = append(errs, checkText("context key", k, maxShort), checkText("context", v, maxShort))
+	}
+	return errors.Join(errs...)
+}
+
+func checkID(s string) error {
+	switch {
+	case s == "":
+		return errors.New("missing")
+	case len(s) > maxID:
+		return fmt.Errorf("longer than %d characters", maxID)
+	case !idChars.MatchString(s):
+		return errors.New("want letters, digits and _ . : - only")
+	}
+	return nil
+}
+
+func checkTime(t time.Time) error {
+	switch {
+	case t.IsZero():
+		return errors.New("missing")
+	case t.Before(minTime) || !t.Before(maxTime):
+		return errors.New("outside the years 2000-2199")
+	}
+	return nil
+}
+
+func checkText(name, s string, max int) error {
+	switch {
+	case len(s) > max:
+		return fmt.Errorf("%s: longer than %d bytes", name, max)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s: not UTF-8", name)
+	}
+	return nil
+}
