@@ -8,20 +8,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
-
-// Texter sends one SMS. Implementations return an error wrapping
-// ErrUndeliverable when retrying cannot help (a bad number, an opted-out
-// recipient); any other error is retried with backoff. Error messages must
-// not contain the number or the body.
-type Texter interface {
-	Text(ctx context.Context, to, body string) error
-}
-
-// ErrUndeliverable marks a Texter error that retrying would only repeat.
-var ErrUndeliverable = errors.New("clinic: text undeliverable")
 
 // Why the clinic texts.
 const (
@@ -35,9 +24,11 @@ const DefaultSilentAfter = 30 * time.Minute
 
 // WatcherConfig configures a Watcher.
 type WatcherConfig struct {
-	Store  *Store
-	Clock  schedule.Clock
-	Texter Texter
+	Store *Store
+	Clock schedule.Clock
+	// Texter sends the texts: notify/twilio's Sender, or a stand-in. Its
+	// errors that say notify.Permanent are not retried.
+	Texter notify.Sender
 	Logger *slog.Logger // nil: discard
 	// SilentAfter is how long without a request makes a device silent;
 	// 0: DefaultSilentAfter.
@@ -260,7 +251,7 @@ WHERE sent IS NULL AND failed IS NULL AND next_try <= ? ORDER BY id LIMIT 100`, 
 func (w *Watcher) send(ctx context.Context, q queuedText) error {
 	s := w.c.Store
 	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err := w.c.Texter.Text(sendCtx, q.to, q.body)
+	_, err := w.c.Texter.Send(sendCtx, q.to, q.body)
 	cancel()
 	if ctx.Err() != nil {
 		return nil // shutting down; it stays queued
@@ -270,12 +261,17 @@ func (w *Watcher) send(ctx context.Context, q queuedText) error {
 	case err == nil:
 		_, err = s.w.ExecContext(ctx, `UPDATE clinic_sms SET sent = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`, millis(now), q.id)
 		w.c.Logger.Info("clinic: text sent", "sms", q.id)
-	case errors.Is(err, ErrUndeliverable) || q.attempts+1 >= w.c.MaxAttempts:
+	case permanent(err) || q.attempts+1 >= w.c.MaxAttempts:
 		w.c.Logger.Error("clinic: text failed for good", "sms", q.id, "attempts", q.attempts+1, "err", err)
 		_, err = s.w.ExecContext(ctx, `UPDATE clinic_sms SET failed = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
 			millis(now), err.Error(), q.id)
 	default:
-		next := now.Add(uplink.Backoff(q.attempts, w.c.MinRetry, w.c.MaxRetry, w.c.Rand))
+		wait := max(notify.Backoff(q.attempts, w.c.MinRetry, w.c.MaxRetry, w.c.Rand), w.c.MinRetry/2)
+		var f notify.Failed
+		if errors.As(err, &f) {
+			wait = max(wait, f.Failure().RetryAfter)
+		}
+		next := now.Add(wait)
 		w.c.Logger.Warn("clinic: text failed; will retry", "sms", q.id, "attempts", q.attempts+1, "err", err)
 		_, err = s.w.ExecContext(ctx, `UPDATE clinic_sms SET attempts = attempts + 1, next_try = ?, last_error = ? WHERE id = ?`,
 			millis(next), err.Error(), q.id)
@@ -284,6 +280,12 @@ func (w *Watcher) send(ctx context.Context, q queuedText) error {
 		return fmt.Errorf("clinic: texts: %w", err)
 	}
 	return nil
+}
+
+// permanent reports whether a Sender's error says retrying cannot help.
+func permanent(err error) bool {
+	var f notify.Failed
+	return errors.As(err, &f) && f.Failure().Class == notify.Permanent
 }
 
 // next returns the earliest of the next silence deadline and the next

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -193,7 +194,9 @@ func (p *Pusher) retryDelay(err error) time.Duration {
 	if errors.Is(err, ErrRejected) {
 		return p.o.MaxBackoff
 	}
-	return Backoff(n-1, p.o.MinBackoff, p.o.MaxBackoff, p.o.Rand)
+	// Full jitter may pick a wait near zero; the floor keeps a failing
+	// device from retrying in a tight loop.
+	return max(notify.Backoff(n-1, p.o.MinBackoff, p.o.MaxBackoff, p.o.Rand), p.o.MinBackoff/2)
 }
 
 // PushOnce sends everything the server has not acknowledged, in batches,
