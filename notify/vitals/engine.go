@@ -1,0 +1,374 @@
+package vitals
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/schedule"
+)
+
+// History is the stored readings the rules look back on (adherence.Store
+// implements it).
+type History interface {
+	// ReadingsBetween returns the readings of q measured in [from, to), in
+	// time order.
+	ReadingsBetween(ctx context.Context, q dispenser.Quantity, from, to time.Time) ([]dispenser.Reading, error)
+}
+
+// DoseHistory is the event log the cross-rule reads missed doses from
+// (dispenser.Log has it).
+type DoseHistory interface {
+	SinceTime(ctx context.Context, t time.Time) ([]dispenser.Event, error)
+}
+
+// Engine runs the rules over each new measurement and dose event and keeps
+// one latch per rule, so that a run of abnormal readings raises one alert:
+// the latch raises on the first abnormal reading, escalates when a later
+// one reaches a higher level, and clears when a reading is back within
+// limits past the hysteresis margin. An alert with no abnormal reading for
+// Realert expires: the next abnormal reading starts a new one. It is safe
+// for concurrent use.
+type Engine struct {
+	cfg     Config // defaults applied
+	th      Thresholds
+	clock   schedule.Clock
+	hist    History
+	doses   DoseHistory
+	bpMeds  map[string]bool
+	devices map[string]Device // by normalized address
+
+	mu      sync.Mutex
+	latches map[string]*latch // by latchID
+}
+
+// latch is one rule's open alert.
+type latch struct {
+	key      string
+	level    int
+	priority Priority
+	last     time.Time // of the latest abnormal observation
+}
+
+// NewEngine returns an engine for cfg. meds are the configured medications:
+// those whose class is one of the blood-pressure classes feed the
+// cross-rule.
+func NewEngine(cfg Config, meds []dispenser.Medication, clock schedule.Clock, hist History, doses DoseHistory) *Engine {
+	cfg = cfg.resolved()
+	e := &Engine{cfg: cfg, th: cfg.Thresholds, clock: clock, hist: hist, doses: doses,
+		bpMeds: map[string]bool{}, devices: map[string]Device{}, latches: map[string]*latch{}}
+	for _, m := range meds {
+		for _, c := range cfg.BPMedicationClasses {
+			if strings.EqualFold(strings.TrimSpace(m.Class), strings.TrimSpace(c)) {
+				e.bpMeds[m.ID] = true
+			}
+		}
+	}
+	for _, d := range cfg.Devices {
+		addr, _ := NormalizeAddress(d.Address)
+		e.devices[addr] = d
+	}
+	return e
+}
+
+// BPMedications reports the ids of the medications the cross-rule watches.
+func (e *Engine) BPMedications() map[string]bool { return e.bpMeds }
+
+func latchID(rule, device string) string {
+	if rule == RuleDeviceSilent {
+		return rule + ":" + device
+	}
+	return rule
+}
+
+// step feeds one verdict, observed at at, to the rule's latch and returns
+// the alert changes it causes. a carries the alert's descriptive fields.
+func (e *Engine) step(v verdict, at time.Time, a Alert, clearReason string) []Alert {
+	id := latchID(a.Rule, a.Device)
+	l := e.latches[id]
+	var out []Alert
+	if l != nil && at.Before(l.last) && v.state != abnormal {
+		return nil // an older reading arriving late says nothing of now
+	}
+	if l != nil && v.state == abnormal && at.Sub(l.last) > e.th.Realert {
+		out = append(out, Alert{Rule: a.Rule, Key: l.key, Cleared: true, Reason: "expired", Quantity: a.Quantity, Device: a.Device})
+		delete(e.latches, id)
+		l = nil
+	}
+	switch v.state {
+	case abnormal:
+		if l == nil {
+			l = &latch{key: alertKey(a.Rule, a.Device, at), last: at}
+			e.latches[id] = l
+		}
+		if l.priority == 0 || v.level > l.level {
+			l.level, l.priority = v.level, max(l.priority, v.priority)
+			a.Key, a.Priority, a.Level, a.Text = l.key, l.priority, l.level, v.summary
+			out = append(out, a)
+		}
+		if at.After(l.last) {
+			l.last = at
+		}
+	case normal:
+		if l != nil {
+			delete(e.latches, id)
+			out = append(out, Alert{Rule: a.Rule, Key: l.key, Cleared: true, Reason: clearReason, Quantity: a.Quantity, Device: a.Device})
+		}
+	}
+	return out
+}
+
+func alertKey(rule, device string, at time.Time) string {
+	if rule == RuleDeviceSilent {
+		return fmt.Sprintf("vital:%s:%s:%d", rule, device, at.Unix())
+	}
+	return fmt.Sprintf("vital:%s:%d", rule, at.Unix())
+}
+
+func reliable(r dispenser.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
+
+// Measurement runs the rules over the readings of one measurement (one
+// device, one time), already stored, and returns the alert changes.
+// Readings older than MaxAge are stored history but raise nothing; a
+// reading the device flagged unreliable neither raises nor clears an alert
+// on its own.
+func (e *Engine) Measurement(ctx context.Context, rs []dispenser.Reading) ([]Alert, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dev, at := rs[0].Device, rs[0].Time
+	out := e.heard(dev, at)
+	if e.clock.Now().Sub(at) > e.th.MaxAge {
+		return out, nil
+	}
+	byQ := map[dispenser.Quantity]dispenser.Reading{}
+	for _, r := range rs {
+		if r.HasValue() {
+			byQ[r.Quantity] = r
+		}
+	}
+	base := func(rule string, q dispenser.Quantity, r dispenser.Reading) Alert {
+		return Alert{Rule: rule, Quantity: q, Device: r.Device, Reading: r.Seq}
+	}
+
+	if g, ok := byQ[dispenser.Glucose]; ok && reliable(g) {
+		out = append(out, e.step(glucoseLow(g.Value, e.th), at, base(RuleGlucoseLow, dispenser.Glucose, g), "normal")...)
+		out = append(out, e.step(glucoseHigh(g.Value, e.th), at, base(RuleGlucoseHigh, dispenser.Glucose, g), "normal")...)
+	}
+
+	sys, hasSys := byQ[dispenser.Systolic]
+	dia, hasDia := byQ[dispenser.Diastolic]
+	if hasSys && hasDia {
+		cur := bp{at: at, sys: sys.Value, dia: dia.Value, unreliable: !reliable(sys) || !reliable(dia)}
+		earlier, err := e.bpBetween(ctx, at.Add(-e.th.CrisisConfirmWithin), at)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e.step(bpCrisis(cur, earlier, e.th), at, base(RuleBPCrisis, dispenser.Systolic, sys), "normal")...)
+	}
+
+	alerts, err := e.news2(ctx, at, byQ)
+	if err != nil {
+		return out, err
+	}
+	out = append(out, alerts...)
+
+	if w, ok := byQ[dispenser.Weight]; ok && reliable(w) && len(e.cfg.WeightGain) > 0 {
+		var longest time.Duration
+		for _, g := range e.cfg.WeightGain {
+			longest = max(longest, g.Within)
+		}
+		earlier, err := e.hist.ReadingsBetween(ctx, dispenser.Weight, at.Add(-longest-longest/4), at)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e.step(weightGain(w.Value, at, onlyReliable(earlier), e.cfg.WeightGain), at,
+			base(RuleWeightGain, dispenser.Weight, w), "normal")...)
+	}
+
+	if hasSys && reliable(sys) {
+		alerts, err := e.crossRule(ctx)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, alerts...)
+	}
+	return out, nil
+}
+
+func onlyReliable(rs []dispenser.Reading) []dispenser.Reading {
+	var out []dispenser.Reading
+	for _, r := range rs {
+		if reliable(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// bpBetween pairs the stored systolic and diastolic readings measured in
+// [from, to) into measurements.
+func (e *Engine) bpBetween(ctx context.Context, from, to time.Time) ([]bp, error) {
+	sys, err := e.hist.ReadingsBetween(ctx, dispenser.Systolic, from, to)
+	if err != nil {
+		return nil, err
+	}
+	dia, err := e.hist.ReadingsBetween(ctx, dispenser.Diastolic, from, to)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		dev string
+		at  int64
+	}
+	d := map[key]dispenser.Reading{}
+	for _, r := range dia {
+		if r.HasValue() {
+			d[key{r.Device, r.Time.UnixMilli()}] = r
+		}
+	}
+	var out []bp
+	for _, s := range sys {
+		if p, ok := d[key{s.Device, s.Time.UnixMilli()}]; ok && s.HasValue() {
+			out = append(out, bp{at: s.Time, sys: s.Value, dia: p.Value, unreliable: !reliable(s) || !reliable(p)})
+		}
+	}
+	return out, nil
+}
+
+// news2 scores the observation set around a measurement that carries a
+// NEWS2 parameter: the measurement's own reliable values, and for the other
+// parameters the latest reliable reading within NEWS2Window before it.
+func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[dispenser.Quantity]dispenser.Reading) ([]Alert, error) {
+	obs := map[dispenser.Quantity]float64{}
+	var trigger dispenser.Reading
+	for _, q := range news2Quantities {
+		if r, ok := byQ[q]; ok && reliable(r) {
+			obs[q] = r.Value
+			trigger = r
+		}
+	}
+	if len(obs) == 0 {
+		return nil, nil // no sound NEWS2 value in this measurement
+	}
+	for _, q := range news2Quantities {
+		if _, ok := obs[q]; ok {
+			continue
+		}
+		rs, err := e.hist.ReadingsBetween(ctx, q, at.Add(-e.th.NEWS2Window), at.Add(time.Millisecond))
+		if err != nil {
+			return nil, err
+		}
+		for i := len(rs) - 1; i >= 0; i-- {
+			if reliable(rs[i]) {
+				obs[q] = rs[i].Value
+				break
+			}
+		}
+	}
+	score, red := news2Partial(obs, e.th.SpO2Scale)
+	a := Alert{Rule: RuleNEWS2, Device: trigger.Device, Reading: trigger.Seq}
+	return e.step(news2(score, red, len(obs)), at, a, "normal"), nil
+}
+
+// crossRule evaluates missed blood-pressure medication with a rising
+// systolic trend, now.
+func (e *Engine) crossRule(ctx context.Context) ([]Alert, error) {
+	if len(e.bpMeds) == 0 {
+		return nil, nil
+	}
+	now := e.clock.Now()
+	evs, err := e.doses.SinceTime(ctx, now.Add(-time.Duration(e.th.MissedDays+1)*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	count, span := missedStreak(evs, e.bpMeds)
+	sys, err := e.hist.ReadingsBetween(ctx, dispenser.Systolic, now.Add(-e.th.TrendWindow), now.Add(time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	slope, ok := slopePerDay(onlyReliable(sys), e.th.TrendMinReadings)
+	v := bpMissedTrend(count, span, slope, ok, e.th)
+	return e.step(v, now, Alert{Rule: RuleBPMissedTrend, Quantity: dispenser.Systolic}, "dose_taken"), nil
+}
+
+// Doses runs the cross-rule when evs (newly committed events) include a
+// missed or dispensed dose of a blood-pressure medication.
+func (e *Engine) Doses(ctx context.Context, evs []dispenser.Event) ([]Alert, error) {
+	relevant := false
+	for _, ev := range evs {
+		switch ev.Kind {
+		case dispenser.KindMissed, dispenser.KindDispensed, dispenser.KindTaken:
+			relevant = relevant || e.bpMeds[ev.Medication]
+		}
+	}
+	if !relevant {
+		return nil, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.crossRule(ctx)
+}
+
+// Silent raises the no-data alarm of device (low priority), once until the
+// device reports again.
+func (e *Engine) Silent(device string) []Alert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d := e.devices[device]
+	text := fmt.Sprintf("the %s has sent no reading for %s", d.Label(), silence(d.SilentAfter))
+	v := verdict{state: abnormal, level: 1, priority: Low, summary: text}
+	return e.step(v, e.clock.Now(), Alert{Rule: RuleDeviceSilent, Device: device}, "")
+}
+
+// heard clears the no-data alarm of device, which just reported.
+func (e *Engine) heard(device string, at time.Time) []Alert {
+	l, ok := e.latches[latchID(RuleDeviceSilent, device)]
+	if !ok {
+		return nil
+	}
+	delete(e.latches, latchID(RuleDeviceSilent, device))
+	return []Alert{{Rule: RuleDeviceSilent, Key: l.key, Cleared: true, Reason: "resumed", Device: device}}
+}
+
+func silence(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	}
+	return fmt.Sprintf("%d hours", int(d/time.Hour))
+}
+
+// Restore rebuilds the latches from alert events already in the log (the
+// last Realert or more of them), so that a restart neither raises an open
+// alert again nor forgets to clear it.
+func (e *Engine) Restore(evs []dispenser.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range evs {
+		a, err := ParseAlert(ev)
+		if err != nil {
+			continue // not one of ours, or from an older format: nothing to restore
+		}
+		id := latchID(a.Rule, a.Device)
+		if a.Cleared {
+			if l, ok := e.latches[id]; ok && l.key == a.Key {
+				delete(e.latches, id)
+			}
+			continue
+		}
+		l := e.latches[id]
+		if l == nil || l.key != a.Key {
+			l = &latch{key: a.Key}
+			e.latches[id] = l
+		}
+		l.level, l.priority = max(l.level, a.Level), max(l.priority, a.Priority)
+		if ev.Time.After(l.last) {
+			l.last = ev.Time
+		}
+	}
+}
