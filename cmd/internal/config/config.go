@@ -45,6 +45,7 @@ import (
 	// /usr/share/zoneinfo still reads the patient's zone correctly.
 	_ "time/tzdata"
 
+	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/problem"
 	"github.com/pillbox/pillbox/hw"
@@ -63,6 +64,9 @@ type File struct {
 	Medications  []dispenser.Medication `yaml:"medications"`
 	Regimens     []schedule.Regimen     `yaml:"regimens"`
 	Contacts     []notify.Contact       `yaml:"contacts"`
+	// Sync, when present, makes the dispenser push its log to a clinic
+	// service (package uplink).
+	Sync *uplink.Config `yaml:"sync"`
 }
 
 // sections runs each package's validator on its section. Paths a validator
