@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/schedule"
+)
+
+// With a sync: section the dispenser pushes its log to the clinic service
+// (package uplink), on its own goroutine: the dose loop only nudges it
+// after each commit and never waits for the network. GET /api/sync shows
+// how far the clinic has acknowledged.
+func init() { register(component{name: "sync", wire: wireSync}) }
+
+func wireSync(ctx context.Context, r *running) error {
+	c := r.file.Sync
+	if c == nil {
+		return nil
+	}
+	token, err := c.ReadToken()
+	if err != nil {
+		return err
+	}
+	client, err := c.HTTPClient()
+	if err != nil {
+		return err
+	}
+	o := uplink.Options{
+		BaseURL: c.URL, Device: c.Device, Token: token, Source: r.store,
+		// Network retries and heartbeats run on real time even in sim
+		// mode, whose clock may stand still.
+		Clock:  schedule.NewRealClock(),
+		Client: client, Logger: r.log, Interval: c.Interval, Batch: c.Batch, Software: "dispenserd " + version,
+	}
+	// Readings go along once the store keeps them; they are sent with the
+	// next event or heartbeat.
+	if rs, ok := any(r.store).(uplink.ReadingSource); ok {
+		o.Readings = rs
+	}
+	p, err := uplink.NewPusher(o)
+	if err != nil {
+		return err
+	}
+	r.onCommit = append(r.onCommit, func([]dispenser.Event) { p.Nudge() })
+	r.services = append(r.services, p.Run)
+	r.routes["GET /api/sync"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(p.Status())
+	})
+	return nil
+}
