@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/httpapi"
+	"github.com/pillbox/pillbox/dispenser/panel"
+)
+
+// The live stream (/api/stream) serves every client of the API; in sim mode
+// the browser panel comes with it, at /, with the simulated world's frames
+// on the stream and the display's picture.
+func init() { register(component{name: "panel", wire: wirePanel}) }
+
+// streamBacklog is how far back a new stream client's log starts.
+const streamBacklog = 24 * time.Hour
+
+// backlogMax bounds that backlog, newest kept.
+const backlogMax = 300
+
+func wirePanel(ctx context.Context, r *running) error {
+	hub := httpapi.NewHub()
+	r.onCommit = append(r.onCommit, hub.Publish)
+	stream := &httpapi.Stream{
+		Hub: hub, Log: r.events, Done: ctx.Done(), Logger: r.log,
+		Backlog: func(ctx context.Context) ([]dispenser.Event, error) {
+			evs, err := r.events.SinceTime(ctx, r.clock.Now().Add(-streamBacklog))
+			if len(evs) > backlogMax {
+				evs = evs[len(evs)-backlogMax:]
+			}
+			return evs, err
+		},
+	}
+	r.routes["GET /api/stream"] = stream
+	if r.world == nil {
+		return nil
+	}
+	p := panel.New(r.world, r.simClock, r.loc)
+	stream.Sources = []httpapi.Source{{Name: "world", Read: p.FrameJSON}}
+	for pattern, h := range p.Routes() {
+		r.routes[pattern] = h
+	}
+	// Said once the server listens, so the address is the real one.
+	r.services = append(r.services, func(ctx context.Context) error {
+		r.log.Info("panel: open the simulator in a browser", "url", panelURL(r.listener.Addr()))
+		<-ctx.Done()
+		return nil
+	})
+	return nil
+}
+
+// panelURL is the address a browser on this machine opens for the panel.
+func panelURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+var _ http.Handler = (*httpapi.Stream)(nil)

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Browser tests: the panel in headless Chromium, against the daemon run in
+// this process in sim mode. They wait on conditions in the page, never for
+// a fixed time, and save screenshots of the main states (the path is
+// logged; set PILLBOX_ARTIFACTS to choose it).
+
+var updatePanelPNG = flag.Bool("update-panel-png", false, "write the README's screenshot, docs/panel.png, from TestPanelStory")
+
+const chromiumPath = "/usr/bin/chromium"
+
+// newBrowser starts headless Chromium with a fresh profile. Without
+// Chromium the test is skipped, loudly, unless PILLBOX_REQUIRE_BROWSER=1
+// (CI sets it), where it fails: browser tests must never pass silently.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		msg := fmt.Sprintf("browser test needs Chromium at %s (apt-get install chromium): %v", chromiumPath, err)
+		if os.Getenv("PILLBOX_REQUIRE_BROWSER") == "1" {
+			t.Fatal(msg + " (PILLBOX_REQUIRE_BROWSER=1)")
+		}
+		t.Skip("SKIPPED, NOT PASSED: " + msg)
+	}
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancel)
+	ctx, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, err)
+	}
+	return ctx
+}
+
+// panelDaemon runs dispenserd --sim in this process on a free port with a
+// fresh data folder, starting the simulated clock at simStart.
+func panelDaemon(t *testing.T, config, simStart string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	o := options{config: config, sim: true, data: t.TempDir(), listen: "127.0.0.1:0", simStart: simStart}
+	r, err := start(ctx, o, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		r.close()
+	})
+	base := "http://" + r.listener.Addr().String()
+	httpGet(t, base+"/api/status") // answered once the dose loop runs
+	return base
+}
+
+// page drives one tab and keeps its screenshots.
+type page struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string
+}
+
+func newPage(t *testing.T, ctx context.Context, base string) *page {
+	dir := os.Getenv("PILLBOX_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "pillbox-panel")
+	}
+	dir = filepath.Join(dir, t.Name())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	p := &page{t: t, ctx: ctx, base: base, dir: dir}
+	p.do("open the panel", chromedp.Navigate(base+"/"))
+	return p
+}
+
+// fail records what the page showed, then fails the test.
+func (p *page) fail(format string, args ...any) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	if b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		path := filepath.Join(p.dir, "FAILED.png")
+		os.WriteFile(path, b, 0o644)
+		p.t.Logf("screenshot of the failure: %s", path)
+	}
+	if text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`)); err == nil {
+		p.t.Logf("page text:\n%s", text)
+	}
+	p.t.Fatalf(format, args...)
+}
+
+func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.fail("%s: %v", what, err)
+	}
+}
+
+func (p *page) click(sel string) {
+	p.t.Helper()
+	p.do("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// wait waits until the JavaScript expression cond is true in the page.
+func (p *page) wait(what, cond string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 25*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		p.fail("waiting for %s (%s): %v", what, cond, err)
+	}
+}
+
+func (p *page) eval(expr string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		p.fail("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// shot saves a full-page screenshot of the current state as name.png.
+func (p *page) shot(name string) []byte {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.fail("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, name+".png"), b, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	return b
+}
+
+// key types one key into the page, as a person at the keyboard would.
+func (p *page) key(k string) {
+	p.t.Helper()
+	p.do("press key "+k, chromedp.KeyEvent(k))
+}
+
+func httpGet(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %s: %s", url, resp.Status, b)
+	}
+	return b
+}
+
+// The issue's story: advance the clock to a dose, see the reminder on the
+// rendered display, press the button, see the pills counted down and the
+// log say dispensed, lift the cup, see taken. On the way: the lights, the
+// keyboard, and that every control has a name.
+func TestPanelStory(t *testing.T) {
+	ctx := newBrowser(t)
+	// 07:50 in New York: the 08:00 metformin window is open, the
+	// reminder not yet due.
+	base := panelDaemon(t, "../../examples/dispenser.yaml", "2026-03-10T07:50:00-04:00")
+	p := newPage(t, ctx, base)
+
+	p.wait("the display drawn and live", `document.getElementById('display-text').textContent.includes('Next pills') &&
+		document.getElementById('display').complete && document.getElementById('display').naturalWidth === 512 &&
+		document.getElementById('conn').textContent === 'Live'`)
+	p.wait("the compartments named", `document.querySelector('#compartments [data-id="1"] h3').textContent.includes('Metformin')`)
+	p.wait("today's doses", `document.querySelector('#doses [data-id="metformin@2026-03-10T08:00"]') !== null`)
+	idleSrc := p.eval(`document.getElementById('display').src`)
+	idlePNG := httpGet(t, base+"/api/sim/display.png")
+	p.shot("1-idle")
+
+	t.Run("accessible names", func(t *testing.T) {
+		unnamed := p.eval(`JSON.stringify([...document.querySelectorAll('button, input, select, textarea, meter, a[href]')]
+			.filter((el) => !el.hidden && !el.closest('[hidden]'))
+			.filter((el) => {
+				const by = (el.getAttribute('aria-labelledby') || '').split(' ').filter(Boolean)
+					.map((id) => (document.getElementById(id) || {}).textContent || '').join('');
+				const labels = el.labels ? [...el.labels].map((l) => l.textContent).join('') : '';
+				return !((el.getAttribute('aria-label') || '') + by + labels + (el.matches('button, a') ? el.textContent : '')).trim();
+			}).map((el) => el.outerHTML.slice(0, 80)))`)
+		if unnamed != "[]" {
+			t.Errorf("controls without an accessible name: %s", unnamed)
+		}
+	})
+
+	// To the next dose: the reminder on the display, from the framebuffer.
+	p.click("#adv-next")
+	p.wait("the reminder on the display", `document.getElementById('display-text').textContent.includes('Time for') &&
+		document.getElementById('clock-time').textContent.includes('8:00')`)
+	var world struct {
+		Display struct {
+			Lines []string `json:"lines"`
+		} `json:"display"`
+	}
+	if err := json.Unmarshal(httpGet(t, base+"/api/sim/world"), &world); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(world.Display.Lines, " "); !strings.Contains(got, "Time for pills") {
+		t.Errorf("/api/sim/world display lines = %q, want the reminder", got)
+	}
+	if reminderPNG := httpGet(t, base+"/api/sim/display.png"); bytes.Equal(reminderPNG, idlePNG) {
+		t.Error("display.png did not change with the reminder")
+	}
+	p.wait("the new picture shown", fmt.Sprintf(`(() => { const i = document.getElementById('display');
+		return i.src !== %q && i.complete && i.naturalWidth === 512; })()`, idleSrc))
+	p.wait("the attention light blinking, in words", `document.getElementById('light-led_attention').dataset.mode === 'blink' &&
+		document.querySelector('#light-led_attention .mode').textContent === 'Blinking'`)
+	p.wait("the dose reminding", `document.querySelector('#doses [data-id="metformin@2026-03-10T08:00"]').dataset.state === 'reminding'`)
+	p.shot("2-reminder")
+
+	// Press the button: one pill counted down, in the cup, logged.
+	p.click("#press")
+	p.wait("the pill counted down", `document.querySelector('#compartments [data-id="1"]').dataset.count === '55' &&
+		document.querySelector('#compartments [data-id="1"] .left').textContent === '55 of 60 left'`)
+	p.wait("dispensed in the log", `document.querySelector('#log li[data-kind="dispensed"]') !== null`)
+	p.wait("the pill in the cup", `document.getElementById('cup-state').textContent.includes('1 pill in it')`)
+	p.wait("the display asks to take them", `document.getElementById('display-text').textContent.includes('Take your')`)
+	p.wait("the lights settled: attention on, ready off", `document.getElementById('light-led_attention').dataset.mode === 'on' &&
+		document.querySelector('#light-led_attention .mode').textContent === 'On' &&
+		document.getElementById('light-led_ready').dataset.mode === 'off'`)
+	docShot := p.shot("3-dispensed")
+
+	// Lift the cup: taken.
+	p.click("#cup")
+	p.wait("taken in the log", `document.querySelector('#log li[data-kind="taken"]') !== null`)
+	p.wait("the dose taken", `document.querySelector('#doses [data-id="metformin@2026-03-10T08:00"]').dataset.state === 'taken' &&
+		document.querySelector('#doses [data-id="metformin@2026-03-10T08:00"] .pill').textContent.includes('Taken')`)
+	p.wait("the cup out", `document.getElementById('cup').textContent.startsWith('Put the cup back')`)
+	p.shot("4-taken")
+
+	// The keyboard alone: C puts the cup back, L opens the lid.
+	p.key("c")
+	p.wait("the cup back", `document.querySelector('#log li[data-kind="cup_returned"]') !== null`)
+	p.key("l")
+	p.wait("the lid open", `document.getElementById('lid-state').textContent === 'open' &&
+		document.querySelector('#log li[data-kind="lid_opened"]') !== null`)
+	p.key("l")
+	p.wait("the lid closed", `document.getElementById('lid-state').textContent === 'closed'`)
+	p.shot("5-keyboard")
+
+	if *updatePanelPNG {
+		if err := os.WriteFile("../../docs/panel.png", docShot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("wrote docs/panel.png")
+	}
+}
+
+// The jam injector: a jammed compartment retries, and the panel shows the
+// jam in words; refill brings the count back.
+func TestPanelJamAndRefill(t *testing.T) {
+	ctx := newBrowser(t)
+	base := panelDaemon(t, "../../examples/dispenser.yaml", "2026-03-10T08:55:00-04:00")
+	p := newPage(t, ctx, base)
+	p.wait("live", `document.getElementById('conn').textContent === 'Live' &&
+		document.querySelector('#compartments [data-id="2"] button.jam') !== null`)
+
+	p.click(`#compartments [data-id="2"] button.jam`)
+	p.wait("the jam shown", `document.querySelector('#compartments [data-id="2"] .comp-note').textContent.includes('Jam set')`)
+	p.click("#adv-next") // lisinopril at 09:00
+	p.wait("the reminder", `document.getElementById('display-text').textContent.includes('Time for')`)
+	p.click("#press")
+	p.wait("the jam in the log and the pill given on a retry", `document.querySelector('#log li[data-kind="jam"]') !== null &&
+		document.querySelector('#log li[data-kind="dispensed"]') !== null &&
+		document.querySelector('#compartments [data-id="2"]').dataset.count === '29'`)
+	p.shot("1-jam")
+
+	p.click(`#compartments [data-id="2"] button.refill`)
+	p.wait("refilled", `document.querySelector('#compartments [data-id="2"]').dataset.count === '30' &&
+		document.querySelector('#log li[data-kind="refill"]') !== null`)
+}
+
+// Then let a dose pass and see the text to the caregiver; reply OK as
+// them. This needs the SMS viewer of the escalation issue.
+func TestPanelSMSStory(t *testing.T) {
+	ctx := newBrowser(t)
+	base := panelDaemon(t, "../../examples/dispenser.yaml", "2026-03-10T07:50:00-04:00")
+	resp, err := http.Get(base + "/api/sim/sms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		t.Skip("SKIPPED, NOT PASSED: GET /api/sim/sms answers 404: the SMS viewer (issue 4) is not in this build yet")
+	}
+	p := newPage(t, ctx, base)
+	p.wait("live", `document.getElementById('conn').textContent === 'Live'`)
+
+	// Let the 08:00 dose pass unpressed, an hour at a time, until a text
+	// to the first caregiver shows.
+	const caregiver = "+15555550101"
+	hasText := fmt.Sprintf(`[...document.querySelectorAll('#sms li')].some((li) => li.textContent.includes(%q))`, caregiver)
+	for i := 0; i < 8 && p.eval(fmt.Sprintf(`String(%s)`, hasText)) != "true"; i++ {
+		before := p.eval(`document.getElementById('clock-time').textContent`)
+		p.click("#adv-1h")
+		p.wait("the clock to move", fmt.Sprintf(`document.getElementById('clock-time').textContent !== %q`, before))
+	}
+	p.wait("a text to "+caregiver, hasText)
+	p.wait("missed in the log", `document.querySelector('#log li[data-kind="missed"]') !== null`)
+	p.shot("1-sms")
+
+	p.do("reply OK", chromedp.SetValue(chromedp.CSS("#sms-from"), caregiver),
+		chromedp.SendKeys(chromedp.CSS("#sms-body"), "OK"),
+		chromedp.Click(chromedp.CSS("#sms-send"), chromedp.NodeVisible))
+	p.wait("the acknowledgement in the log", `document.querySelector('#log li[data-kind="alert_ack"]') !== null`)
+	p.shot("2-acknowledged")
+}
+
+// panelURL names an address a browser on this machine can open.
+func TestPanelURL(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		want string
+	}{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080/"},
+		{"0.0.0.0:8080", "http://localhost:8080/"},
+		{"[::]:9000", "http://localhost:9000/"},
+		{"[::1]:9000", "http://[::1]:9000/"},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			addr, err := net.ResolveTCPAddr("tcp", tc.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := panelURL(addr); got != tc.want {
+				t.Errorf("panelURL(%s) = %q, want %q", tc.addr, got, tc.want)
+			}
+		})
+	}
+}

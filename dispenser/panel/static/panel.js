@@ -1,0 +1,602 @@
+// Pillbox simulator panel. Plain JavaScript, no build step, nothing from
+// the internet. It follows the dispenser through one server-sent event
+// stream (/api/stream): "log" events as the dispenser commits them and
+// "world" frames when the simulated hardware changes. It asks for
+// /api/status only when one of those says something changed, and acts
+// through the same HTTP API that scripts and tests use.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  frame: null,      // last world frame
+  status: null,     // last /api/status
+  seen: new Set(),  // log seqs shown
+  sms: null,        // true once /api/sim/sms answered, false if absent
+  displayVersion: '',
+};
+
+const LOG_MAX = 300;
+
+// What each log kind is called on the page; the code stays visible too.
+const KIND = {
+  dose_due: 'Dose due', reminder: 'Reminder', dispense_started: 'Dispensing',
+  dispensed: 'Dispensed', taken: 'Taken', not_taken: 'Not taken', missed: 'Missed',
+  skipped: 'Skipped', jam: 'Jam', uncertain: 'Uncertain dispense',
+  lid_opened: 'Lid opened', lid_closed: 'Lid closed', cup_lifted: 'Cup lifted',
+  cup_returned: 'Cup put back', button: 'Button pressed', stray_drop: 'Stray pill drop',
+  clock_jump: 'Clock jumped', clock_trusted: 'Clock trusted', refill: 'Refilled',
+  empty: 'Compartment empty', boot: 'Dispenser started', fault: 'Fault',
+  prn_refused: 'As-needed dose refused',
+  sms_queued: 'Text queued', sms_sent: 'Text sent', sms_status: 'Text status',
+  sms_delivered: 'Text delivered', sms_failed: 'Text failed', sms_canceled: 'Text cancelled',
+  sms_opt_out: 'Opted out of texts', sms_opt_in: 'Opted in to texts',
+  alert_ack: 'Alert acknowledged', vital_alert: 'Vital sign alert',
+};
+const GOOD = new Set(['dispensed', 'taken', 'sms_delivered', 'alert_ack', 'clock_trusted', 'refill']);
+const BAD = new Set(['missed', 'not_taken', 'jam', 'uncertain', 'empty', 'fault', 'stray_drop',
+  'sms_failed', 'prn_refused', 'vital_alert']);
+
+// Dose states: a word and a symbol, never colour alone.
+const DOSE = {
+  '': ['Later', '\u25CB', 'later'],
+  due: ['Due', '\u25D4', 'warn'],
+  reminding: ['Time now', '\u266A', 'warn'],
+  dispensing: ['Giving pills', '\u21BB', ''],
+  dispensed: ['In the cup', '\u25BD', ''],
+  taken: ['Taken', '\u2713', 'ok'],
+  not_taken: ['Not taken', '!', 'bad'],
+  missed: ['Missed', '\u2717', 'bad'],
+  skipped: ['Skipped', '\u2013', 'later'],
+  jammed: ['Jammed', '!', 'bad'],
+  uncertain: ['Uncertain', '?', 'bad'],
+};
+
+const MODE = { off: 'Off', on: 'On', blink: 'Blinking', 'fast-blink': 'Fast blinking' };
+
+// ---- HTTP ----------------------------------------------------------------
+
+async function api(method, path, body) {
+  const opt = { method, headers: {} };
+  if (body !== undefined) {
+    opt.headers['Content-Type'] = 'application/json';
+    opt.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, opt);
+  let data = null;
+  try { data = await res.json(); } catch (_) { /* not JSON */ }
+  if (!res.ok) {
+    const err = new Error((data && data.error) || (res.status + ' ' + res.statusText));
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+let noticeTimer = 0;
+function notice(msg) {
+  const el = $('notice');
+  el.textContent = msg;
+  el.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { el.hidden = true; }, 8000);
+}
+
+// act runs one user action; a failure is said in words, near the top.
+async function act(what, method, path, body) {
+  try {
+    return await api(method, path, body);
+  } catch (e) {
+    notice('Could not ' + what + ': ' + e.message);
+    return null;
+  }
+}
+
+// ---- time ----------------------------------------------------------------
+
+function zone() {
+  return (state.frame && state.frame.timezone) || (state.status && state.status.timezone) || undefined;
+}
+
+function fmtTime(t) {
+  return new Intl.DateTimeFormat(undefined, { timeZone: zone(), hour: 'numeric', minute: '2-digit' }).format(new Date(t));
+}
+
+function fmtDate(t) {
+  return new Intl.DateTimeFormat(undefined, { timeZone: zone(), weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(t));
+}
+
+// dayKey is the patient's local calendar day of t.
+function dayKey(t) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone(), year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(t));
+}
+
+// ---- status (doses, names, clock trust) ----------------------------------
+
+let statusBusy = false;
+let statusAgain = false;
+
+// refreshStatus fetches /api/status once, however many changes asked for
+// it while a fetch was running.
+async function refreshStatus() {
+  if (statusBusy) { statusAgain = true; return; }
+  statusBusy = true;
+  try {
+    do {
+      statusAgain = false;
+      state.status = await api('GET', '/api/status');
+      renderStatus();
+    } while (statusAgain);
+  } catch (e) {
+    notice('Could not read the dispenser status: ' + e.message);
+  } finally {
+    statusBusy = false;
+  }
+}
+
+function medName(id) {
+  const st = state.status;
+  if (st) {
+    for (const c of st.compartments) {
+      if (c.medication === id) return c.name || id;
+    }
+  }
+  return id;
+}
+
+function renderStatus() {
+  const st = state.status;
+  const trust = $('clock-trust');
+  if (st.clock_trusted) {
+    trust.textContent = '\u2713 Clock trusted';
+    trust.className = 'badge ok';
+  } else {
+    trust.textContent = '\u26A0 Clock not trusted yet: no dose is declared missed';
+    trust.className = 'badge warn';
+  }
+  renderClock();
+  renderDoses();
+  renderCompartments();
+}
+
+function renderClock() {
+  const t = (state.frame && state.frame.local) || (state.status && state.status.now);
+  if (!t) return;
+  $('clock-time').textContent = fmtTime(t);
+  $('clock-time').setAttribute('datetime', t);
+  $('clock-date').textContent = fmtDate(t);
+}
+
+function renderDoses() {
+  const st = state.status;
+  const today = dayKey(st.now);
+  const all = [...st.recent, ...st.pending, ...st.next];
+  const shown = all.filter((d) => dayKey(d.scheduled) === today || st.pending.includes(d));
+  shown.sort((a, b) => new Date(a.scheduled) - new Date(b.scheduled));
+  const list = $('doses');
+  list.replaceChildren(...shown.map(doseItem));
+  $('doses-empty').hidden = shown.length > 0;
+  const later = st.next.find((d) => dayKey(d.scheduled) !== today);
+  $('doses-next').textContent = later
+    ? 'Next after today: ' + medName(later.medication) + ', ' + fmtDate(later.scheduled) + ' at ' + fmtTime(later.scheduled)
+    : '';
+}
+
+function doseItem(d) {
+  const li = document.createElement('li');
+  const [word, sym, cls] = DOSE[d.state] || [d.state, '\u2022', ''];
+  li.className = 'dose';
+  li.dataset.id = d.id;
+  li.dataset.state = d.state || 'later';
+  const time = document.createElement('time');
+  time.dateTime = d.scheduled;
+  time.textContent = fmtTime(d.scheduled);
+  const med = document.createElement('div');
+  med.className = 'med';
+  med.textContent = medName(d.medication) + (d.prn ? ' (as needed)' : '');
+  const small = document.createElement('small');
+  small.textContent = d.pills + (d.pills === 1 ? ' pill' : ' pills') + ', compartment ' + d.compartment;
+  med.append(small);
+  const side = document.createElement('div');
+  side.className = 'dose-side';
+  const pill = document.createElement('span');
+  pill.className = 'pill ' + cls;
+  pill.textContent = sym + ' ' + word;
+  side.append(pill);
+  if (d.state === 'due' || d.state === 'reminding') {
+    const skip = document.createElement('button');
+    skip.type = 'button';
+    skip.textContent = 'Skip';
+    skip.setAttribute('aria-label', 'Skip the ' + fmtTime(d.scheduled) + ' dose of ' + medName(d.medication));
+    skip.addEventListener('click', () => act('skip the dose', 'POST', '/api/doses/' + encodeURIComponent(d.id) + '/skip', { by: 'caregiver' }));
+    side.append(skip);
+  }
+  li.append(time, med, side);
+  return li;
+}
+
+// ---- world frames (the simulated hardware) --------------------------------
+
+function onFrame(f) {
+  const prev = state.frame;
+  state.frame = f;
+  renderDisplay(f.display);
+  renderLights(f.lights);
+  renderPhysical(f);
+  renderCompartments();
+  renderClock();
+  if (!prev || prev.local !== f.local) refreshStatus(); // the clock moved
+}
+
+function renderDisplay(d) {
+  const img = $('display');
+  const none = !d.kind;
+  $('display-none').hidden = !none;
+  img.hidden = none;
+  const lines = (d.lines || []).filter((l) => l.trim() !== '');
+  const text = !d.on ? '(screen off)' : lines.length ? lines.map((l) => l.trim()).join(' ') : '(blank)';
+  const live = $('display-text');
+  if (live.textContent !== text) live.textContent = text;
+  img.alt = '';
+  if (none || d.version === state.displayVersion) return;
+  state.displayVersion = d.version;
+  // Load the new picture first, so the old one stays until it is ready.
+  const next = new Image();
+  const src = '/api/sim/display.png?v=' + encodeURIComponent(d.version);
+  next.onload = () => {
+    if (state.displayVersion !== d.version) return;
+    img.src = src;
+    img.dataset.version = d.version;
+  };
+  next.src = src;
+}
+
+function renderLights(lights) {
+  for (const name of ['led_ready', 'led_attention', 'led_fault', 'buzzer']) {
+    const li = $('light-' + name);
+    const mode = lights[name];
+    li.classList.toggle('absent', mode === undefined);
+    li.classList.toggle('lit', mode === 'on');
+    li.classList.toggle('blinking', mode === 'blink' || mode === 'fast-blink');
+    li.classList.toggle('fast', mode === 'fast-blink');
+    li.dataset.mode = mode || 'absent';
+    li.querySelector('.mode').textContent = mode === undefined ? 'Not fitted' : (MODE[mode] || mode);
+  }
+}
+
+function renderPhysical(f) {
+  $('lid-state').textContent = f.lid_open ? 'open' : 'closed';
+  $('lid').firstChild.textContent = f.lid_open ? 'Close the lid ' : 'Open the lid ';
+  const n = f.pills_in_cup;
+  const inCup = n === 0 ? 'empty' : n + (n === 1 ? ' pill' : ' pills') + ' in it';
+  $('cup-state').textContent = f.cup_present ? 'in the tray, ' + inCup : 'lifted out';
+  $('cup').firstChild.textContent = f.cup_present ? 'Lift the cup ' : 'Put the cup back ';
+  const missing = f.missing || [];
+  $('lid').disabled = missing.includes('lid');
+  $('cup').disabled = missing.includes('cup');
+  $('press').classList.toggle('down', f.button_pressed);
+  $('button-state').textContent = f.button_pressed ? 'Button down' : 'Button up';
+}
+
+function renderCompartments() {
+  const f = state.frame;
+  if (!f) return;
+  const list = $('compartments');
+  for (const c of f.compartments) {
+    let li = list.querySelector('[data-id="' + c.id + '"]');
+    if (!li) {
+      li = compartmentItem(c.id);
+      list.append(li);
+    }
+    const st = state.status && state.status.compartments.find((s) => s.id === c.id);
+    const name = st ? (st.name || st.medication || 'Empty slot') : '';
+    li.querySelector('h3').textContent = 'Compartment ' + c.id + (name ? ': ' + name : '');
+    li.querySelector('.left').replaceChildren(strong(c.count), ' of ' + c.capacity + ' left');
+    const m = li.querySelector('meter');
+    m.max = c.capacity || 1;
+    m.low = Math.ceil((c.capacity || 1) * 0.2);
+    m.optimum = c.capacity || 1;
+    m.value = c.count;
+    const note = li.querySelector('.comp-note');
+    const notes = [];
+    if (c.jams_pending > 0) notes.push('\u26A0 Jam set: the next ' + (c.jams_pending === 1 ? 'turn drops' : c.jams_pending + ' turns drop') + ' nothing');
+    if (c.count === 0) notes.push('\u26A0 Empty');
+    if (c.spilled > 0) notes.push(c.spilled + ' spilled (no cup)');
+    note.textContent = notes.length ? notes.join(' \u00B7 ') : (c.jammed > 0 ? c.jammed + ' jammed turn(s) so far' : 'Running smoothly');
+    note.classList.toggle('warn', c.jams_pending > 0 || c.count === 0);
+    li.dataset.count = c.count;
+  }
+}
+
+function strong(v) {
+  const s = document.createElement('strong');
+  s.textContent = v;
+  return s;
+}
+
+function compartmentItem(id) {
+  const li = document.createElement('li');
+  li.className = 'comp';
+  li.dataset.id = id;
+  const head = document.createElement('div');
+  head.className = 'comp-head';
+  const h = document.createElement('h3');
+  h.id = 'comp-' + id + '-h';
+  const left = document.createElement('p');
+  left.className = 'left';
+  left.id = 'comp-' + id + '-left';
+  head.append(h, left);
+  const m = document.createElement('meter');
+  m.min = 0;
+  m.setAttribute('aria-labelledby', h.id + ' ' + left.id);
+  const note = document.createElement('p');
+  note.className = 'comp-note';
+  note.setAttribute('aria-live', 'polite');
+  const actions = document.createElement('div');
+  actions.className = 'comp-actions';
+  const jam = document.createElement('button');
+  jam.type = 'button';
+  jam.className = 'jam';
+  jam.textContent = 'Jam the next pill';
+  jam.setAttribute('aria-label', 'Jam the next pill of compartment ' + id);
+  jam.addEventListener('click', () => act('inject a jam', 'POST', '/api/sim/jam', { compartment: id, count: 1 }));
+  const refill = document.createElement('button');
+  refill.type = 'button';
+  refill.className = 'refill';
+  refill.textContent = 'Refill';
+  refill.setAttribute('aria-label', 'Refill compartment ' + id);
+  refill.addEventListener('click', () => act('refill', 'POST', '/api/sim/refill', { compartment: id }));
+  actions.append(jam, refill);
+  li.append(head, m, note, actions);
+  return li;
+}
+
+// ---- the event log ---------------------------------------------------------
+
+function onLog(ev) {
+  if (state.seen.has(ev.seq)) return;
+  state.seen.add(ev.seq);
+  const list = $('log');
+  list.prepend(logItem(ev));
+  while (list.children.length > LOG_MAX) {
+    state.seen.delete(Number(list.lastElementChild.dataset.seq));
+    list.lastElementChild.remove();
+  }
+  refreshStatus();
+  if (ev.kind.startsWith('sms_') || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
+}
+
+function logItem(ev) {
+  const li = document.createElement('li');
+  li.dataset.seq = ev.seq;
+  li.dataset.kind = ev.kind;
+  if (GOOD.has(ev.kind)) li.className = 'ok';
+  if (BAD.has(ev.kind)) li.className = 'warn';
+  const time = document.createElement('time');
+  time.dateTime = ev.time;
+  time.textContent = fmtTime(ev.time);
+  const what = document.createElement('span');
+  const label = document.createElement('span');
+  label.className = 'what';
+  label.textContent = (BAD.has(ev.kind) ? '\u26A0 ' : '') + (KIND[ev.kind] || ev.kind);
+  const code = document.createElement('span');
+  code.className = 'code';
+  code.textContent = ev.kind;
+  what.append(label, code);
+  li.append(time, what);
+  const bits = [];
+  if (ev.medication) bits.push(medName(ev.medication));
+  if (ev.compartment) bits.push('compartment ' + ev.compartment);
+  if (ev.detail) bits.push(ev.detail);
+  if (bits.length) {
+    const detail = document.createElement('span');
+    detail.className = 'detail';
+    detail.textContent = bits.join(' \u00B7 ');
+    li.append(detail);
+  }
+  return li;
+}
+
+// ---- text messages ---------------------------------------------------------
+
+let smsBusy = false;
+let smsAgain = false;
+
+async function refreshSMS() {
+  if (state.sms === false) return;
+  if (smsBusy) { smsAgain = true; return; }
+  smsBusy = true;
+  try {
+    do {
+      smsAgain = false;
+      const res = await fetch('/api/sim/sms');
+      if (res.status === 404) {
+        state.sms = false;
+        $('sms-empty').textContent = 'Text messages are not part of this build yet.';
+        $('sms-reply').hidden = true;
+        return;
+      }
+      if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
+      const data = await res.json();
+      state.sms = true;
+      renderSMS(Array.isArray(data) ? data : (data.messages || []));
+    } while (smsAgain);
+  } catch (e) {
+    notice('Could not read the text messages: ' + e.message);
+  } finally {
+    smsBusy = false;
+  }
+}
+
+function renderSMS(msgs) {
+  msgs = [...msgs].sort((a, b) => new Date(b.time || 0) - new Date(a.time || 0));
+  $('sms-empty').hidden = msgs.length > 0;
+  $('sms').replaceChildren(...msgs.map(smsItem));
+  // Reply as anyone who was texted; the newest recipient first.
+  const from = $('sms-from');
+  const keep = from.value;
+  const numbers = [...new Set(msgs.filter((m) => m.to).map((m) => m.to))];
+  from.replaceChildren(...numbers.map((n) => {
+    const o = document.createElement('option');
+    o.value = n;
+    o.textContent = n;
+    return o;
+  }));
+  if (numbers.includes(keep)) from.value = keep;
+  $('sms-reply').hidden = numbers.length === 0;
+}
+
+function smsItem(m) {
+  const li = document.createElement('li');
+  const inbound = m.direction === 'in' || (m.from && !m.to);
+  li.className = inbound ? 'in' : 'out';
+  if (m.status) li.dataset.status = m.status;
+  const meta = document.createElement('p');
+  meta.className = 'meta';
+  const who = document.createElement('span');
+  who.textContent = inbound ? 'From ' + m.from : 'To ' + m.to;
+  meta.append(who);
+  if (m.time) {
+    const t = document.createElement('time');
+    t.dateTime = m.time;
+    t.textContent = fmtTime(m.time);
+    meta.append(t);
+  }
+  if (m.status) {
+    const s = document.createElement('span');
+    const ok = ['delivered', 'read', 'received'].includes(m.status);
+    const bad = ['failed', 'undelivered', 'canceled'].includes(m.status);
+    s.className = 'pill ' + (ok ? 'ok' : bad ? 'bad' : '');
+    s.textContent = (ok ? '\u2713 ' : bad ? '\u2717 ' : '') + m.status;
+    meta.append(s);
+  }
+  if (m.code) {
+    const c = document.createElement('span');
+    c.textContent = 'code ' + m.code;
+    meta.append(c);
+  }
+  const body = document.createElement('p');
+  body.className = 'body';
+  body.textContent = m.body || '';
+  li.append(meta, body);
+  return li;
+}
+
+async function sendReply(e) {
+  e.preventDefault();
+  const body = $('sms-body').value.trim();
+  const from = $('sms-from').value;
+  if (!body || !from) return;
+  const ok = await act('send the reply', 'POST', '/api/sim/sms/reply', { from, body });
+  if (ok !== null) {
+    $('sms-body').value = '';
+    refreshSMS();
+  }
+}
+
+// ---- controls --------------------------------------------------------------
+
+// The big button: a click is a press; a pointer held a second or more is a
+// hold, which the simulator replays for 3 s (long enough for an as-needed
+// dose). A keyboard click is always a press.
+let pointerDownAt = 0;
+function pressButton(e) {
+  const held = e && e.detail > 0 && pointerDownAt && performance.now() - pointerDownAt >= 1000;
+  pointerDownAt = 0;
+  return held ? holdButton() : act('press the button', 'POST', '/api/sim/button', {});
+}
+
+function holdButton() {
+  return act('hold the button', 'POST', '/api/sim/button', { hold: '3s' });
+}
+
+function advance(d) {
+  return act('move the clock', 'POST', '/api/sim/clock', { advance: d });
+}
+
+// toNextDose lets time pass up to the next scheduled dose, so reminders
+// fire in order on the way.
+async function toNextDose() {
+  const st = await act('read the schedule', 'GET', '/api/status');
+  if (!st) return;
+  state.status = st;
+  const now = new Date(st.now);
+  const times = [...st.pending, ...st.next].map((d) => new Date(d.scheduled)).filter((t) => t > now);
+  if (times.length === 0) {
+    notice('No dose is scheduled in the next 24 hours.');
+    return;
+  }
+  const next = new Date(Math.min(...times));
+  await advance(Math.round((next - now) / 1000) + 's');
+}
+
+function flash(id) {
+  const el = $(id);
+  el.classList.add('flash');
+  setTimeout(() => el.classList.remove('flash'), 250);
+}
+
+const KEYS = {
+  b: ['press', () => pressButton()],
+  h: ['hold', holdButton],
+  l: ['lid', () => $('lid').click()],
+  c: ['cup', () => $('cup').click()],
+  5: ['adv-5m', () => advance('5m')],
+  1: ['adv-1h', () => advance('1h')],
+  n: ['adv-next', toNextDose],
+};
+
+function onKey(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+  const t = e.target;
+  if (t.closest && t.closest('input, textarea, select, [contenteditable]')) return;
+  if (e.key === '?') {
+    const d = $('keys');
+    d.open = !d.open;
+    if (d.open) d.querySelector('summary').focus();
+    e.preventDefault();
+    return;
+  }
+  const k = KEYS[e.key.toLowerCase()];
+  if (!k) return;
+  e.preventDefault();
+  flash(k[0]);
+  k[1]();
+}
+
+// ---- live stream -------------------------------------------------------------
+
+function setConn(live) {
+  const c = $('conn');
+  c.textContent = live ? 'Live' : 'Reconnecting';
+  c.className = 'conn ' + (live ? 'live' : 'down');
+}
+
+function connect() {
+  // EventSource reconnects by itself and sends the last log seq it saw,
+  // so the server resends exactly what was missed.
+  const es = new EventSource('/api/stream');
+  es.addEventListener('open', () => setConn(true));
+  es.addEventListener('error', () => setConn(false));
+  es.addEventListener('log', (e) => onLog(JSON.parse(e.data)));
+  es.addEventListener('world', (e) => onFrame(JSON.parse(e.data)));
+}
+
+function init() {
+  $('press').addEventListener('pointerdown', () => { pointerDownAt = performance.now(); });
+  $('press').addEventListener('click', pressButton);
+  $('hold').addEventListener('click', holdButton);
+  $('lid').addEventListener('click', () => state.frame && act('move the lid', 'POST', '/api/sim/lid', { open: !state.frame.lid_open }));
+  $('cup').addEventListener('click', () => state.frame && act('move the cup', 'POST', '/api/sim/cup', { present: !state.frame.cup_present }));
+  $('adv-5m').addEventListener('click', () => advance('5m'));
+  $('adv-1h').addEventListener('click', () => advance('1h'));
+  $('adv-next').addEventListener('click', toNextDose);
+  $('refill-all').addEventListener('click', () => act('refill', 'POST', '/api/sim/refill', {}));
+  $('sms-reply').addEventListener('submit', sendReply);
+  document.addEventListener('keydown', onKey);
+  connect();
+  refreshStatus();
+  refreshSMS();
+}
+
+init();
