@@ -70,7 +70,7 @@ func (s *Store) LoadNotifier(ctx context.Context) (notify.Snapshot, error) {
 	return snap, nil
 }
 
-const selectAlerts = `SELECT id, key, code, what, priority, opened, base, step, sent_step, step_at, notified,
+const selectAlerts = `SELECT id, key, code, what, priority, opened, base, step, sent_step, step_at, notified, repeats,
 coalesce(acked_by, ''), acked_at, closed, coalesce(reason, ''), facts FROM alerts `
 
 func (s *Store) queryAlerts(ctx context.Context, query string, args ...any) ([]notify.Alert, error) {
@@ -86,7 +86,7 @@ func (s *Store) queryAlerts(ctx context.Context, query string, args ...any) ([]n
 		var stepAt, notified, ackedAt, closed sql.NullInt64
 		var facts string
 		if err := rows.Scan(&a.ID, &a.Key, &a.Code, &a.What, &a.Priority, &opened, &base, &a.Step, &a.SentStep,
-			&stepAt, &notified, &a.AckedBy, &ackedAt, &closed, &a.Reason, &facts); err != nil {
+			&stepAt, &notified, &a.Repeats, &a.AckedBy, &ackedAt, &closed, &a.Reason, &facts); err != nil {
 			return nil, err
 		}
 		a.Opened, a.Base = time.UnixMilli(opened).UTC(), time.UnixMilli(base).UTC()
@@ -102,11 +102,11 @@ func (s *Store) queryAlerts(ctx context.Context, query string, args ...any) ([]n
 
 const (
 	upsertAlertSQL = `INSERT INTO alerts(id, key, code, what, priority, opened, base, step, sent_step, step_at,
-	notified, acked_by, acked_at, closed, reason, facts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	notified, repeats, acked_by, acked_at, closed, reason, facts)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET key = excluded.key, code = excluded.code, what = excluded.what,
 	priority = excluded.priority, opened = excluded.opened, base = excluded.base, step = excluded.step,
-	sent_step = excluded.sent_step, step_at = excluded.step_at, notified = excluded.notified,
+	sent_step = excluded.sent_step, step_at = excluded.step_at, notified = excluded.notified, repeats = excluded.repeats,
 	acked_by = excluded.acked_by, acked_at = excluded.acked_at, closed = excluded.closed,
 	reason = excluded.reason, facts = excluded.facts`
 
@@ -158,7 +158,7 @@ ON CONFLICT(key) DO UPDATE SET value = excluded.value`, notifyCursorKey, strconv
 			return fmt.Errorf("alert %d: %w", a.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, upsertAlertSQL, a.ID, a.Key, a.Code, string(a.What), int(a.Priority),
-			a.Opened.UnixMilli(), a.Base.UnixMilli(), a.Step, a.SentStep, nullMillis(a.StepAt), nullMillis(a.Notified),
+			a.Opened.UnixMilli(), a.Base.UnixMilli(), a.Step, a.SentStep, nullMillis(a.StepAt), nullMillis(a.Notified), a.Repeats,
 			nullString(a.AckedBy), nullMillis(a.AckedAt), nullMillis(a.Closed), nullString(a.Reason), string(facts)); err != nil {
 			return fmt.Errorf("alert %d: %w", a.ID, err)
 		}

@@ -128,11 +128,13 @@ type Alert struct {
 	// Notified is when a message about the alert was last queued; zero
 	// after a priority rise, which makes a repeat due at once.
 	Notified time.Time
-	AckedBy  string // role of the person who acknowledged it
-	AckedAt  time.Time
-	Closed   time.Time
-	Reason   string // why it closed: "resolved", "summarised", "expired"
-	Facts    Facts
+	// Repeats counts the re-notifications of the last step.
+	Repeats int
+	AckedBy string // role of the person who acknowledged it
+	AckedAt time.Time
+	Closed  time.Time
+	Reason  string // why it closed: "resolved", "summarised", "expired"
+	Facts   Facts
 }
 
 // Facts are what an alert's text says.

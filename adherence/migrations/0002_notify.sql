@@ -17,6 +17,7 @@ CREATE TABLE alerts (
     sent_step INTEGER NOT NULL,
     step_at   INTEGER,
     notified  INTEGER,
+    repeats   INTEGER NOT NULL,
     acked_by  TEXT,
     acked_at  INTEGER,
     closed    INTEGER,

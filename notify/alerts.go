@@ -1,0 +1,529 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+)
+
+const (
+	// readBatch is how many events one read of the log takes.
+	readBatch = 500
+	// maxRepeats bounds the re-notifications of one alert (and the daily
+	// digests of a low one): after them it stays open, silent, until
+	// acknowledged, resolved or its priority rises.
+	maxRepeats = 3
+	// ackLatch is how long an acknowledged alert keeps silencing repeats
+	// of its condition (a jam that persists) before it closes.
+	ackLatch = 24 * time.Hour
+	// maxOpen closes any alert this old: a week-old condition is history.
+	maxOpen = 7 * 24 * time.Hour
+	// recentWindow is how far back rate limits and bare "OK" replies look.
+	recentWindow = 24 * time.Hour
+)
+
+// countKinds are the events whose detail carries a compartment's pill
+// count ("left=N"), as the dispenser writes them.
+var countKinds = []dispenser.Kind{dispenser.KindRefill, dispenser.KindDispensed, dispenser.KindJam,
+	dispenser.KindUncertain, dispenser.KindEmpty}
+
+// alertPass acts on the events after the cursor, then queues the messages
+// that are due, in one transaction. It returns when it wants to run next.
+func (n *Notifier) alertPass(ctx context.Context) (time.Time, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.loaded {
+		if err := n.load(ctx); err != nil {
+			return time.Time{}, err
+		}
+	}
+	now := n.cfg.Clock.Now()
+	changed := map[int64]*Alert{}
+	var b Batch
+
+	var missed []dispenser.Event
+	supply := map[int]bool{}
+	if !n.forecast {
+		for c := range n.byComp {
+			supply[c] = true
+		}
+	}
+	for {
+		evs, err := n.cfg.Store.Since(ctx, n.cursor, readBatch)
+		if err != nil {
+			n.loaded = false
+			return time.Time{}, fmt.Errorf("notify: read log: %w", err)
+		}
+		for _, ev := range evs {
+			switch {
+			case own(ev.Kind):
+			case ev.Kind == dispenser.KindMissed:
+				missed = append(missed, ev)
+			default:
+				if slices.Contains(countKinds, ev.Kind) && ev.Compartment != 0 {
+					supply[ev.Compartment] = true
+				}
+				if r := rules[ev.Kind]; r != nil {
+					for _, e := range r(ev, n.meds) {
+						n.apply(e, ev.Time, changed)
+					}
+				}
+			}
+			n.cursor = ev.Seq
+			b.Cursor = ev.Seq
+		}
+		if len(evs) < readBatch {
+			break
+		}
+	}
+	n.missed(missed, changed)
+	if err := n.checkSupply(ctx, supply, now, changed); err != nil {
+		n.loaded = false
+		return time.Time{}, err
+	}
+	n.forecast = true
+
+	var next time.Time
+	if n.cfg.Trusted == nil || n.cfg.Trusted(ctx) {
+		msgs, when, err := n.evaluate(ctx, now, changed)
+		if err != nil {
+			n.loaded = false
+			return time.Time{}, err
+		}
+		next = when
+		b.Messages = msgs
+		for _, m := range msgs {
+			b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSQueued, Detail: fmt.Sprintf(
+				"msg=%d to=%s priority=%s alerts=%s codes=%s why=%s", m.ID, m.To, m.Priority, n.keys(m.Alerts),
+				orDash(strings.Join(m.Codes, ",")), m.Why)})
+		}
+	}
+	for _, a := range changed {
+		b.Alerts = append(b.Alerts, *a)
+	}
+	slices.SortFunc(b.Alerts, func(x, y Alert) int { return int(x.ID - y.ID) })
+	if err := n.commit(ctx, b); err != nil {
+		return time.Time{}, err
+	}
+	if len(b.Messages) > 0 {
+		kick(n.sendWake)
+	}
+	return next, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// keys lists the condition keys of alert ids, for event details.
+func (n *Notifier) keys(ids []int64) string {
+	var ks []string
+	for _, a := range n.open {
+		if slices.Contains(ids, a.ID) {
+			ks = append(ks, a.Key)
+		}
+	}
+	slices.Sort(ks)
+	return orDash(strings.Join(ks, ","))
+}
+
+// apply makes one effect happen to the alerts. at is when the event that
+// caused it happened.
+func (n *Notifier) apply(e Effect, at time.Time, changed map[int64]*Alert) {
+	a := n.open[e.Key]
+	if e.Clear {
+		if a != nil {
+			n.close(a, at, "resolved", changed)
+		}
+		return
+	}
+	if a == nil {
+		n.lastAlert++
+		a = &Alert{ID: n.lastAlert, Key: e.Key, Code: n.newCode(), What: e.What, Priority: e.Priority,
+			Opened: at, Base: e.Base, SentStep: -1, Facts: e.Facts}
+		if a.Base.IsZero() {
+			a.Base = n.immediate(a, at)
+		}
+		n.open[e.Key] = a
+		changed[a.ID] = a
+		return
+	}
+	switch {
+	case e.Priority > a.Priority:
+		// A rise re-arms an acknowledged alert and tells whoever already
+		// heard of it at once.
+		a.Priority, a.What, a.Facts = e.Priority, e.What, e.Facts
+		a.AckedBy, a.AckedAt, a.Repeats = "", time.Time{}, 0
+		ladder := n.pol.ladderFor(a)
+		if a.SentStep >= 0 && a.SentStep < len(ladder) && applies(a, ladder[a.SentStep]) {
+			a.Notified = time.Time{}
+		} else {
+			a.SentStep, a.StepAt = -1, time.Time{}
+			a.Base = n.immediate(a, at)
+		}
+	case e.What != a.What && e.What != CondDue:
+		// Same urgency, new facts (due -> missed): later steps say so.
+		a.What, a.Facts = e.What, e.Facts
+	default:
+		return // the condition repeats: one alert is enough
+	}
+	changed[a.ID] = a
+}
+
+func (n *Notifier) close(a *Alert, at time.Time, reason string, changed map[int64]*Alert) {
+	a.Closed, a.Reason = at, reason
+	delete(n.open, a.Key)
+	changed[a.ID] = a
+}
+
+// immediate is the ladder base that makes a's next applicable step due at.
+func (n *Notifier) immediate(a *Alert, at time.Time) time.Time {
+	ladder := n.pol.ladderFor(a)
+	for i := a.Step; i < len(ladder); i++ {
+		if applies(a, ladder[i]) {
+			return at.Add(-ladder[i].After)
+		}
+	}
+	return at
+}
+
+// missed acts on the missed events of one pass. Several at once (the
+// dispenser reconciling a power-off or a clock jump, or windows closing
+// together) become one summary alert instead of one text per dose; doses
+// whose alert someone acknowledged are left out of it.
+func (n *Notifier) missed(evs []dispenser.Event, changed map[int64]*Alert) {
+	at := map[time.Time]int{}
+	for _, ev := range evs {
+		at[ev.Time]++
+	}
+	var group []dispenser.Event
+	reconciled := false
+	for _, ev := range evs {
+		if ev.DoseID == "" || isPRN(ev) {
+			continue
+		}
+		e := missedEffect(ev, n.meds)
+		if a := n.open[e.Key]; a != nil && a.acked() {
+			n.apply(e, ev.Time, changed)
+			continue
+		}
+		if ev.Detail == "reconciled" || at[ev.Time] > 1 {
+			group = append(group, ev)
+			reconciled = reconciled || ev.Detail == "reconciled"
+			continue
+		}
+		n.apply(e, ev.Time, changed)
+	}
+	if len(group) == 1 && !reconciled {
+		n.apply(missedEffect(group[0], n.meds), group[0].Time, changed)
+		return
+	}
+	if len(group) == 0 {
+		return
+	}
+	p := Medium
+	f := Facts{Count: len(group), Scheduled: group[0].Scheduled, Until: group[0].Scheduled}
+	for _, ev := range group {
+		if n.meds[ev.Medication].Critical {
+			p = High
+		}
+		if ev.Scheduled.Before(f.Scheduled) {
+			f.Scheduled = ev.Scheduled
+		}
+		if ev.Scheduled.After(f.Until) {
+			f.Until = ev.Scheduled
+		}
+		if a := n.open[doseKey(ev.DoseID)]; a != nil {
+			n.close(a, ev.Time, "summarised", changed)
+		}
+	}
+	n.apply(Effect{Key: "summary:" + strconv.FormatInt(group[0].Seq, 10), What: CondSummary, Priority: p,
+		Base: f.Scheduled, Facts: f}, group[0].Time, changed)
+}
+
+// ladderFor returns the ladder of an alert: its medication's, or the
+// default.
+func (p *policy) ladderFor(a *Alert) []Step {
+	if l, ok := p.perMed[a.Facts.Medication]; ok {
+		return l
+	}
+	return p.ladder
+}
+
+// applies reports whether a ladder step is for this alert: the patient
+// hears only about a dose they can still take, and not when it is urgent.
+func applies(a *Alert, s Step) bool {
+	if s.To != RolePatient {
+		return true
+	}
+	return (a.What == CondDue || a.What == CondNotTaken) && a.Priority < High
+}
+
+// action is the next thing an alert's ladder does.
+type action struct {
+	step int // ladder index; -1 for a repeat of the last step, or a digest
+	at   time.Time
+	why  string
+}
+
+// next returns a's next action, if any.
+func (n *Notifier) next(a *Alert) (action, bool) {
+	if a.acked() {
+		return action{}, false
+	}
+	ladder := n.pol.ladderFor(a)
+	if a.Priority == Low {
+		if a.Repeats > maxRepeats {
+			return action{}, false
+		}
+		ref := a.Notified
+		if ref.IsZero() {
+			ref = a.Opened.Add(-time.Second) // a digest time equal to Opened counts
+		}
+		return action{step: -1, at: n.pol.digest.next(ref.In(n.loc)), why: whyDigest}, true
+	}
+	var best action
+	found := false
+	sent := a.SentStep >= 0 && a.SentStep < len(ladder)
+	for i := a.Step; i < len(ladder); i++ {
+		if !applies(a, ladder[i]) {
+			continue
+		}
+		at := a.Base.Add(ladder[i].After)
+		if sent {
+			// Keep the spacing after a step that went late (quiet hours,
+			// a restart), so the next person gets time to answer.
+			if gap := a.StepAt.Add(ladder[i].After - ladder[a.SentStep].After); gap.After(at) {
+				at = gap
+			}
+		}
+		best, found = action{step: i, at: at, why: whyStep}, true
+		break
+	}
+	if sent && applies(a, ladder[a.SentStep]) {
+		var at time.Time
+		ok, why := true, whyRenotify
+		switch {
+		case a.Notified.IsZero(): // its priority rose
+			at, why = a.StepAt, whyRise
+		case n.pol.renotify > 0 && a.Repeats < maxRepeats:
+			at = a.Notified.Add(n.pol.renotify)
+		default:
+			ok = false
+		}
+		if ok && (!found || at.Before(best.at)) {
+			best, found = action{step: -1, at: at, why: why}, true
+		}
+	}
+	return best, found
+}
+
+// moveUp makes the caregiver step after a skipped one (nobody to text)
+// due when the skipped one was: with caregiver 1 opted out, caregiver 2 is
+// first. A skipped patient step moves nothing: the caregivers' times give
+// the patient their chance.
+func (n *Notifier) moveUp(a *Alert, skipped int) {
+	ladder := n.pol.ladderFor(a)
+	if ladder[skipped].To == RolePatient {
+		return
+	}
+	for i := skipped + 1; i < len(ladder); i++ {
+		if applies(a, ladder[i]) && ladder[i].To != RolePatient {
+			a.Base = a.Base.Add(ladder[skipped].After - ladder[i].After)
+			if a.SentStep >= 0 {
+				// The spacing after the last step sent shrinks alike.
+				a.StepAt = a.StepAt.Add(ladder[skipped].After - ladder[i].After)
+			}
+			return
+		}
+	}
+}
+
+// recipient is the role an action goes to.
+func (n *Notifier) recipient(a *Alert, act action) string {
+	ladder := n.pol.ladderFor(a)
+	switch {
+	case act.step >= 0:
+		return ladder[act.step].To
+	case act.why == whyRenotify || act.why == whyRise:
+		return ladder[a.SentStep].To
+	}
+	for _, s := range n.pol.ladder { // the digest goes to the first caregiver of the ladder
+		if s.To != RolePatient {
+			return s.To
+		}
+	}
+	return "caregiver1"
+}
+
+// evaluate queues the messages that are due at now: each alert's next
+// step, repeat or digest, merged into one message per recipient, held by
+// quiet hours and rate limits unless high priority. It returns the
+// messages and when something is next due.
+func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int64]*Alert) ([]Message, time.Time, error) {
+	recent, err := n.cfg.Store.MessagesSince(ctx, now.Add(-recentWindow))
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("notify: rate limits: %w", err)
+	}
+	lim := newLimiter(n.pol.limits, recent)
+	var next time.Time
+	later := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+
+	byRole := map[string][]item{}
+	for _, a := range n.sortedAlerts() {
+		switch {
+		case a.acked() && now.Sub(a.AckedAt) >= ackLatch, now.Sub(a.Opened) >= maxOpen:
+			n.close(a, now, "expired", changed)
+			continue
+		case a.acked():
+			later(a.AckedAt.Add(ackLatch))
+			continue
+		}
+		for {
+			act, ok := n.next(a)
+			if !ok {
+				break
+			}
+			if act.at.After(now) {
+				later(act.at)
+				break
+			}
+			role := n.recipient(a, act)
+			c, known := n.pol.roles[role]
+			if !known || !n.numbers[c.Phone].OptedOut.IsZero() {
+				// Nobody to text at this step: it counts as done, and the
+				// ladder moves on to the next person.
+				changed[a.ID] = a
+				if act.step >= 0 {
+					a.Step = act.step + 1
+					n.moveUp(a, act.step)
+					continue
+				}
+				a.Notified, a.Repeats = now, a.Repeats+1
+				break
+			}
+			byRole[role] = append(byRole[role], item{a: a, step: act.step, why: act.why, repeat: act.why == whyRenotify})
+			break
+		}
+	}
+
+	var msgs []Message
+	roles := slices.Sorted(func(yield func(string) bool) {
+		for r := range byRole {
+			if !yield(r) {
+				return
+			}
+		}
+	})
+	for _, role := range roles {
+		items := byRole[role]
+		phone := n.pol.roles[role].Phone
+		m := Message{Created: now, To: role, Phone: phone, Priority: Low, State: MsgQueued, NextTry: now, Updated: now,
+			Why: items[0].why}
+		for _, it := range items {
+			m.Priority = max(m.Priority, it.a.Priority)
+			m.Alerts = append(m.Alerts, it.a.ID)
+			if role != RolePatient {
+				m.Codes = append(m.Codes, it.a.Code)
+			}
+			if it.why != m.Why {
+				m.Why = whyStep
+			}
+		}
+		// High priority goes through quiet hours, but its reminders wait
+		// for the morning like everything else.
+		if m.Priority < High || m.Why == whyRenotify {
+			if local := now.In(n.loc); n.pol.quiet.in(local) {
+				later(n.pol.quiet.end.next(local))
+				continue
+			}
+		}
+		if m.Priority < High {
+			if until, held := lim.hold(phone, now); held {
+				later(until)
+				continue
+			}
+		}
+		lim.add(phone, now)
+		n.lastMsg++
+		m.ID = n.lastMsg
+		m.Body = n.text.message(role, items, now)
+		for _, it := range items {
+			a := it.a
+			a.Notified = now
+			switch {
+			case it.step >= 0:
+				a.Step, a.SentStep, a.StepAt, a.Repeats = it.step+1, it.step, now, 0
+			case it.why == whyRise:
+				// After a priority rise the ladder's spacing counts from
+				// this message, so the person who just heard gets time to
+				// answer before the next is texted.
+				a.StepAt = now
+			default:
+				a.Repeats++
+			}
+			changed[a.ID] = a
+			if act, ok := n.next(a); ok {
+				later(act.at)
+			}
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, next, nil
+}
+
+// limiter applies the rate limits to the messages of the last day.
+type limiter struct {
+	lim   RateLimits
+	to    map[string][]time.Time // by phone
+	times []time.Time            // every recipient
+}
+
+func newLimiter(lim RateLimits, recent []Message) *limiter {
+	l := &limiter{lim: lim, to: map[string][]time.Time{}}
+	for _, m := range recent {
+		if m.State != MsgCanceled {
+			l.add(m.Phone, m.Created)
+		}
+	}
+	return l
+}
+
+func (l *limiter) add(phone string, t time.Time) {
+	l.to[phone] = append(l.to[phone], t)
+	l.times = append(l.times, t)
+}
+
+// hold reports whether one more message to phone now would break a limit,
+// and when it would not.
+func (l *limiter) hold(phone string, now time.Time) (time.Time, bool) {
+	for _, c := range []struct {
+		ts     []time.Time
+		window time.Duration
+		max    int
+	}{{l.to[phone], time.Hour, l.lim.PerRecipientPerHour}, {l.times, time.Hour, l.lim.PerHour}, {l.times, 24 * time.Hour, l.lim.PerDay}} {
+		var in []time.Time
+		for _, t := range c.ts {
+			if t.After(now.Add(-c.window)) {
+				in = append(in, t)
+			}
+		}
+		if len(in) >= c.max {
+			slices.SortFunc(in, time.Time.Compare)
+			return in[len(in)-c.max].Add(c.window), true
+		}
+	}
+	return time.Time{}, false
+}

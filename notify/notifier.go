@@ -1,0 +1,314 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/schedule"
+)
+
+// Faults shows problems that need a person on the device's display
+// (dispenser.Controller implements it).
+type Faults interface {
+	SetFault(ctx context.Context, key string, lines ...string) error
+	ClearFault(ctx context.Context, key string) error
+}
+
+var _ Faults = (*dispenser.Controller)(nil)
+
+// Config wires a Notifier.
+type Config struct {
+	Clock  schedule.Clock
+	Store  Store
+	Sender Sender
+
+	Escalation  Escalation
+	Patient     dispenser.Patient
+	Location    *time.Location // the patient's zone; nil means UTC
+	Contacts    []Contact
+	Medications []dispenser.Medication
+	// Plan and Counts feed the low-supply forecast: Counts are the
+	// configured pill counts, for a compartment the log never counted.
+	// Without a Plan only an empty compartment is reported.
+	Plan   *schedule.Plan
+	Counts map[int]int
+
+	// Publish, if set, is handed the events the notifier appended, after
+	// they are committed (the daemon's onCommit subscribers).
+	Publish func([]dispenser.Event)
+	// Faults, if set, shows send failures on the device.
+	Faults Faults
+	// Trusted, if set, reports whether the wall clock can be trusted: until
+	// it can, no ladder advances (the dispenser declares nothing missed
+	// either), so a device that boots in 1970 sends no burst of texts.
+	Trusted func(context.Context) bool
+	Logger  *slog.Logger
+	// Rand returns values in [0, 1) for alert codes and retry jitter; nil
+	// means math/rand/v2.
+	Rand func() float64
+}
+
+// Retry timing of the outbox.
+const (
+	retryBase = 10 * time.Second
+	retryMax  = 10 * time.Minute
+	// outageAfter is how long sends may keep failing before the device
+	// shows that texts are delayed.
+	outageAfter = 30 * time.Minute
+	// errorRetry is when a loop tries again after a storage error.
+	errorRetry = time.Minute
+)
+
+// Notifier turns the event log into alerts, alerts into texts climbing
+// their ladders, and texts into provider calls through a durable outbox. It
+// consumes the log with a durable cursor: an event committed just before a
+// crash is acted on after the restart (invariant 4).
+//
+// Two loops run in Run: the alert pass (read new events, update alerts,
+// queue due messages, all in one transaction with the cursor) and the
+// sender (send queued messages, with retries). Each is woken by Observe or
+// by its own timer on the Clock; neither polls.
+type Notifier struct {
+	cfg    Config
+	pol    policy
+	log    *slog.Logger
+	meds   map[string]dispenser.Medication
+	byComp map[int]dispenser.Medication
+	text   texter
+	loc    *time.Location
+	rnd    func() float64
+
+	// mu guards the alert state below, and serialises every transaction
+	// that changes alerts (the alert pass, replies).
+	mu        sync.Mutex
+	loaded    bool
+	cursor    int64
+	open      map[string]*Alert // not closed, by key
+	numbers   map[string]Number // by phone
+	lastAlert int64
+	lastMsg   int64
+	forecast  bool // the supply of every compartment was checked since loading
+
+	// sendMu serialises the sender's passes.
+	sendMu      sync.Mutex
+	failingFrom time.Time           // first failure of the current run of retryable failures
+	faultsSet   map[string]struct{} // fault keys shown on the device
+
+	wake     chan struct{}
+	sendWake chan struct{}
+}
+
+// New checks cfg and returns a Notifier; call Run to start it.
+func New(cfg Config) (*Notifier, error) {
+	if cfg.Clock == nil || cfg.Store == nil || cfg.Sender == nil {
+		return nil, errors.New("notify: clock, store and sender are required")
+	}
+	if probs := ValidateContacts(cfg.Contacts); len(probs) > 0 {
+		return nil, fmt.Errorf("notify: contacts:\n%w", probs)
+	}
+	if probs := ValidateEscalation(cfg.Escalation, cfg.Contacts, cfg.Medications); len(probs) > 0 {
+		return nil, fmt.Errorf("notify: escalation:\n%w", probs)
+	}
+	pol, err := cfg.Escalation.resolve(cfg.Contacts)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{
+		cfg:       cfg,
+		pol:       pol,
+		log:       cfg.Logger,
+		meds:      map[string]dispenser.Medication{},
+		byComp:    map[int]dispenser.Medication{},
+		loc:       cfg.Location,
+		rnd:       cfg.Rand,
+		faultsSet: map[string]struct{}{},
+		wake:      make(chan struct{}, 1),
+		sendWake:  make(chan struct{}, 1),
+	}
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	if n.loc == nil {
+		n.loc = time.UTC
+	}
+	if n.rnd == nil {
+		n.rnd = rand.Float64
+	}
+	for _, m := range cfg.Medications {
+		n.meds[m.ID] = m
+		if m.Compartment != 0 {
+			n.byComp[m.Compartment] = m
+		}
+	}
+	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, h24: cfg.Patient.Clock24h, medNames: pol.medNames, meds: n.meds}
+	return n, nil
+}
+
+// Observe is the daemon's onCommit subscriber: it wakes the alert pass
+// when someone else committed events. It never blocks.
+func (n *Notifier) Observe(evs []dispenser.Event) {
+	for _, ev := range evs {
+		if !own(ev.Kind) {
+			kick(n.wake)
+			return
+		}
+	}
+}
+
+func kick(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the alert pass and the sender until ctx ends. Storage and
+// provider errors are logged and retried, never returned: the daemon keeps
+// dispensing whatever happens to texting.
+func (n *Notifier) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { n.loop(ctx, n.wake, n.alertPass) })
+	wg.Go(func() { n.loop(ctx, n.sendWake, n.sendDue) })
+	wg.Wait()
+	return nil
+}
+
+// loop runs work, then sleeps on the clock until the time work asked for
+// or a kick, whichever comes first.
+func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(context.Context) (time.Time, error)) {
+	var timer schedule.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		next, err := work(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		now := n.cfg.Clock.Now()
+		if err != nil {
+			n.log.Error("notify: will retry", "err", err)
+			if next.IsZero() || next.After(now.Add(errorRetry)) {
+				next = now.Add(errorRetry)
+			}
+		}
+		if timer != nil {
+			timer.Stop()
+			timer = nil
+		}
+		if !next.IsZero() {
+			timer = n.cfg.Clock.AfterFunc(max(next.Sub(now), 0), func() { kick(wake) })
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+	}
+}
+
+// Flush runs one alert pass and one sender pass now, in the caller's
+// goroutine, and returns when either wants to run next (zero for never):
+// for tests, and for a simulator that wants every consequence of a clock
+// step before it answers.
+func (n *Notifier) Flush(ctx context.Context) (time.Time, error) {
+	next1, err1 := n.alertPass(ctx)
+	next2, err2 := n.sendDue(ctx)
+	if next1.IsZero() || !next2.IsZero() && next2.Before(next1) {
+		next1 = next2
+	}
+	return next1, errors.Join(err1, err2)
+}
+
+// Messages returns the outbox messages created at or after since, oldest
+// first (the simulator's message viewer).
+func (n *Notifier) Messages(ctx context.Context, since time.Time) ([]Message, error) {
+	return n.cfg.Store.MessagesSince(ctx, since)
+}
+
+// load reads the stored state. The caller holds mu.
+func (n *Notifier) load(ctx context.Context) error {
+	snap, err := n.cfg.Store.LoadNotifier(ctx)
+	if err != nil {
+		return fmt.Errorf("notify: load: %w", err)
+	}
+	n.cursor, n.lastAlert, n.lastMsg = snap.Cursor, snap.MaxAlertID, snap.MaxMessageID
+	n.open = make(map[string]*Alert, len(snap.Alerts))
+	for i := range snap.Alerts {
+		a := snap.Alerts[i]
+		n.open[a.Key] = &a
+	}
+	n.numbers = make(map[string]Number, len(snap.Numbers))
+	for _, num := range snap.Numbers {
+		n.numbers[num.Phone] = num
+	}
+	n.loaded, n.forecast = true, false
+	return nil
+}
+
+// commit applies b and publishes its events. On failure the in-memory
+// state, which already holds b's changes, is dropped and reloaded on the
+// next pass: the store is the truth. The caller holds mu.
+func (n *Notifier) commit(ctx context.Context, b Batch) error {
+	if b.Cursor == 0 && len(b.Alerts) == 0 && len(b.Messages) == 0 && len(b.Outcomes) == 0 && len(b.Numbers) == 0 && len(b.Events) == 0 {
+		return nil
+	}
+	stored, err := n.cfg.Store.ApplyNotifier(ctx, b)
+	if err != nil {
+		n.loaded = false
+		return fmt.Errorf("notify: %w", err)
+	}
+	n.publish(stored)
+	return nil
+}
+
+func (n *Notifier) publish(evs []dispenser.Event) {
+	if n.cfg.Publish != nil && len(evs) > 0 {
+		n.cfg.Publish(evs)
+	}
+}
+
+// sortedAlerts returns the open alerts, oldest first.
+func (n *Notifier) sortedAlerts() []*Alert {
+	as := slices.Collect(maps.Values(n.open))
+	slices.SortFunc(as, func(a, b *Alert) int { return int(a.ID - b.ID) })
+	return as
+}
+
+// codeAlphabet leaves out 0, O, 1, I and L, which a caregiver may mistype.
+const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+// newCode returns a short code no open alert has: three characters, a
+// random one or the next free one after it (four when all are taken).
+// The caller holds mu.
+func (n *Notifier) newCode() string {
+	taken := make(map[string]bool, len(n.open))
+	for _, a := range n.open {
+		taken[a.Code] = true
+	}
+	const k = len(codeAlphabet)
+	for size, space := 3, k*k*k; ; size, space = size+1, space*k {
+		start := min(max(int(n.rnd()*float64(space)), 0), space-1)
+		for i := range space {
+			c := (start + i) % space
+			b := make([]byte, size)
+			for j := size - 1; j >= 0; j-- {
+				b[j] = codeAlphabet[c%k]
+				c /= k
+			}
+			if code := string(b); !taken[code] {
+				return code
+			}
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package notify
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pillbox/pillbox/dispenser"
+)
+
+// texter writes the messages: short, plain, GSM-7 friendly, times in the
+// patient's zone, the patient's first name and no other personal detail,
+// and no medication name unless the config allows it.
+type texter struct {
+	first    string
+	loc      *time.Location
+	h24      bool
+	medNames bool
+	meds     map[string]dispenser.Medication
+}
+
+// item is one alert's part of a message.
+type item struct {
+	a      *Alert
+	step   int // ladder index, or -1 for a repeat or a digest
+	why    string
+	repeat bool
+}
+
+// Why a message was queued (Message.Why and the sms_queued detail).
+const (
+	whyStep     = "step"
+	whyRenotify = "renotify"
+	whyDigest   = "digest"
+	whyRise     = "rise" // the alert's priority rose: news for whoever heard of it
+)
+
+// maxItems is how many alerts one message lists before "and N more".
+const maxItems = 3
+
+// message writes the text for one recipient.
+func (t *texter) message(role string, items []item, now time.Time) string {
+	if role == RolePatient {
+		lines := make([]string, len(items))
+		for i, it := range items {
+			lines[i] = t.patientLine(it.a, now)
+		}
+		return strings.Join(lines, " ")
+	}
+	high, repeat, digest := false, true, true
+	for _, it := range items {
+		high = high || it.a.Priority == High
+		repeat = repeat && it.repeat
+		digest = digest && it.why == whyDigest
+	}
+	var b strings.Builder
+	switch {
+	case high:
+		b.WriteString("Pillbox URGENT: ")
+	case digest:
+		b.WriteString("Pillbox daily note: ")
+	default:
+		b.WriteString("Pillbox: ")
+	}
+	if repeat {
+		b.WriteString("Reminder, ")
+	}
+	if len(items) == 1 {
+		line := t.line(items[0].a, now)
+		if !repeat {
+			line = capitalise(line)
+		}
+		fmt.Fprintf(&b, "%s Reply OK %s when handled.", line, items[0].a.Code)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%d alerts.", len(items))
+	for i, it := range items {
+		if i == maxItems {
+			fmt.Fprintf(&b, " And %d more.", len(items)-maxItems)
+			break
+		}
+		fmt.Fprintf(&b, " %d) %s (%s)", i+1, strings.TrimSuffix(capitalise(t.line(it.a, now)), "."), it.a.Code)
+	}
+	b.WriteString(" Reply OK for all, or OK and a code.")
+	return b.String()
+}
+
+// line is one alert, for a caregiver.
+func (t *texter) line(a *Alert, now time.Time) string {
+	f := a.Facts
+	switch a.What {
+	case CondDue:
+		return fmt.Sprintf("%s has not taken %s yet.", t.first, t.dose(f, now))
+	case CondMissed:
+		return fmt.Sprintf("%s missed %s.", t.first, t.dose(f, now))
+	case CondNotTaken:
+		return fmt.Sprintf("%s was dispensed at %s but not taken from the cup.", capitalise(t.dose(f, now)), t.when(f.At, now))
+	case CondUncertain:
+		return fmt.Sprintf("a dispense was interrupted (%s). Pills may or may not be in the cup: check before giving more.", t.dose(f, now))
+	case CondJam:
+		s := fmt.Sprintf("%s jammed", t.compartment(f))
+		if !f.Scheduled.IsZero() {
+			s += fmt.Sprintf(" and %s was not given", t.dose(f, now))
+		}
+		return s + ". Please check the dispenser."
+	case CondEmpty:
+		return fmt.Sprintf("%s is empty; the next dose cannot be given. Please refill.", t.compartment(f))
+	case CondLowSupply:
+		return fmt.Sprintf("%s runs out in about %s (%s; %d left). Please refill.", t.compartment(f), days(f.RunOut.Sub(now)),
+			t.when(f.RunOut, now), f.Left)
+	case CondFault:
+		return fmt.Sprintf("the dispenser reports a problem (%s). Please check it.", f.Text)
+	case CondSummary:
+		s := fmt.Sprintf("while the dispenser was off or its clock was wrong, %s missed %d dose", t.first, f.Count)
+		if f.Count != 1 {
+			s += "s"
+		}
+		if f.Until.After(f.Scheduled) {
+			return s + fmt.Sprintf(" (%s to %s).", t.when(f.Scheduled, now), t.when(f.Until, now))
+		}
+		return s + fmt.Sprintf(" (%s).", t.when(f.Scheduled, now))
+	}
+	return strings.TrimSpace(f.Text)
+}
+
+// patientLine is one alert for the patient, who needs to know what to do
+// rather than what went wrong.
+func (t *texter) patientLine(a *Alert, now time.Time) string {
+	f := a.Facts
+	if a.What == CondNotTaken {
+		return fmt.Sprintf("%s, your %s pills are waiting in the cup of your pill dispenser.", t.first, t.when(f.Scheduled, now))
+	}
+	return fmt.Sprintf("%s, your %s pills are ready. Please press the button on your pill dispenser.", t.first, t.when(f.Scheduled, now))
+}
+
+// dose names a dose: "the 8:00 AM dose", with the medication when allowed.
+func (t *texter) dose(f Facts, now time.Time) string {
+	s := "the " + t.when(f.Scheduled, now) + " dose"
+	if m, ok := t.meds[f.Medication]; ok && t.medNames && m.Name != "" {
+		s += " of " + strings.TrimSpace(m.Name+" "+m.Strength)
+	}
+	return s
+}
+
+func (t *texter) compartment(f Facts) string {
+	s := "compartment " + strconv.Itoa(f.Compartment)
+	if m, ok := t.meds[f.Medication]; ok && t.medNames && m.Name != "" {
+		s += " (" + m.Name + ")"
+	}
+	return s
+}
+
+// when writes a time in the patient's zone: "8:00 AM" on the same day as
+// now, "Tue 8:00 PM" within a week, "Mar 3 8:00 PM" otherwise.
+func (t *texter) when(at, now time.Time) string {
+	at, now = at.In(t.loc), now.In(t.loc)
+	layout := "3:04 PM"
+	if t.h24 {
+		layout = "15:04"
+	}
+	y1, m1, d1 := at.Date()
+	y2, m2, d2 := now.Date()
+	switch diff := at.Sub(now); {
+	case y1 == y2 && m1 == m2 && d1 == d2:
+	case diff > -6*24*time.Hour && diff < 6*24*time.Hour:
+		layout = "Mon " + layout
+	default:
+		layout = "Jan 2 " + layout
+	}
+	return at.Format(layout)
+}
+
+// days writes a duration as whole days, at least "1 day".
+func days(d time.Duration) string {
+	n := int(d.Round(24*time.Hour) / (24 * time.Hour))
+	if n <= 1 {
+		return "1 day"
+	}
+	return strconv.Itoa(n) + " days"
+}
+
+func capitalise(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// helpText answers HELP and, once a day, a reply the notifier cannot read.
+func (t *texter) helpText() string {
+	return fmt.Sprintf("Pillbox alerts for %s. Reply OK to acknowledge alerts, OK and a code for one alert, STOP to stop texts, START to resume.", t.first)
+}
