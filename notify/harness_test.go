@@ -58,7 +58,9 @@ func mustZone(name string) *time.Location {
 }
 
 // at is a time on the test day, New York time: at(8, 30) is 08:30.
-func at(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+func at(h, m int) time.Time {
+	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
 
 // harness runs a Notifier on a real store, sending with the real twilio-go
 // client to the stand-in, with the webhook on a loopback server, and a
@@ -183,7 +185,9 @@ func lockedRand(r *rand.Rand) func() float64 {
 // senderFunc is a notify.Sender made of a function.
 type senderFunc func(ctx context.Context, to, body string) (notify.Sent, error)
 
-func (f senderFunc) Send(ctx context.Context, to, body string) (notify.Sent, error) { return f(ctx, to, body) }
+func (f senderFunc) Send(ctx context.Context, to, body string) (notify.Sent, error) {
+	return f(ctx, to, body)
+}
 
 var _ notify.Sender = senderFunc(nil)
 
