@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"time"
 	"unicode/utf8"
 
@@ -139,9 +138,32 @@ const (
 	maxListLen = 32
 )
 
+// isIDChars and isKind are the checks of every event's id and kind,
+// written out: a regexp here would cost as much as the decoding.
+func isIDChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isKind(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 var (
-	idChars   = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
-	kindChars = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	// Times outside these years are a corrupt clock or a hostile batch;
 	// they also keep unix milliseconds far from overflow.
 	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -241,7 +263,7 @@ func (e Event) validate(prev int64) error {
 	if err := checkTime(e.Time); err != nil {
 		return fmt.Errorf("time: %w", err)
 	}
-	if len(e.Kind) > maxID || !kindChars.MatchString(e.Kind) {
+	if len(e.Kind) > maxID || !isKind(e.Kind) {
 		return errors.New("kind: want lower-case letters, digits and _, starting with a letter")
 	}
 	if !e.Scheduled.IsZero() {
@@ -266,7 +288,7 @@ func (r Reading) validate(prev int64) error {
 	if err := checkTime(r.Time); err != nil {
 		return fmt.Errorf("time: %w", err)
 	}
-	if len(r.Quantity) > maxID || !kindChars.MatchString(r.Quantity) {
+	if len(r.Quantity) > maxID || !isKind(r.Quantity) {
 		return errors.New("quantity: want lower-case letters, digits and _, starting with a letter")
 	}
 	if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
@@ -295,7 +317,7 @@ func checkID(s string) error {
 		return errors.New("missing")
 	case len(s) > maxID:
 		return fmt.Errorf("longer than %d characters", maxID)
-	case !idChars.MatchString(s):
+	case !isIDChars(s):
 		return errors.New("want letters, digits and _ . : - only")
 	}
 	return nil
