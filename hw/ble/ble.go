@@ -1,0 +1,84 @@
+// Package ble owns the link to the patient's Bluetooth LE health devices:
+// the Transport interface the daemon reads characteristic values through,
+// its BlueZ implementation over D-Bus (bonded devices, notifications and
+// indications, reconnection with backoff, a glucometer's stored records
+// through the Record Access Control Point), a Replay transport for tests
+// and the simulator, and the Assembler that turns the values into
+// dispenser.Readings with hw/gatt (joining a glucose measurement to its
+// context, thinning continuous streams). Pairing is the installer's job,
+// done once with bluetoothctl (docs/vitals.md).
+package ble
+
+import (
+	"context"
+	"fmt"
+)
+
+// Payload is one characteristic value a device sent.
+type Payload struct {
+	Device string // Bluetooth address, "A4:C1:38:12:34:56"
+	Char   uint16 // characteristic UUID, e.g. 0x2A35
+	Data   []byte
+}
+
+// Sink receives what a transport reads. Its methods may be called from
+// several goroutines, one per device; each may block while a value is
+// stored, which holds back that device's next value.
+type Sink interface {
+	// Payload hands over one notified or indicated value.
+	Payload(p Payload)
+	// Disconnected says the device's link dropped: nothing more belongs
+	// with the values already sent (a glucose measurement still waiting for
+	// its context will not get it).
+	Disconnected(device string)
+	// LastRecord returns the sequence number of the last glucose record
+	// stored from device, so that a record transfer resumes after it; ok is
+	// false when none was.
+	LastRecord(device string) (seq uint16, ok bool)
+}
+
+// Device is one configured device and what to read from it.
+type Device struct {
+	Address string
+	Profile Profile
+}
+
+// Transport connects to devices and hands their values to a sink.
+type Transport interface {
+	// Run serves devices until ctx ends, reconnecting as they come and go;
+	// it returns nil then. It returns an error only when it cannot work at
+	// all (no Bluetooth adapter, no system bus).
+	Run(ctx context.Context, devices []Device, sink Sink) error
+}
+
+// Profile is a Bluetooth SIG health service and the characteristics read
+// from it.
+type Profile struct {
+	Name    string
+	Service uint16
+	// Chars are subscribed to (notifications or indications, as each
+	// allows). The first is the measurement and required; the others are
+	// optional.
+	Chars []uint16
+	// RACP marks a service whose stored records are read through the
+	// Record Access Control Point (0x2A52) on every connection.
+	RACP bool
+}
+
+// The profiles of the device kinds.
+var (
+	BloodPressure = Profile{Name: "blood pressure", Service: 0x1810, Chars: []uint16{0x2A35, 0x2A36}}
+	Glucose       = Profile{Name: "glucose", Service: 0x1808, Chars: []uint16{0x2A18, 0x2A34}, RACP: true}
+	Thermometer   = Profile{Name: "health thermometer", Service: 0x1809, Chars: []uint16{0x2A1C}}
+	PulseOximeter = Profile{Name: "pulse oximeter", Service: 0x1822, Chars: []uint16{0x2A5E, 0x2A5F}}
+	Scale         = Profile{Name: "weight scale", Service: 0x181D, Chars: []uint16{0x2A9D}}
+	HeartRate     = Profile{Name: "heart rate", Service: 0x180D, Chars: []uint16{0x2A37}}
+)
+
+// RACPChar is the Record Access Control Point characteristic.
+const RACPChar = 0x2A52
+
+// UUID128 writes a 16-bit Bluetooth UUID in the 128-bit form BlueZ uses.
+func UUID128(u uint16) string {
+	return fmt.Sprintf("0000%04x-0000-1000-8000-00805f9b34fb", u)
+}
