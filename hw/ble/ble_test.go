@@ -136,7 +136,7 @@ func TestAssemblerThinsContinuousStreams(t *testing.T) {
 		{59 * time.Second, 0x2A37, hr(72), false},
 		{60 * time.Second, 0x2A37, hr(73), true},
 		{61 * time.Second, 0x2A1C, []byte{0x00, 0x6E, 0x01, 0x00, 0xFF}, true}, // a spot measurement is never thinned
-		{-time.Hour, 0x2A37, hr(74), true},                                       // the clock stepped back: keep, start again
+		{-time.Hour, 0x2A37, hr(74), true},                                     // the clock stepped back: keep, start again
 	}
 	for i, tt := range tests {
 		rs, err := a.Add(Payload{"strap", tt.char, tt.data}, at0.Add(tt.after))
@@ -376,9 +376,11 @@ func (c *fakeConn) write(_ context.Context, char uint16, v []byte) error {
 	return nil
 }
 
-func (c *fakeConn) send(char uint16, data []byte) { c.out <- Payload{Device: c.addr, Char: char, Data: data} }
-func (c *fakeConn) drop()                         { close(c.out) }
-func (c *fakeConn) values() <-chan Payload        { return c.out }
+func (c *fakeConn) send(char uint16, data []byte) {
+	c.out <- Payload{Device: c.addr, Char: char, Data: data}
+}
+func (c *fakeConn) drop()                  { close(c.out) }
+func (c *fakeConn) values() <-chan Payload { return c.out }
 func (c *fakeConn) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
