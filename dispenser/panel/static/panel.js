@@ -347,7 +347,10 @@ function compartmentItem(id) {
   refill.setAttribute('aria-label', 'Refill compartment ' + id);
   refill.addEventListener('click', () => act('refill', 'POST', '/api/sim/refill', { compartment: id }));
   actions.append(jam, refill);
-  li.append(head, m, note, actions);
+  const foot = document.createElement('div');
+  foot.className = 'comp-foot';
+  foot.append(note, actions);
+  li.append(head, m, foot);
   return li;
 }
 
