@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pillbox/pillbox/cmd/internal/config"
+)
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr; "" for status 0
+	}{
+		{"plain HTTP to the network", []string{"--listen", "0.0.0.0:8090"}, "refusing to serve plain HTTP"},
+		{"cert without key", []string{"--tls-cert", "c.pem"}, "go together"},
+		{"demo config without demo", []string{"--demo-dispenser-config", "x.yaml"}, "needs --demo"},
+		{"silly silent period", []string{"--silent-after", "1s"}, "at least 1m"},
+		{"bad proxy", []string{"--trusted-proxy", "nonsense"}, "not an address"},
+		{"version", []string{"--version"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			got := run(tc.args, &out, &errOut)
+			if tc.want == "" {
+				if got != 0 {
+					t.Errorf("run(%q) = %d, want 0; stderr %s", tc.args, got, errOut.String())
+				}
+				return
+			}
+			if got != 2 || !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("run(%q) = %d, stderr %q; want 2 and %q", tc.args, got, errOut.String(), tc.want)
+			}
+		})
+	}
+}
+
+// startTest starts the service on a free port and serves it until the
+// test ends.
+func startTest(t *testing.T, o options) (*service, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	s, err := start(ctx, o, &out, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		s.close()
+	})
+	return s, out.String()
+}
+
+func TestDemo(t *testing.T) {
+	data := t.TempDir()
+	o := options{listen: "127.0.0.1:0", data: data, silentAfter: 30 * time.Minute, demo: true,
+		demoConfig: "../../examples/dispenser.yaml"}
+	s, out := startTest(t, o)
+	if !strings.Contains(out, "sign in: demo / ") {
+		t.Errorf("demo output = %q, want the demo login", out)
+	}
+	resp, err := http.Get("http://" + s.listener.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /healthz = %d, want 200", resp.StatusCode)
+	}
+	// The dispenser config it wrote is valid, with a sync section for it.
+	f, probs, err := config.Load(filepath.Join(data, "demo-dispenser.yaml"))
+	if err != nil || len(probs) > 0 {
+		t.Fatalf("demo dispenser config: %v %v", err, probs)
+	}
+	if f.Sync == nil || f.Sync.Device != "demo-dispenser" || !strings.HasPrefix(f.Sync.URL, "http://127.0.0.1:") {
+		t.Fatalf("demo dispenser config sync = %+v", f.Sync)
+	}
+	tok, err := f.Sync.ReadToken()
+	if err != nil || !strings.HasPrefix(tok, "pbd_") {
+		t.Errorf("demo token = %v, want a device token", err)
+	}
+	for _, name := range []string{"clinic.db", "demo-device.token", "demo-dispenser.yaml"} {
+		fi, err := os.Stat(filepath.Join(data, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", name, fi.Mode().Perm(), err)
+		}
+	}
+}
+
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	o := options{listen: "127.0.0.1:0", data: dir, silentAfter: 30 * time.Minute, tlsCert: certFile, tlsKey: keyFile}
+	s, _ := startTest(t, o)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get("https://" + s.listener.Addr().String() + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("GET /login over TLS = %d, HSTS %q; want 200 with HSTS", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	}
+	for _, c := range resp.Cookies() {
+		if !c.Secure || !c.HttpOnly {
+			t.Errorf("cookie %s over TLS: Secure %v HttpOnly %v, want both", c.Name, c.Secure, c.HttpOnly)
+		}
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns a
+// pool that trusts it.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "clinic.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
