@@ -324,6 +324,8 @@ func digits(s string) bool {
 	return true
 }
 
+func (c clockTime) String() string { return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60) }
+
 // quiet is a daily span of quiet hours [start, end), which may wrap
 // midnight. The zero value (start == end) is none.
 type quiet struct{ start, end clockTime }
@@ -367,16 +369,20 @@ func (q quiet) in(t time.Time) bool {
 }
 
 // next returns the first instant after t (in t's location) whose wall
-// clock reads c. A time the clocks skip (DST) is normalised by time.Date
-// to just after the gap.
+// clock reads c; on a day the clocks skip c (spring forward), the instant
+// it would have been, which the clock reads as just after the gap.
 func (c clockTime) next(t time.Time) time.Time {
 	y, mo, d := t.Date()
-	at := time.Date(y, mo, d, int(c)/60, int(c)%60, 0, 0, t.Location())
-	for !at.After(t) {
-		d++
-		at = time.Date(y, mo, d, int(c)/60, int(c)%60, 0, 0, t.Location())
+	for ; ; d++ {
+		at := time.Date(y, mo, d, int(c)/60, int(c)%60, 0, 0, t.Location())
+		// time.Date may resolve a skipped wall time to before the gap.
+		if w := clockTime(at.Hour()*60 + at.Minute()); w < c {
+			at = at.Add(time.Duration(c-w) * time.Minute)
+		}
+		if at.After(t) {
+			return at
+		}
 	}
-	return at
 }
 
 func (e *Escalation) limits() RateLimits {

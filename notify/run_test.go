@@ -1,0 +1,81 @@
+package notify_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/schedule"
+)
+
+// Run's loops wake on Observe and on their own timers, with nothing
+// polling: once every goroutine is blocked, the work is done.
+func TestRunWakesOnCommitAndTimers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		store, err := adherence.OpenMemory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		clock := schedule.NewSimClock(at(7, 0))
+		var n *notify.Notifier
+		n, err = notify.New(notify.Config{
+			Clock: clock, Store: store, Sender: notify.Sink{},
+			Patient:  dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"},
+			Location: newYork, Contacts: contacts, Medications: meds, Counts: map[int]int{1: 56, 2: 30},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- n.Run(ctx) }()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run = %v, want nil after cancel", err)
+			}
+		}()
+		synctest.Wait()
+
+		messages := func() []notify.Message {
+			ms, err := n.Messages(ctx, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ms
+		}
+		if ms := messages(); len(ms) != 0 {
+			t.Fatalf("before any event: %d messages", len(ms))
+		}
+		stored, err := store.Append(ctx, dispenser.Event{Time: clock.Now(), Kind: dispenser.KindJam, Compartment: 1,
+			DoseID: doseID("metformin", 8, 0), Scheduled: at(8, 0), Medication: "metformin", Detail: "pills=0 expected=1 left=56"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Observe(stored)
+		synctest.Wait()
+		ms := messages()
+		if len(ms) != 1 || ms[0].To != "caregiver1" || ms[0].State != notify.MsgSent || ms[0].Status != "delivered" {
+			t.Fatalf("after a jam: %+v, want one message to caregiver1, sent to the sink", ms)
+		}
+
+		clock.Advance(29 * time.Minute)
+		synctest.Wait()
+		if ms := messages(); len(ms) != 1 {
+			t.Fatalf("29 minutes later: %d messages, want still 1", len(ms))
+		}
+		clock.Advance(time.Minute)
+		synctest.Wait()
+		if ms := messages(); len(ms) != 2 || ms[1].To != "caregiver2" || ms[1].State != notify.MsgSent {
+			t.Fatalf("30 minutes later: %+v, want the second to caregiver2, sent", ms)
+		}
+	})
+}
