@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/schedule"
+)
+
+// TestSyncComponent runs the daemon in sim mode with a sync: section
+// against a clinic service on a real socket, and waits until the clinic
+// acknowledges the daemon's log.
+func TestSyncComponent(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := adherence.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := schedule.NewRealClock()
+	cs, err := clinic.Open(ctx, st, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cs.CreatePatient(ctx, clinic.CLI("test"), "Margaret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, tok, err := cs.RegisterDevice(ctx, clinic.CLI("test"), p.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := clinic.NewServer(clinic.ServerConfig{Store: cs, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acks := make(chan uplink.Ack, 100)
+	h := srv.Handler()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var a uplink.Ack
+		if json.Unmarshal(rec.Body.Bytes(), &a) == nil && rec.Code == 200 {
+			acks <- a
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	defer ts.Close()
+
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokFile, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := exampleWith(t, "#sync:\n#  url: https://clinic.example.org\n#  device: dv_0123456789abcdef0123\n#  token_file: /etc/pillbox/device-token",
+		"sync:\n  url: "+ts.URL+"\n  device: "+dev.ID+"\n  token_file: "+tokFile+"\n#")
+	r, err := start(ctx, options{config: cfg, sim: true, data: filepath.Join(dir, "data"), listen: "127.0.0.1:0"},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	done := make(chan error, 1)
+	go func() { done <- r.serve(ctx) }()
+
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case a := <-acks:
+			if a.AckedSeq == 0 {
+				continue // the heartbeat that learns where to resume
+			}
+			evs, err := cs.PatientEvents(ctx, p.ID, time.Time{}, time.Now().Add(time.Hour), 100)
+			if err != nil || len(evs) == 0 || evs[0].Kind != "boot" {
+				t.Errorf("clinic events = %+v, %v; want the daemon's boot event first", evs, err)
+			}
+			resp, err := http.Get("http://" + r.listener.Addr().String() + "/api/sync")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s uplink.Status
+			json.NewDecoder(resp.Body).Decode(&s)
+			resp.Body.Close()
+			if s.Device != dev.ID || s.AckedSeq < 1 {
+				t.Errorf("GET /api/sync = %+v, want device %s and a positive ack", s, dev.ID)
+			}
+			cancel()
+			<-done
+			return
+		case <-timeout:
+			t.Fatal("the clinic acknowledged nothing within 30 s")
+		}
+	}
+}
