@@ -37,10 +37,16 @@ const (
 	KindAlertAck dispenser.Kind = "alert_ack"
 )
 
-// KindVitalAlert is the event a vitals rule appends when a reading needs a
-// person. Its detail is an alert detail (see AlertDetail): the notifier
-// turns it into an alert with that priority, key and text.
-const KindVitalAlert dispenser.Kind = "vital_alert"
+// Events other parts append for the notifier to act on.
+const (
+	// KindVitalAlert is the event a vitals rule appends when a reading
+	// needs a person. Its detail is an alert detail (see AlertDetail): the
+	// notifier turns it into an alert with that priority, key and text.
+	KindVitalAlert dispenser.Kind = "vital_alert"
+	// KindVitalAlertCleared ends the vital alert with the same key; its
+	// detail is a clear detail (see ClearDetail).
+	KindVitalAlertCleared dispenser.Kind = "vital_alert_cleared"
+)
 
 // own reports whether k is one of the kinds the notifier itself appends:
 // the notifier skips them when it reads the log.

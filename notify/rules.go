@@ -35,7 +35,8 @@ type rule func(ev dispenser.Event, meds map[string]dispenser.Medication) []Effec
 // rules is the event -> alert table: every event kind the notifier acts
 // on, and nothing else. To make a new event kind reach people, add a line
 // here: an event that carries its own priority and text (a vitals rule's
-// KindVitalAlert) can use alertRule with a detail made by AlertDetail.
+// KindVitalAlert) can use alertRule with a detail made by AlertDetail, and
+// the event that ends it clearRule with a detail made by ClearDetail.
 //
 // missed events are not here: several at once (after a power-off or a
 // clock jump) become one summary, which needs the whole batch (see
@@ -52,6 +53,7 @@ var rules = map[dispenser.Kind]rule{
 	dispenser.KindEmpty:     empty,
 	dispenser.KindFault:     fault,
 	KindVitalAlert:          alertRule,
+	KindVitalAlertCleared:   clearRule(KindVitalAlert),
 }
 
 func doseKey(id string) string { return "dose:" + id }
@@ -175,6 +177,18 @@ func alertRule(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
 	return []Effect{{Key: string(ev.Kind) + ":" + key, What: CondGeneric, Priority: p, Facts: Facts{Text: text, At: ev.Time}}}
 }
 
+// clearRule ends the alert that an alertRule event of kind raise raised
+// with the same key.
+func clearRule(raise dispenser.Kind) rule {
+	return func(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+		key, _, err := ParseClearDetail(ev.Detail)
+		if err != nil {
+			return nil
+		}
+		return []Effect{{Key: string(raise) + ":" + key, Clear: true}}
+	}
+}
+
 // Limits of an alert detail.
 const (
 	maxAlertKey  = 40
@@ -230,6 +244,37 @@ func ParseAlertDetail(detail string) (p Priority, key, text string, err error) {
 		return 0, "", "", errors.New("notify: alert detail: text has control characters")
 	}
 	return p, key, text, nil
+}
+
+// ClearDetail is the detail of an event that ends an alert raised with
+// AlertDetail, such as KindVitalAlertCleared:
+//
+//	key=spo2 reason=normal
+//
+// reason is one word, for the record.
+func ClearDetail(key, reason string) (string, error) {
+	d := "key=" + key + " reason=" + reason
+	if _, _, err := ParseClearDetail(d); err != nil {
+		return "", err
+	}
+	return d, nil
+}
+
+// ParseClearDetail reads a detail made by ClearDetail.
+func ParseClearDetail(detail string) (key, reason string, err error) {
+	rest, ok := strings.CutPrefix(detail, "key=")
+	if !ok {
+		return "", "", errors.New("notify: clear detail: want key= first")
+	}
+	key, rest, _ = strings.Cut(rest, " ")
+	if len(key) > maxAlertKey || !alertKey.MatchString(key) {
+		return "", "", errors.New("notify: clear detail: key must be 1 to 40 of a-z 0-9 _ . : -")
+	}
+	reason, ok = strings.CutPrefix(rest, "reason=")
+	if !ok || reason == "" || len(reason) > 40 || strings.IndexFunc(reason, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' }) >= 0 {
+		return "", "", errors.New("notify: clear detail: want reason= after key, one word")
+	}
+	return key, reason, nil
 }
 
 // detailInt reads "key=N" from an event detail.

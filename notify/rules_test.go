@@ -48,6 +48,9 @@ func TestRules(t *testing.T) {
 		{"vital alert", dispenser.Event{Time: now, Kind: KindVitalAlert, Detail: "priority=high key=spo2 text=SpO2 88%."},
 			[]Effect{{Key: "vital_alert:spo2", What: CondGeneric, Priority: High, Facts: Facts{At: now, Text: "SpO2 88%."}}}},
 		{"unreadable vital alert", dispenser.Event{Time: now, Kind: KindVitalAlert, Detail: "spo2 low"}, nil},
+		{"vital alert cleared", dispenser.Event{Time: now, Kind: KindVitalAlertCleared, Detail: "key=spo2 reason=normal"},
+			[]Effect{{Key: "vital_alert:spo2", Clear: true}}},
+		{"unreadable clear", dispenser.Event{Time: now, Kind: KindVitalAlertCleared, Detail: "spo2"}, nil},
 	}
 	meds := map[string]dispenser.Medication{"metformin": {ID: "metformin"}}
 	for _, tt := range tests {
@@ -117,17 +120,45 @@ func TestAlertDetail(t *testing.T) {
 	}
 }
 
+func TestClearDetail(t *testing.T) {
+	tests := []struct {
+		detail, key, reason, err string
+	}{
+		{"key=spo2 reason=normal", "spo2", "normal", ""},
+		{"key=device_silent:a4c138123456:t4k2zc reason=resumed", "device_silent:a4c138123456:t4k2zc", "resumed", ""},
+		{"reason=normal key=spo2", "", "", "key= first"},
+		{"key=SPO2 reason=normal", "", "", "key must be"},
+		{"key=spo2", "", "", "reason="},
+		{"key=spo2 reason=", "", "", "reason="},
+		{"key=spo2 reason=back to normal", "", "", "one word"},
+	}
+	for _, tt := range tests {
+		key, reason, err := ParseClearDetail(tt.detail)
+		if key != tt.key || reason != tt.reason || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("ParseClearDetail(%q) = %q, %q, %v; want %q, %q, error containing %q", tt.detail, key, reason, err, tt.key, tt.reason, tt.err)
+		}
+	}
+	if d, err := ClearDetail("spo2", "normal"); err != nil || d != "key=spo2 reason=normal" {
+		t.Errorf("ClearDetail = %q, %v", d, err)
+	}
+}
+
 // FuzzAlertDetail: whatever a producer writes, parsing never panics, and
-// what parses is built back by AlertDetail into the same detail.
+// what parses is built back by AlertDetail (ClearDetail) into the same
+// detail.
 func FuzzAlertDetail(f *testing.F) {
 	f.Fuzz(func(t *testing.T, detail string) {
-		p, key, text, err := ParseAlertDetail(detail)
-		if err != nil {
-			return
+		if p, key, text, err := ParseAlertDetail(detail); err == nil {
+			again, err := AlertDetail(p, key, text)
+			if err != nil || again != detail {
+				t.Fatalf("ParseAlertDetail(%q) = %v %q %q, which AlertDetail makes %q, %v", detail, p, key, text, again, err)
+			}
 		}
-		again, err := AlertDetail(p, key, text)
-		if err != nil || again != detail {
-			t.Fatalf("ParseAlertDetail(%q) = %v %q %q, which AlertDetail makes %q, %v", detail, p, key, text, again, err)
+		if key, reason, err := ParseClearDetail(detail); err == nil {
+			again, err := ClearDetail(key, reason)
+			if err != nil || again != detail {
+				t.Fatalf("ParseClearDetail(%q) = %q %q, which ClearDetail makes %q, %v", detail, key, reason, again, err)
+			}
 		}
 	})
 }
