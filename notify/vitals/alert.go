@@ -3,41 +3,84 @@ package vitals
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pillbox/pillbox/dispenser"
 )
 
 // The event kinds the rules append. A vital_alert raises an alert, or
-// raises the priority of the one with the same key; a vital_alert_cleared
-// closes it. The notifier turns them into SMS (see docs/vitals.md for the
-// contract).
+// raises the priority of the open one with the same key; a
+// vital_alert_cleared closes it. The notifier turns them into SMS through
+// its event -> alert table (notify/rules.go); docs/vitals.md has the
+// contract.
 const (
-	// KindVitalAlert is notify.KindVitalAlert: the notifier reads it.
-	KindVitalAlert        dispenser.Kind = "vital_alert"
+	// KindVitalAlert is notify.KindVitalAlert. Detail: notify's alert
+	// detail, "priority=P key=K text=T" (see Alert.Detail).
+	KindVitalAlert dispenser.Kind = "vital_alert"
+	// KindVitalAlertCleared is notify.KindVitalAlertCleared. Detail:
+	// "key=K reason=R".
 	KindVitalAlertCleared dispenser.Kind = "vital_alert_cleared"
 )
 
 // Alert is one change of a rule's alert: raised, escalated or cleared.
 type Alert struct {
 	Rule string
-	// Key names the alert from its raise to its clear; the next episode of
-	// the same rule gets a new key.
+	// Key names the alert from its raise to its clear: the rule, the
+	// device for a per-device rule, and the start of the episode, e.g.
+	// "glucose_low:t4k2zc" or "device_silent:a4c138123456:t4k2zc". The
+	// next episode of the same rule gets a new key.
 	Key      string
 	Priority Priority // of a raise; 0 on a clear
-	Level    int      // of a raise: a rule's severity level, 1, 2, ...
 	Cleared  bool
 	// Reason says why an alert cleared: "normal" (a reading back within
 	// limits), "expired" (no abnormal reading for the realert period),
 	// "resumed" (a silent device reported), "dose_taken".
-	Reason   string
-	Quantity dispenser.Quantity // the quantity the rule watches, if one
-	Device   string             // the device concerned, if one
-	Reading  int64              // Seq of the reading that raised it, if one
-	// Text is the plain summary for the message: no values, no names.
+	Reason string
+	Device string // the device of a per-device rule (device_silent)
+	// Text is the plain summary the caregiver reads: no values, no names.
 	Text string
+}
+
+// Quantity is the quantity the alert's rule watches; "" for rules over
+// several (news2) or none (device_silent).
+func (a Alert) Quantity() dispenser.Quantity { return ruleQuantity[a.Rule] }
+
+var ruleQuantity = map[string]dispenser.Quantity{
+	RuleGlucoseLow:    dispenser.Glucose,
+	RuleGlucoseHigh:   dispenser.Glucose,
+	RuleBPCrisis:      dispenser.Systolic,
+	RuleWeightGain:    dispenser.Weight,
+	RuleBPMissedTrend: dispenser.Systolic,
+}
+
+// alertKey builds the key of an episode of rule that starts at at.
+func alertKey(rule, device string, at time.Time) string {
+	ep := "t" + strconv.FormatInt(at.Unix(), 36)
+	if device == "" {
+		return rule + ":" + ep
+	}
+	return rule + ":" + strings.ToLower(strings.ReplaceAll(device, ":", "")) + ":" + ep
+}
+
+// deviceFromKey reads the device address back from a per-device key.
+func deviceFromKey(key string) string {
+	parts := strings.Split(key, ":")
+	if len(parts) != 3 || len(parts[1]) != 12 {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; i < 12; i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strings.ToUpper(parts[1][i : i+2]))
+	}
+	return b.String()
 }
 
 // Event returns the alert as an event of the log, at now.
@@ -49,108 +92,94 @@ func (a Alert) Event(now time.Time) dispenser.Event {
 	return dispenser.Event{Time: now, Kind: kind, Detail: a.Detail()}
 }
 
-// Detail encodes the alert as the event detail: space-separated key=value
-// fields, values with a space or a quote in Go quoted form.
+// Detail encodes the alert as its event's detail. A raise uses the
+// notifier's alert detail, which the notifier parses strictly: priority,
+// key, then text as the rest of the line.
 //
-//	rule=glucose_low key=vital:glucose_low:1764142200 priority=high level=2 quantity=glucose device=AA:BB:CC:DD:EE:FF reading=42 text="very low blood sugar (level 2 hypoglycaemia)"
-//	rule=glucose_low key=vital:glucose_low:1764142200 cleared=normal
+//	priority=high key=glucose_low:t4k2zc text=Very low blood sugar (level 2 hypoglycaemia).
+//	key=glucose_low:t4k2zc reason=normal
 func (a Alert) Detail() string {
-	var b strings.Builder
-	field := func(k, v string) {
-		if v == "" {
-			return
-		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		if strings.ContainsAny(v, " \"=\\") || !strconv.IsPrint(rune(v[0])) {
-			v = strconv.Quote(v)
-		}
-		b.WriteString(v)
-	}
-	field("rule", a.Rule)
-	field("key", a.Key)
 	if a.Cleared {
-		field("cleared", a.Reason)
-	} else if a.Priority != 0 {
-		field("priority", a.Priority.String())
-		field("level", strconv.Itoa(a.Level))
+		return "key=" + a.Key + " reason=" + a.Reason
 	}
-	field("quantity", string(a.Quantity))
-	field("device", a.Device)
-	if a.Reading > 0 {
-		field("reading", strconv.FormatInt(a.Reading, 10))
-	}
-	field("text", a.Text)
-	return b.String()
+	return "priority=" + a.Priority.String() + " key=" + a.Key + " text=" + a.Text
 }
+
+// The notifier's limits of a key and a text.
+var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.:-]{0,39}$`)
+
+const maxText = 200
 
 // ParseAlert reads back an alert event the rules appended.
 func ParseAlert(ev dispenser.Event) (Alert, error) {
-	if ev.Kind != KindVitalAlert && ev.Kind != KindVitalAlertCleared {
-		return Alert{}, fmt.Errorf("vitals: parse alert: event %d is a %s", ev.Seq, ev.Kind)
+	a := Alert{Cleared: ev.Kind == KindVitalAlertCleared}
+	var err error
+	switch ev.Kind {
+	case KindVitalAlert:
+		a.Priority, a.Key, a.Text, err = parseRaise(ev.Detail)
+	case KindVitalAlertCleared:
+		a.Key, a.Reason, err = parseClear(ev.Detail)
+	default:
+		err = fmt.Errorf("it is a %s", ev.Kind)
 	}
-	fields, err := ParseDetail(ev.Detail)
 	if err != nil {
 		return Alert{}, fmt.Errorf("vitals: parse alert: event %d: %w", ev.Seq, err)
 	}
-	a := Alert{Rule: fields["rule"], Key: fields["key"], Quantity: dispenser.Quantity(fields["quantity"]),
-		Device: fields["device"], Text: fields["text"], Cleared: ev.Kind == KindVitalAlertCleared, Reason: fields["cleared"]}
-	if v, ok := fields["reading"]; ok {
-		if a.Reading, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return Alert{}, fmt.Errorf("vitals: parse alert: event %d: reading %q is not a number", ev.Seq, v)
-		}
-	}
-	if !a.Cleared {
-		p, ok := ParsePriority(fields["priority"])
-		if !ok {
-			return Alert{}, fmt.Errorf("vitals: parse alert: event %d: priority %q is not low, medium or high", ev.Seq, fields["priority"])
-		}
-		a.Priority = p
-		if a.Level, err = strconv.Atoi(fields["level"]); err != nil || a.Level < 1 {
-			return Alert{}, fmt.Errorf("vitals: parse alert: event %d: level %q is not a number from 1", ev.Seq, fields["level"])
-		}
-	}
-	if a.Rule == "" || a.Key == "" {
-		return Alert{}, fmt.Errorf("vitals: parse alert: event %d: no rule or no key", ev.Seq)
+	a.Rule, _, _ = strings.Cut(a.Key, ":")
+	if a.Rule == RuleDeviceSilent {
+		a.Device = deviceFromKey(a.Key)
 	}
 	return a, nil
 }
 
-// ParseDetail splits a detail of key=value fields, as Detail writes them.
-func ParseDetail(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for s = strings.TrimLeft(s, " "); s != ""; s = strings.TrimLeft(s, " ") {
-		eq := strings.IndexByte(s, '=')
-		if eq <= 0 || strings.ContainsAny(s[:eq], " \"") {
-			return nil, errors.New("detail is not key=value fields")
-		}
-		key := s[:eq]
-		s = s[eq+1:]
-		var val string
-		if strings.HasPrefix(s, `"`) {
-			q, err := strconv.QuotedPrefix(s)
-			if err != nil {
-				return nil, fmt.Errorf("detail field %s: bad quoting", key)
-			}
-			val, _ = strconv.Unquote(q)
-			s = s[len(q):]
-			if s != "" && s[0] != ' ' {
-				return nil, fmt.Errorf("detail field %s: text after the closing quote", key)
-			}
-		} else {
-			end := strings.IndexByte(s, ' ')
-			if end < 0 {
-				end = len(s)
-			}
-			val, s = s[:end], s[end:]
-		}
-		if _, dup := out[key]; dup {
-			return nil, fmt.Errorf("detail field %s appears twice", key)
-		}
-		out[key] = val
+func parseRaise(d string) (p Priority, key, text string, err error) {
+	rest, ok := strings.CutPrefix(d, "priority=")
+	if !ok {
+		return 0, "", "", errors.New("want priority= first")
 	}
-	return out, nil
+	ps, rest, _ := strings.Cut(rest, " ")
+	if p, ok = ParsePriority(ps); !ok {
+		return 0, "", "", fmt.Errorf("priority %q is not low, medium or high", ps)
+	}
+	if rest, ok = strings.CutPrefix(rest, "key="); !ok {
+		return 0, "", "", errors.New("want key= after priority")
+	}
+	key, rest, _ = strings.Cut(rest, " ")
+	if !keyPattern.MatchString(key) {
+		return 0, "", "", errors.New("key must be 1 to 40 of a-z 0-9 _ . : -")
+	}
+	if text, ok = strings.CutPrefix(rest, "text="); !ok || !validText(text) {
+		return 0, "", "", errors.New("want text= after key: printable, at most 200 characters")
+	}
+	return p, key, text, nil
+}
+
+func validText(s string) bool {
+	return strings.TrimSpace(s) != "" && utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxText &&
+		strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0
+}
+
+func parseClear(d string) (key, reason string, err error) {
+	rest, ok := strings.CutPrefix(d, "key=")
+	if !ok {
+		return "", "", errors.New("want key= first")
+	}
+	key, rest, _ = strings.Cut(rest, " ")
+	if !keyPattern.MatchString(key) {
+		return "", "", errors.New("key must be 1 to 40 of a-z 0-9 _ . : -")
+	}
+	if reason, ok = strings.CutPrefix(rest, "reason="); !ok || reason == "" || strings.ContainsRune(reason, ' ') {
+		return "", "", errors.New("want reason= after key, one word")
+	}
+	return key, reason, nil
+}
+
+// sentence makes a rule's summary the caregiver's text: capitalised, with
+// a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:] + "."
 }

@@ -10,25 +10,37 @@ import (
 )
 
 func TestAlertDetailRoundTrip(t *testing.T) {
-	tests := []Alert{
-		{Rule: RuleGlucoseLow, Key: "vital:glucose_low:1764142200", Priority: High, Level: 2, Quantity: dispenser.Glucose,
-			Device: "AA:BB:CC:DD:EE:FF", Reading: 42, Text: "very low blood sugar (level 2 hypoglycaemia)"},
-		{Rule: RuleGlucoseLow, Key: "vital:glucose_low:1764142200", Cleared: true, Reason: "normal", Quantity: dispenser.Glucose},
-		{Rule: RuleDeviceSilent, Key: "vital:device_silent:AA:1", Priority: Low, Level: 1, Device: "AA", Text: `the "bathroom" scale = odd \ name`},
+	at := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
+	tests := []struct {
+		a      Alert
+		detail string
+	}{
+		{Alert{Rule: RuleGlucoseLow, Key: alertKey(RuleGlucoseLow, "", at), Priority: High, Text: "Very low blood sugar (level 2 hypoglycaemia)."},
+			"priority=high key=glucose_low:ttb9fg0 text=Very low blood sugar (level 2 hypoglycaemia)."},
+		{Alert{Rule: RuleGlucoseLow, Key: "glucose_low:ttb9fg0", Cleared: true, Reason: "normal"},
+			"key=glucose_low:ttb9fg0 reason=normal"},
+		{Alert{Rule: RuleDeviceSilent, Key: alertKey(RuleDeviceSilent, "A4:C1:38:12:34:56", at), Device: "A4:C1:38:12:34:56",
+			Priority: Low, Text: `The "bathroom" scale = odd \ name.`},
+			`priority=low key=device_silent:a4c138123456:ttb9fg0 text=The "bathroom" scale = odd \ name.`},
 	}
-	for _, a := range tests {
-		ev := a.Event(time.Unix(0, 0))
+	for _, tt := range tests {
+		ev := tt.a.Event(at)
+		if ev.Detail != tt.detail {
+			t.Errorf("Detail() = %s\nwant        %s", ev.Detail, tt.detail)
+		}
 		got, err := ParseAlert(ev)
 		if err != nil {
 			t.Fatalf("ParseAlert(%q): %v", ev.Detail, err)
 		}
-		if !reflect.DeepEqual(got, a) {
-			t.Errorf("ParseAlert(Event(%+v)) = %+v", a, got)
+		if !reflect.DeepEqual(got, tt.a) {
+			t.Errorf("ParseAlert(Event(%+v)) = %+v", tt.a, got)
+		}
+		if len(got.Key) > 40 {
+			t.Errorf("key %q is longer than the notifier's 40", got.Key)
 		}
 	}
-	want := `rule=glucose_low key=vital:glucose_low:1764142200 priority=high level=2 quantity=glucose device=AA:BB:CC:DD:EE:FF reading=42 text="very low blood sugar (level 2 hypoglycaemia)"`
-	if got := tests[0].Detail(); got != want {
-		t.Errorf("Detail() = %s\nwant        %s", got, want)
+	if q := (Alert{Rule: RuleGlucoseHigh}).Quantity(); q != dispenser.Glucose {
+		t.Errorf("Quantity of glucose_high = %q, want glucose", q)
 	}
 }
 
@@ -38,15 +50,17 @@ func TestParseAlertRejects(t *testing.T) {
 		detail string
 		want   string
 	}{
-		{dispenser.KindMissed, "rule=x key=y", "is a missed"},
-		{KindVitalAlert, "rule=x key=y priority=urgent level=1", "priority"},
-		{KindVitalAlert, "rule=x key=y priority=low level=0", "level"},
-		{KindVitalAlert, "key=y priority=low level=1", "no rule"},
-		{KindVitalAlert, "rule=x key=y priority=low level=1 reading=abc", "reading"},
-		{KindVitalAlert, `rule=x text="open`, "quoting"},
-		{KindVitalAlert, `rule=x rule=y`, "twice"},
-		{KindVitalAlert, `just words`, "key=value"},
-		{KindVitalAlert, `text="a"b`, "after the closing quote"},
+		{dispenser.KindMissed, "key=x reason=normal", "is a missed"},
+		{KindVitalAlert, "key=x priority=high text=a", "priority= first"},
+		{KindVitalAlert, "priority=urgent key=x text=a", "priority"},
+		{KindVitalAlert, "priority=low text=a", "key= after"},
+		{KindVitalAlert, "priority=low key=Bad text=a", "key must be"},
+		{KindVitalAlert, "priority=low key=x text= ", "text="},
+		{KindVitalAlert, "priority=low key=x text=a\x01b", "text="},
+		{KindVitalAlert, "priority=low key=x text=" + strings.Repeat("a", 201), "text="},
+		{KindVitalAlertCleared, "reason=normal key=x", "key= first"},
+		{KindVitalAlertCleared, "key=x", "reason="},
+		{KindVitalAlertCleared, "key=x reason=two words", "reason="},
 	}
 	for _, tt := range tests {
 		_, err := ParseAlert(dispenser.Event{Kind: tt.kind, Detail: tt.detail})
@@ -56,26 +70,27 @@ func TestParseAlertRejects(t *testing.T) {
 	}
 }
 
-// FuzzParseDetail: details come from the log, which a clinic sync or an
-// older version may have written; reading one must never panic, and what
-// parses must survive a round trip.
-func FuzzParseDetail(f *testing.F) {
-	f.Add(`rule=glucose_low key=k priority=high level=2 text="a b"`)
-	f.Add(`a="\u00e9\n" b=`)
-	f.Fuzz(func(t *testing.T, s string) {
-		fields, err := ParseDetail(s)
+// FuzzParseAlert: alert events come back from the log at every start (and
+// a clinic sync or an older version may have written them); reading one
+// must never panic, and what parses must survive a round trip.
+func FuzzParseAlert(f *testing.F) {
+	f.Add(true, "priority=high key=glucose_low:ttb9fg0 text=Very low blood sugar.")
+	f.Add(false, "key=device_silent:a4c138123456:ttb9fg0 reason=resumed")
+	f.Fuzz(func(t *testing.T, raise bool, detail string) {
+		kind := KindVitalAlertCleared
+		if raise {
+			kind = KindVitalAlert
+		}
+		a, err := ParseAlert(dispenser.Event{Kind: kind, Detail: detail})
 		if err != nil {
 			return
 		}
-		a := Alert{Rule: fields["rule"], Key: fields["key"], Text: fields["text"], Device: fields["device"]}
-		back, err := ParseDetail(a.Detail())
+		back, err := ParseAlert(a.Event(time.Time{}))
 		if err != nil {
-			t.Fatalf("ParseDetail(Detail(%+v)): %v", a, err)
+			t.Fatalf("ParseAlert(Event(%+v)): %v", a, err)
 		}
-		for _, k := range []string{"rule", "key", "text", "device"} {
-			if back[k] != fields[k] {
-				t.Errorf("field %s = %q after a round trip, want %q", k, back[k], fields[k])
-			}
+		if !reflect.DeepEqual(back, a) {
+			t.Errorf("round trip = %+v, want %+v", back, a)
 		}
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pillbox/pillbox/dispenser/problem"
 )
@@ -241,6 +243,9 @@ func (c *Config) Validate() problem.List {
 			l.Add(at, "add kind: one of "+strings.Join(DeviceKinds, ", "), "device has no kind")
 		case !slices.Contains(DeviceKinds, d.Kind):
 			l.Add(at+".kind", "use one of "+strings.Join(DeviceKinds, ", "), "unknown device kind %q", d.Kind)
+		}
+		if d.Name != "" && (utf8.RuneCountInString(d.Name) > 40 || strings.IndexFunc(d.Name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0) {
+			l.Add(at+".name", "write a short label such as bathroom scale", "name must be at most 40 printable characters: it goes into text messages")
 		}
 		switch {
 		case d.SilentAfter < 0:

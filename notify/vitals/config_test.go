@@ -27,6 +27,7 @@ func TestValidate(t *testing.T) {
 		{"confirm window", Config{Thresholds: Thresholds{CrisisConfirmWithin: 2 * time.Hour}}, []string{"crisis_confirm_within 2h0m0s is out of range"}},
 		{"trend readings", Config{Thresholds: Thresholds{TrendMinReadings: 1}}, []string{"trend_min_readings 1"}},
 		{"weight window", Config{WeightGain: []WeightGain{{Kg: 0, Within: time.Hour}}}, []string{"weight_gain[0].kg", "weight_gain[0].within"}},
+		{"long name", Config{Devices: []Device{{Address: "A4:C1:38:12:34:56", Kind: KindScale, Name: strings.Repeat("x", 41)}}}, []string{"devices[0].name: name must be"}},
 		{"empty class", Config{BPMedicationClasses: []string{" "}}, []string{"bp_medication_classes[0]: empty"}},
 	}
 	for _, tt := range tests {

@@ -48,7 +48,6 @@ type Engine struct {
 // latch is one rule's open alert.
 type latch struct {
 	key      string
-	level    int
 	priority Priority
 	last     time.Time // of the latest abnormal observation
 }
@@ -94,7 +93,7 @@ func (e *Engine) step(v verdict, at time.Time, a Alert, clearReason string) []Al
 		return nil // an older reading arriving late says nothing of now
 	}
 	if l != nil && v.state == abnormal && at.Sub(l.last) > e.th.Realert {
-		out = append(out, Alert{Rule: a.Rule, Key: l.key, Cleared: true, Reason: "expired", Quantity: a.Quantity, Device: a.Device})
+		out = append(out, Alert{Rule: a.Rule, Key: l.key, Cleared: true, Reason: "expired", Device: a.Device})
 		delete(e.latches, id)
 		l = nil
 	}
@@ -104,9 +103,9 @@ func (e *Engine) step(v verdict, at time.Time, a Alert, clearReason string) []Al
 			l = &latch{key: alertKey(a.Rule, a.Device, at), last: at}
 			e.latches[id] = l
 		}
-		if l.priority == 0 || v.level > l.level {
-			l.level, l.priority = v.level, max(l.priority, v.priority)
-			a.Key, a.Priority, a.Level, a.Text = l.key, l.priority, l.level, v.summary
+		if v.priority > l.priority { // a new alert, or a higher level of it
+			l.priority = v.priority
+			a.Key, a.Priority, a.Text = l.key, v.priority, sentence(v.summary)
 			out = append(out, a)
 		}
 		if at.After(l.last) {
@@ -115,17 +114,10 @@ func (e *Engine) step(v verdict, at time.Time, a Alert, clearReason string) []Al
 	case normal:
 		if l != nil {
 			delete(e.latches, id)
-			out = append(out, Alert{Rule: a.Rule, Key: l.key, Cleared: true, Reason: clearReason, Quantity: a.Quantity, Device: a.Device})
+			out = append(out, Alert{Rule: a.Rule, Key: l.key, Cleared: true, Reason: clearReason, Device: a.Device})
 		}
 	}
 	return out
-}
-
-func alertKey(rule, device string, at time.Time) string {
-	if rule == RuleDeviceSilent {
-		return fmt.Sprintf("vital:%s:%s:%d", rule, device, at.Unix())
-	}
-	return fmt.Sprintf("vital:%s:%d", rule, at.Unix())
 }
 
 func reliable(r dispenser.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
@@ -152,13 +144,10 @@ func (e *Engine) Measurement(ctx context.Context, rs []dispenser.Reading) ([]Ale
 			byQ[r.Quantity] = r
 		}
 	}
-	base := func(rule string, q dispenser.Quantity, r dispenser.Reading) Alert {
-		return Alert{Rule: rule, Quantity: q, Device: r.Device, Reading: r.Seq}
-	}
 
 	if g, ok := byQ[dispenser.Glucose]; ok && reliable(g) {
-		out = append(out, e.step(glucoseLow(g.Value, e.th), at, base(RuleGlucoseLow, dispenser.Glucose, g), "normal")...)
-		out = append(out, e.step(glucoseHigh(g.Value, e.th), at, base(RuleGlucoseHigh, dispenser.Glucose, g), "normal")...)
+		out = append(out, e.step(glucoseLow(g.Value, e.th), at, Alert{Rule: RuleGlucoseLow}, "normal")...)
+		out = append(out, e.step(glucoseHigh(g.Value, e.th), at, Alert{Rule: RuleGlucoseHigh}, "normal")...)
 	}
 
 	sys, hasSys := byQ[dispenser.Systolic]
@@ -169,7 +158,7 @@ func (e *Engine) Measurement(ctx context.Context, rs []dispenser.Reading) ([]Ale
 		if err != nil {
 			return out, err
 		}
-		out = append(out, e.step(bpCrisis(cur, earlier, e.th), at, base(RuleBPCrisis, dispenser.Systolic, sys), "normal")...)
+		out = append(out, e.step(bpCrisis(cur, earlier, e.th), at, Alert{Rule: RuleBPCrisis}, "normal")...)
 	}
 
 	alerts, err := e.news2(ctx, at, byQ)
@@ -188,7 +177,7 @@ func (e *Engine) Measurement(ctx context.Context, rs []dispenser.Reading) ([]Ale
 			return out, err
 		}
 		out = append(out, e.step(weightGain(w.Value, at, onlyReliable(earlier), e.cfg.WeightGain), at,
-			base(RuleWeightGain, dispenser.Weight, w), "normal")...)
+			Alert{Rule: RuleWeightGain}, "normal")...)
 	}
 
 	if hasSys && reliable(sys) {
@@ -246,11 +235,9 @@ func (e *Engine) bpBetween(ctx context.Context, from, to time.Time) ([]bp, error
 // parameters the latest reliable reading within NEWS2Window before it.
 func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[dispenser.Quantity]dispenser.Reading) ([]Alert, error) {
 	obs := map[dispenser.Quantity]float64{}
-	var trigger dispenser.Reading
 	for _, q := range news2Quantities {
 		if r, ok := byQ[q]; ok && reliable(r) {
 			obs[q] = r.Value
-			trigger = r
 		}
 	}
 	if len(obs) == 0 {
@@ -272,8 +259,7 @@ func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[dispenser.Quan
 		}
 	}
 	score, red := news2Partial(obs, e.th.SpO2Scale)
-	a := Alert{Rule: RuleNEWS2, Device: trigger.Device, Reading: trigger.Seq}
-	return e.step(news2(score, red, len(obs)), at, a, "normal"), nil
+	return e.step(news2(score, red, len(obs)), at, Alert{Rule: RuleNEWS2}, "normal"), nil
 }
 
 // crossRule evaluates missed blood-pressure medication with a rising
@@ -294,7 +280,7 @@ func (e *Engine) crossRule(ctx context.Context) ([]Alert, error) {
 	}
 	slope, ok := slopePerDay(onlyReliable(sys), e.th.TrendMinReadings)
 	v := bpMissedTrend(count, span, slope, ok, e.th)
-	return e.step(v, now, Alert{Rule: RuleBPMissedTrend, Quantity: dispenser.Systolic}, "dose_taken"), nil
+	return e.step(v, now, Alert{Rule: RuleBPMissedTrend}, "dose_taken"), nil
 }
 
 // Doses runs the cross-rule when evs (newly committed events) include a
@@ -366,7 +352,7 @@ func (e *Engine) Restore(evs []dispenser.Event) {
 			l = &latch{key: a.Key}
 			e.latches[id] = l
 		}
-		l.level, l.priority = max(l.level, a.Level), max(l.priority, a.Priority)
+		l.priority = max(l.priority, a.Priority)
 		if ev.Time.After(l.last) {
 			l.last = ev.Time
 		}
