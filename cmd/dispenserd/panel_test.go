@@ -300,7 +300,8 @@ func TestPanelStory(t *testing.T) {
 }
 
 // The jam injector: a jammed compartment retries, and the panel shows the
-// jam in words; refill brings the count back.
+// jam in words; refill brings the count back; holding the button gives an
+// as-needed dose.
 func TestPanelJamAndRefill(t *testing.T) {
 	ctx := newBrowser(t)
 	base := panelDaemon(t, "../../examples/dispenser.yaml", "2026-03-10T08:55:00-04:00")
@@ -321,6 +322,13 @@ func TestPanelJamAndRefill(t *testing.T) {
 	p.click(`#compartments [data-id="2"] button.refill`)
 	p.wait("refilled", `document.querySelector('#compartments [data-id="2"]').dataset.count === '30' &&
 		document.querySelector('#log li[data-kind="refill"]') !== null`)
+
+	// Holding the button asks for the as-needed paracetamol: two pills.
+	p.click("#hold")
+	p.wait("the button held down", `document.getElementById('button-state').textContent === 'Button down'`)
+	p.wait("the as-needed dose given", `document.querySelector('#compartments [data-id="3"]').dataset.count === '30' &&
+		[...document.querySelectorAll('#doses li')].some((li) => li.textContent.includes('Paracetamol (as needed)'))`)
+	p.shot("2-as-needed")
 }
 
 // Then let a dose pass and see the text to the caregiver; reply OK as
