@@ -67,6 +67,9 @@ type File struct {
 	// Sync, when present, makes the dispenser push its log to a clinic
 	// service (package uplink).
 	Sync *uplink.Config `yaml:"sync"`
+	// Escalation says who hears about what, when, and through which SMS
+	// provider; every field has a default.
+	Escalation notify.Escalation `yaml:"escalation"`
 }
 
 // sections runs each package's validator on its section. Paths a validator
@@ -81,6 +84,9 @@ var sections = []struct {
 	{"medications", func(f *File, _ *time.Location) problem.List { return dispenser.ValidateMedications(f.Medications) }},
 	{"", func(f *File, loc *time.Location) problem.List { return schedule.ValidateRegimens(f.Regimens, loc) }},
 	{"contacts", func(f *File, _ *time.Location) problem.List { return notify.ValidateContacts(f.Contacts) }},
+	{"escalation", func(f *File, _ *time.Location) problem.List {
+		return notify.ValidateEscalation(f.Escalation, f.Contacts, f.Medications)
+	}},
 	{"", func(f *File, _ *time.Location) problem.List { return crossCheck(f) }},
 }
 
