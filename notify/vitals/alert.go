@@ -1,9 +1,7 @@
 package vitals
 
 import (
-	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -11,20 +9,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify"
 )
 
-// The event kinds the rules append. A vital_alert raises an alert, or
-// raises the priority of the open one with the same key; a
-// vital_alert_cleared closes it. The notifier turns them into SMS through
-// its event -> alert table (notify/rules.go); docs/vitals.md has the
-// contract.
+// The event kinds the rules append: the notifier's. A vital_alert raises
+// an alert, or raises the priority of the open one with the same key; a
+// vital_alert_cleared closes it. The notifier's event -> alert table
+// (notify/rules.go) turns them into SMS; docs/vitals.md has the contract.
 const (
-	// KindVitalAlert is notify.KindVitalAlert. Detail: notify's alert
-	// detail, "priority=P key=K text=T" (see Alert.Detail).
-	KindVitalAlert dispenser.Kind = "vital_alert"
-	// KindVitalAlertCleared is notify.KindVitalAlertCleared. Detail:
-	// "key=K reason=R".
-	KindVitalAlertCleared dispenser.Kind = "vital_alert_cleared"
+	KindVitalAlert        = notify.KindVitalAlert        // detail: notify.AlertDetail
+	KindVitalAlertCleared = notify.KindVitalAlertCleared // detail: notify.ClearDetail
 )
 
 // Alert is one change of a rule's alert: raised, escalated or cleared.
@@ -92,23 +86,25 @@ func (a Alert) Event(now time.Time) dispenser.Event {
 	return dispenser.Event{Time: now, Kind: kind, Detail: a.Detail()}
 }
 
-// Detail encodes the alert as its event's detail. A raise uses the
-// notifier's alert detail, which the notifier parses strictly: priority,
-// key, then text as the rest of the line.
+// Detail encodes the alert as its event's detail, in the notifier's
+// formats:
 //
-//	priority=high key=glucose_low:t4k2zc text=Very low blood sugar (level 2 hypoglycaemia).
-//	key=glucose_low:t4k2zc reason=normal
+//	priority=high key=glucose_low:ttb9fg0 text=Very low blood sugar (level 2 hypoglycaemia).
+//	key=glucose_low:ttb9fg0 reason=normal
 func (a Alert) Detail() string {
 	if a.Cleared {
-		return "key=" + a.Key + " reason=" + a.Reason
+		if d, err := notify.ClearDetail(a.Key, a.Reason); err == nil {
+			return d
+		}
+		return "key=" + a.Key + " reason=cleared"
 	}
-	return "priority=" + a.Priority.String() + " key=" + a.Key + " text=" + a.Text
+	if d, err := notify.AlertDetail(a.Priority, a.Key, a.Text); err == nil {
+		return d
+	}
+	// Only a text the notifier refuses gets here; the alert must still go.
+	d, _ := notify.AlertDetail(a.Priority, a.Key, "A vital sign needs attention.")
+	return d
 }
-
-// The notifier's limits of a key and a text.
-var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.:-]{0,39}$`)
-
-const maxText = 200
 
 // ParseAlert reads back an alert event the rules appended.
 func ParseAlert(ev dispenser.Event) (Alert, error) {
@@ -116,9 +112,9 @@ func ParseAlert(ev dispenser.Event) (Alert, error) {
 	var err error
 	switch ev.Kind {
 	case KindVitalAlert:
-		a.Priority, a.Key, a.Text, err = parseRaise(ev.Detail)
+		a.Priority, a.Key, a.Text, err = notify.ParseAlertDetail(ev.Detail)
 	case KindVitalAlertCleared:
-		a.Key, a.Reason, err = parseClear(ev.Detail)
+		a.Key, a.Reason, err = notify.ParseClearDetail(ev.Detail)
 	default:
 		err = fmt.Errorf("it is a %s", ev.Kind)
 	}
@@ -130,48 +126,6 @@ func ParseAlert(ev dispenser.Event) (Alert, error) {
 		a.Device = deviceFromKey(a.Key)
 	}
 	return a, nil
-}
-
-func parseRaise(d string) (p Priority, key, text string, err error) {
-	rest, ok := strings.CutPrefix(d, "priority=")
-	if !ok {
-		return 0, "", "", errors.New("want priority= first")
-	}
-	ps, rest, _ := strings.Cut(rest, " ")
-	if p, ok = ParsePriority(ps); !ok {
-		return 0, "", "", fmt.Errorf("priority %q is not low, medium or high", ps)
-	}
-	if rest, ok = strings.CutPrefix(rest, "key="); !ok {
-		return 0, "", "", errors.New("want key= after priority")
-	}
-	key, rest, _ = strings.Cut(rest, " ")
-	if !keyPattern.MatchString(key) {
-		return 0, "", "", errors.New("key must be 1 to 40 of a-z 0-9 _ . : -")
-	}
-	if text, ok = strings.CutPrefix(rest, "text="); !ok || !validText(text) {
-		return 0, "", "", errors.New("want text= after key: printable, at most 200 characters")
-	}
-	return p, key, text, nil
-}
-
-func validText(s string) bool {
-	return strings.TrimSpace(s) != "" && utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxText &&
-		strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0
-}
-
-func parseClear(d string) (key, reason string, err error) {
-	rest, ok := strings.CutPrefix(d, "key=")
-	if !ok {
-		return "", "", errors.New("want key= first")
-	}
-	key, rest, _ = strings.Cut(rest, " ")
-	if !keyPattern.MatchString(key) {
-		return "", "", errors.New("key must be 1 to 40 of a-z 0-9 _ . : -")
-	}
-	if reason, ok = strings.CutPrefix(rest, "reason="); !ok || reason == "" || strings.ContainsRune(reason, ' ') {
-		return "", "", errors.New("want reason= after key, one word")
-	}
-	return key, reason, nil
 }
 
 // sentence makes a rule's summary the caregiver's text: capitalised, with

@@ -44,6 +44,14 @@ func TestAlertDetailRoundTrip(t *testing.T) {
 	}
 }
 
+func TestDetailFallsBackToAPlainText(t *testing.T) {
+	a := Alert{Rule: RuleDeviceSilent, Key: "device_silent:a:t1", Priority: Low, Text: "The \x00 scale."}
+	got, err := ParseAlert(a.Event(time.Time{}))
+	if err != nil || got.Text != "A vital sign needs attention." || got.Priority != Low {
+		t.Errorf("an alert with a control character in its text parsed back as %+v, %v; want the plain text, low", got, err)
+	}
+}
+
 func TestParseAlertRejects(t *testing.T) {
 	tests := []struct {
 		kind   dispenser.Kind
@@ -55,9 +63,9 @@ func TestParseAlertRejects(t *testing.T) {
 		{KindVitalAlert, "priority=urgent key=x text=a", "priority"},
 		{KindVitalAlert, "priority=low text=a", "key= after"},
 		{KindVitalAlert, "priority=low key=Bad text=a", "key must be"},
-		{KindVitalAlert, "priority=low key=x text= ", "text="},
-		{KindVitalAlert, "priority=low key=x text=a\x01b", "text="},
-		{KindVitalAlert, "priority=low key=x text=" + strings.Repeat("a", 201), "text="},
+		{KindVitalAlert, "priority=low key=x text= ", "text"},
+		{KindVitalAlert, "priority=low key=x text=a\x01b", "control"},
+		{KindVitalAlert, "priority=low key=x text=" + strings.Repeat("a", 201), "200"},
 		{KindVitalAlertCleared, "reason=normal key=x", "key= first"},
 		{KindVitalAlertCleared, "key=x", "reason="},
 		{KindVitalAlertCleared, "key=x reason=two words", "reason="},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify"
 )
 
 // Rule ids: stored in event details and used in alert keys; never rename one.
@@ -20,38 +21,17 @@ const (
 	RuleDeviceSilent  = "device_silent"   // a device that should report has been silent (low)
 )
 
-// Priority is an alert's priority, in the spirit of IEC 60601-1-8. The
-// values and their names are the notifier's (notify.Priority): the event
-// detail carries the name.
-type Priority int
+// Priority is the notifier's alert priority (IEC 60601-1-8 in spirit).
+type Priority = notify.Priority
 
 const (
-	Low Priority = iota + 1
-	Medium
-	High
+	Low    = notify.Low
+	Medium = notify.Medium
+	High   = notify.High
 )
 
-func (p Priority) String() string {
-	switch p {
-	case Low:
-		return "low"
-	case Medium:
-		return "medium"
-	case High:
-		return "high"
-	}
-	return fmt.Sprintf("Priority(%d)", int(p))
-}
-
 // ParsePriority reads "low", "medium" or "high".
-func ParsePriority(s string) (Priority, bool) {
-	for _, p := range []Priority{Low, Medium, High} {
-		if p.String() == s {
-			return p, true
-		}
-	}
-	return 0, false
-}
+func ParsePriority(s string) (Priority, bool) { return notify.ParsePriority(s) }
 
 // Hysteresis: once a rule has raised an alert, the value has to come back
 // past its threshold by this margin before the alert clears, so a value
