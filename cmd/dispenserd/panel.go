@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
@@ -64,5 +63,3 @@ func panelURL(addr net.Addr) string {
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
 }
-
-var _ http.Handler = (*httpapi.Stream)(nil)

@@ -270,6 +270,8 @@ func writeSSE(w io.Writer, event, id string, data []byte) error {
 	return err
 }
 
+var _ http.Handler = (*Stream)(nil)
+
 // takeMissed reports whether the hub dropped events for s since the last
 // call, and clears the mark.
 func (h *Hub) takeMissed(s *sub) bool {

@@ -61,8 +61,11 @@ func (p *Panel) Routes() map[string]http.Handler {
 		panic(err) // the embedded tree is fixed at build time
 	}
 	files := http.StripPrefix("/panel/", http.FileServerFS(assets))
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, assets, "index.html")
+	})
 	return map[string]http.Handler{
-		"GET /{$}":                 pageHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFileFS(w, r, assets, "index.html") })),
+		"GET /{$}":                 pageHeaders(page),
 		"GET /panel/":              pageHeaders(files),
 		"GET /api/sim/display.png": http.HandlerFunc(p.display),
 	}
@@ -72,7 +75,7 @@ func (p *Panel) Routes() map[string]http.Handler {
 // that would need the internet breaks here and not in a user's kitchen.
 func pageHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-cache")
 		h.ServeHTTP(w, r)
