@@ -144,6 +144,9 @@ func ValidateEscalation(e Escalation, contacts []Contact, meds []dispenser.Medic
 		}
 	}
 	roles := contactRoles(contacts)
+	if len(contacts) == 0 {
+		roles = nil // ValidateContacts reports it once; a ladder naming them is not a second mistake
+	}
 	if e.Ladder != nil {
 		validateLadder(&l, "ladder", e.Ladder, roles)
 	}
@@ -231,12 +234,12 @@ func validateLadder(l *problem.List, path string, steps []Step, roles map[string
 		at := problem.Index(path, i)
 		switch {
 		case s.To == RolePatient:
-			if _, ok := roles[RolePatient]; !ok {
+			if _, ok := roles[RolePatient]; !ok && roles != nil {
 				l.Add(at+".to", "add a contact with role: patient, or remove this step", "no contact has role patient")
 			}
 		case stepRole.MatchString(s.To):
 			caregiver = true
-			if _, ok := roles[s.To]; !ok {
+			if _, ok := roles[s.To]; !ok && roles != nil {
 				l.Add(at+".to", "add caregivers under contacts:, or remove this step",
 					"%s is the caregiver number %s in contacts:, and there is no such caregiver", s.To, s.To[len(RoleCaregiver):])
 			}
