@@ -50,6 +50,7 @@ import (
 	"github.com/pillbox/pillbox/dispenser/problem"
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -70,6 +71,9 @@ type File struct {
 	// Escalation says who hears about what, when, and through which SMS
 	// provider; every field has a default.
 	Escalation notify.Escalation `yaml:"escalation"`
+	// Vitals, when present, lists the patient's Bluetooth LE health devices
+	// and the thresholds of the abnormal-vital rules (package vitals).
+	Vitals *vitals.Config `yaml:"vitals"`
 }
 
 // sections runs each package's validator on its section. Paths a validator
