@@ -71,6 +71,12 @@ ON CONFLICT DO UPDATE SET log_id = log_id RETURNING acked_seq, acked_reading_seq
 		if err != nil {
 			return err
 		}
+		// The usual batch continues the stream without a gap and is all
+		// new: the walk below then starts after it. (A resent one takes the
+		// walk from the old ack, in case its ids sit at other seqs.)
+		if n := len(b.Events); n > 0 && dups == 0 && b.Events[0].Seq <= acked+1 && b.Events[n-1].Seq-b.Events[0].Seq == int64(n-1) {
+			acked = max(acked, b.Events[n-1].Seq)
+		}
 		if acked, err = contiguous(ctx, tx, "clinic_events", p.DeviceID, b.Log, acked); err != nil {
 			return err
 		}
