@@ -159,7 +159,7 @@ func TestSyncThroughOutage(t *testing.T) {
 		defer dev.Close()
 		net := &network{h: c.handler}
 		p, err := uplink.NewPusher(uplink.Options{BaseURL: "https://clinic.test", Device: c.device.ID, Token: c.token,
-			Source: dev, Clock: clock, Client: &http.Client{Transport: net}, Interval: 5 * time.Minute,
+			Source: dev, Readings: dev, Clock: clock, Client: &http.Client{Transport: net}, Interval: 5 * time.Minute,
 			MinBackoff: 10 * time.Second, MaxBackoff: 2 * time.Minute, Batch: 7, Rand: func() float64 { return 0.5 }})
 		if err != nil {
 			t.Fatal(err)
@@ -198,6 +198,10 @@ func TestSyncThroughOutage(t *testing.T) {
 		if got := tx.list(); len(got) != 0 {
 			t.Fatalf("texts after 29 minutes of outage = %q, want none", got)
 		}
+		if _, err := dev.AppendReadings(ctx, dispenser.Reading{Device: "aa:bb", Quantity: dispenser.Pulse, Value: 70, Unit: "/min", Time: clock.Now()},
+			dispenser.Reading{Device: "aa:bb", Quantity: dispenser.SpO2, Value: 97, Unit: "%", Time: clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
 		minute(16, 3) // silent at 30 minutes after the last request; then more outage
 		got := tx.list()
 		if len(got) != 2 || !strings.Contains(got[0], "+15555550101: Pillbox: Ann's dispenser has not checked in") ||
@@ -223,6 +227,10 @@ func TestSyncThroughOutage(t *testing.T) {
 		}
 		if st := p.Status(); st.AckedSeq != int64(n) || st.Failures != 0 {
 			t.Errorf("pusher status after catching up = %+v, want acked %d and no failures", st, n)
+		}
+		rds, err := c.store.PatientReadings(ctx, c.patient.ID, t0, t0.Add(24*time.Hour), 100)
+		if err != nil || len(rds) != 2 || rds[0].Value != 70 || p.Status().AckedReadingSeq != 2 {
+			t.Errorf("clinic readings = %+v, %v, acked %d; want the pulse and the SpO2, acked 2", rds, err, p.Status().AckedReadingSeq)
 		}
 		stored, err := c.store.PatientEvents(ctx, c.patient.ID, t0.Add(-time.Hour), t0.Add(24*time.Hour), 100000)
 		if err != nil {

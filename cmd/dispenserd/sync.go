@@ -35,11 +35,9 @@ func wireSync(ctx context.Context, r *running) error {
 		// mode, whose clock may stand still.
 		Clock:  schedule.NewRealClock(),
 		Client: client, Logger: r.log, Interval: c.Interval, Batch: c.Batch, Software: "dispenserd " + version,
-	}
-	// Readings go along once the store keeps them; they are sent with the
-	// next event or heartbeat.
-	if rs, ok := any(r.store).(uplink.ReadingSource); ok {
-		o.Readings = rs
+		// Vitals readings go along; they are appended outside the event
+		// log, so they leave with the next event or heartbeat.
+		Readings: r.store,
 	}
 	p, err := uplink.NewPusher(o)
 	if err != nil {
