@@ -133,6 +133,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	a.ID = "user:" + u.ID
+	if err := s.c.Store.PruneSessions(ctx, s.c.Sessions); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	cookie, _, err := s.c.Store.NewSession(ctx, a, u.ID)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)

@@ -61,6 +61,15 @@ func TestLoginCookieAndIdleLogout(t *testing.T) {
 	if w := e.do("GET", "/panel", sess.Value, ""); w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/login") {
 		t.Errorf("panel after 31 idle minutes = %d %q, want a redirect to /login", w.Code, w.Header().Get("Location"))
 	}
+	// A session abandoned without a last request is deleted at the next
+	// sign-in.
+	e.login("bob", testPassword)
+	e.clock.Advance(31 * time.Minute)
+	e.login("alice", testPassword)
+	var n int
+	if err := e.store.r.QueryRow(`SELECT count(*) FROM clinic_sessions`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("sessions after an abandoned one expired = %d, %v; want 1 (the new one)", n, err)
+	}
 
 	es, err := e.store.AuditLog(e.ctx, AuditQuery{Limit: 1000})
 	if err != nil {

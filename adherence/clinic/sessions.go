@@ -116,6 +116,18 @@ FROM clinic_sessions s JOIN clinic_users u ON u.id = s.user_id WHERE s.id_hash =
 	return p, nil
 }
 
+// PruneSessions deletes the sessions that lim has ended but whose cookie
+// never came back to be refused (the browser was closed).
+func (s *Store) PruneSessions(ctx context.Context, lim SessionLimits) error {
+	now := s.now()
+	_, err := s.w.ExecContext(ctx, `DELETE FROM clinic_sessions WHERE last_seen < ? OR created < ?`,
+		millis(now.Add(-lim.Idle)), millis(now.Add(-lim.MaxAge)))
+	if err != nil {
+		return fmt.Errorf("clinic: prune sessions: %w", err)
+	}
+	return nil
+}
+
 // EndSession logs a session out.
 func (s *Store) EndSession(ctx context.Context, a Actor, p Principal) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
