@@ -248,12 +248,6 @@ func (s *Store) Patients(ctx context.Context) ([]Patient, error) {
 	return s.queryPatients(ctx, `SELECT id, display_name, created FROM clinic_patients ORDER BY display_name, id`)
 }
 
-// Panel returns the patients on a user's panel, by name.
-func (s *Store) Panel(ctx context.Context, userID string) ([]Patient, error) {
-	return s.queryPatients(ctx, `SELECT p.id, p.display_name, p.created FROM clinic_patients p
-JOIN clinic_panels l ON l.patient_id = p.id WHERE l.user_id = ? ORDER BY p.display_name, p.id`, userID)
-}
-
 func (s *Store) queryPatients(ctx context.Context, q string, args ...any) ([]Patient, error) {
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -1,7 +1,6 @@
 package clinic
 
 import (
-	"context"
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
@@ -68,10 +67,6 @@ const (
 	accessAdmin                 // a user with RoleAdmin
 	accessDevice                // a device token
 )
-
-func (a access) String() string {
-	return [...]string{"public", "user", "patient", "admin", "device"}[a]
-}
 
 // route is one entry of the router. Every handler is registered through
 // this table, so the authorisation test can walk all of them.
@@ -467,9 +462,4 @@ func (s *Server) audited(w http.ResponseWriter, r *http.Request, c *call, action
 		return false
 	}
 	return true
-}
-
-// withTimeout bounds the database work of a request.
-func withTimeout(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), 30*time.Second)
 }

@@ -49,6 +49,8 @@ type fakeServer struct {
 	batches   []int // events per request
 }
 
+var _ http.RoundTripper = (*fakeServer)(nil)
+
 func (f *fakeServer) RoundTrip(r *http.Request) (*http.Response, error) {
 	body, _ := io.ReadAll(r.Body)
 	w := httptest.NewRecorder()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/schedule"
@@ -15,6 +16,11 @@ import (
 // after each commit and never waits for the network. GET /api/sync shows
 // how far the clinic has acknowledged.
 func init() { register(component{name: "sync", wire: wireSync}) }
+
+var (
+	_ uplink.Source        = (*adherence.Store)(nil)
+	_ uplink.ReadingSource = (*adherence.Store)(nil)
+)
 
 func wireSync(ctx context.Context, r *running) error {
 	c := r.file.Sync
