@@ -24,7 +24,7 @@ import (
 // a fixed time, and save screenshots of the main states (the path is
 // logged; set PILLBOX_ARTIFACTS to choose it).
 
-var updatePanelPNG = flag.Bool("update-panel-png", false, "write the README's screenshot, docs/panel.png, from TestPanelStory")
+var updatePanelPNG = flag.Bool("update-panel-png", false, "write the README's screenshot, docs/panel.png, from TestPanelSMSStory")
 
 const chromiumPath = "/usr/bin/chromium"
 
@@ -271,7 +271,7 @@ func TestPanelStory(t *testing.T) {
 	p.wait("the lights settled: attention on, ready off", `document.getElementById('light-led_attention').dataset.mode === 'on' &&
 		document.querySelector('#light-led_attention .mode').textContent === 'On' &&
 		document.getElementById('light-led_ready').dataset.mode === 'off'`)
-	docShot := p.shot("3-dispensed")
+	p.shot("3-dispensed")
 
 	// Lift the cup: taken.
 	p.click("#cup")
@@ -290,13 +290,6 @@ func TestPanelStory(t *testing.T) {
 	p.key("l")
 	p.wait("the lid closed", `document.getElementById('lid-state').textContent === 'closed'`)
 	p.shot("5-keyboard")
-
-	if *updatePanelPNG {
-		if err := os.WriteFile("../../docs/panel.png", docShot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Log("wrote docs/panel.png")
-	}
 }
 
 // The jam injector: a jammed compartment retries, and the panel shows the
@@ -347,24 +340,34 @@ func TestPanelSMSStory(t *testing.T) {
 	p := newPage(t, ctx, base)
 	p.wait("live", `document.getElementById('conn').textContent === 'Live'`)
 
-	// Let the 08:00 dose pass unpressed, an hour at a time, until a text
-	// to the first caregiver shows.
+	// Let the 08:00 dose pass unpressed, an hour at a time, until it is
+	// missed; by then its ladder has texted the first caregiver.
 	const caregiver = "+15555550101"
-	hasText := fmt.Sprintf(`[...document.querySelectorAll('#sms li')].some((li) => li.textContent.includes(%q))`, caregiver)
-	for i := 0; i < 8 && p.eval(fmt.Sprintf(`String(%s)`, hasText)) != "true"; i++ {
+	missed := `document.querySelector('#log li[data-kind="missed"]') !== null`
+	for i := 0; i < 4 && p.eval(fmt.Sprintf(`String(%s)`, missed)) != "true"; i++ {
 		before := p.eval(`document.getElementById('clock-time').textContent`)
 		p.click("#adv-1h")
 		p.wait("the clock to move", fmt.Sprintf(`document.getElementById('clock-time').textContent !== %q`, before))
 	}
-	p.wait("a text to "+caregiver, hasText)
-	p.wait("missed in the log", `document.querySelector('#log li[data-kind="missed"]') !== null`)
+	p.wait("missed in the log", missed)
+	p.wait("a text to "+caregiver+" with its delivery status", fmt.Sprintf(`[...document.querySelectorAll('#sms li.out')].some((li) =>
+		li.textContent.includes(%q) && li.dataset.status === 'delivered')`, caregiver))
 	p.shot("1-sms")
 
 	p.do("reply OK", chromedp.SetValue(chromedp.CSS("#sms-from"), caregiver),
 		chromedp.SendKeys(chromedp.CSS("#sms-body"), "OK"),
 		chromedp.Click(chromedp.CSS("#sms-send"), chromedp.NodeVisible))
 	p.wait("the acknowledgement in the log", `document.querySelector('#log li[data-kind="alert_ack"]') !== null`)
-	p.shot("2-acknowledged")
+	p.wait("the reply and its answer in the pane", `document.querySelector('#sms li.in') !== null &&
+		document.querySelector('#sms li.in').textContent.includes('OK')`)
+	p.wait("the lights settled", `document.getElementById('light-led_ready').dataset.mode === 'off'`)
+	shot := p.shot("2-acknowledged")
+	if *updatePanelPNG {
+		if err := os.WriteFile("../../docs/panel.png", shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("wrote docs/panel.png")
+	}
 }
 
 // panelURL names an address a browser on this machine can open.

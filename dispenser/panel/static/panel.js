@@ -432,13 +432,14 @@ async function refreshSMS() {
 }
 
 function renderSMS(msgs) {
-  msgs = [...msgs].sort((a, b) => new Date(b.time || 0) - new Date(a.time || 0));
+  // Newest first; the server lists oldest first.
+  msgs = [...msgs].reverse();
   $('sms-empty').hidden = msgs.length > 0;
   $('sms').replaceChildren(...msgs.map(smsItem));
   // Reply as anyone who was texted; the newest recipient first.
   const from = $('sms-from');
   const keep = from.value;
-  const numbers = [...new Set(msgs.filter((m) => m.to).map((m) => m.to))];
+  const numbers = [...new Set(msgs.filter((m) => m.direction !== 'in' && m.to).map((m) => m.to))];
   from.replaceChildren(...numbers.map((n) => {
     const o = document.createElement('option');
     o.value = n;
