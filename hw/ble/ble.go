@@ -11,7 +11,10 @@ package ble
 
 import (
 	"context"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // Payload is one characteristic value a device sent.
@@ -81,4 +84,24 @@ const RACPChar = 0x2A52
 // UUID128 writes a 16-bit Bluetooth UUID in the 128-bit form BlueZ uses.
 func UUID128(u uint16) string {
 	return fmt.Sprintf("0000%04x-0000-1000-8000-00805f9b34fb", u)
+}
+
+// ParseHex reads a characteristic value written as hex digits, as
+// bluetoothctl and nRF Connect show them: "1E 78 00", "1e:78:00",
+// "0x1E7800". Spaces, colons and dashes between bytes are ignored.
+func ParseHex(s string) ([]byte, error) {
+	t := strings.NewReplacer(" ", "", ":", "", "-", "", "\t", "", "\n", "").Replace(strings.TrimSpace(s))
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X")
+	if len(t)%2 != 0 {
+		return nil, fmt.Errorf("ble: %d hex digits is not a whole number of bytes", len(t))
+	}
+	b, err := hex.DecodeString(t)
+	if err != nil {
+		var ie hex.InvalidByteError
+		if errors.As(err, &ie) {
+			return nil, fmt.Errorf("ble: %q is not a hex digit", rune(ie))
+		}
+		return nil, fmt.Errorf("ble: %w", err)
+	}
+	return b, nil
 }

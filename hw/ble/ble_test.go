@@ -514,3 +514,30 @@ func TestReplay(t *testing.T) {
 		}
 	})
 }
+
+func TestParseHex(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []byte
+		err  string
+	}{
+		{"1E 78 00", []byte{0x1E, 0x78, 0x00}, ""},
+		{"1e:78-00", []byte{0x1E, 0x78, 0x00}, ""},
+		{"0x1E7800", []byte{0x1E, 0x78, 0x00}, ""},
+		{"", []byte{}, ""},
+		{"1E 7", nil, "3 hex digits"},
+		{"1G", nil, `'G' is not a hex digit`},
+	}
+	for _, tt := range tests {
+		got, err := ParseHex(tt.in)
+		if tt.err != "" {
+			if err == nil || !bytes.Contains([]byte(err.Error()), []byte(tt.err)) {
+				t.Errorf("ParseHex(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(got, tt.want) {
+			t.Errorf("ParseHex(%q) = % X, %v; want % X", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -210,7 +210,11 @@ func (m *Monitor) appendAlerts(ctx context.Context, alerts []Alert) ([]dispenser
 	}
 	for _, a := range alerts {
 		// Rule and priority only: the text and the device stay in the log.
-		m.logger.Info("vitals: alert", "rule", a.Rule, "priority", a.Priority.String(), "cleared", a.Cleared)
+		if a.Cleared {
+			m.logger.Info("vitals: alert cleared", "rule", a.Rule, "reason", a.Reason)
+		} else {
+			m.logger.Info("vitals: alert", "rule", a.Rule, "priority", a.Priority.String())
+		}
 	}
 	return stored, nil
 }
