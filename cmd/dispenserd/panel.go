@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"net"
 	"time"
 
@@ -25,7 +26,7 @@ func wirePanel(ctx context.Context, r *running) error {
 	hub := httpapi.NewHub()
 	r.onCommit = append(r.onCommit, hub.Publish)
 	stream := &httpapi.Stream{
-		Hub: hub, Log: r.events, Done: ctx.Done(), Logger: r.log,
+		Hub: hub, Log: r.events, Done: ctx.Done(), Logger: r.log, Instance: rand.Text(),
 		Backlog: func(ctx context.Context) ([]dispenser.Event, error) {
 			evs, err := r.events.SinceTime(ctx, r.clock.Now().Add(-streamBacklog))
 			if len(evs) > backlogMax {

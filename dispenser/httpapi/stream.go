@@ -26,6 +26,9 @@ import (
 //     once at connect and then whenever the value changes. Sources are
 //     sampled every Interval on the server, which is cheap for in-memory
 //     state (the simulated world) and spares the client a poll loop.
+//   - "hello" first, with Instance, when set: a client that reconnects to
+//     another run of the daemon (whose log may have started again at seq
+//     1) sees a new instance and starts over instead of resuming.
 //   - a comment every heartbeat, so dead connections are noticed.
 type Stream struct {
 	Hub *Hub
@@ -35,6 +38,8 @@ type Stream struct {
 	// what is committed after it connects.
 	Backlog func(ctx context.Context) ([]dispenser.Event, error)
 	Sources []Source
+	// Instance names this run of the server, in the hello event.
+	Instance string
 	// Interval is how often sources are sampled (default 250ms).
 	Interval time.Duration
 	// Done ends every stream when closed: http.Server.Shutdown waits for
@@ -144,11 +149,20 @@ type streamConn struct {
 	prev [][]byte // last value sent of each source
 }
 
-// start sends the reconnect delay, the log the client asked for (or the
-// backlog), and every source's current value.
+// start sends the reconnect delay, hello, the log the client asked for (or
+// the backlog), and every source's current value.
 func (c *streamConn) start() error {
 	if _, err := fmt.Fprintf(c.w, "retry: %d\n\n", streamRetry.Milliseconds()); err != nil {
 		return err
+	}
+	if c.s.Instance != "" {
+		hello, err := json.Marshal(map[string]string{"instance": c.s.Instance})
+		if err != nil {
+			return err
+		}
+		if err := writeSSE(c.w, "hello", "", hello); err != nil {
+			return err
+		}
 	}
 	switch {
 	case c.last != noSeq:

@@ -387,3 +387,37 @@ func FuzzStreamSince(f *testing.F) {
 		}
 	})
 }
+
+// hello names the server's run first, so a client can tell a restart.
+func TestStreamHello(t *testing.T) {
+	for _, tc := range []struct {
+		instance string
+		want     []string // names of the events at connect
+	}{
+		{"", []string{"log"}},
+		{"run-1", []string{"hello", "log"}},
+	} {
+		t.Run(tc.instance, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				log := &memLog{}
+				log.add(t, 1)
+				s := &Stream{Hub: NewHub(), Log: log, Instance: tc.instance}
+				run := startStream(s, httptest.NewRequest("GET", "/api/stream?since=0", nil))
+				defer run.stop()
+				evs := run.rec.take()
+				var names []string
+				for _, e := range evs {
+					names = append(names, e.name)
+				}
+				if !slices.Equal(names, tc.want) {
+					t.Fatalf("events at connect %v, want %v", names, tc.want)
+				}
+				if tc.instance != "" {
+					if want := fmt.Sprintf(`{"instance":%q}`, tc.instance); evs[0].data != want {
+						t.Errorf("hello data %s, want %s", evs[0].data, want)
+					}
+				}
+			})
+		})
+	}
+}

@@ -14,6 +14,7 @@ const state = {
   seen: new Set(),  // log seqs shown
   sms: null,        // true once /api/sim/sms answered, false if absent
   displayVersion: '',
+  instance: '',     // the daemon run the page shows
 };
 
 const LOG_MAX = 300;
@@ -582,6 +583,12 @@ function connect() {
   const es = new EventSource('/api/stream');
   es.addEventListener('open', () => setConn(true));
   es.addEventListener('error', () => setConn(false));
+  es.addEventListener('hello', (e) => {
+    // Another run of the daemon: its log and world are not the ones shown.
+    const { instance } = JSON.parse(e.data);
+    if (state.instance && state.instance !== instance) location.reload();
+    state.instance = instance;
+  });
   es.addEventListener('log', (e) => onLog(JSON.parse(e.data)));
   es.addEventListener('world', (e) => onFrame(JSON.parse(e.data)));
 }
