@@ -329,6 +329,9 @@ func (sv simValue) reading(device string, at time.Time) (dispenser.Reading, erro
 			return dispenser.Reading{}, fmt.Errorf("unit %q is not one for %s (want %s)", unit, sv.Quantity, canonical)
 		}
 		v = conv(v)
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return dispenser.Reading{}, fmt.Errorf("value is out of range in %s", canonical)
+		}
 	}
 	for _, c := range sv.Unreliable {
 		if c == "" || len(c) > 64 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -336,6 +337,7 @@ func TestParseSimReading(t *testing.T) {
 		{"bad hex", `{"char":"2A35","hex":"0"}`, "error: hex:"},
 		{"raw with time", `{"char":"2A35","hex":"00","time":"2026-03-05T07:00:00Z"}`, "error: \"time\""},
 		{"no value", `{"quantity":"pulse"}`, "error: value is missing"},
+		{"out of range after conversion", `{"quantity":"temperature","value":1e308,"unit":"°F"}`, "error: value is out of range"},
 		{"wrong unit", `{"quantity":"pulse","value":60,"unit":"mmHg"}`, "error: unit \"mmHg\" is not one for pulse"},
 		{"bad time", `{"quantity":"pulse","value":60,"time":"7am"}`, "error: time:"},
 		{"one and a list", `{"quantity":"pulse","value":60,"readings":[{"quantity":"pulse","value":1}]}`, "error: not both"},
@@ -390,7 +392,7 @@ func FuzzParseSimReading(f *testing.F) {
 			t.Errorf("parseSimReading(%q) gave neither a payload nor readings", body)
 		}
 		for _, r := range in.readings {
-			if r.Unit != r.Quantity.Unit() || r.Device == "" || r.Time.IsZero() {
+			if r.Unit != r.Quantity.Unit() || r.Device == "" || r.Time.IsZero() || math.IsInf(r.Value, 0) || math.IsNaN(r.Value) {
 				t.Errorf("reading %+v from %q: want the canonical unit, a device and a time", r, body)
 			}
 		}
