@@ -261,6 +261,16 @@ func TestPanelStory(t *testing.T) {
 	p.wait("the dose reminding", `document.querySelector('#doses [data-id="metformin@2026-03-10T08:00"]').dataset.state === 'reminding'`)
 	p.shot("2-reminder")
 
+	// A keyboard user on the dose's Skip button keeps their place while
+	// the list is redrawn (opening the lid logs an event, which redraws it).
+	const skip = `#doses [data-id="metformin@2026-03-10T08:00"] button`
+	p.do("focus Skip", chromedp.Focus(chromedp.CSS(skip)))
+	p.key("l")
+	p.wait("the lid open", `document.querySelector('#log li[data-kind="lid_opened"]') !== null`)
+	p.key("l")
+	p.wait("the lid closed", `document.querySelector('#log li[data-kind="lid_closed"]') !== null`)
+	p.wait("focus still on Skip", fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, skip))
+
 	// Press the button: one pill counted down, in the cup, logged.
 	p.click("#press")
 	p.wait("the pill counted down", `document.querySelector('#compartments [data-id="1"]').dataset.count === '55' &&
@@ -286,7 +296,7 @@ func TestPanelStory(t *testing.T) {
 	p.wait("the cup back", `document.querySelector('#log li[data-kind="cup_returned"]') !== null`)
 	p.key("l")
 	p.wait("the lid open", `document.getElementById('lid-state').textContent === 'open' &&
-		document.querySelector('#log li[data-kind="lid_opened"]') !== null`)
+		document.querySelectorAll('#log li[data-kind="lid_opened"]').length === 2`)
 	p.key("l")
 	p.wait("the lid closed", `document.getElementById('lid-state').textContent === 'closed'`)
 	p.shot("5-keyboard")

@@ -175,7 +175,13 @@ function renderDoses() {
   const shown = all.filter((d) => dayKey(d.scheduled) === today || st.pending.includes(d));
   shown.sort((a, b) => new Date(a.scheduled) - new Date(b.scheduled));
   const list = $('doses');
+  // The list is redrawn on every change; a keyboard user keeps their place.
+  const focused = document.activeElement && document.activeElement.closest('#doses li');
   list.replaceChildren(...shown.map(doseItem));
+  if (focused) {
+    const again = list.querySelector('li[data-id="' + CSS.escape(focused.dataset.id) + '"] button');
+    (again || $('doses-h')).focus();
+  }
   $('doses-empty').hidden = shown.length > 0;
   const later = st.next.find((d) => dayKey(d.scheduled) !== today);
   $('doses-next').textContent = later
@@ -515,6 +521,17 @@ function holdButton() {
   return act('hold the button', 'POST', '/api/sim/button', { hold: '3s' });
 }
 
+// toggle flips the lid or the cup. The world has moved when the request
+// returns, so the page shows it at once rather than at the next frame: a
+// second press right after the first must flip it back.
+async function toggle(field, what, path, key) {
+  if (!state.frame) return;
+  const want = !state.frame[field];
+  if (await act(what, 'POST', path, { [key]: want }) === null) return;
+  state.frame[field] = want;
+  renderPhysical(state.frame);
+}
+
 function advance(d) {
   return act('move the clock', 'POST', '/api/sim/clock', { advance: d });
 }
@@ -597,8 +614,8 @@ function init() {
   $('press').addEventListener('pointerdown', () => { pointerDownAt = performance.now(); });
   $('press').addEventListener('click', pressButton);
   $('hold').addEventListener('click', holdButton);
-  $('lid').addEventListener('click', () => state.frame && act('move the lid', 'POST', '/api/sim/lid', { open: !state.frame.lid_open }));
-  $('cup').addEventListener('click', () => state.frame && act('move the cup', 'POST', '/api/sim/cup', { present: !state.frame.cup_present }));
+  $('lid').addEventListener('click', () => toggle('lid_open', 'move the lid', '/api/sim/lid', 'open'));
+  $('cup').addEventListener('click', () => toggle('cup_present', 'move the cup', '/api/sim/cup', 'present'));
   $('adv-5m').addEventListener('click', () => advance('5m'));
   $('adv-1h').addEventListener('click', () => advance('1h'));
   $('adv-next').addEventListener('click', toNextDose);
