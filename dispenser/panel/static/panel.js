@@ -33,6 +33,7 @@ const KIND = {
   sms_delivered: 'Text delivered', sms_failed: 'Text failed', sms_canceled: 'Text cancelled',
   sms_opt_out: 'Opted out of texts', sms_opt_in: 'Opted in to texts',
   alert_ack: 'Alert acknowledged', vital_alert: 'Vital sign alert',
+  vital_alert_cleared: 'Vital sign back to normal',
 };
 const GOOD = new Set(['dispensed', 'taken', 'sms_delivered', 'alert_ack', 'clock_trusted', 'refill']);
 const BAD = new Set(['missed', 'not_taken', 'jam', 'uncertain', 'empty', 'fault', 'stray_drop',
