@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pillbox/pillbox/cmd/internal/config"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/ble"
 	"github.com/pillbox/pillbox/notify"
@@ -397,4 +398,33 @@ func FuzzParseSimReading(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestExampleVitalsSection keeps the example's commented vitals section
+// valid: uncommented, it must pass the checker.
+func TestExampleVitalsSection(t *testing.T) {
+	b, err := os.ReadFile("../../examples/dispenser.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	in := false
+	for i, l := range lines {
+		if l == "#vitals:" {
+			in = true
+		}
+		if in {
+			lines[i] = strings.TrimPrefix(l, "#")
+		}
+	}
+	if !in {
+		t.Fatal("examples/dispenser.yaml has no #vitals: section")
+	}
+	f, probs := config.Parse([]byte(strings.Join(lines, "\n")))
+	if len(probs) > 0 {
+		t.Fatalf("the example's vitals section, uncommented, has problems:\n%v", probs)
+	}
+	if f.Vitals == nil || len(f.Vitals.Devices) != 3 {
+		t.Errorf("uncommented vitals section = %+v, want 3 devices", f.Vitals)
+	}
 }
