@@ -164,18 +164,24 @@ func (d *vitalsDaemon) alerts(since int64) ([]string, int64) {
 // waitFor long-polls the log for an event of kind after since.
 func (d *vitalsDaemon) waitFor(kind dispenser.Kind, since int64) dispenser.Event {
 	d.t.Helper()
+	return d.waitUntil(since, string(kind), func(ev dispenser.Event) bool { return ev.Kind == kind })
+}
+
+// waitUntil long-polls the log for an event after since that ok accepts.
+func (d *vitalsDaemon) waitUntil(since int64, what string, ok func(dispenser.Event) bool) dispenser.Event {
+	d.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		var evs []dispenser.Event
 		json.Unmarshal(d.do("GET", fmt.Sprintf("/api/events?since=%d&wait=5s", since), "", 200), &evs)
 		for _, ev := range evs {
-			if ev.Kind == kind {
+			if ok(ev) {
 				return ev
 			}
 			since = ev.Seq
 		}
 	}
-	d.t.Fatalf("no %s event within 30s", kind)
+	d.t.Fatalf("no %s event within 30s", what)
 	return dispenser.Event{}
 }
 
@@ -426,5 +432,34 @@ func TestExampleVitalsSection(t *testing.T) {
 	}
 	if f.Vitals == nil || len(f.Vitals.Devices) != 3 {
 		t.Errorf("uncommented vitals section = %+v, want 3 devices", f.Vitals)
+	}
+}
+
+// TestVitalsCrossRuleInDaemon: the dose loop misses the ACE inhibitor two
+// days running while the cuff's systolic readings climb; the missed dose,
+// reaching the rules through the event log, raises one medium alert.
+func TestVitalsCrossRuleInDaemon(t *testing.T) {
+	d := startVitalsDaemon(t) // 07:40 on 5 March, New York
+	advance := func(dur string) { d.do("POST", "/api/sim/clock", `{"advance":"`+dur+`"}`, 200) }
+	missedLisinopril := func(since int64) dispenser.Event {
+		return d.waitUntil(since, "missed lisinopril", func(ev dispenser.Event) bool {
+			return ev.Kind == dispenser.KindMissed && ev.Medication == "lisinopril"
+		})
+	}
+	d.send(cuffAddr, 0x2A35, "00 82 00 55 00 67 00") // 130/85
+	advance("5h")                                     // 12:40: the 09:00 dose's window closed at 12:00
+	first := missedLisinopril(0)
+	advance("20h") // 08:40 on 6 March
+	d.send(cuffAddr, 0x2A35, "00 88 00 55 00 6B 00") // 136/85
+	advance("1h30m")
+	d.send(cuffAddr, 0x2A35, "00 8E 00 55 00 6F 00") // 142/85
+	if got, _ := d.alerts(first.Seq); len(got) != 0 {
+		t.Fatalf("systolic rising with one dose missed: alerts %q, want none", got)
+	}
+	advance("3h") // 13:10: the second dose missed
+	missedLisinopril(first.Seq)
+	ev := d.waitFor(vitals.KindVitalAlert, first.Seq)
+	if a, err := vitals.ParseAlert(ev); err != nil || a.Rule != vitals.RuleBPMissedTrend || a.Priority != vitals.Medium {
+		t.Errorf("alert after the second missed dose = %+v, %v; want a medium bp_missed_trend", a, err)
 	}
 }
