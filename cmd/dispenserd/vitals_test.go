@@ -447,9 +447,9 @@ func TestVitalsCrossRuleInDaemon(t *testing.T) {
 		})
 	}
 	d.send(cuffAddr, 0x2A35, "00 82 00 55 00 67 00") // 130/85
-	advance("5h")                                     // 12:40: the 09:00 dose's window closed at 12:00
+	advance("5h")                                    // 12:40: the 09:00 dose's window closed at 12:00
 	first := missedLisinopril(0)
-	advance("20h") // 08:40 on 6 March
+	advance("20h")                                   // 08:40 on 6 March
 	d.send(cuffAddr, 0x2A35, "00 88 00 55 00 6B 00") // 136/85
 	advance("1h30m")
 	d.send(cuffAddr, 0x2A35, "00 8E 00 55 00 6F 00") // 142/85
