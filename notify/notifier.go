@@ -102,8 +102,10 @@ type Notifier struct {
 	failingFrom time.Time           // first failure of the current run of retryable failures
 	faultsSet   map[string]struct{} // fault keys shown on the device
 
-	wake     chan struct{}
-	sendWake chan struct{}
+	wake      chan struct{}
+	sendWake  chan struct{}
+	started   chan struct{}
+	startOnce sync.Once
 }
 
 // New checks cfg and returns a Notifier; call Run to start it.
@@ -132,6 +134,7 @@ func New(cfg Config) (*Notifier, error) {
 		faultsSet: map[string]struct{}{},
 		wake:      make(chan struct{}, 1),
 		sendWake:  make(chan struct{}, 1),
+		started:   make(chan struct{}),
 	}
 	if n.log == nil {
 		n.log = slog.Default()
@@ -175,24 +178,45 @@ func kick(ch chan struct{}) {
 // dispensing whatever happens to texting.
 func (n *Notifier) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { n.loop(ctx, n.wake, n.alertPass) })
-	wg.Go(func() { n.loop(ctx, n.sendWake, n.sendDue) })
+	var first sync.WaitGroup
+	first.Add(2)
+	wg.Go(func() { n.loop(ctx, n.wake, n.alertPass, true, first.Done) })
+	wg.Go(func() { n.loop(ctx, n.sendWake, n.sendDue, false, first.Done) })
+	first.Wait()
+	n.startOnce.Do(func() { close(n.started) })
 	wg.Wait()
 	return nil
 }
 
+// Started is closed once Run's loops have made their first pass and set
+// their timers: from then on every due time is acted on.
+func (n *Notifier) Started() <-chan struct{} { return n.started }
+
 // loop runs work, then sleeps on the clock until the time work asked for
-// or a kick, whichever comes first.
-func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(context.Context) (time.Time, error)) {
+// or a kick, whichever comes first. With wait, the timer's call waits for
+// the work it asks for, so a simulated clock's Advance returns only once
+// the alerts due on the way are queued at their time, as it does for the
+// dispenser's own timers (the sender does not make it wait for the
+// provider). ready is called after the first pass.
+func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(context.Context) (time.Time, error), wait bool, ready func()) {
 	var timer schedule.Timer
+	due := make(chan chan struct{})
 	defer func() {
 		if timer != nil {
 			timer.Stop()
 		}
 	}()
+	var ack chan struct{}
 	for {
 		next, err := work(ctx)
+		if ack != nil {
+			close(ack)
+			ack = nil
+		}
 		if ctx.Err() != nil {
+			if ready != nil {
+				ready()
+			}
 			return
 		}
 		now := n.cfg.Clock.Now()
@@ -206,13 +230,35 @@ func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(conte
 			timer.Stop()
 			timer = nil
 		}
-		if !next.IsZero() {
-			timer = n.cfg.Clock.AfterFunc(max(next.Sub(now), 0), func() { kick(wake) })
+		switch {
+		case next.IsZero():
+		case !next.After(now):
+			// Already due: a simulated clock fires a timer only when it
+			// is advanced again, so do not wait for one.
+			kick(wake)
+		default:
+			timer = n.cfg.Clock.AfterFunc(next.Sub(now), func() {
+				if !wait {
+					kick(wake)
+					return
+				}
+				done := make(chan struct{})
+				select {
+				case due <- done:
+					<-done
+				case <-ctx.Done():
+				}
+			})
+		}
+		if ready != nil {
+			ready()
+			ready = nil
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-wake:
+		case ack = <-due:
 		}
 	}
 }

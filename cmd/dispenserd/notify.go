@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/notify/twilio"
+)
+
+// The notifier: alerts from the event log, their escalation ladders, the
+// SMS outbox and its sender, and the inbound side (Twilio's webhook, or in
+// sim mode the outbox viewer and a reply box).
+func init() { register(component{name: "notify", wire: wireNotify}) }
+
+// twilioHTTP, when set, carries the Twilio client's requests: tests point
+// it at the stand-in (twilio-go's base URL cannot be changed).
+var twilioHTTP *http.Client
+
+// Webhook paths under escalation.twilio.public_url.
+const (
+	smsPath    = "/twilio/sms"
+	statusPath = "/twilio/status"
+)
+
+func wireNotify(ctx context.Context, r *running) error {
+	esc := r.file.Escalation
+	sender, hook, err := newSender(r)
+	if err != nil {
+		return err
+	}
+	counts := map[int]int{}
+	for _, c := range r.file.Compartments {
+		counts[c.ID] = c.Count
+	}
+	n, err := notify.New(notify.Config{
+		Clock: r.clock, Store: r.store, Sender: sender, Escalation: esc,
+		Patient: r.file.Patient, Location: r.loc, Contacts: r.file.Contacts, Medications: r.file.Medications,
+		Plan: r.plan, Counts: counts, Logger: r.log,
+		// The notifier's own events reach every subscriber, as if they had
+		// gone through r.events: it commits them with its outbox rows.
+		Publish: func(evs []dispenser.Event) {
+			for _, f := range r.onCommit {
+				f(evs)
+			}
+		},
+		Faults: controllerFaults{r},
+		Trusted: func(ctx context.Context) bool {
+			st, err := r.ctrl.Status(ctx)
+			return err == nil && st.ClockTrusted
+		},
+	})
+	if err != nil {
+		return err
+	}
+	r.onCommit = append(r.onCommit, n.Observe)
+	r.services = append(r.services, func(ctx context.Context) error {
+		// Start once the dose loop has reconciled the time the device was
+		// off, so the first pass sees those missed doses together and sends
+		// one summary instead of the ladders they interrupted.
+		if _, err := r.ctrl.Status(ctx); err != nil {
+			<-ctx.Done()
+			return nil
+		}
+		return n.Run(ctx)
+	})
+	if hook != nil {
+		wh, err := notify.NewWebhook(hook.token, hook.publicURL, n.HandleReply, n.HandleStatus)
+		if err != nil {
+			return err
+		}
+		r.routes["POST "+smsPath] = wh
+		r.routes["POST "+statusPath] = wh
+	}
+	if r.opts.sim {
+		v := &smsViewer{n: n, clock: r.clock, to: ourNumber(esc.Twilio)}
+		r.routes["GET /api/sim/sms"] = http.HandlerFunc(v.list)
+		r.routes["POST /api/sim/sms/reply"] = http.HandlerFunc(v.reply)
+	}
+	return nil
+}
+
+// webhookConfig is what the inbound webhook needs.
+type webhookConfig struct{ token, publicURL string }
+
+// newSender returns Twilio's sender when escalation.twilio is configured
+// (and, with --sim, in_sim is set), else the local sink; and the webhook's
+// settings when Twilio can reach us.
+func newSender(r *running) (notify.Sender, *webhookConfig, error) {
+	tw := r.file.Escalation.Twilio
+	switch {
+	case tw == nil && !r.opts.sim:
+		r.log.Warn("notify: no escalation.twilio section: texts stay in the local outbox and reach nobody")
+		return notify.Sink{}, nil, nil
+	case tw == nil || r.opts.sim && !tw.InSim:
+		return notify.Sink{}, nil, nil
+	}
+	token, err := authToken(tw, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := twilio.Config{AccountSID: tw.AccountSID, AuthToken: token, From: tw.From,
+		MessagingServiceSID: tw.MessagingServiceSID, HTTPClient: twilioHTTP}
+	var hook *webhookConfig
+	if tw.PublicURL != "" {
+		base := strings.TrimSuffix(tw.PublicURL, "/")
+		cfg.StatusCallback = base + statusPath
+		hook = &webhookConfig{token: token, publicURL: base}
+	} else {
+		r.log.Warn("notify: no escalation.twilio.public_url: replies (OK, STOP) and delivery statuses will not be received")
+	}
+	s, err := twilio.New(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("notify: %w", err)
+	}
+	return s, hook, nil
+}
+
+// authToken reads the Twilio auth token from auth_token_file, or else from
+// TWILIO_AUTH_TOKEN. It is never in the config file, never logged.
+func authToken(tw *notify.TwilioConfig, r *running) (string, error) {
+	if tw.AuthTokenFile == "" {
+		if t := strings.TrimSpace(os.Getenv("TWILIO_AUTH_TOKEN")); t != "" {
+			return t, nil
+		}
+		return "", errors.New("notify: no Twilio auth token: set escalation.twilio.auth_token_file or the TWILIO_AUTH_TOKEN environment variable")
+	}
+	f, err := os.Open(tw.AuthTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("notify: Twilio auth token: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
+		r.log.Warn("notify: the Twilio auth token file is readable by others; chmod 600 it", "file", tw.AuthTokenFile)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 1024))
+	if err != nil {
+		return "", fmt.Errorf("notify: Twilio auth token: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("notify: Twilio auth token file %s is empty", tw.AuthTokenFile)
+	}
+	return t, nil
+}
+
+func ourNumber(tw *notify.TwilioConfig) string {
+	if tw != nil && tw.From != "" {
+		return tw.From
+	}
+	return "+15005550006" // Twilio's magic test number: a plausible "to" for the simulator
+}
+
+// controllerFaults shows the notifier's faults on the device. The
+// controller is built after the components, so it is looked up when used.
+type controllerFaults struct{ r *running }
+
+var _ notify.Faults = controllerFaults{}
+
+func (f controllerFaults) SetFault(ctx context.Context, key string, lines ...string) error {
+	if f.r.ctrl == nil {
+		return errors.New("dispenserd: no controller yet")
+	}
+	return f.r.ctrl.SetFault(ctx, key, lines...)
+}
+
+func (f controllerFaults) ClearFault(ctx context.Context, key string) error {
+	if f.r.ctrl == nil {
+		return errors.New("dispenserd: no controller yet")
+	}
+	return f.r.ctrl.ClearFault(ctx, key)
+}
+
+// smsViewer is the simulator's view of texting: the outbox, and a reply box
+// that goes through the same HandleReply as Twilio's webhook.
+type smsViewer struct {
+	n     *notify.Notifier
+	clock interface{ Now() time.Time }
+	to    string // our number, the "To" of a reply
+
+	mu      sync.Mutex
+	inbound []smsView // replies and their answers, newest last
+}
+
+// maxInbound bounds the replies the viewer remembers (memory only).
+const maxInbound = 200
+
+// smsView is one text in GET /api/sim/sms.
+type smsView struct {
+	ID        int64     `json:"id,omitempty"`
+	Direction string    `json:"direction"` // "out" or "in"
+	To        string    `json:"to,omitempty"`
+	From      string    `json:"from,omitempty"`
+	Body      string    `json:"body"`
+	Status    string    `json:"status"`
+	Time      time.Time `json:"time"`
+	Code      string    `json:"code,omitempty"`
+	Priority  string    `json:"priority,omitempty"`
+	Why       string    `json:"why,omitempty"`
+}
+
+// viewWindow is how far back the viewer lists the outbox.
+const viewWindow = 7 * 24 * time.Hour
+
+func (v *smsViewer) list(w http.ResponseWriter, r *http.Request) {
+	// Answer once the notifier runs, so that a script that reads the
+	// viewer before moving the clock knows every due text will be seen.
+	select {
+	case <-v.n.Started():
+	case <-r.Context().Done():
+		return
+	}
+	msgs, err := v.n.Messages(r.Context(), v.clock.Now().Add(-viewWindow))
+	if err != nil {
+		notifyError(w, http.StatusInternalServerError, "cannot read the outbox")
+		return
+	}
+	out := make([]smsView, 0, len(msgs))
+	for _, m := range msgs {
+		status := m.Status
+		if status == "" || m.State == notify.MsgFailed || m.State == notify.MsgCanceled {
+			status = string(m.State)
+		}
+		out = append(out, smsView{ID: m.ID, Direction: "out", To: m.Phone, Body: m.Body, Status: status,
+			Time: m.Created, Code: strings.Join(m.Codes, ","), Priority: m.Priority.String(), Why: m.Why})
+	}
+	v.mu.Lock()
+	out = append(out, v.inbound...)
+	v.mu.Unlock()
+	slices.SortStableFunc(out, func(a, b smsView) int { return a.Time.Compare(b.Time) })
+	notifyJSON(w, http.StatusOK, out)
+}
+
+// simReply is the body of POST /api/sim/sms/reply.
+type simReply struct {
+	From string `json:"from"`
+	Body string `json:"body"`
+}
+
+// maxSMS is Twilio's limit on one message's length.
+const maxSMS = 1600
+
+// parseSimReply reads and checks a reply box submission.
+func parseSimReply(data []byte) (simReply, error) {
+	var req simReply
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return req, fmt.Errorf(`body must be {"from": "+1...", "body": "OK"}: %w`, err)
+	}
+	if dec.More() {
+		return req, errors.New("body must be one JSON object")
+	}
+	switch {
+	case !notify.IsE164(req.From):
+		return req, errors.New(`from must be an E.164 number such as "+15555550101"`)
+	case req.Body == "" || utf8.RuneCountInString(req.Body) > maxSMS || !utf8.ValidString(req.Body):
+		return req, errors.New("body must be 1 to 1600 characters of UTF-8 text")
+	}
+	return req, nil
+}
+
+func (v *smsViewer) reply(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			notifyError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+			return
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
+	if err != nil {
+		notifyError(w, http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	req, err := parseSimReply(data)
+	if err != nil {
+		notifyError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var sid [16]byte
+	rand.Read(sid[:])
+	in := notify.InboundSMS{MessageSID: "SM" + hex.EncodeToString(sid[:]), From: req.From, To: v.to, Body: req.Body,
+		Reply: notify.ParseReply(req.Body)}
+	answer := v.n.HandleReply(r.Context(), in)
+
+	now := v.clock.Now()
+	v.mu.Lock()
+	v.inbound = append(v.inbound, smsView{Direction: "in", From: req.From, To: v.to, Body: req.Body, Status: "received", Time: now})
+	if answer != "" {
+		v.inbound = append(v.inbound, smsView{Direction: "out", To: req.From, Body: answer, Status: "delivered", Time: now, Why: "answer"})
+	}
+	if len(v.inbound) > maxInbound {
+		v.inbound = slices.Delete(v.inbound, 0, len(v.inbound)-maxInbound)
+	}
+	v.mu.Unlock()
+	notifyJSON(w, http.StatusOK, map[string]string{"reply": answer, "understood": in.Reply.Kind.String()})
+}
+
+func notifyJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func notifyError(w http.ResponseWriter, code int, msg string) {
+	notifyJSON(w, code, map[string]string{"error": msg})
+}

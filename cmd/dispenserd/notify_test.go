@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/notify/twiliotest"
+)
+
+const (
+	testAccount = "AC0123456789abcdef0123456789abcdef"
+	testToken   = "f00dfeedcafebabe5ecre7a11token99"
+	testFrom    = "+15005550006"
+	anaPhone    = "+15555550101" // caregiver1 in the example
+	davidPhone  = "+15555550102"
+)
+
+// inProcess is a daemon started with start() and serve() in this process.
+type inProcess struct {
+	t    *testing.T
+	r    *running
+	base string
+	stop func()
+}
+
+// runDaemon starts dispenserd --sim in-process on config and data.
+func runDaemon(t *testing.T, config, data, listen, simStart string) *inProcess {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := start(ctx, options{config: config, sim: true, data: data, listen: listen, simStart: simStart},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.serve(ctx) }()
+	d := &inProcess{t: t, r: r, base: "http://" + r.listener.Addr().String()}
+	stopped := false
+	d.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		r.close()
+	}
+	t.Cleanup(d.stop)
+	// Ready once the notifier runs (the viewer waits for it).
+	d.do("GET", "/api/sim/sms", nil, http.StatusOK)
+	return d
+}
+
+func (d *inProcess) do(method, path string, body any, want int) []byte {
+	d.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, d.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		d.t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, out, want)
+	}
+	return out
+}
+
+func (d *inProcess) advance(dur string) {
+	d.t.Helper()
+	d.do("POST", "/api/sim/clock", map[string]string{"advance": dur}, http.StatusOK)
+}
+
+// waitFor long-polls the log for events of kind after since until match
+// accepts one, and returns it.
+func (d *inProcess) waitFor(kind dispenser.Kind, since int64, match func(dispenser.Event) bool) dispenser.Event {
+	d.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var evs []dispenser.Event
+		if err := json.Unmarshal(d.do("GET", fmt.Sprintf("/api/events?since=%d&wait=5s", since), nil, http.StatusOK), &evs); err != nil {
+			d.t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Kind == kind && (match == nil || match(ev)) {
+				return ev
+			}
+			since = ev.Seq
+		}
+	}
+	var all []dispenser.Event
+	json.Unmarshal(d.do("GET", "/api/events?since=0&limit=10000", nil, http.StatusOK), &all)
+	var lines []string
+	for _, ev := range all {
+		lines = append(lines, fmt.Sprintf("%d %s %s %s %s", ev.Seq, ev.Time.Format(time.RFC3339), ev.Kind, ev.DoseID, ev.Detail))
+	}
+	d.t.Fatalf("no matching %s event within 30s; the log:\n%s", kind, strings.Join(lines, "\n"))
+	return dispenser.Event{}
+}
+
+func (d *inProcess) lastSeq() int64 {
+	var evs []dispenser.Event
+	json.Unmarshal(d.do("GET", "/api/events?since=0&limit=10000", nil, http.StatusOK), &evs)
+	if len(evs) == 0 {
+		return 0
+	}
+	return evs[len(evs)-1].Seq
+}
+
+func to(role string) func(dispenser.Event) bool {
+	return func(ev dispenser.Event) bool { return strings.Contains(ev.Detail, "to="+role+" ") }
+}
+
+// withTwilio is the example config sending through the stand-in, with the
+// webhook on the daemon's own address.
+func withTwilio(t *testing.T, stand *twiliotest.Server, addr string) string {
+	t.Helper()
+	twilioHTTP = stand.Client()
+	t.Cleanup(func() { twilioHTTP = nil })
+	t.Setenv("TWILIO_AUTH_TOKEN", testToken)
+	return exampleWith(t, "  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\"",
+		"  twilio:\n    account_sid: "+testAccount+"\n    from: \""+testFrom+"\"\n    in_sim: true\n    public_url: http://"+addr+"\n#")
+}
+
+// The daemon in sim mode, with Twilio configured against the stand-in: a
+// dose nobody presses is texted to the first caregiver through the real
+// client, and their OK through the signed webhook stops the ladder.
+func TestNotifyEndToEnd(t *testing.T) {
+	stand := twiliotest.New(t, testAccount, testToken)
+	addr := freeAddr(t)
+	d := runDaemon(t, withTwilio(t, stand, addr), filepath.Join(t.TempDir(), "data"), addr, "2026-03-10T07:50:00-04:00")
+	since := d.lastSeq()
+
+	d.advance("40m") // 08:30: the 08:00 metformin dose is 30 minutes late
+	d.waitFor(notify.KindSMSSent, since, to("caregiver1"))
+	var ana []twiliotest.Message
+	for _, m := range stand.Messages() {
+		if m.To == anaPhone {
+			ana = append(ana, m)
+		}
+	}
+	if len(ana) != 1 || !strings.Contains(ana[0].Body, "Margaret has not taken the 8:00 AM dose yet") ||
+		ana[0].StatusCallback != "http://"+addr+"/twilio/status" {
+		t.Fatalf("the stand-in got %+v for caregiver 1, want one text about the 8:00 AM dose with a status callback", ana)
+	}
+
+	// A status callback and a forged reply, then the real one.
+	if code, err := stand.DeliverStatus(ana[0].SID, "delivered", 0); err != nil || code != http.StatusNoContent {
+		t.Errorf("DeliverStatus = %d, %v; want 204", code, err)
+	}
+	d.waitFor(notify.KindSMSDelivered, since, to("caregiver1"))
+	forged := url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "From": {anaPhone}, "To": {testFrom}, "Body": {"OK"}}
+	req, _ := http.NewRequest("POST", d.base+"/twilio/sms", strings.NewReader(forged.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twiliotest.Sign("0000"+testToken[4:], "http://"+addr+"/twilio/sms", forged))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("forged reply = %v, %v; want 403", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	code, twiml, err := stand.SendInbound("http://"+addr+"/twilio/sms", anaPhone, testFrom, "OK")
+	if err != nil || code != http.StatusOK || !strings.Contains(twiml, "Thanks, Ana.") {
+		t.Fatalf("reply OK = %d %s, %v; want 200 and thanks", code, twiml, err)
+	}
+	d.waitFor(notify.KindAlertAck, since, nil)
+
+	d.advance("2h")
+	d.waitFor(dispenser.KindMissed, since, nil)
+	var views []smsView
+	json.Unmarshal(d.do("GET", "/api/sim/sms", nil, http.StatusOK), &views)
+	for _, m := range stand.Messages() {
+		if m.To == davidPhone && strings.Contains(m.Body, "8:00 AM") {
+			t.Errorf("caregiver 2 was texted about the 8:00 AM dose after caregiver 1 acknowledged it: %q", m.Body)
+		}
+	}
+	var found bool
+	for _, v := range views {
+		found = found || v.To == anaPhone && v.Status == "delivered" && v.Code != "" && strings.Contains(v.Body, "Reply OK "+v.Code)
+	}
+	if !found {
+		t.Errorf("GET /api/sim/sms = %+v, want the delivered text to caregiver 1 with its code", views)
+	}
+}
+
+// Without Twilio the texts go to the simulator's outbox, and the reply box
+// answers as the webhook would.
+func TestNotifySimSink(t *testing.T) {
+	d := runDaemon(t, "../../examples/dispenser.yaml", filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", "2026-03-10T07:50:00-04:00")
+	since := d.lastSeq()
+	d.advance("40m")
+	d.waitFor(notify.KindSMSSent, since, to("caregiver1"))
+
+	var views []smsView
+	json.Unmarshal(d.do("GET", "/api/sim/sms", nil, http.StatusOK), &views)
+	var code string
+	for _, v := range views {
+		if v.To == anaPhone {
+			code = v.Code
+		}
+	}
+	if code == "" {
+		t.Fatalf("GET /api/sim/sms = %+v, want a text to caregiver 1 with a code", views)
+	}
+	var ans struct{ Reply, Understood string }
+	json.Unmarshal(d.do("POST", "/api/sim/sms/reply", map[string]string{"from": anaPhone, "body": "ok " + strings.ToLower(code)}, http.StatusOK), &ans)
+	if ans.Understood != "ack" || !strings.Contains(ans.Reply, "Alert "+code+" acknowledged") {
+		t.Errorf("reply = %+v, want the acknowledgement of %s", ans, code)
+	}
+	d.waitFor(notify.KindAlertAck, since, nil)
+	json.Unmarshal(d.do("GET", "/api/sim/sms", nil, http.StatusOK), &views)
+	if last := views[len(views)-1]; last.Direction != "out" || last.To != anaPhone || !strings.Contains(last.Body, "acknowledged") {
+		t.Errorf("last text in the viewer = %+v, want the answer to caregiver 1", last)
+	}
+	for _, bad := range []string{`{"from":"555","body":"OK"}`, `{"from":"+15555550101"}`, `{"from":"+15555550101","body":"OK","x":1}`, `[]`} {
+		req, _ := http.NewRequest("POST", d.base+"/api/sim/sms/reply", strings.NewReader(bad))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("reply %s = %d, want 400", bad, resp.StatusCode)
+		}
+	}
+}
+
+// After six hours without power the first caregiver gets one summary of
+// the doses slept through, not a text per dose.
+func TestNotifyPowerOffSummary(t *testing.T) {
+	stand := twiliotest.New(t, testAccount, testToken)
+	addr := freeAddr(t)
+	config, data := withTwilio(t, stand, addr), filepath.Join(t.TempDir(), "data")
+	d := runDaemon(t, config, data, addr, "2026-03-10T07:50:00-04:00")
+	d.advance("5m")
+	d.stop() // power off at 07:55
+
+	d = runDaemon(t, config, data, addr, "2026-03-10T13:55:00-04:00")
+	d.waitFor(notify.KindSMSSent, 0, to("caregiver1"))
+	d.advance("30m")
+	d.waitFor(notify.KindSMSSent, 0, to("caregiver2"))
+	got := stand.Messages()
+	if len(got) != 2 || got[0].To != anaPhone || got[1].To != davidPhone {
+		t.Fatalf("after the power-off the stand-in got %+v, want one text to caregiver 1, then one to caregiver 2", got)
+	}
+	for _, m := range got {
+		if !strings.Contains(m.Body, "Margaret missed 2 doses (8:00 AM to 9:00 AM)") {
+			t.Errorf("text %q, want the summary of the 2 doses slept through", m.Body)
+		}
+	}
+}
+
+// FuzzSimReply: the reply box's body never panics the parser, and what it
+// accepts is a usable reply.
+func FuzzSimReply(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := parseSimReply(data)
+		if err != nil {
+			return
+		}
+		if !notify.IsE164(r.From) || r.Body == "" || len(r.Body) > 4*maxSMS {
+			t.Fatalf("parseSimReply(%q) = %+v, which is not a usable reply", data, r)
+		}
+		notify.ParseReply(r.Body)
+	})
+}
