@@ -261,9 +261,11 @@ func (c *bluezConn) values() <-chan Payload {
 
 func (c *bluezConn) close() error {
 	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
 	for p := range c.chars {
 		// The device may be gone already; StopNotify then fails harmlessly.
-		c.bus.Object("org.bluez", p).Call("org.bluez.GattCharacteristic1.StopNotify", 0)
+		c.bus.Object("org.bluez", p).CallWithContext(ctx, "org.bluez.GattCharacteristic1.StopNotify", 0)
 	}
 	// The signal channel is left to the collector, not closed: godbus
 	// closes it itself when the bus connection ends.

@@ -156,9 +156,13 @@ func (m *Monitor) Ingest(ctx context.Context, rs []dispenser.Reading) ([]dispens
 	if err != nil {
 		return nil, nil, fmt.Errorf("vitals: ingest: %w", err)
 	}
-	// A device that sends anything, even a record already stored, is alive.
-	for _, r := range rs {
-		if d, ok := m.devices[r.Device]; ok && d.SilentAfter > 0 {
+	// Only a new measurement ends a silence: a cuff replaying its memory or
+	// a meter with no new record says nothing of whether the patient
+	// measures.
+	armed := map[string]bool{}
+	for _, r := range stored {
+		if d, ok := m.devices[r.Device]; ok && d.SilentAfter > 0 && !armed[r.Device] {
+			armed[r.Device] = true
 			m.arm(r.Device, d.SilentAfter)
 		}
 	}

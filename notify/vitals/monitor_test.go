@@ -394,3 +394,20 @@ func TestMonitorOnCommitQueuesDoseEvents(t *testing.T) {
 		t.Errorf("after a missed amlodipine dose via OnCommit: %v, want bp_missed_trend medium", got)
 	}
 }
+
+// TestMonitorReplayedMemoryIsNotANewMeasurement: a device that only sends
+// records already stored stays silent.
+func TestMonitorReplayedMemoryIsNotANewMeasurement(t *testing.T) {
+	cfg := Config{Devices: []Device{{Address: scale, Kind: KindScale, SilentAfter: 36 * time.Hour}}}
+	r := newRig(t, cfg)
+	w := rd(scale, dispenser.Weight, 80)
+	w.Time, w.DeviceTime = start, true
+	r.ingest(w)
+	r.clock.Advance(30 * time.Hour)
+	r.ingest(w) // the scale replays its memory
+	r.clock.Advance(6 * time.Hour)
+	evs, _ := r.store.Since(t.Context(), 0, 10)
+	if got := strings.Join(describe(t, evs), ";"); got != "device_silent low" {
+		t.Errorf("36h after the last new weight, with a replay at 30h: %q, want device_silent low", got)
+	}
+}
