@@ -236,7 +236,7 @@ func (e *Engine) bpBetween(ctx context.Context, from, to time.Time) ([]bp, error
 func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[dispenser.Quantity]dispenser.Reading) ([]Alert, error) {
 	obs := map[dispenser.Quantity]float64{}
 	for _, q := range news2Quantities {
-		if r, ok := byQ[q]; ok && reliable(r) {
+		if r, ok := byQ[q]; ok && e.news2Source(r) {
 			obs[q] = r.Value
 		}
 	}
@@ -252,7 +252,7 @@ func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[dispenser.Quan
 			return nil, err
 		}
 		for i := len(rs) - 1; i >= 0; i-- {
-			if reliable(rs[i]) {
+			if e.news2Source(rs[i]) {
 				obs[q] = rs[i].Value
 				break
 			}
@@ -260,6 +260,14 @@ func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[dispenser.Quan
 	}
 	score, red := news2Partial(obs, e.th.SpO2Scale)
 	return e.step(news2(score, red, len(obs)), at, Alert{Rule: RuleNEWS2}, "normal"), nil
+}
+
+// news2Source reports whether r may count in a NEWS2 observation set: a
+// sound value, and not from a heart-rate strap, which is worn during
+// exercise (NEWS2 scores a patient at rest; a pulse of 135 on a walk is not
+// a red parameter).
+func (e *Engine) news2Source(r dispenser.Reading) bool {
+	return reliable(r) && e.devices[r.Device].Kind != KindHeartRate
 }
 
 // crossRule evaluates missed blood-pressure medication with a rising

@@ -201,6 +201,22 @@ func TestMonitorLatches(t *testing.T) {
 	}
 }
 
+func TestMonitorHeartRateStrapStaysOutOfNEWS2(t *testing.T) {
+	const strap = "00:11:22:33:44:05"
+	r := newRig(t, Config{Devices: []Device{{Address: strap, Kind: KindHeartRate}}})
+	if got := r.ingest(rd(strap, dispenser.Pulse, 140)); len(got) != 0 {
+		t.Errorf("a strap's pulse of 140: %v, want nothing", got)
+	}
+	r.clock.Advance(time.Minute)
+	if got := r.ingest(rd(oxi, dispenser.SpO2, 97), rd(oxi, dispenser.Pulse, 72)); len(got) != 0 {
+		t.Errorf("a normal oximeter reading after the strap's: %v, want nothing", got)
+	}
+	r.clock.Advance(time.Minute)
+	if got := strings.Join(r.ingest(rd(oxi, dispenser.SpO2, 97), rd(oxi, dispenser.Pulse, 135)), ";"); got != "news2 medium" {
+		t.Errorf("an oximeter's pulse of 135: %q, want news2 medium", got)
+	}
+}
+
 func TestMonitorStaleReadingsStoreWithoutAlert(t *testing.T) {
 	r := newRig(t, Config{})
 	old := rd(meter, dispenser.Glucose, 40)
