@@ -32,6 +32,7 @@ type Store struct {
 
 	insertEvent *sql.Stmt // on w
 	upsertDose  *sql.Stmt // on w
+	ckpt        checkpointer
 
 	deviceID string
 }
@@ -39,8 +40,10 @@ type Store struct {
 const (
 	// busy_timeout covers another process (pillctl) holding the write lock.
 	basePragmas = "_pragma=busy_timeout(5000)"
-	writeDSN    = "?" + basePragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	readDSN     = "?" + basePragmas + "&_pragma=query_only(1)"
+	// The writer never checkpoints on its own (wal_autocheckpoint 0): see
+	// checkpointer.
+	writeDSN = "?" + basePragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(1048576)&_txlock=immediate"
+	readDSN  = "?" + basePragmas + "&_pragma=query_only(1)"
 
 	// readConns bounds the reader pool; the device has few concurrent
 	// readers (UI, sync, reports) and each connection costs a page cache.
@@ -77,6 +80,10 @@ func openFile(ctx context.Context, path string, ms []migration) (*Store, error) 
 	}
 	// Readers open after the migrations so they never see an old schema.
 	if s.r, err = openPool(ctx, uri+readDSN, readConns); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.ckpt.start(ctx, uri); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -209,6 +216,7 @@ func (s *Store) Close() error {
 			errs = append(errs, st.Close())
 		}
 	}
+	errs = append(errs, s.ckpt.close())
 	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())
 	}

@@ -62,6 +62,7 @@ func (s *Store) Append(ctx context.Context, evs ...dispenser.Event) ([]dispenser
 	if err := s.append(ctx, out); err != nil {
 		return nil, fmt.Errorf("adherence: append: %w", err)
 	}
+	s.ckpt.committed()
 	return out, nil
 }
 

@@ -248,3 +248,40 @@ func TestReadPoolIsReadOnly(t *testing.T) {
 		t.Errorf("write through the read pool: error = %v, want readonly", err)
 	}
 }
+
+// The writer leaves checkpoints to the background checkpointer, which keeps
+// the WAL from growing without bound.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "d.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var auto int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil {
+		t.Fatal(err)
+	}
+	if auto != 0 {
+		t.Errorf("writer wal_autocheckpoint = %d, want 0", auto)
+	}
+	ev := dispenser.Event{Time: time.Now(), Kind: dispenser.KindButton}
+	for range 20 {
+		for range checkpointEvery {
+			if _, err := s.Append(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.ckpt.flush() // as when the device pauses between bursts
+	}
+	// Without checkpoints the WAL would hold every commit's pages; with
+	// them it starts over after each, so it stays far smaller.
+	st, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if max := int64(4 * checkpointEvery * 4096 * 3); st.Size() > max {
+		t.Errorf("WAL size after %d commits = %d bytes, want at most %d", 20*checkpointEvery, st.Size(), max)
+	}
+}

@@ -131,6 +131,7 @@ type Controller struct {
 	round       round
 	idleWaiters []chan struct{}
 	queue       []*Dose
+	carry       []Event   // to go in the next dispense commit
 	lastSeen    time.Time // wall time up to which closed windows were reconciled
 	jumps       schedule.JumpDetector
 	trusted     bool

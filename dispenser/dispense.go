@@ -39,10 +39,23 @@ func (c *Controller) dispense(ctx context.Context, doses []*Dose) {
 	c.next(ctx)
 }
 
+// takeCarry returns the events waiting to share the next commit (the button
+// press that started a dispense), followed by evs.
+func (c *Controller) takeCarry(evs ...Event) []Event {
+	out := append(c.carry, evs...)
+	c.carry = nil
+	return out
+}
+
 // next commits the intent for the next queued dose and starts its motor.
 // Invariant 1 and 3: the motor never moves for a dose whose
 // dispense_started is not durably in the log.
 func (c *Controller) next(ctx context.Context) {
+	defer func() {
+		if len(c.carry) > 0 { // nothing was committed to carry them
+			c.commit(ctx, c.takeCarry()...)
+		}
+	}()
 	for c.active == nil && len(c.queue) > 0 {
 		d := c.queue[0]
 		c.queue = c.queue[1:]
@@ -51,16 +64,16 @@ func (c *Controller) next(ctx context.Context) {
 			continue // skipped or missed while queued
 		}
 		if c.counts[d.Compartment] < d.Pills {
-			c.commit(ctx, c.doseEvent(d, KindEmpty, now, fmt.Sprintf("left=%d", c.counts[d.Compartment])))
+			c.commit(ctx, c.takeCarry(c.doseEvent(d, KindEmpty, now, fmt.Sprintf("left=%d", c.counts[d.Compartment])))...)
 			c.show(now, time.Minute, fmt.Sprintf("Box %d is empty", d.Compartment), "Caregiver told")
 			continue
 		}
 		motor := c.motor(d.Compartment)
 		if motor == nil {
-			c.commit(ctx, c.doseEvent(d, KindFault, now, "no motor for compartment"))
+			c.commit(ctx, c.takeCarry(c.doseEvent(d, KindFault, now, "no motor for compartment"))...)
 			continue
 		}
-		if _, err := c.commit(ctx, c.doseEvent(d, KindDispenseStarted, now, fmt.Sprintf("pills=%d", d.Pills))); err != nil {
+		if _, err := c.commit(ctx, c.takeCarry(c.doseEvent(d, KindDispenseStarted, now, fmt.Sprintf("pills=%d", d.Pills)))...); err != nil {
 			if d.PRN && d.State == "" {
 				delete(c.doses, d.ID) // never started: the patient may ask again
 			}

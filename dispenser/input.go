@@ -131,9 +131,16 @@ func (c *Controller) onButton(ctx context.Context, now time.Time, pressed bool) 
 			}
 		}
 	}
-	// The button event and the first intent share one commit path, so the
-	// press is durable before any motor moves.
-	if _, err := c.commit(ctx, Event{Time: now, Kind: KindButton}); err != nil {
+	press := Event{Time: now, Kind: KindButton}
+	if len(open) > 0 && len(c.queue) == 0 {
+		// The press and the first intent to dispense go in one commit:
+		// one fsync between the press and the motor, and the press is
+		// still durable before anything moves.
+		c.carry = append(c.carry, press)
+		c.dispense(ctx, open)
+		return
+	}
+	if _, err := c.commit(ctx, press); err != nil {
 		c.show(now, 10*time.Minute, "Cannot save", "Pills held back", "Call caregiver")
 		return
 	}
@@ -142,9 +149,6 @@ func (c *Controller) onButton(ctx context.Context, now time.Time, pressed bool) 
 		c.show(now, 30*time.Second, "Please wait", "Giving pills")
 	case !c.trusted:
 		c.show(now, time.Minute, "Setting clock", "Please wait")
-	case len(open) > 0:
-		c.dispense(ctx, open)
-		return
 	case c.inCup():
 		c.show(now, time.Minute, "Your pills are", "in the cup")
 	case !c.problem(now):

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 
 // exampleWith is the example config with some text replaced, so the tests
 // follow the example as it evolves.
-func exampleWith(t *testing.T, replace ...string) string {
+func exampleWith(t testing.TB, replace ...string) string {
 	t.Helper()
 	b, err := os.ReadFile("../../examples/dispenser.yaml")
 	if err != nil {
