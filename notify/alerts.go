@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -369,11 +370,6 @@ func (n *Notifier) recipient(a *Alert, act action) string {
 // quiet hours and rate limits unless high priority. It returns the
 // messages and when something is next due.
 func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int64]*Alert) ([]Message, time.Time, error) {
-	recent, err := n.cfg.Store.MessagesSince(ctx, now.Add(-recentWindow))
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("notify: rate limits: %w", err)
-	}
-	lim := newLimiter(n.pol.limits, recent)
 	var next time.Time
 	later := func(t time.Time) {
 		if t.After(now) && (next.IsZero() || t.Before(next)) {
@@ -419,15 +415,16 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 		}
 	}
 
+	if len(byRole) == 0 {
+		return nil, next, nil
+	}
+	recent, err := n.cfg.Store.MessagesSince(ctx, now.Add(-recentWindow))
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("notify: rate limits: %w", err)
+	}
+	lim := newLimiter(n.pol.limits, recent)
 	var msgs []Message
-	roles := slices.Sorted(func(yield func(string) bool) {
-		for r := range byRole {
-			if !yield(r) {
-				return
-			}
-		}
-	})
-	for _, role := range roles {
+	for _, role := range slices.Sorted(maps.Keys(byRole)) {
 		items := byRole[role]
 		phone := n.pol.roles[role].Phone
 		m := Message{Created: now, To: role, Phone: phone, Priority: Low, State: MsgQueued, NextTry: now, Updated: now,
