@@ -29,14 +29,14 @@ const (
 
 // inProcess is a daemon started with start() and serve() in this process.
 type inProcess struct {
-	t    *testing.T
+	t    testing.TB
 	r    *running
 	base string
 	stop func()
 }
 
 // runDaemon starts dispenserd --sim in-process on config and data.
-func runDaemon(t *testing.T, config, data, listen, simStart string) *inProcess {
+func runDaemon(t testing.TB, config, data, listen, simStart string) *inProcess {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r, err := start(ctx, options{config: config, sim: true, data: data, listen: listen, simStart: simStart},
@@ -135,14 +135,18 @@ func to(role string) func(dispenser.Event) bool {
 }
 
 // withTwilio is the example config sending through the stand-in, with the
-// webhook on the daemon's own address.
-func withTwilio(t *testing.T, stand *twiliotest.Server, addr string) string {
+// webhook on the daemon's own address (none when addr is "").
+func withTwilio(t testing.TB, stand *twiliotest.Server, addr string) string {
 	t.Helper()
 	twilioHTTP = stand.Client()
 	t.Cleanup(func() { twilioHTTP = nil })
 	t.Setenv("TWILIO_AUTH_TOKEN", testToken)
+	public := ""
+	if addr != "" {
+		public = "    public_url: http://" + addr + "\n"
+	}
 	return exampleWith(t, "  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\"",
-		"  twilio:\n    account_sid: "+testAccount+"\n    from: \""+testFrom+"\"\n    in_sim: true\n    public_url: http://"+addr+"\n#")
+		"  twilio:\n    account_sid: "+testAccount+"\n    from: \""+testFrom+"\"\n    in_sim: true\n"+public+"#")
 }
 
 // The daemon in sim mode, with Twilio configured against the stand-in: a
@@ -271,6 +275,46 @@ func TestNotifyPowerOffSummary(t *testing.T) {
 			t.Errorf("text %q, want the summary of the 2 doses slept through", m.Body)
 		}
 	}
+}
+
+// BenchmarkWindowCloseToSend runs the daemon in sim mode with the stand-in
+// and, each simulated day, lets the 08:00 dose's window close at 09:00
+// unpressed, when the ladder's last step (caregiver 2 at +60m) is due: the
+// metric is the real time from the clock step that closes the window to
+// Twilio receiving the text (target: at most 2 s). ns/op is a whole
+// simulated day, every other timer of the day included.
+func BenchmarkWindowCloseToSend(b *testing.B) {
+	stand := twiliotest.New(b, testAccount, testToken)
+	d := runDaemon(b, withTwilio(b, stand, ""), filepath.Join(b.TempDir(), "data"), "127.0.0.1:0", "2026-03-10T07:50:00-04:00")
+	d.advance("69m") // 08:59
+	var total, worst time.Duration
+	for i := 0; i < b.N; i++ {
+		if i > 0 {
+			d.advance("23h59m")
+		}
+		since := d.lastSeq()
+		t0 := time.Now()
+		d.advance("1m") // 09:00: the window closes
+		ev := d.waitFor(notify.KindSMSQueued, since, func(ev dispenser.Event) bool {
+			return strings.Contains(ev.Detail, "to=caregiver2 ") && strings.Contains(ev.Detail, "T08:00")
+		})
+		msg, _, _ := strings.Cut(ev.Detail, " ")
+		d.waitFor(notify.KindSMSSent, since, func(ev dispenser.Event) bool { return strings.HasPrefix(ev.Detail, msg+" ") })
+		var got time.Time
+		for _, m := range stand.Messages() {
+			if m.To == davidPhone && m.Received.After(got) {
+				got = m.Received
+			}
+		}
+		lat := got.Sub(t0)
+		if lat <= 0 || lat > time.Minute {
+			b.Fatalf("day %d: the text reached the stand-in %v after the window closed", i, lat)
+		}
+		total += lat
+		worst = max(worst, lat)
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms-close-to-send")
+	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
 }
 
 // FuzzSimReply: the reply box's body never panics the parser, and what it
