@@ -231,7 +231,7 @@ func (n *Notifier) missed(evs []dispenser.Event, changed map[int64]*Alert) {
 		return
 	}
 	p := Medium
-	f := Facts{Count: len(group), Scheduled: group[0].Scheduled, Until: group[0].Scheduled}
+	f := Facts{Count: len(group), Scheduled: group[0].Scheduled, Until: group[0].Scheduled, Offline: reconciled}
 	for _, ev := range group {
 		if n.meds[ev.Medication].Critical {
 			p = High

@@ -319,7 +319,7 @@ func TestSeveralMissedAtOnce(t *testing.T) {
 	h.clock.Set(at(10, 0))
 	h.emit(doseEvent(dispenser.KindMissed, "metformin", 8, 0, ""), doseEvent(dispenser.KindMissed, "metformin", 9, 0, ""))
 	h.flush()
-	wantSent(t, h.sent(), msg{anaPhone, "10:00", "missed 2 doses"})
+	wantSent(t, h.sent(), msg{anaPhone, "10:00", "Pillbox: Margaret missed 2 doses (8:00 AM to 9:00 AM)."})
 }
 
 // Quiet hours hold low and medium priority and let high through.

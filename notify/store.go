@@ -143,12 +143,13 @@ type Facts struct {
 	Medication  string    `json:"med,omitempty"`
 	Scheduled   time.Time `json:"scheduled,omitzero"`
 	Compartment int       `json:"compartment,omitempty"`
-	At          time.Time `json:"at,omitzero"`      // when it happened
-	Left        int       `json:"left,omitempty"`   // pills left
-	RunOut      time.Time `json:"run_out,omitzero"` // when the supply runs out
-	Text        string    `json:"text,omitempty"`   // generic alerts and faults
-	Count       int       `json:"count,omitempty"`  // summary: doses
-	Until       time.Time `json:"until,omitzero"`   // summary: the last dose's scheduled time
+	At          time.Time `json:"at,omitzero"`       // when it happened
+	Left        int       `json:"left,omitempty"`    // pills left
+	RunOut      time.Time `json:"run_out,omitzero"`  // when the supply runs out
+	Text        string    `json:"text,omitempty"`    // generic alerts and faults
+	Count       int       `json:"count,omitempty"`   // summary: doses
+	Until       time.Time `json:"until,omitzero"`    // summary: the last dose's scheduled time
+	Offline     bool      `json:"offline,omitempty"` // summary: doses reconciled after a power-off or a clock jump
 }
 
 // acked reports whether someone acknowledged the alert.

@@ -114,7 +114,10 @@ func (t *texter) line(a *Alert, now time.Time) string {
 	case CondFault:
 		return fmt.Sprintf("the dispenser reports a problem (%s). Please check it.", f.Text)
 	case CondSummary:
-		s := fmt.Sprintf("while the dispenser was off or its clock was wrong, %s missed %d dose", t.first, f.Count)
+		s := fmt.Sprintf("%s missed %d dose", t.first, f.Count)
+		if f.Offline {
+			s = "while the dispenser was off or its clock was wrong, " + s
+		}
 		if f.Count != 1 {
 			s += "s"
 		}
