@@ -64,8 +64,9 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		}
 		fallthrough
 	default:
+		// Nothing unasked for goes to a number that opted out.
 		num := n.numbers[in.From]
-		if !sameDay(num.Helped.In(n.loc), now.In(n.loc)) {
+		if num.OptedOut.IsZero() && !sameDay(num.Helped.In(n.loc), now.In(n.loc)) {
 			num.Phone, num.Helped = in.From, now
 			n.numbers[in.From] = num
 			b.Numbers = append(b.Numbers, num)

@@ -444,6 +444,9 @@ func TestOptOutAndBack(t *testing.T) {
 	if evs := h.events(notify.KindSMSOptOut); len(evs) != 1 || evs[0].Detail != "to=caregiver1 source=reply" {
 		t.Errorf("opt-out events = %+v", evs)
 	}
+	if twiml := h.sendReply(anaPhone, "what?"); strings.Contains(twiml, "<Message>") {
+		t.Errorf("after STOP an unknown reply answered %s, want nothing", twiml)
+	}
 	h.sendReply(anaPhone, "start")
 	h.emit(dispenser.Event{Kind: notify.KindVitalAlert, Detail: "priority=medium key=bp text=Blood pressure 182/110 at 7:30 AM."})
 	h.flush()
