@@ -226,6 +226,14 @@ func (r *running) serve(ctx context.Context) error {
 
 	// Ready only once the loop answers: systemd and scripts wait for this.
 	if _, err := r.ctrl.Status(ctx); err != nil {
+		// Stop everything this function started before the caller closes
+		// the store under it.
+		r.httpSrv.Close()
+		stopCtrl()
+		<-ctrlDone
+		for range r.services {
+			<-svcDone
+		}
 		return fmt.Errorf("dispenserd: controller did not start: %w", err)
 	}
 	r.log.Info("dispenserd: ready", "listen", "http://"+r.listener.Addr().String(), "sim", r.world != nil)
@@ -234,14 +242,17 @@ func (r *running) serve(ctx context.Context) error {
 	defer stopWatchdog()
 
 	var err error
+	ctrlRunning, svcRunning := true, len(r.services)
 	select {
 	case <-ctx.Done():
 		r.log.Info("dispenserd: shutting down")
 	case err = <-ctrlDone:
+		ctrlRunning = false
 		err = fmt.Errorf("dispenserd: controller stopped: %w", err)
 	case err = <-httpDone:
 		err = fmt.Errorf("dispenserd: http: %w", err)
 	case err = <-svcDone:
+		svcRunning--
 		err = fmt.Errorf("dispenserd: service stopped: %w", err)
 	}
 	notifySystemd("STOPPING=1")
@@ -249,9 +260,17 @@ func (r *running) serve(ctx context.Context) error {
 	defer cancel()
 	r.httpSrv.Shutdown(shutCtx)
 	stopCtrl()
-	select {
-	case <-ctrlDone:
-	case <-shutCtx.Done():
+	// Wait for the writers before the caller closes the store under them.
+	for ctrlRunning || svcRunning > 0 {
+		select {
+		case <-ctrlDone:
+			ctrlRunning = false
+		case <-svcDone:
+			svcRunning--
+		case <-shutCtx.Done():
+			r.log.Error("dispenserd: shutdown timed out", "controller_running", ctrlRunning, "services_running", svcRunning)
+			return err
+		}
 	}
 	return err
 }
