@@ -564,3 +564,16 @@ func TestMedicationNamesOnlyWhenAllowed(t *testing.T) {
 	h.flush()
 	wantSent(t, h.sent(), msg{anaPhone, "09:00", "Margaret missed the 8:00 AM dose of Metformin 500 mg."})
 }
+
+// A medication's own ladder replaces the default for its doses only.
+func TestPerMedicationLadder(t *testing.T) {
+	h := newHarness(t, withEscalation(notify.Escalation{PerMedication: []notify.MedicationLadder{
+		{Medication: "warfarin", Ladder: []notify.Step{{To: "caregiver2", After: 10 * time.Minute}}}}}))
+	h.emit(doseEvent(dispenser.KindDoseDue, "warfarin", 9, 0, ""), doseEvent(dispenser.KindDoseDue, "metformin", 8, 0, ""))
+	h.runUntil(at(9, 10))
+	wantSent(t, h.sent(),
+		msg{patPhone, "08:20", "8:00 AM pills are ready"},
+		msg{anaPhone, "08:30", "the 8:00 AM dose"},
+		msg{davidPhone, "09:00", "the 8:00 AM dose"},
+		msg{davidPhone, "09:10", "the 9:00 AM dose"})
+}
