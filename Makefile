@@ -4,6 +4,7 @@ GO       ?= go
 CONFIG   ?= examples/dispenser.yaml
 DATA     ?= ./data
 LISTEN   ?= 127.0.0.1:8080
+CLINIC   ?= 127.0.0.1:8090
 CMDS     := $(patsubst cmd/%/main.go,%,$(wildcard cmd/*/main.go))
 TARGETS  := linux/arm/6 linux/arm64 linux/amd64
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -11,8 +12,19 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 
 .PHONY: run test bench cross lint ci clean
 
+# The simulated dispenser with its browser panel, and a demo clinic service
+# it syncs to. adherenced --demo prints the clinic URL and a demo login,
+# and writes the dispenser's config with a sync: section; dispenserd prints
+# the panel URL. Ctrl-C stops both; ./data keeps their state for next time.
 run:
-	$(GO) run ./cmd/dispenserd --sim --config $(CONFIG) --data $(DATA) --listen $(LISTEN)
+	@mkdir -p $(DATA)/bin
+	$(GO) build -o $(DATA)/bin/ ./cmd/dispenserd ./cmd/adherenced
+	@rm -f $(DATA)/clinic/demo-dispenser.yaml; \
+	$(DATA)/bin/adherenced --demo --data $(DATA)/clinic --listen $(CLINIC) --demo-dispenser-config $(CONFIG) & clinic=$$!; \
+	trap 'kill $$clinic 2>/dev/null; wait $$clinic' EXIT; trap 'exit 130' INT TERM; \
+	for i in $$(seq 300); do [ -f $(DATA)/clinic/demo-dispenser.yaml ] && break; kill -0 $$clinic || exit 1; sleep 0.1; done; \
+	$(DATA)/bin/dispenserd --sim --config $(DATA)/clinic/demo-dispenser.yaml --data $(DATA)/dispenser \
+	  --sim-state $(DATA)/dispenser/world.json --listen $(LISTEN)
 
 test: lint
 	$(GO) test -race -timeout 15m ./...
