@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -107,7 +108,7 @@ func (n *Notifier) alertPass(ctx context.Context) (time.Time, error) {
 	for _, a := range changed {
 		b.Alerts = append(b.Alerts, *a)
 	}
-	slices.SortFunc(b.Alerts, func(x, y Alert) int { return int(x.ID - y.ID) })
+	slices.SortFunc(b.Alerts, func(x, y Alert) int { return cmp.Compare(x.ID, y.ID) })
 	if err := n.commit(ctx, b); err != nil {
 		return time.Time{}, err
 	}

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -327,7 +328,7 @@ func (n *Notifier) publish(evs []dispenser.Event) {
 // sortedAlerts returns the open alerts, oldest first.
 func (n *Notifier) sortedAlerts() []*Alert {
 	as := slices.Collect(maps.Values(n.open))
-	slices.SortFunc(as, func(a, b *Alert) int { return int(a.ID - b.ID) })
+	slices.SortFunc(as, func(a, b *Alert) int { return cmp.Compare(a.ID, b.ID) })
 	return as
 }
 
