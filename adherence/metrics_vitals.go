@@ -1,0 +1,163 @@
+package adherence
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify/vitals"
+)
+
+// Band is a quantity's reference range for reports: values outside
+// [Low, High] count as abnormal and the charts shade it. It is a display
+// range, not a rule: alerts are the vitals rules' business, with the
+// patient's own thresholds.
+type Band struct{ Low, High float64 }
+
+// Abnormal reports whether v is outside the band.
+func (b Band) Abnormal(v float64) bool { return v < b.Low || v > b.High }
+
+// Bands are the reference ranges (docs/reports.md gives the sources):
+// glucose and blood pressure from the vitals rules' defaults (ADA levels,
+// AHA crisis), the others from the NEWS2 zero-score ranges.
+var Bands = map[dispenser.Quantity]Band{
+	dispenser.Systolic:    {91, vitals.Defaults.CrisisSystolic - 1},
+	dispenser.Diastolic:   {math.Inf(-1), vitals.Defaults.CrisisDiastolic - 1},
+	dispenser.Pulse:       {51, 90},
+	dispenser.SpO2:        {96, 100},
+	dispenser.Temperature: {36.1, 38.0},
+	dispenser.Glucose:     {vitals.Defaults.GlucoseLow, vitals.Defaults.GlucoseHigh},
+}
+
+// GlucoseRange is the consensus time-in-range target, 70-180 mg/dL.
+var GlucoseRange = Band{70, 180}
+
+// QuantityOrder is the order reports list quantities in.
+var QuantityOrder = []dispenser.Quantity{dispenser.Systolic, dispenser.Diastolic, dispenser.MeanArterial,
+	dispenser.Pulse, dispenser.SpO2, dispenser.Temperature, dispenser.Glucose, dispenser.Weight,
+	dispenser.BMI, dispenser.Height, dispenser.HbA1c, dispenser.RRInterval}
+
+// VitalStats summarise one quantity's readings over a period. Values
+// flagged unreliable by the device, and absent values, are counted but
+// left out of the figures.
+type VitalStats struct {
+	Quantity   dispenser.Quantity `json:"quantity"`
+	Unit       string             `json:"unit"`
+	Readings   int                `json:"readings"`
+	Values     int                `json:"values"` // readings with a reliable value
+	Absent     int                `json:"absent"`
+	Unreliable int                `json:"unreliable"`
+	Min        float64            `json:"min"`
+	Median     float64            `json:"median"`
+	Max        float64            `json:"max"`
+	Abnormal   int                `json:"abnormal"` // values outside Bands
+	Alerts     int                `json:"alerts"`   // vital alerts raised about the quantity
+	// InRange is the share of glucose values in 70-180 mg/dL.
+	InRange *float64 `json:"in_range,omitempty"`
+	// DayChange and WeekChange are the latest weight minus the last one
+	// on or before the day 1 (7) days earlier, but no more than 2 (14)
+	// days earlier.
+	DayChange  *float64 `json:"day_change,omitempty"`
+	WeekChange *float64 `json:"week_change,omitempty"`
+}
+
+// reliable reports whether a reading's value may be used.
+func reliable(r dispenser.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
+
+// SummarizeVitals summarises the readings and the vital alerts in p, per
+// quantity in QuantityOrder. rs must be in time order.
+func SummarizeVitals(rs []dispenser.Reading, evs []dispenser.Event, p Period, loc *time.Location) []VitalStats {
+	byQ := map[dispenser.Quantity][]dispenser.Reading{}
+	for _, r := range rs {
+		if p.Contains(DayOf(r.Time, loc)) {
+			byQ[r.Quantity] = append(byQ[r.Quantity], r)
+		}
+	}
+	alerts := map[dispenser.Quantity]map[string]bool{}
+	for _, ev := range evs {
+		if ev.Kind != vitals.KindVitalAlert || !p.Contains(DayOf(ev.Time, loc)) {
+			continue
+		}
+		if a, err := vitals.ParseAlert(ev); err == nil {
+			q := a.Quantity()
+			if alerts[q] == nil {
+				alerts[q] = map[string]bool{}
+			}
+			alerts[q][a.Key] = true
+		}
+	}
+	var out []VitalStats
+	for _, q := range QuantityOrder {
+		qs := byQ[q]
+		if len(qs) == 0 && len(alerts[q]) == 0 {
+			continue
+		}
+		out = append(out, summarizeQuantity(q, qs, len(alerts[q]), loc))
+	}
+	return out
+}
+
+func summarizeQuantity(q dispenser.Quantity, rs []dispenser.Reading, alerts int, loc *time.Location) VitalStats {
+	s := VitalStats{Quantity: q, Unit: q.Unit(), Readings: len(rs), Alerts: alerts}
+	var vals []float64
+	var used []dispenser.Reading
+	band, banded := Bands[q]
+	inRange := 0
+	for _, r := range rs {
+		switch {
+		case !r.HasValue():
+			s.Absent++
+			continue
+		case len(r.Unreliable) > 0:
+			s.Unreliable++
+			continue
+		}
+		vals = append(vals, r.Value)
+		used = append(used, r)
+		if banded && band.Abnormal(r.Value) {
+			s.Abnormal++
+		}
+		if !GlucoseRange.Abnormal(r.Value) {
+			inRange++
+		}
+	}
+	s.Values = len(vals)
+	if len(vals) > 0 {
+		sorted := slices.Clone(vals)
+		slices.Sort(sorted)
+		s.Min, s.Max = sorted[0], sorted[len(sorted)-1]
+		s.Median = quantile(sorted, 0.5)
+	}
+	if q == dispenser.Glucose && len(vals) > 0 {
+		share := ratio(inRange, len(vals))
+		s.InRange = &share
+	}
+	if q == dispenser.Weight {
+		s.DayChange = change(used, 1, loc)
+		s.WeekChange = change(used, 7, loc)
+	}
+	return s
+}
+
+// change is the latest value minus the last one on a day from n to 2n
+// days before the latest's day; nil when there is none.
+func change(rs []dispenser.Reading, n int, loc *time.Location) *float64 {
+	if len(rs) == 0 {
+		return nil
+	}
+	last := rs[len(rs)-1]
+	day := DayOf(last.Time, loc)
+	for i := len(rs) - 2; i >= 0; i-- {
+		d := DayOf(rs[i].Time, loc)
+		if d > day-Day(n) {
+			continue
+		}
+		if d < day-Day(2*n) {
+			return nil
+		}
+		v := math.Round((last.Value-rs[i].Value)*1000) / 1000
+		return &v
+	}
+	return nil
+}
