@@ -411,7 +411,7 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 				a.Notified, a.Repeats = now, a.Repeats+1
 				break
 			}
-			byRole[role] = append(byRole[role], item{a: a, step: act.step, why: act.why, repeat: act.why == whyRenotify})
+			byRole[role] = append(byRole[role], item{a: a, step: act.step, due: act.at, why: act.why, repeat: act.why == whyRenotify})
 			break
 		}
 	}
@@ -463,7 +463,7 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 			a.Notified = now
 			switch {
 			case it.step >= 0:
-				a.Step, a.SentStep, a.StepAt, a.Repeats = it.step+1, it.step, now, 0
+				a.Step, a.SentStep, a.StepAt, a.Repeats = it.step+1, it.step, sentAt(it.due, now), 0
 			case it.why == whyRise:
 				// After a priority rise the ladder's spacing counts from
 				// this message, so the person who just heard gets time to
@@ -480,6 +480,21 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 		msgs = append(msgs, m)
 	}
 	return msgs, next, nil
+}
+
+// onTime is how late a step may go out and still count as on time: the
+// next step's spacing then counts from when this one was due, so that a
+// pass that ran a little late (a busy device, a simulated clock stepping
+// ahead of the notifier) does not push the rest of the ladder.
+const onTime = 2 * time.Minute
+
+// sentAt is the time a step counts as sent: when it was due if it went out
+// on time, else now, which keeps the spacing after a held or late step.
+func sentAt(due, now time.Time) time.Time {
+	if now.Sub(due) <= onTime {
+		return due
+	}
+	return now
 }
 
 // limiter applies the rate limits to the messages of the last day.

@@ -227,10 +227,10 @@ func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(conte
 				next = now.Add(errorRetry)
 			}
 		}
-		if timer != nil {
-			timer.Stop()
-			timer = nil
-		}
+		// The old timer is stopped only once the new one is set: while it
+		// is pending, a simulated clock cannot step past it.
+		old := timer
+		timer = nil
 		switch {
 		case next.IsZero():
 		case !next.After(now):
@@ -250,6 +250,9 @@ func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(conte
 				case <-ctx.Done():
 				}
 			})
+		}
+		if old != nil {
+			old.Stop()
 		}
 		if ready != nil {
 			ready()

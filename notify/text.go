@@ -25,7 +25,8 @@ type texter struct {
 // item is one alert's part of a message.
 type item struct {
 	a      *Alert
-	step   int // ladder index, or -1 for a repeat or a digest
+	step   int       // ladder index, or -1 for a repeat or a digest
+	due    time.Time // when it was due
 	why    string
 	repeat bool
 }
