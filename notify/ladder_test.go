@@ -120,3 +120,21 @@ func TestNewCode(t *testing.T) {
 		n.open[c] = &Alert{Code: c}
 	}
 }
+
+func TestSentAt(t *testing.T) {
+	due := time.Date(2026, 3, 2, 13, 30, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		late time.Duration
+		want time.Time
+	}{
+		{0, due},
+		{time.Minute, due}, // a pass that ran a little late: on time
+		{onTime, due},      // the limit
+		{onTime + time.Second, due.Add(onTime + time.Second)}, // held: the spacing counts from now
+		{8 * time.Hour, due.Add(8 * time.Hour)},
+	} {
+		if got := sentAt(due, due.Add(tt.late)); !got.Equal(tt.want) {
+			t.Errorf("sentAt(due, due+%v) = %v, want %v", tt.late, got, tt.want)
+		}
+	}
+}
