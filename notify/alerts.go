@@ -139,7 +139,7 @@ func (n *Notifier) keys(ids []int64) string {
 
 // apply makes one effect happen to the alerts. at is when the event that
 // caused it happened.
-func (n *Notifier) apply(e Effect, at time.Time, changed map[int64]*Alert) {
+func (n *Notifier) apply(e effect, at time.Time, changed map[int64]*Alert) {
 	a := n.open[e.Key]
 	if e.Clear {
 		if a != nil {
@@ -247,7 +247,7 @@ func (n *Notifier) missed(evs []dispenser.Event, changed map[int64]*Alert) {
 			n.close(a, ev.Time, "summarised", changed)
 		}
 	}
-	n.apply(Effect{Key: "summary:" + strconv.FormatInt(group[0].Seq, 10), What: CondSummary, Priority: p,
+	n.apply(effect{Key: "summary:" + strconv.FormatInt(group[0].Seq, 10), What: CondSummary, Priority: p,
 		Base: f.Scheduled, Facts: f}, group[0].Time, changed)
 }
 

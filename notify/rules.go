@@ -13,8 +13,8 @@ import (
 	"github.com/pillbox/pillbox/dispenser"
 )
 
-// Effect is what one event does to the alert of one condition.
-type Effect struct {
+// effect is what one event does to the alert of one condition.
+type effect struct {
 	// Key names the condition: "dose:<dose id>", "jam:<compartment>",
 	// "supply:<compartment>", "fault:<what>", "<event kind>:<key>".
 	Key string
@@ -30,7 +30,7 @@ type Effect struct {
 }
 
 // rule turns one event into its effects on alerts.
-type rule func(ev dispenser.Event, meds map[string]dispenser.Medication) []Effect
+type rule func(ev dispenser.Event, meds map[string]dispenser.Medication) []effect
 
 // rules is the event -> alert table: every event kind the notifier acts
 // on, and nothing else. To make a new event kind reach people, add a line
@@ -66,43 +66,43 @@ func doseFacts(ev dispenser.Event) Facts {
 // told when it is not taken.
 func isPRN(ev dispenser.Event) bool { return strings.HasPrefix(ev.DoseID, "prn:") }
 
-func doseDue(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+func doseDue(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	if ev.DoseID == "" || isPRN(ev) || ev.Scheduled.IsZero() {
 		return nil
 	}
-	return []Effect{{Key: doseKey(ev.DoseID), What: CondDue, Priority: Medium, Base: ev.Scheduled, Facts: doseFacts(ev)}}
+	return []effect{{Key: doseKey(ev.DoseID), What: CondDue, Priority: Medium, Base: ev.Scheduled, Facts: doseFacts(ev)}}
 }
 
-func clearDose(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+func clearDose(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	if ev.DoseID == "" {
 		return nil
 	}
-	return []Effect{{Key: doseKey(ev.DoseID), Clear: true}}
+	return []effect{{Key: doseKey(ev.DoseID), Clear: true}}
 }
 
 // dispensed ends the dose's alert and, since a pill fell, any jam of its
 // compartment.
-func dispensed(ev dispenser.Event, meds map[string]dispenser.Medication) []Effect {
+func dispensed(ev dispenser.Event, meds map[string]dispenser.Medication) []effect {
 	effs := clearDose(ev, meds)
 	if ev.Compartment != 0 {
-		effs = append(effs, Effect{Key: jamKey(ev.Compartment), Clear: true})
+		effs = append(effs, effect{Key: jamKey(ev.Compartment), Clear: true})
 	}
 	return effs
 }
 
-func notTaken(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+func notTaken(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	if ev.DoseID == "" {
 		return nil
 	}
 	f := doseFacts(ev)
 	f.At = ev.Time
-	return []Effect{{Key: doseKey(ev.DoseID), What: CondNotTaken, Priority: Medium, Facts: f}}
+	return []effect{{Key: doseKey(ev.DoseID), What: CondNotTaken, Priority: Medium, Facts: f}}
 }
 
 // missedEffect is the alert of one missed dose: high for a critical
 // medication. Its ladder counts from the scheduled time, so the first
 // caregiver hears at the usual offset, or at once if that has passed.
-func missedEffect(ev dispenser.Event, meds map[string]dispenser.Medication) Effect {
+func missedEffect(ev dispenser.Event, meds map[string]dispenser.Medication) effect {
 	p := Medium
 	if meds[ev.Medication].Critical {
 		p = High
@@ -111,50 +111,50 @@ func missedEffect(ev dispenser.Event, meds map[string]dispenser.Medication) Effe
 	if base.IsZero() {
 		base = ev.Time
 	}
-	return Effect{Key: doseKey(ev.DoseID), What: CondMissed, Priority: p, Base: base, Facts: doseFacts(ev)}
+	return effect{Key: doseKey(ev.DoseID), What: CondMissed, Priority: p, Base: base, Facts: doseFacts(ev)}
 }
 
 func jamKey(compartment int) string { return "jam:" + strconv.Itoa(compartment) }
 
 // jam raises the compartment's jam alert and ends the dose's own: the jam
 // alert says the dose was not given.
-func jam(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+func jam(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	if strings.HasPrefix(ev.Detail, "retry ") {
 		return nil // the controller tries again; only the final jam counts
 	}
 	f := doseFacts(ev)
 	f.At = ev.Time
-	effs := []Effect{{Key: jamKey(ev.Compartment), What: CondJam, Priority: Medium, Facts: f}}
+	effs := []effect{{Key: jamKey(ev.Compartment), What: CondJam, Priority: Medium, Facts: f}}
 	if ev.DoseID != "" {
-		effs = append(effs, Effect{Key: doseKey(ev.DoseID), Clear: true})
+		effs = append(effs, effect{Key: doseKey(ev.DoseID), Clear: true})
 	}
 	return effs
 }
 
-func uncertain(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+func uncertain(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	f := doseFacts(ev)
 	f.At = ev.Time
 	key := doseKey(ev.DoseID)
 	if ev.DoseID == "" {
 		key = "uncertain:" + strconv.Itoa(ev.Compartment)
 	}
-	return []Effect{{Key: key, What: CondUncertain, Priority: High, Facts: f}}
+	return []effect{{Key: key, What: CondUncertain, Priority: High, Facts: f}}
 }
 
 func supplyKey(compartment int) string { return "supply:" + strconv.Itoa(compartment) }
 
-func empty(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+func empty(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	if ev.Compartment == 0 {
 		return nil
 	}
 	f := Facts{Compartment: ev.Compartment, Medication: ev.Medication, DoseID: ev.DoseID, Scheduled: ev.Scheduled, At: ev.Time}
 	f.Left, _ = detailInt(ev.Detail, "left")
-	return []Effect{{Key: supplyKey(ev.Compartment), What: CondEmpty, Priority: Medium, Facts: f}}
+	return []effect{{Key: supplyKey(ev.Compartment), What: CondEmpty, Priority: Medium, Facts: f}}
 }
 
 // fault raises one alert per kind of fault and compartment. Extra pills in
 // the cup are high: the patient may take more than prescribed.
-func fault(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+func fault(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	what, _, _ := strings.Cut(strings.TrimSpace(ev.Detail), " ")
 	if what == "" {
 		what = "unknown"
@@ -165,27 +165,27 @@ func fault(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
 	}
 	f := Facts{Compartment: ev.Compartment, DoseID: ev.DoseID, Scheduled: ev.Scheduled, Medication: ev.Medication,
 		At: ev.Time, Text: clip(ev.Detail, 60)}
-	return []Effect{{Key: "fault:" + strconv.Itoa(ev.Compartment) + ":" + what, What: CondFault, Priority: p, Facts: f}}
+	return []effect{{Key: "fault:" + strconv.Itoa(ev.Compartment) + ":" + what, What: CondFault, Priority: p, Facts: f}}
 }
 
 // alertRule reads an alert detail (see AlertDetail).
-func alertRule(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+func alertRule(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	p, key, text, err := ParseAlertDetail(ev.Detail)
 	if err != nil {
 		return nil // the producer's bug; Notifier logs events it cannot read
 	}
-	return []Effect{{Key: string(ev.Kind) + ":" + key, What: CondGeneric, Priority: p, Facts: Facts{Text: text, At: ev.Time}}}
+	return []effect{{Key: string(ev.Kind) + ":" + key, What: CondGeneric, Priority: p, Facts: Facts{Text: text, At: ev.Time}}}
 }
 
 // clearRule ends the alert that an alertRule event of kind raise raised
 // with the same key.
 func clearRule(raise dispenser.Kind) rule {
-	return func(ev dispenser.Event, _ map[string]dispenser.Medication) []Effect {
+	return func(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 		key, _, err := ParseClearDetail(ev.Detail)
 		if err != nil {
 			return nil
 		}
-		return []Effect{{Key: string(raise) + ":" + key, Clear: true}}
+		return []effect{{Key: string(raise) + ":" + key, Clear: true}}
 	}
 }
 

@@ -23,16 +23,16 @@ func (n *Notifier) checkSupply(ctx context.Context, comps map[int]bool, now time
 			return err
 		}
 		f := Facts{Compartment: c, Medication: med.ID, Left: left}
-		var e Effect
+		var e effect
 		switch runOut, soon := n.runOut(med, left, now); {
 		case left < med.PillsPerDose:
 			f.RunOut = now
-			e = Effect{Key: supplyKey(c), What: CondEmpty, Priority: Medium, Facts: f}
+			e = effect{Key: supplyKey(c), What: CondEmpty, Priority: Medium, Facts: f}
 		case soon:
 			f.RunOut = runOut
-			e = Effect{Key: supplyKey(c), What: CondLowSupply, Priority: Low, Facts: f}
+			e = effect{Key: supplyKey(c), What: CondLowSupply, Priority: Low, Facts: f}
 		default:
-			e = Effect{Key: supplyKey(c), Clear: true}
+			e = effect{Key: supplyKey(c), Clear: true}
 		}
 		if a := n.open[e.Key]; a != nil && !e.Clear && e.Priority == a.Priority && e.What == a.What {
 			// Same condition, newer count: the next digest says the latest.
