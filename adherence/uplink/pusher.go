@@ -51,7 +51,9 @@ type Options struct {
 	MinBackoff time.Duration // first retry after about this; 0: 5s
 	MaxBackoff time.Duration // retries at most this far apart; 0: 10m
 	Software   string        // version string in heartbeats
-	Rand       func() float64
+	// Profile, when set, rides on every heartbeat (see Profile).
+	Profile *Profile
+	Rand    func() float64
 }
 
 // Status is what the Pusher last knew, for the device's own API.
@@ -282,7 +284,7 @@ func (p *Pusher) post(ctx context.Context, evs []dispenser.Event, rds []dispense
 		b.Readings[i] = FromReading(r)
 	}
 	b.Heartbeat = Heartbeat{Time: p.o.Clock.Now().UTC(), UptimeSeconds: int64(p.o.Clock.Monotonic() / time.Second),
-		Software: p.o.Software}
+		Software: p.o.Software, Profile: p.o.Profile}
 	p.mu.Lock()
 	b.Heartbeat.LastSeq, b.Heartbeat.LastReadingSeq = max(p.status.AckedSeq, 0), max(p.status.AckedReadingSeq, 0)
 	p.mu.Unlock()

@@ -53,6 +53,10 @@ type Heartbeat struct {
 	LastSeq        int64  `json:"last_seq"`
 	LastReadingSeq int64  `json:"last_reading_seq"`
 	Software       string `json:"software"`
+	// Profile is the dispenser's configuration as the clinic's reports
+	// need it (medications, regimens, zone, meters); optional, so that a
+	// device that sends none still syncs. The server stores the latest.
+	Profile *Profile `json:"profile,omitempty"`
 }
 
 // Event is a dispenser.Event on the wire.
@@ -249,6 +253,11 @@ func (h Heartbeat) validate() error {
 		return errors.New("time: outside the years 2000-2199")
 	case h.UptimeSeconds < 0 || h.LastSeq < 0 || h.LastReadingSeq < 0:
 		return errors.New("uptime_s, last_seq and last_reading_seq must not be negative")
+	}
+	if h.Profile != nil {
+		if err := h.Profile.validate(); err != nil {
+			return err
+		}
 	}
 	return checkText("software", h.Software, maxShort)
 }
