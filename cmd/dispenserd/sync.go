@@ -8,6 +8,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -21,6 +22,13 @@ var (
 	_ uplink.Source        = (*adherence.Store)(nil)
 	_ uplink.ReadingSource = (*adherence.Store)(nil)
 )
+
+func meters(v *vitals.Config) []vitals.Device {
+	if v == nil {
+		return nil
+	}
+	return v.Devices
+}
 
 func wireSync(ctx context.Context, r *running) error {
 	c := r.file.Sync
@@ -44,6 +52,8 @@ func wireSync(ctx context.Context, r *running) error {
 		// Vitals readings go along; they are appended outside the event
 		// log, so they leave with the next event or heartbeat.
 		Readings: r.store,
+		// The clinic's reports need the regimens and the zone (docs/reports.md).
+		Profile: uplink.NewProfile(r.file.Patient, r.file.Medications, r.file.Regimens, meters(r.file.Vitals)),
 	}
 	p, err := uplink.NewPusher(o)
 	if err != nil {
