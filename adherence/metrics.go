@@ -81,11 +81,17 @@ func (s Setup) Facts(at time.Time) map[string]RegimenFacts {
 		}
 		out[r.Medication] = f
 	}
+	n := map[string]int{}
 	for _, o := range plan.Between(at, at.Add(factsHorizon)) {
 		f := out[o.Medication]
-		f.DosesPerDay += 1 / (factsHorizon.Hours() / 24)
 		f.Early, f.Late = o.At.Sub(o.Opens), o.Closes.Sub(o.At)
 		out[o.Medication] = f
+		n[o.Medication]++
+	}
+	for med, c := range n {
+		f := out[med]
+		f.DosesPerDay = float64(c) / (factsHorizon.Hours() / 24)
+		out[med] = f
 	}
 	return out
 }
@@ -649,3 +655,6 @@ func detailInt(detail, key string) (int, bool) {
 	}
 	return 0, false
 }
+
+// MarshalText writes the day as a date, 2026-03-08.
+func (d Day) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
