@@ -352,3 +352,16 @@ func TestFactsWindows(t *testing.T) {
 		})
 	}
 }
+
+func TestSummarizePanel(t *testing.T) {
+	evs := week()
+	// Thursday evening: the last 7 days are the fixture week. Without
+	// marks: taken 8 of 20 (the false miss is not marked on the panel).
+	// Weeks of 7 days ending Thursday: the one before has no doses.
+	got := SummarizePanel(evs, ny, local("2026-03-12 20:30"), 7, 2)
+	want := PanelStats{Taking: 8.0 / 20, Scheduled: 20, Missed: 12, Weekly: []float64{-1, 8.0 / 20},
+		LastDose: local("2026-03-12 08:15").UTC()}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("SummarizePanel(week) = %+v, want %+v", got, want)
+	}
+}

@@ -19,7 +19,7 @@ import (
 func (s *Server) table() []route {
 	static, _ := fs.Sub(assets, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
-	return []route{
+	return append([]route{
 		{"GET", "/healthz", accessPublic, func(w http.ResponseWriter, r *http.Request, c *call) { io.WriteString(w, "ok\n") }},
 		{"GET", "/static/", accessPublic, func(w http.ResponseWriter, r *http.Request, c *call) { files.ServeHTTP(w, r) }},
 		{"GET", "/login", accessPublic, s.loginPage},
@@ -43,7 +43,7 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/admin/audit", accessAdmin, s.apiAudit},
 
 		{"POST", uplink.Path, accessDevice, s.sync},
-	}
+	}, s.reportRoutes()...) // reports.go
 }
 
 const (
@@ -171,18 +171,6 @@ func patientIDs(es []PanelEntry) []string {
 	return ids
 }
 
-func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
-	es, err := s.c.Store.PanelEntries(r.Context(), c.p.UserID)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	if !s.audited(w, r, c, "panel.list", patientIDs(es), "") {
-		return
-	}
-	s.render(w, r, http.StatusOK, "panel", c, pageData{Title: "Your patients", Data: es})
-}
-
 type patientView struct {
 	Patient Patient  `json:"patient"`
 	Devices []Device `json:"devices"`
@@ -200,12 +188,6 @@ func (s *Server) patientView(w http.ResponseWriter, r *http.Request, c *call) (p
 		return v, false
 	}
 	return v, s.audited(w, r, c, "patient.read", []string{c.patient.ID}, "")
-}
-
-func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
-	if v, ok := s.patientView(w, r, c); ok {
-		s.render(w, r, http.StatusOK, "patient", c, pageData{Title: c.patient.DisplayName, Data: v})
-	}
 }
 
 func (s *Server) apiPanel(w http.ResponseWriter, r *http.Request, c *call) {

@@ -420,7 +420,7 @@ func parsePages() (map[string]*template.Template, error) {
 		if base == "layout" {
 			continue
 		}
-		t, err := template.New(base).Funcs(template.FuncMap{"ago": ago}).ParseFS(assets, "templates/layout.html", n)
+		t, err := template.New(base).Funcs(pageFuncs()).ParseFS(assets, "templates/layout.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("clinic: templates: %w", err)
 		}

@@ -1,0 +1,369 @@
+package clinic
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/pillbox/pillbox/adherence"
+)
+
+// The clinician's reports: the panel sorted by need, the patient page
+// (heatmap, adherence per medication, vitals charts, alerts) and the
+// exports (CSV, JSON, FHIR R4). Every read is audited before it answers;
+// the panel check is the router's (routes with {patient}).
+
+func (s *Server) reportRoutes() []route {
+	return []route{
+		{"GET", "/patients/{patient}/doses.csv", accessPatient, s.export(exportDoses)},
+		{"GET", "/patients/{patient}/readings.csv", accessPatient, s.export(exportReadings)},
+		{"GET", "/patients/{patient}/report.json", accessPatient, s.export(exportJSON)},
+		{"GET", "/patients/{patient}/fhir.json", accessPatient, s.export(exportFHIR)},
+		{"POST", "/patients/{patient}/false-misses", accessPatient, s.falseMiss},
+		{"GET", "/api/v1/patients/{patient}/report", accessPatient, s.export(exportJSON)},
+		{"GET", "/api/v1/patients/{patient}/fhir", accessPatient, s.export(exportFHIR)},
+	}
+}
+
+// Panel figures look back this far.
+const (
+	panelDays  = 30
+	panelWeeks = 12
+)
+
+// PanelRow is one patient on the panel page.
+type PanelRow struct {
+	PanelEntry
+	Stats   adherence.PanelStats
+	Spark   template.HTML
+	Profile bool // the dispenser sent its profile (zone, regimens)
+}
+
+// needOrder sorts the panel by need: a silent dispenser first (nobody
+// knows how the patient is), then open high-priority alerts, open
+// alerts, the lowest adherence, and the name.
+func needOrder(a, b PanelRow) int {
+	if a.Silent != b.Silent {
+		if a.Silent {
+			return -1
+		}
+		return 1
+	}
+	if c := cmp.Compare(b.Stats.OpenHigh, a.Stats.OpenHigh); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Stats.OpenAlerts, a.Stats.OpenAlerts); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(adherenceKey(a), adherenceKey(b)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Patient.DisplayName, b.Patient.DisplayName)
+}
+
+// adherenceKey puts patients without scheduled doses after the others.
+func adherenceKey(r PanelRow) float64 {
+	if r.Stats.Scheduled == 0 {
+		return 2
+	}
+	return r.Stats.Taking
+}
+
+func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	es, err := s.c.Store.PanelEntries(ctx, c.p.UserID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	now := s.c.Clock.Now()
+	rows := make([]PanelRow, len(es))
+	for i, e := range es {
+		setup, _, err := s.c.Store.PatientSetup(ctx, e.Patient.ID)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		evs, err := s.c.Store.recentEvents(ctx, e.Patient.ID, now.AddDate(0, 0, -7*panelWeeks-1), now)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		st := adherence.SummarizePanel(evs, setup.Location, now, panelDays, panelWeeks)
+		rows[i] = PanelRow{PanelEntry: e, Stats: st, Profile: setup.Location != nil,
+			Spark: sparkline(st.Weekly, fmt.Sprintf("Weekly adherence of %s over %d weeks", e.Patient.DisplayName, panelWeeks))}
+	}
+	if r.URL.Query().Get("sort") != "name" {
+		slices.SortStableFunc(rows, needOrder)
+	}
+	if !s.audited(w, r, c, "panel.list", patientIDs(es), "") {
+		return
+	}
+	s.render(w, r, http.StatusOK, "panel", c, pageData{Title: "Your patients", Data: struct {
+		Rows []PanelRow
+		Days int
+	}{rows, panelDays}})
+}
+
+// reportPeriod reads the period of a page or an export: ?days=N (1 to
+// 731, counting today), or ?from= and ?to= as dates in the patient's zone
+// (to included) or RFC 3339 instants. def is the default number of days.
+func reportPeriod(q url.Values, now time.Time, loc *time.Location, def int) (from, to time.Time, days int, err error) {
+	days = def
+	if v := q.Get("days"); v != "" {
+		if days, err = strconv.Atoi(v); err != nil || days < 1 || days > 731 {
+			return from, to, 0, errors.New("days: want a number from 1 to 731")
+		}
+	}
+	p := adherence.LastDays(days, now, loc)
+	from, to = p.From.Start(loc), p.To.Start(loc)
+	parse := func(name string, end bool) (time.Time, bool, error) {
+		v := q.Get(name)
+		if v == "" {
+			return time.Time{}, false, nil
+		}
+		if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
+			if end {
+				t = t.AddDate(0, 0, 1)
+			}
+			return t, true, nil
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return t, false, fmt.Errorf("%s: want a date such as 2026-03-08 or an RFC 3339 time", name)
+		}
+		return t, true, nil
+	}
+	if t, ok, err := parse("from", false); err != nil {
+		return from, to, 0, err
+	} else if ok {
+		from = t
+	}
+	if t, ok, err := parse("to", true); err != nil {
+		return from, to, 0, err
+	} else if ok {
+		to = t
+	}
+	if !from.Before(to) || to.Sub(from) > 732*24*time.Hour {
+		return from, to, 0, errors.New("the period must run forward and span at most two years")
+	}
+	return from, to, adherence.PeriodOf(from, to, loc).Days(), nil
+}
+
+// Export formats.
+const (
+	exportDoses    = "doses.csv"
+	exportReadings = "readings.csv"
+	exportJSON     = "report.json"
+	exportFHIR     = "fhir.json"
+)
+
+// WriteExport writes a report in one of the export formats; pillctl
+// writes its files with it too.
+func WriteExport(rep *adherence.Report, format string, w *bytes.Buffer) error {
+	switch format {
+	case exportDoses:
+		return rep.WriteDosesCSV(w)
+	case exportReadings:
+		return rep.WriteReadingsCSV(w)
+	case exportJSON:
+		return rep.WriteJSON(w)
+	case exportFHIR:
+		return rep.WriteFHIR(w)
+	}
+	return fmt.Errorf("clinic: unknown export format %q", format)
+}
+
+// ExportFormats are the files of a patient's export.
+var ExportFormats = []string{exportDoses, exportReadings, exportJSON, exportFHIR}
+
+var contentTypes = map[string]string{exportDoses: "text/csv; charset=utf-8", exportReadings: "text/csv; charset=utf-8",
+	exportJSON: "application/json", exportFHIR: "application/fhir+json"}
+
+// ExportName is the file name of a patient's export.
+func ExportName(patientID string, p adherence.Period, format string) string {
+	return fmt.Sprintf("pillbox-%s-%s-to-%s-%s", patientID, p.From, p.To-1, format)
+}
+
+func (s *Server) export(format string) func(http.ResponseWriter, *http.Request, *call) {
+	return func(w http.ResponseWriter, r *http.Request, c *call) {
+		ctx := r.Context()
+		setup, _, err := s.c.Store.PatientSetup(ctx, c.patient.ID)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		loc := setupLoc(setup)
+		from, to, _, err := reportPeriod(r.URL.Query(), s.c.Clock.Now(), loc, 30)
+		if err != nil {
+			s.fail(w, r, http.StatusBadRequest, err)
+			return
+		}
+		in, err := s.c.Store.ReportInput(ctx, c.patient, from, to)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		rep := adherence.BuildReport(in)
+		var buf bytes.Buffer
+		if err := WriteExport(rep, format, &buf); err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		if !s.audited(w, r, c, "report.export", []string{c.patient.ID},
+			fmt.Sprintf("format=%s from=%s to=%s", format, rep.Period.From, rep.Period.To-1)) {
+			return
+		}
+		w.Header().Set("Content-Type", contentTypes[format])
+		if !isAPI(r.URL.Path) {
+			w.Header().Set("Content-Disposition", `attachment; filename="`+ExportName(c.patient.ID, rep.Period, format)+`"`)
+		}
+		w.Write(buf.Bytes())
+	}
+}
+
+func setupLoc(s adherence.Setup) *time.Location {
+	if s.Location == nil {
+		return time.UTC
+	}
+	return s.Location
+}
+
+// MedWindows is one medication's adherence over the last 7, 30 and 90
+// days.
+type MedWindows struct {
+	adherence.MedicationReport
+	Windows []WindowRates
+}
+
+// WindowRates are a medication's figures over one window.
+type WindowRates struct {
+	Days  int
+	Stats adherence.DoseStats
+	Rates adherence.Rates
+	Bar   template.HTML
+}
+
+// PatientPage is what the patient page shows.
+type PatientPage struct {
+	Patient    Patient
+	Devices    []Device
+	Report     *adherence.Report
+	Days       int
+	Query      string // the period, for links
+	NoProfile  bool
+	Heatmap    template.HTML
+	Legend     []LegendItem
+	Meds       []MedWindows
+	Charts     []adherence.VitalStats
+	VitalChart []Chart
+	Message    string
+	Now        time.Time
+	OpenAlerts int
+}
+
+var windows = []int{7, 30, 90}
+
+func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	setup, _, err := s.c.Store.PatientSetup(ctx, c.patient.ID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	loc := setupLoc(setup)
+	now := s.c.Clock.Now()
+	from, to, days, err := reportPeriod(r.URL.Query(), now, loc, 90)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	// Read enough for the 90-day figures whatever the period shown.
+	readFrom, readTo := from, to
+	if d := adherence.LastDays(90, now, loc).From.Start(loc); d.Before(readFrom) {
+		readFrom = d
+	}
+	if now.After(readTo) {
+		readTo = now
+	}
+	in, err := s.c.Store.ReportInput(ctx, c.patient, readFrom, readTo)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	devs, err := s.c.Store.Devices(ctx, c.patient.ID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	in.From, in.To = from, to
+	rep := adherence.BuildReport(in)
+	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Days: days, NoProfile: setup.Location == nil,
+		Heatmap: heatmap(rep, loc), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
+		Query: r.URL.Query().Encode(), Message: r.URL.Query().Get("msg")}
+	marks := adherence.Marks{}
+	for id := range in.Marks {
+		marks[id] = true
+	}
+	ds := adherence.FoldDoses(in.Events)
+	for _, m := range rep.Medications {
+		if m.PRN {
+			continue
+		}
+		mw := MedWindows{MedicationReport: m}
+		for _, n := range windows {
+			st := adherence.Summarize(ds, adherence.LastDays(n, now, loc), loc, m.ID, rep.Late, marks)
+			rt := adherence.RatesOf(st)
+			mw.Windows = append(mw.Windows, WindowRates{Days: n, Stats: st, Rates: rt,
+				Bar: bar(rt.Taking, fmt.Sprintf("%s: %.0f%% of doses taken over %d days", m.ID, 100*rt.Taking, n))})
+		}
+		pg.Meds = append(pg.Meds, mw)
+	}
+	for _, a := range rep.Alerts {
+		if a.Open(now) {
+			pg.OpenAlerts++
+		}
+	}
+	if !s.audited(w, r, c, "patient.read", []string{c.patient.ID}, fmt.Sprintf("report from=%s to=%s", rep.Period.From, rep.Period.To-1)) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "patient", c, pageData{Title: c.patient.DisplayName, Data: pg})
+}
+
+// falseMiss marks (or unmarks) a recorded miss as false, from the
+// patient page's form, and goes back to the page with what happened.
+func (s *Server) falseMiss(w http.ResponseWriter, r *http.Request, c *call) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	msg := ""
+	err := r.ParseForm()
+	if err == nil {
+		dose := r.PostForm.Get("dose")
+		switch r.PostForm.Get("action") {
+		case "unmark":
+			err = s.c.Store.UnmarkFalseMiss(r.Context(), c.actor(), c.patient.ID, dose)
+			msg = "The mark was removed."
+		default:
+			err = s.c.Store.MarkFalseMiss(r.Context(), c.actor(), c.patient.ID, dose, r.PostForm.Get("reason"), r.PostForm.Get("source"))
+			msg = "The miss is marked as false: the report counts the dose as taken."
+		}
+	}
+	if err != nil {
+		if statusOf(err) >= 500 {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		msg = "Not saved: " + err.Error()
+	}
+	q := url.Values{"msg": {msg}}
+	if d := r.PostForm.Get("days"); d != "" {
+		q.Set("days", d)
+	}
+	http.Redirect(w, r, "/patients/"+url.PathEscape(c.patient.ID)+"?"+q.Encode()+"#doses", http.StatusSeeOther)
+}

@@ -1,0 +1,181 @@
+package clinic
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/dispenser"
+)
+
+// The clinic's side of the reports: what a report is built from (the
+// patient's synced events and readings, the profile their dispenser sends
+// with its heartbeat) and the false misses clinicians record.
+
+// fillLookback is how far before a report's period events are read, so
+// that supply loaded before the period counts for PDC (a 90-day fill).
+const fillLookback = 120 * 24 * time.Hour
+
+// noLimit reads every row of a period.
+const noLimit = 1 << 30
+
+// PatientSetup returns the setup of the patient's dispensers (the profile
+// of the most recently heard one that sent a readable profile) and the
+// dispensers themselves. Without a profile the setup is empty: reports
+// then count doses in UTC, without windows and PDC.
+func (s *Store) PatientSetup(ctx context.Context, patientID string) (adherence.Setup, []adherence.DispenserInfo, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, label, coalesce(heartbeat, '') FROM clinic_devices
+WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
+	if err != nil {
+		return adherence.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
+	}
+	defer rows.Close()
+	var setup adherence.Setup
+	var infos []adherence.DispenserInfo
+	found := false
+	for rows.Next() {
+		var info adherence.DispenserInfo
+		var hb string
+		if err := rows.Scan(&info.ID, &info.Label, &hb); err != nil {
+			return adherence.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
+		}
+		var h uplink.Heartbeat
+		if hb != "" && json.Unmarshal([]byte(hb), &h) == nil {
+			info.Software = h.Software
+			if h.Profile != nil && !found {
+				// A profile that does not read (another version, an
+				// unknown zone) is skipped, not an error: the report
+				// still has the log.
+				if loc, meds, regs, meters, err := h.Profile.Domain(); err == nil {
+					setup, found = adherence.Setup{Location: loc, Medications: meds, Regimens: regs, Meters: meters}, true
+				}
+			}
+		}
+		infos = append(infos, info)
+	}
+	if err := rows.Err(); err != nil {
+		return adherence.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
+	}
+	return setup, infos, nil
+}
+
+// FalseMisses returns the misses marked false for a patient, by dose id.
+func (s *Store) FalseMisses(ctx context.Context, patientID string) (map[string]adherence.FalseMiss, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT dose_id, reason, source, marked_by, marked_at FROM clinic_false_misses
+WHERE patient_id = ?`, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("clinic: false misses: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]adherence.FalseMiss{}
+	for rows.Next() {
+		var id string
+		var f adherence.FalseMiss
+		var at int64
+		if err := rows.Scan(&id, &f.Reason, &f.Source, &f.By, &at); err != nil {
+			return nil, fmt.Errorf("clinic: false misses: %w", err)
+		}
+		f.At = fromMillis(at)
+		out[id] = f
+	}
+	return out, rows.Err()
+}
+
+// Sources of a false-miss mark.
+const (
+	SourceClinician = "clinician" // the clinician knows the dose was taken
+	SourceCaregiver = "caregiver" // a caregiver told the clinician
+)
+
+const maxReason = 200
+
+func checkReason(r string) error {
+	switch {
+	case strings.TrimSpace(r) == "":
+		return fmt.Errorf("%w: say why the miss is false (e.g. taken from a blister pack)", ErrInvalid)
+	case utf8.RuneCountInString(r) > maxReason || !utf8.ValidString(r):
+		return fmt.Errorf("%w: the reason must be at most %d characters", ErrInvalid, maxReason)
+	case strings.IndexFunc(r, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0:
+		return fmt.Errorf("%w: the reason must be one line of printable text", ErrInvalid)
+	}
+	return nil
+}
+
+// MarkFalseMiss records that a recorded miss (missed, or left in the
+// cup) of the patient's was in fact taken, with a reason; marking again
+// replaces the reason. It is audited as a; the audit entry names the
+// source, not the dose (dose ids carry medication names).
+func (s *Store) MarkFalseMiss(ctx context.Context, a Actor, patientID, doseID, reason, source string) error {
+	if source != SourceClinician && source != SourceCaregiver {
+		return fmt.Errorf("clinic: mark false miss: %w: source must be clinician or caregiver", ErrInvalid)
+	}
+	if err := checkReason(reason); err != nil {
+		return fmt.Errorf("clinic: mark false miss: %w", err)
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM clinic_events WHERE patient_id = ? AND dose_id = ?
+AND kind IN ('missed', 'not_taken')`, patientID, doseID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: no recorded miss with this dose id", ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_false_misses(patient_id, dose_id, reason, source, marked_by, marked_at)
+VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET reason = excluded.reason, source = excluded.source,
+marked_by = excluded.marked_by, marked_at = excluded.marked_at`, patientID, doseID, strings.TrimSpace(reason), source,
+			a.ID, millis(s.now())); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, "dose.false_miss", patientID, "source="+source, "")
+	})
+	return wrap("mark false miss", err)
+}
+
+// UnmarkFalseMiss removes a false-miss mark (audited).
+func (s *Store) UnmarkFalseMiss(ctx context.Context, a Actor, patientID, doseID string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM clinic_false_misses WHERE patient_id = ? AND dose_id = ?`, patientID, doseID)
+		if err := mustAffect(res, err); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, "dose.false_miss_removed", patientID, "", "")
+	})
+	return wrap("unmark false miss", err)
+}
+
+// ReportInput gathers what a report of the patient over [from, to) is
+// built from, at the store's clock.
+func (s *Store) ReportInput(ctx context.Context, p Patient, from, to time.Time) (adherence.ReportInput, error) {
+	in := adherence.ReportInput{Subject: adherence.Subject{ID: p.ID, Name: p.DisplayName}, From: from, To: to, Generated: s.now()}
+	var err error
+	if in.Setup, in.Dispensers, err = s.PatientSetup(ctx, p.ID); err != nil {
+		return in, err
+	}
+	if in.Events, err = s.PatientEvents(ctx, p.ID, from.Add(-fillLookback), to, noLimit); err != nil {
+		return in, err
+	}
+	if in.Readings, err = s.PatientReadings(ctx, p.ID, from, to, noLimit); err != nil {
+		return in, err
+	}
+	if in.Marks, err = s.FalseMisses(ctx, p.ID); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// errNoProfile is shown when a patient's dispenser has sent no profile.
+var errNoProfile = errors.New("the dispenser has not sent its medication profile yet")
+
+// recentEvents returns the patient's events from since on, for the panel.
+func (s *Store) recentEvents(ctx context.Context, patientID string, since, now time.Time) ([]dispenser.Event, error) {
+	return s.PatientEvents(ctx, patientID, since, now.Add(time.Millisecond), noLimit)
+}
