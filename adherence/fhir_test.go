@@ -3,15 +3,12 @@ package adherence
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/notify/vitals"
+	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
 
 // weekReport is the fixture week as a report, with readings of every
@@ -53,50 +50,12 @@ func weekReport(t testing.TB) *Report {
 	})
 }
 
-// validatorDir is the npm project of the independent validator.
-var validatorDir = filepath.Join("..", "tools", "fhir-validate")
-
-// validate runs the independent validator on a bundle. Without node or
-// the validator's packages (npm ci in tools/fhir-validate) the test is
-// skipped, loudly, unless PILLBOX_REQUIRE_FHIR_VALIDATOR=1 (CI sets it).
-func validate(t *testing.T, bundle []byte) (valid bool, out string) {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(validatorDir, "node_modules", "fhir", "package.json"))
-	}
-	if err != nil {
-		msg := "FHIR validator missing (install node, then npm ci in tools/fhir-validate): " + err.Error()
-		if os.Getenv("PILLBOX_REQUIRE_FHIR_VALIDATOR") == "1" {
-			t.Fatal(msg + " (PILLBOX_REQUIRE_FHIR_VALIDATOR=1)")
-		}
-		t.Skip("SKIPPED, NOT PASSED: " + msg)
-	}
-	f := filepath.Join(t.TempDir(), "bundle.json")
-	if err := os.WriteFile(f, bundle, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, filepath.Join(validatorDir, "validate.js"), f)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return true, stdout.String()
-	case errors.As(err, &exit) && exit.ExitCode() == 1:
-		return false, stdout.String()
-	}
-	t.Fatalf("validator: %v: %s", err, stderr.String())
-	return false, ""
-}
-
 func TestFHIRValidates(t *testing.T) {
 	var buf bytes.Buffer
 	if err := weekReport(t).WriteFHIR(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if ok, out := validate(t, buf.Bytes()); !ok {
+	if ok, out := fhirvalidate.Run(t, buf.Bytes()); !ok {
 		t.Fatalf("the FHIR bundle does not validate:\n%s", out)
 	}
 }
@@ -153,16 +112,31 @@ func TestFHIRValidatorRejects(t *testing.T) {
 			first(b, isType("Observation"))["subject"] = map[string]any{"reference": "urn:uuid:00000000-0000-5000-8000-000000000000"}
 		}, "is not in the bundle"},
 	}
+	// One validator run for all: starting it costs a second.
+	var bundles [][]byte
 	for _, tc := range tests {
+		var b map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &b); err != nil {
+			t.Fatal(err)
+		}
+		tc.mutate(b)
+		bundles = append(bundles, []byte(mustJSON(t, b)))
+	}
+	_, out := fhirvalidate.Run(t, bundles...)
+	var rep struct {
+		Files []struct {
+			Valid  bool  `json:"valid"`
+			Errors []any `json:"errors"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Files) != len(tests) {
+		t.Fatalf("validator report: %v\n%.2000s", err, out)
+	}
+	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var b map[string]any
-			if err := json.Unmarshal(buf.Bytes(), &b); err != nil {
-				t.Fatal(err)
-			}
-			tc.mutate(b)
-			ok, out := validate(t, []byte(mustJSON(t, b)))
-			if ok || !strings.Contains(out, tc.want) {
-				t.Errorf("validator on a bundle with %s: valid=%v, output lacks %q:\n%.2000s", tc.name, ok, tc.want, out)
+			f := rep.Files[i]
+			if errs := mustJSON(t, f.Errors); f.Valid || !strings.Contains(errs, tc.want) {
+				t.Errorf("validator on a bundle with %s: valid=%v, errors lack %q: %.2000s", tc.name, f.Valid, tc.want, errs)
 			}
 		})
 	}
