@@ -142,21 +142,30 @@ func (w *World) UnstickSensor(in hw.Input) error {
 // are a spurious pill pulse with no pill (Chatter(hw.Drop, 2) with the
 // motor idle is a stray drop). It returns when the line has settled.
 func (w *World) Chatter(in hw.Input, edges int) error {
+	return w.ChatterEvery(in, edges, bounceGap)
+}
+
+// ChatterEvery is Chatter with edges gap apart: a button bouncing at 100 Hz
+// is ChatterEvery(hw.Button, n, 5*time.Millisecond).
+func (w *World) ChatterEvery(in hw.Input, edges int, gap time.Duration) error {
 	w.mu.Lock()
 	s := w.sensors[in]
 	w.mu.Unlock()
 	if s == nil {
 		return fmt.Errorf("sim: chatter %s sensor: not configured", in)
 	}
+	if gap <= 0 {
+		return fmt.Errorf("sim: chatter %s sensor: gap %v, want > 0", in, gap)
+	}
 	for i := range edges {
 		if i > 0 {
-			time.Sleep(bounceGap)
+			time.Sleep(gap)
 		}
 		w.mu.Lock()
 		s.pin.drive(!s.pin.Level())
 		w.mu.Unlock()
 	}
-	time.Sleep(bounceGap)
+	time.Sleep(gap)
 	w.mu.Lock()
 	w.updateLocked(in)
 	w.mu.Unlock()

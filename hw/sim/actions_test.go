@@ -41,6 +41,11 @@ func TestButton(t *testing.T) {
 			func(w *World) error { w.PressButton(); return nil }, edges(hw.Button, true, false), true},
 		{"long hold", nil, func(w *World) error { w.HoldButton(3 * time.Second); return nil }, edges(hw.Button, true, false), true},
 		{"flapping for 3 ms", nil, func(w *World) error { return w.Chatter(hw.Button, 10) }, edges(hw.Button), false},
+		// 100 Hz: a change every 5 ms, faster than the 20 ms debounce.
+		{"bouncing at 100 Hz", nil, func(w *World) error { return w.ChatterEvery(hw.Button, 40, 5*time.Millisecond) }, edges(hw.Button), false},
+		// Slower than the debounce, every change gets through.
+		{"flapping at 10 Hz", nil, func(w *World) error { return w.ChatterEvery(hw.Button, 4, 50*time.Millisecond) },
+			edges(hw.Button, true, false, true, false), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

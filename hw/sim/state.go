@@ -131,6 +131,27 @@ func (w *World) Snapshot() State {
 	return st
 }
 
+// SetClock records the simulated wall time, written through to the state
+// file like every physical change, so that a killed and restarted daemon
+// can resume the world's time instead of starting its clock afresh.
+func (w *World) SetClock(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t.Equal(w.clock) {
+		return
+	}
+	w.clock = t
+	w.saveLocked()
+}
+
+// Clock returns the wall time last recorded with SetClock, or loaded from
+// the state file; zero when there is none.
+func (w *World) Clock() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.clock
+}
+
 // stateVersion is the format of the state file.
 const stateVersion = 1
 
@@ -140,6 +161,9 @@ type savedState struct {
 	Compartments []savedCompartment `json:"compartments"`
 	LidOpen      bool               `json:"lid_open"`
 	CupPresent   bool               `json:"cup_present"`
+	// Clock is the simulated wall time last recorded with SetClock: the
+	// world's time goes on when the controller dies, like the patient's.
+	Clock time.Time `json:"clock,omitzero"`
 }
 
 type savedCompartment struct {
@@ -160,7 +184,7 @@ func (w *World) Save(path string) error {
 }
 
 func (w *World) savedLocked() savedState {
-	s := savedState{Version: stateVersion, LidOpen: w.lidOpen, CupPresent: w.cupPresent}
+	s := savedState{Version: stateVersion, LidOpen: w.lidOpen, CupPresent: w.cupPresent, Clock: w.clock}
 	for _, c := range w.comps {
 		s.Compartments = append(s.Compartments, savedCompartment{
 			ID: c.cfg.ID, Count: c.count, Dispensed: c.dispensed,
@@ -233,7 +257,7 @@ func (w *World) load(path string) error {
 	if err != nil {
 		return fmt.Errorf("sim: load state %s: %w", path, err)
 	}
-	w.lidOpen, w.cupPresent = s.LidOpen, s.CupPresent
+	w.lidOpen, w.cupPresent, w.clock = s.LidOpen, s.CupPresent, s.Clock
 	for _, sc := range s.Compartments {
 		for _, c := range w.comps {
 			if c.cfg.ID == sc.ID {

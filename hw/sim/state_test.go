@@ -77,6 +77,31 @@ func TestStateFileSurvivesRestart(t *testing.T) {
 	})
 }
 
+// The world's clock outlives the daemon like its pills do.
+func TestClockSurvivesRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "world.json")
+		w, err := New(testBoard(""), testCompartments(), WithStateFile(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Clock(); !got.IsZero() {
+			t.Errorf("Clock of a new world = %v, want zero", got)
+		}
+		at := time.Date(2027, 3, 14, 1, 59, 30, 0, time.FixedZone("EST", -5*3600))
+		w.SetClock(at)
+		w.Board().Close()
+		w2, err := New(testBoard(""), testCompartments(), WithStateFile(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w2.Board().Close()
+		if got := w2.Clock(); !got.Equal(at) {
+			t.Errorf("Clock after restart = %v, want %v", got, at)
+		}
+	})
+}
+
 func TestSave(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, "")

@@ -84,6 +84,7 @@ type World struct {
 	cupPresent bool
 	pressed    bool
 	beam       int // pills in the drop beam now
+	clock      time.Time
 	saveErr    error
 }
 

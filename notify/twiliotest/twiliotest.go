@@ -84,6 +84,7 @@ type Server struct {
 	retryAfter time.Duration
 	release    chan struct{}
 	requests   int
+	onAccept   func(Message)
 }
 
 type rule struct {
@@ -101,6 +102,14 @@ var (
 // when the test ends.
 func New(t testing.TB, accountSID, authToken string) *Server {
 	t.Helper()
+	s := Start(accountSID, authToken)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a stand-in outside a test (the stress harness runs it in its
+// own process, for daemons it starts as children); the caller must Close it.
+func Start(accountSID, authToken string) *Server {
 	s := &Server{
 		accountSID: accountSID,
 		authToken:  authToken,
@@ -112,7 +121,6 @@ func New(t testing.TB, accountSID, authToken string) *Server {
 	}
 	s.srv = httptest.NewServer(s)
 	s.URL = s.srv.URL
-	t.Cleanup(s.Close)
 	return s
 }
 
@@ -165,6 +173,15 @@ func (s *Server) SetNow(now func() time.Time) {
 func (s *Server) SetRetryAfter(d time.Duration) {
 	s.mu.Lock()
 	s.retryAfter = d
+	s.mu.Unlock()
+}
+
+// OnAccept calls f with every message the server accepts, after it is
+// recorded and before the answer is written: a harness that kills the
+// sender there makes Twilio accept a message whose sender never learns so.
+func (s *Server) OnAccept(f func(Message)) {
+	s.mu.Lock()
+	s.onAccept = f
 	s.mu.Unlock()
 }
 
@@ -302,7 +319,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.Received = now
 	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
+	onAccept := s.onAccept
 	s.mu.Unlock()
+	if onAccept != nil {
+		onAccept(m)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(s.resource(m))

@@ -249,3 +249,29 @@ func TestSegments(t *testing.T) {
 		}
 	}
 }
+
+// OnAccept sees an accepted message before its sender gets the answer, and
+// never a refused one; Start runs a server outside a test's cleanup.
+func TestOnAcceptAndStart(t *testing.T) {
+	s := Start(sid, token)
+	defer s.Close()
+	var seen []Message
+	s.OnAccept(func(m Message) {
+		if len(s.Messages()) != len(seen)+1 {
+			t.Errorf("OnAccept called with %d messages recorded, want %d", len(s.Messages()), len(seen)+1)
+		}
+		seen = append(seen, m)
+	})
+	s.RejectTo("+15551230000", 21211)
+	for _, tc := range []struct {
+		to   string
+		want int
+	}{{"+15551234567", http.StatusCreated}, {"+15551230000", http.StatusBadRequest}} {
+		if code, _, body := post(t, s, "POST", api, sid, token, form(tc.to, "+15005550006", "hi")); code != tc.want {
+			t.Errorf("send to %s = %d %s, want %d", tc.to, code, body, tc.want)
+		}
+	}
+	if len(seen) != 1 || seen[0].To != "+15551234567" || seen[0].SID == "" {
+		t.Errorf("OnAccept saw %+v, want the one accepted message with its SID", seen)
+	}
+}
