@@ -226,7 +226,7 @@ func (d DoseFacts) Confidence(falseMiss bool) string {
 // events may come from several devices of one patient, in time order.
 func FoldDoses(evs []dispenser.Event) []DoseFacts {
 	idx := make(map[string]int, len(evs)/4+1)
-	var out []DoseFacts
+	out := make([]DoseFacts, 0, len(evs)/4+1)
 	for i := range evs {
 		ev := &evs[i]
 		if ev.DoseID == "" {
@@ -310,8 +310,12 @@ type Day int
 
 // DayOf returns the local calendar day of t in loc.
 func DayOf(t time.Time, loc *time.Location) Day {
-	y, m, d := t.In(loc).Date()
-	return Day(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+	_, off := t.In(loc).Zone()
+	s := t.Unix() + int64(off)
+	if s < 0 {
+		return Day((s - 86399) / 86400)
+	}
+	return Day(s / 86400)
 }
 
 // Date returns the day as a date (midnight UTC; format it, do not shift it).

@@ -53,25 +53,28 @@ func (a AlertRecord) Open(now time.Time) bool {
 	return a.AckedAt.IsZero() && a.Resolved.IsZero() && now.Sub(a.Opened) < alertMaxOpen
 }
 
-// fields reads an event detail's key=value fields.
-func fields(detail string) map[string]string {
-	m := map[string]string{}
-	for _, f := range strings.Fields(detail) {
-		if k, v, ok := strings.Cut(f, "="); ok {
-			m[k] = v
+// field reads the value of key=value in an event detail, "" if absent.
+func field(detail, key string) string {
+	for detail != "" {
+		var f string
+		f, detail, _ = strings.Cut(detail, " ")
+		if v, ok := strings.CutPrefix(f, key); ok && strings.HasPrefix(v, "=") {
+			return v[1:]
 		}
 	}
-	return m
+	return ""
 }
 
 // AlertHistory rebuilds the alerts that were texted or raised by a vitals
 // rule, in order of opening. evs are in time order.
 func AlertHistory(evs []dispenser.Event) []AlertRecord {
 	var out []*AlertRecord
-	open := map[string]*AlertRecord{} // by key: the latest episode
+	// open holds the alerts neither acknowledged nor resolved, by key: a
+	// small map, however long the log.
+	open := map[string]*AlertRecord{}
 	msgs := map[int64][]*AlertRecord{}
 	get := func(key string, at time.Time) *AlertRecord {
-		if a := open[key]; a != nil && a.Resolved.IsZero() && a.AckedAt.IsZero() {
+		if a := open[key]; a != nil {
 			return a
 		}
 		kind, _, _ := strings.Cut(key, ":")
@@ -81,12 +84,13 @@ func AlertHistory(evs []dispenser.Event) []AlertRecord {
 		return a
 	}
 	resolve := func(key string, at time.Time) {
-		if a := open[key]; a != nil && a.Resolved.IsZero() {
+		if a := open[key]; a != nil {
 			a.Resolved = at
+			delete(open, key)
 		}
 	}
-	setStatus := func(f map[string]string, status string, at time.Time) {
-		id, err := strconv.ParseInt(f["msg"], 10, 64)
+	setStatus := func(detail, status string, at time.Time) {
+		id, err := strconv.ParseInt(field(detail, "msg"), 10, 64)
 		if err != nil {
 			return
 		}
@@ -98,17 +102,18 @@ func AlertHistory(evs []dispenser.Event) []AlertRecord {
 			}
 		}
 	}
-	for _, ev := range evs {
-		f := fields(ev.Detail)
+	for i := range evs {
+		ev := &evs[i]
 		switch ev.Kind {
 		case notify.KindSMSQueued:
-			id, err := strconv.ParseInt(f["msg"], 10, 64)
-			if err != nil || f["alerts"] == "" || f["alerts"] == "-" {
+			id, err := strconv.ParseInt(field(ev.Detail, "msg"), 10, 64)
+			alerts := field(ev.Detail, "alerts")
+			if err != nil || alerts == "" || alerts == "-" {
 				continue
 			}
-			m := Message{ID: id, To: f["to"], Priority: f["priority"], Why: f["why"], Queued: ev.Time,
-				Status: "queued", Updated: ev.Time}
-			for _, key := range strings.Split(f["alerts"], ",") {
+			m := Message{ID: id, To: field(ev.Detail, "to"), Priority: field(ev.Detail, "priority"), Why: field(ev.Detail, "why"),
+				Queued: ev.Time, Status: "queued", Updated: ev.Time}
+			for _, key := range strings.Split(alerts, ",") {
 				a := get(key, ev.Time)
 				if a.Priority == "" || priorityRank(m.Priority) > priorityRank(a.Priority) {
 					a.Priority = m.Priority
@@ -117,19 +122,21 @@ func AlertHistory(evs []dispenser.Event) []AlertRecord {
 				msgs[id] = append(msgs[id], a)
 			}
 		case notify.KindSMSSent:
-			setStatus(f, "sent", ev.Time)
+			setStatus(ev.Detail, "sent", ev.Time)
 		case notify.KindSMSDelivered:
-			setStatus(f, "delivered", ev.Time)
+			setStatus(ev.Detail, "delivered", ev.Time)
 		case notify.KindSMSFailed:
-			setStatus(f, "failed", ev.Time)
+			setStatus(ev.Detail, "failed", ev.Time)
 		case notify.KindSMSCanceled:
-			setStatus(f, "canceled", ev.Time)
+			setStatus(ev.Detail, "canceled", ev.Time)
 		case notify.KindAlertAck:
-			if a := open[f["alert"]]; a != nil && a.AckedAt.IsZero() {
-				a.AckedBy, a.AckedAt = f["by"], ev.Time
+			key := field(ev.Detail, "alert")
+			if a := open[key]; a != nil {
+				a.AckedBy, a.AckedAt = field(ev.Detail, "by"), ev.Time
+				delete(open, key)
 			}
 		case vitals.KindVitalAlert:
-			va, err := vitals.ParseAlert(ev)
+			va, err := vitals.ParseAlert(*ev)
 			if err != nil {
 				continue
 			}
@@ -139,16 +146,21 @@ func AlertHistory(evs []dispenser.Event) []AlertRecord {
 			}
 			a.Text = va.Text
 		case vitals.KindVitalAlertCleared:
-			if va, err := vitals.ParseAlert(ev); err == nil {
+			if va, err := vitals.ParseAlert(*ev); err == nil {
 				resolve(string(vitals.KindVitalAlert)+":"+va.Key, ev.Time)
 			}
 		case dispenser.KindDispensed, dispenser.KindTaken, dispenser.KindSkipped:
+			if len(open) == 0 {
+				continue // nothing to resolve: spare the key strings
+			}
 			resolve("dose:"+ev.DoseID, ev.Time)
 			if ev.Kind == dispenser.KindDispensed {
 				resolve("jam:"+strconv.Itoa(ev.Compartment), ev.Time)
 			}
 		case dispenser.KindRefill:
-			resolve("supply:"+strconv.Itoa(ev.Compartment), ev.Time)
+			if len(open) > 0 {
+				resolve("supply:"+strconv.Itoa(ev.Compartment), ev.Time)
+			}
 		}
 	}
 	res := make([]AlertRecord, len(out))

@@ -26,6 +26,12 @@ type PanelStats struct {
 // (days ending with today), and the alerts open at now. One pass over
 // the folded doses; evs in time order.
 func SummarizePanel(evs []dispenser.Event, loc *time.Location, now time.Time, days, weeks int) PanelStats {
+	return PanelOf(FoldDoses(evs), AlertHistory(evs), loc, now, days, weeks)
+}
+
+// PanelOf is SummarizePanel over a log already folded into doses and
+// alerts.
+func PanelOf(ds []DoseFacts, alerts []AlertRecord, loc *time.Location, now time.Time, days, weeks int) PanelStats {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -36,7 +42,8 @@ func SummarizePanel(evs []dispenser.Event, loc *time.Location, now time.Time, da
 	week := make([]tally, weeks)
 	var st PanelStats
 	var recentTaken int
-	for _, d := range FoldDoses(evs) {
+	for i := range ds {
+		d := &ds[i]
 		o := d.Outcome()
 		if d.PRN || o == OutcomePending {
 			continue
@@ -71,7 +78,7 @@ func SummarizePanel(evs []dispenser.Event, loc *time.Location, now time.Time, da
 			st.Weekly[i] = ratio(w.taken, w.n)
 		}
 	}
-	for _, a := range AlertHistory(evs) {
+	for _, a := range alerts {
 		if a.Open(now) {
 			st.OpenAlerts++
 			if a.Priority == "high" {
