@@ -6,6 +6,7 @@ package adherence
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -662,3 +663,13 @@ func detailInt(detail, key string) (int, bool) {
 
 // MarshalText writes the day as a date, 2026-03-08.
 func (d Day) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a date written by MarshalText.
+func (d *Day) UnmarshalText(b []byte) error {
+	t, err := time.Parse(time.DateOnly, string(b))
+	if err != nil {
+		return fmt.Errorf("adherence: day: %w", err)
+	}
+	*d = DayOf(t, time.UTC)
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
@@ -257,7 +258,7 @@ type PatientPage struct {
 	Devices    []Device
 	Report     *adherence.Report
 	Days       int
-	Query      string // the period, for links
+	Query      template.URL // the period, for links (url.Values.Encode: safe in a URL)
 	NoProfile  bool
 	Heatmap    template.HTML
 	Legend     []LegendItem
@@ -307,7 +308,7 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 	rep := adherence.BuildReport(in)
 	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Days: days, NoProfile: setup.Location == nil,
 		Heatmap: heatmap(rep, loc), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
-		Query: r.URL.Query().Encode(), Message: r.URL.Query().Get("msg")}
+		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: r.URL.Query().Get("msg")}
 	marks := adherence.Marks{}
 	for id := range in.Marks {
 		marks[id] = true
@@ -359,11 +360,37 @@ func (s *Server) falseMiss(w http.ResponseWriter, r *http.Request, c *call) {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		msg = "Not saved: " + err.Error()
+		msg = "Not saved: " + plain(err)
 	}
 	q := url.Values{"msg": {msg}}
 	if d := r.PostForm.Get("days"); d != "" {
 		q.Set("days", d)
 	}
 	http.Redirect(w, r, "/patients/"+url.PathEscape(c.patient.ID)+"?"+q.Encode()+"#doses", http.StatusSeeOther)
+}
+
+// periodQuery is the query naming a page's period, for its export links.
+func periodQuery(q url.Values, days int) string {
+	p := url.Values{}
+	for _, k := range []string{"days", "from", "to"} {
+		if v := q.Get(k); v != "" {
+			p.Set(k, v)
+		}
+	}
+	if len(p) == 0 {
+		p.Set("days", strconv.Itoa(days))
+	}
+	return p.Encode()
+}
+
+// plain is an error's message for a person: without the package's
+// prefixes.
+func plain(err error) string {
+	s := err.Error()
+	for _, sentinel := range []error{ErrInvalid, ErrNotFound} {
+		if i := strings.LastIndex(s, sentinel.Error()+": "); i >= 0 {
+			return s[i+len(sentinel.Error())+2:]
+		}
+	}
+	return s
 }

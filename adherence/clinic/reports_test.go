@@ -1,0 +1,299 @@
+package clinic
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/dispenser"
+	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
+)
+
+var nyc = func() *time.Location {
+	l, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// syncSynthetic pushes days of a synthetic patient log (ending the day
+// before the env's clock) as device A, with the profile on the heartbeat,
+// in batches as a dispenser sends them.
+func (e *env) syncSynthetic(days int) (evs []dispenser.Event, rs []dispenser.Reading) {
+	e.t.Helper()
+	start := t0.In(nyc).AddDate(0, 0, -days)
+	evs, rs = adherence.Synthetic(42, start, days, 0.8)
+	setup := adherence.SyntheticSetup(nyc)
+	prof := uplink.NewProfile(dispenser.Patient{Timezone: "America/New_York"}, setup.Medications, setup.Regimens, setup.Meters)
+	p, err := e.store.Authenticate(e.ctx, e.tokA)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i, j := 0, 0; i < len(evs) || j < len(rs); i, j = i+500, j+500 {
+		b := &uplink.Batch{Version: uplink.Version, Device: e.devA.ID, Log: "log1",
+			Heartbeat: uplink.Heartbeat{Time: t0, Software: "dispenserd test", Profile: prof}}
+		for _, ev := range evs[min(i, len(evs)):min(i+500, len(evs))] {
+			b.Events = append(b.Events, uplink.FromEvent(ev))
+		}
+		for _, r := range rs[min(j, len(rs)):min(j+500, len(rs))] {
+			b.Readings = append(b.Readings, uplink.FromReading(r))
+		}
+		if err := b.Validate(); err != nil {
+			e.t.Fatal(err)
+		}
+		if _, err := e.store.Ingest(e.ctx, p, b, "127.0.0.1"); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return evs, rs
+}
+
+func TestReportPages(t *testing.T) {
+	e := newEnv(t)
+	e.syncSynthetic(100)
+	cookie, _ := e.login("alice", testPassword)
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/panel", []string{e.patA.DisplayName, `<svg class="spark"`, "Adherence, 30 days", "Open alerts"}},
+		{"/patients/" + e.patA.ID, []string{`<svg class="heatmap"`, "<title id=\"hm-t\">Doses from", "Metformin 500 mg",
+			"Last 90 days", "Proportion of days covered", "Systolic and diastolic (mm[Hg])", `class="band"`, "Mark as false miss",
+			"Alerts", "caregiver 1", "delivered", "fhir.json?days=90", "America/New_York", "Taken inside the window"}},
+		{"/patients/" + e.patA.ID + "?days=7", []string{"(7 days, America/New_York)"}},
+		{"/patients/" + e.patA.ID + "?from=2026-02-01&to=2026-02-14", []string{"Report for 2026-02-01 to 2026-02-14 (14 days"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			w := e.do("GET", tc.path, cookie, "")
+			if w.Code != http.StatusOK {
+				t.Fatalf("GET %s = %d, want 200: %.500s", tc.path, w.Code, w.Body)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(w.Body.String(), s) {
+					t.Errorf("GET %s lacks %q", tc.path, s)
+				}
+			}
+			if strings.Contains(w.Body.String(), "<script") || strings.Contains(w.Body.String(), "http://") && !strings.Contains(w.Body.String(), "xmlns=\"http://www.w3.org/2000/svg\"") {
+				t.Errorf("GET %s has a script or an outside resource", tc.path)
+			}
+		})
+	}
+	t.Run("bad period", func(t *testing.T) {
+		for _, q := range []string{"days=0", "days=x", "from=2026-03-01&to=2026-02-01", "from=yesterday"} {
+			if w := e.do("GET", "/patients/"+e.patA.ID+"?"+q, cookie, ""); w.Code != http.StatusBadRequest {
+				t.Errorf("GET ?%s = %d, want 400", q, w.Code)
+			}
+		}
+	})
+}
+
+func TestExports(t *testing.T) {
+	e := newEnv(t)
+	e.syncSynthetic(60)
+	cookie, _ := e.login("alice", testPassword)
+	base := "/patients/" + e.patA.ID
+	get := func(path string) []byte {
+		t.Helper()
+		w := e.do("GET", path, cookie, "")
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d: %.300s", path, w.Code, w.Body)
+		}
+		return w.Body.Bytes()
+	}
+	var rep struct {
+		Overall adherence.DoseStats    `json:"overall"`
+		Doses   []json.RawMessage      `json:"doses"`
+		Vitals  []adherence.VitalStats `json:"vitals"`
+		PDC     []adherence.PDCResult  `json:"pdc"`
+	}
+	if err := json.Unmarshal(get(base+"/report.json?days=30"), &rep); err != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	if rep.Overall.Scheduled < 100 || len(rep.PDC) != 3 || len(rep.Vitals) < 4 {
+		t.Errorf("report.json: %d scheduled, %d PDC classes, %d vital quantities; want a month of four daily doses, 3 classes, 4+ quantities",
+			rep.Overall.Scheduled, len(rep.PDC), len(rep.Vitals))
+	}
+	doses, err := csv.NewReader(bytes.NewReader(get(base + "/doses.csv?days=30"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(doses[0], adherence.DoseCSVHeader) || len(doses)-1 != len(rep.Doses) {
+		t.Errorf("doses.csv: header %v and %d rows, want %v and %d rows (one per dose)", doses[0], len(doses)-1, adherence.DoseCSVHeader, len(rep.Doses))
+	}
+	readings, err := csv.NewReader(bytes.NewReader(get(base + "/readings.csv?days=30"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Today (04:00 in New York) has no readings yet: 29 days of six.
+	if len(readings)-1 != 29*6 {
+		t.Errorf("readings.csv has %d rows, want 174 (six readings a day for 29 days)", len(readings)-1)
+	}
+	w := e.do("GET", base+"/fhir.json?days=30", cookie, "")
+	if ct, cd := w.Header().Get("Content-Type"), w.Header().Get("Content-Disposition"); ct != "application/fhir+json" || !strings.Contains(cd, "attachment") {
+		t.Errorf("fhir.json: Content-Type %q, Content-Disposition %q", ct, cd)
+	}
+	if ok, out := fhirvalidate.Run(t, w.Body.Bytes()); !ok {
+		t.Errorf("the exported FHIR bundle does not validate:\n%.3000s", out)
+	}
+	// API tokens read the same report.
+	if w := e.do("GET", "/api/v1/patients/"+e.patA.ID+"/fhir?days=30", "Bearer "+e.apiAlice, ""); w.Code != http.StatusOK {
+		t.Errorf("GET the FHIR API with a token = %d", w.Code)
+	}
+	es, err := e.store.AuditLog(e.ctx, AuditQuery{PatientID: e.patA.ID, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, a := range es {
+		if a.Action == "report.export" {
+			n++
+			if strings.Contains(a.Target, "metformin") {
+				t.Errorf("audit entry %+v names a medication", a)
+			}
+		}
+	}
+	if n != 5 {
+		t.Errorf("audit has %d report.export entries, want 5 (one per export read)", n)
+	}
+}
+
+func TestFalseMiss(t *testing.T) {
+	e := newEnv(t)
+	evs, _ := e.syncSynthetic(20)
+	var missed string
+	for _, ev := range evs {
+		if ev.Kind == dispenser.KindMissed {
+			missed = ev.DoseID
+		}
+	}
+	aliceCookie, aliceCSRF := e.login("alice", testPassword)
+	bobCookie, bobCSRF := e.login("bob", testPassword)
+	post := func(cookie, csrf string, form url.Values) (int, string) {
+		t.Helper()
+		form.Set("csrf", csrf)
+		w := e.do("POST", "/patients/"+e.patA.ID+"/false-misses", cookie, form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+		loc, _ := url.Parse(w.Header().Get("Location"))
+		if loc == nil {
+			return w.Code, ""
+		}
+		return w.Code, loc.Query().Get("msg")
+	}
+	falseMisses := func() int {
+		var rep struct {
+			Overall adherence.DoseStats `json:"overall"`
+		}
+		w := e.do("GET", "/patients/"+e.patA.ID+"/report.json?days=30", aliceCookie, "")
+		if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep.Overall.FalseMisses
+	}
+	tests := []struct {
+		name       string
+		cookie     string
+		csrf       string
+		form       url.Values
+		wantCode   int
+		wantMsg    string
+		wantMarked int
+	}{
+		{"no reason", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "source": {"clinician"}}, 303, "Not saved: say why the miss is false", 0},
+		{"not a miss", aliceCookie, aliceCSRF, url.Values{"dose": {"nope@2026"}, "reason": {"x"}, "source": {"clinician"}}, 303, "Not saved", 0},
+		{"bad source", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"x"}, "source": {"robot"}}, 303, "Not saved", 0},
+		{"another clinician", bobCookie, bobCSRF, url.Values{"dose": {missed}, "reason": {"x"}, "source": {"clinician"}}, 404, "", 0},
+		{"marked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"took it from the blister pack"}, "source": {"caregiver"}}, 303, "marked as false", 1},
+		{"unmarked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "action": {"unmark"}}, 303, "removed", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, msg := post(tc.cookie, tc.csrf, tc.form)
+			if code != tc.wantCode || !strings.Contains(msg, tc.wantMsg) {
+				t.Errorf("POST false-misses = %d %q, want %d and a message with %q", code, msg, tc.wantCode, tc.wantMsg)
+			}
+			if got := falseMisses(); got != tc.wantMarked {
+				t.Errorf("after it the report counts %d false misses, want %d", got, tc.wantMarked)
+			}
+		})
+	}
+	es, err := e.store.AuditLog(e.ctx, AuditQuery{PatientID: e.patA.ID, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, a := range es {
+		if strings.HasPrefix(a.Action, "dose.") {
+			acts = append(acts, a.Action+" "+a.Target)
+		}
+	}
+	if want := []string{"dose.false_miss source=caregiver", "dose.false_miss_removed "}; !slices.Equal(acts, want) {
+		t.Errorf("audit of the marks = %q, want %q", acts, want)
+	}
+}
+
+func TestNeedOrder(t *testing.T) {
+	row := func(name string, silent bool, high, open int, taking float64, scheduled int) PanelRow {
+		return PanelRow{PanelEntry: PanelEntry{Patient: Patient{DisplayName: name}, Silent: silent},
+			Stats: adherence.PanelStats{OpenHigh: high, OpenAlerts: open, Taking: taking, Scheduled: scheduled}}
+	}
+	rows := []PanelRow{
+		row("no doses", false, 0, 0, 0, 0),
+		row("good", false, 0, 0, 0.95, 60),
+		row("poor", false, 0, 0, 0.5, 60),
+		row("alert", false, 0, 2, 0.9, 60),
+		row("high alert", false, 1, 1, 0.99, 60),
+		row("silent", true, 0, 0, 1, 60),
+	}
+	slices.SortStableFunc(rows, needOrder)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.Patient.DisplayName)
+	}
+	if want := []string{"silent", "high alert", "alert", "poor", "good", "no doses"}; !slices.Equal(got, want) {
+		t.Errorf("panel order = %v, want %v", got, want)
+	}
+}
+
+func TestReportPeriod(t *testing.T) {
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, nyc)
+	tests := []struct {
+		query    string
+		from, to string
+		days     int
+		err      string
+	}{
+		{"", "2026-03-01T00:00:00-05:00", "2026-03-11T00:00:00-04:00", 10, ""},
+		{"days=1", "2026-03-10T00:00:00-04:00", "2026-03-11T00:00:00-04:00", 1, ""},
+		// Across spring forward: local midnights, 8 days.
+		{"from=2026-03-05&to=2026-03-12", "2026-03-05T00:00:00-05:00", "2026-03-13T00:00:00-04:00", 8, ""},
+		{"from=2026-03-05T12:00:00Z", "2026-03-05T07:00:00-05:00", "2026-03-11T00:00:00-04:00", 6, ""},
+		{"days=732", "", "", 0, "days: want a number from 1 to 731"},
+		{"from=2026-03-09&to=2026-03-01", "", "", 0, "must run forward"},
+		{"to=soon", "", "", 0, "to: want a date"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.query, func(t *testing.T) {
+			q, _ := url.ParseQuery(tc.query)
+			from, to, days, err := reportPeriod(q, now, nyc, 10)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("reportPeriod(%s) error = %v, want %q", tc.query, err, tc.err)
+				}
+				return
+			}
+			if err != nil || from.In(nyc).Format(time.RFC3339) != tc.from || to.In(nyc).Format(time.RFC3339) != tc.to || days != tc.days {
+				t.Errorf("reportPeriod(%s) = %v, %v, %d, %v; want %s, %s, %d", tc.query, from.In(nyc).Format(time.RFC3339),
+					to.In(nyc).Format(time.RFC3339), days, err, tc.from, tc.to, tc.days)
+			}
+		})
+	}
+}
