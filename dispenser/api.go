@@ -117,7 +117,7 @@ func (c *Controller) Skip(ctx context.Context, doseID, by string) error {
 		case !d.State.Open():
 			err = fmt.Errorf("%w: dose is %s", ErrConflict, d.State)
 		default:
-			_, err = c.commit(ctx, c.doseEvent(d, KindSkipped, c.cfg.Clock.Now(), "by="+by))
+			_, err = c.commit(c.ctx, c.doseEvent(d, KindSkipped, c.cfg.Clock.Now(), "by="+by))
 		}
 	}); derr != nil {
 		return derr
@@ -129,7 +129,7 @@ func (c *Controller) Skip(ctx context.Context, doseID, by string) error {
 // button does.
 func (c *Controller) RequestPRN(ctx context.Context, med string) error {
 	var err error
-	if derr := c.do(ctx, func() { err = c.requestPRN(ctx, med) }); derr != nil {
+	if derr := c.do(ctx, func() { err = c.requestPRN(c.ctx, med) }); derr != nil {
 		return derr
 	}
 	return err
@@ -152,7 +152,7 @@ func (c *Controller) Refill(ctx context.Context, compartment, count int) error {
 			return
 		}
 		ev := Event{Time: c.cfg.Clock.Now(), Kind: KindRefill, Compartment: compartment, Detail: fmt.Sprintf("left=%d", count)}
-		if _, err = c.commit(ctx, ev); err == nil {
+		if _, err = c.commit(c.ctx, ev); err == nil {
 			c.counts[compartment] = count
 		}
 	}); derr != nil {

@@ -124,6 +124,10 @@ type Controller struct {
 	quit  chan struct{} // closed when Run returns
 
 	// Owned by the Run goroutine.
+	// ctx is Run's: what a request starts (a commit, a motor turn) belongs
+	// to the controller, not to the caller, whose context ends when it
+	// stops waiting.
+	ctx         context.Context
 	doses       map[string]*Dose
 	counts      map[int]int
 	prnTaken    map[string][]time.Time
@@ -189,6 +193,7 @@ func New(cfg Config) (*Controller, error) {
 // Run restores state from the log, then runs the dose loop until ctx ends.
 // It returns an error only when it cannot start.
 func (c *Controller) Run(ctx context.Context) error {
+	c.ctx = ctx
 	if err := c.restore(ctx); err != nil {
 		return err
 	}
@@ -238,7 +243,10 @@ func (c *Controller) Poke(ctx context.Context) {
 	}
 }
 
-// do runs f on the controller's goroutine and waits for it.
+// do runs f on the controller's goroutine and waits for it. ctx bounds the
+// wait for the loop to take f; once taken, f runs at once and do waits for
+// it to finish whatever ctx does, so that the caller never reads what f is
+// still writing, nor reports as failed what f did.
 func (c *Controller) do(ctx context.Context, f func()) error {
 	done := make(chan struct{})
 	select {
@@ -248,12 +256,8 @@ func (c *Controller) do(ctx context.Context, f func()) error {
 	case <-c.quit:
 		return ErrStopped
 	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	<-done
+	return nil
 }
 
 // restore rebuilds dose states and pill counts from the log, and turns every

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,26 +67,46 @@ const maxBody = 64 << 10
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/status", s.status)
-	mux.HandleFunc("GET /api/events", s.events)
-	mux.HandleFunc("POST /api/doses/{id}/skip", s.skip)
-	mux.HandleFunc("POST /api/prn", s.prn)
-	if s.World != nil && s.Clock != nil {
-		mux.HandleFunc("GET /api/sim/world", s.simWorld)
-		mux.HandleFunc("POST /api/sim/button", s.simButton)
-		mux.HandleFunc("POST /api/sim/lid", s.simLid)
-		mux.HandleFunc("POST /api/sim/cup", s.simCup)
-		mux.HandleFunc("POST /api/sim/jam", s.simJam)
-		mux.HandleFunc("POST /api/sim/clock", s.simClock)
-		mux.HandleFunc("POST /api/sim/refill", s.simRefill)
-	}
-	for pattern, h := range s.Extra {
+	for pattern, h := range s.handlers() {
 		mux.Handle(pattern, h)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return s.recoverer(mux)
+}
+
+// handlers maps every pattern the API serves, Extra included, to its handler.
+func (s *Server) handlers() map[string]http.Handler {
+	hs := map[string]http.Handler{
+		"GET /api/status":           http.HandlerFunc(s.status),
+		"GET /api/events":           http.HandlerFunc(s.events),
+		"POST /api/doses/{id}/skip": http.HandlerFunc(s.skip),
+		"POST /api/prn":             http.HandlerFunc(s.prn),
+	}
+	if s.World != nil && s.Clock != nil {
+		hs["GET /api/sim/world"] = http.HandlerFunc(s.simWorld)
+		hs["POST /api/sim/button"] = http.HandlerFunc(s.simButton)
+		hs["POST /api/sim/lid"] = http.HandlerFunc(s.simLid)
+		hs["POST /api/sim/cup"] = http.HandlerFunc(s.simCup)
+		hs["POST /api/sim/jam"] = http.HandlerFunc(s.simJam)
+		hs["POST /api/sim/clock"] = http.HandlerFunc(s.simClock)
+		hs["POST /api/sim/refill"] = http.HandlerFunc(s.simRefill)
+	}
+	for pattern, h := range s.Extra {
+		if _, dup := hs[pattern]; dup {
+			panic("httpapi: extra route " + pattern + " is already served") // as ServeMux would
+		}
+		hs[pattern] = h
+	}
+	return hs
+}
+
+// Routes lists the patterns Handler serves ("POST /api/prn"), sorted: a
+// harness that must reach every endpoint reads them rather than a list of
+// its own that new endpoints would miss.
+func (s *Server) Routes() []string {
+	return slices.Sorted(maps.Keys(s.handlers()))
 }
 
 // recoverer turns a handler panic into a 500 so one bad request cannot take
