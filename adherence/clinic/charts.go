@@ -37,8 +37,12 @@ var looks = map[adherence.Outcome]outcomeLook{
 // lateLook marks a dose taken outside its window.
 var lateLook = outcomeLook{"#9ccc65", "✓", "taken late", 0}
 
-// LegendItem is one entry of the heatmap's legend.
-type LegendItem struct{ Fill, Symbol, Label string }
+// LegendItem is one entry of the heatmap's legend; Key draws its swatch
+// (SVG, since the pages allow no inline style).
+type LegendItem struct {
+	Fill, Symbol, Label string
+	Key                 template.HTML
+}
 
 // HeatmapLegend lists the heatmap's colours and symbols.
 func HeatmapLegend() []LegendItem {
@@ -50,13 +54,22 @@ func HeatmapLegend() []LegendItem {
 			l, ok = lateLook, true
 		}
 		if ok {
-			out = append(out, LegendItem{l.fill, l.symbol, l.label})
+			dark := ""
+			if darkFill(l.fill) {
+				dark = " dark"
+			}
+			key := fmt.Sprintf(`<svg class="key" width="20" height="16" viewBox="0 0 20 16" aria-hidden="true" xmlns="http://www.w3.org/2000/svg"><rect x="0.5" y="0.5" width="19" height="15" fill="%s" stroke="#555"/><text x="10" y="12" class="hm-s%s">%s</text></svg>`,
+				l.fill, dark, l.symbol)
+			out = append(out, LegendItem{l.fill, l.symbol, l.label, template.HTML(key)})
 		}
 	}
 	return out
 }
 
 func esc(s string) string { return html.EscapeString(s) }
+
+// darkFill reports whether a fill needs a white symbol on it.
+func darkFill(fill string) bool { return fill != "#ffffff" && fill != "#f9a825" && fill != "#9ccc65" }
 
 // heatmap draws the scheduled doses of the period: a row per day, a
 // column per scheduled local time; a cell with several doses shows the
@@ -118,7 +131,7 @@ func heatmap(r *adherence.Report, loc *time.Location) template.HTML {
 			x := left + j*cw
 			fmt.Fprintf(&b, `<g><title>%s %s: %s</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#555" stroke-width="0.5"/><text x="%d" y="%d" class="hm-s%s">%s</text></g>`,
 				day, t, esc(strings.Join(c.lines, "; ")), x+1, y+1, cw-2, ch-2, c.look.fill, x+cw/2, y+12,
-				map[bool]string{true: " dark", false: ""}[c.look.fill != "#ffffff" && c.look.fill != "#f9a825" && c.look.fill != "#9ccc65"],
+				map[bool]string{true: " dark", false: ""}[darkFill(c.look.fill)],
 				c.look.symbol)
 		}
 	}

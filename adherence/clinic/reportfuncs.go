@@ -36,6 +36,16 @@ func pageFuncs() template.FuncMap {
 			return fmt.Sprintf("%+.1f", *p)
 		},
 		"join":  strings.Join,
+		"alert": alertText,
+		// clock writes an instant's time of day in the report's zone,
+		// with the date when it is another day than the row's.
+		"clock": func(t time.Time, tz string) string {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				loc = time.UTC
+			}
+			return t.In(loc).Format("Jan 2 15:04")
+		},
 		"list":  func(s ...string) []string { return s },
 		"deref": func(p *float64) float64 { return *p },
 		"last":  func(d adherence.Day) adherence.Day { return d - 1 },
@@ -58,4 +68,27 @@ func mins(d time.Duration) string {
 		return num(d.Hours()) + " h"
 	}
 	return num(d.Minutes()) + " min"
+}
+
+// alertText says what an alert was about, from its condition key.
+func alertText(a adherence.AlertRecord) string {
+	_, rest, _ := strings.Cut(a.Key, ":")
+	switch a.Kind {
+	case "dose":
+		med, at, _ := strings.Cut(rest, "@")
+		return "Dose not taken: " + med + " " + strings.Replace(at, "T", " ", 1)
+	case "jam":
+		return "Jam in compartment " + rest
+	case "supply":
+		return "Pills running out in compartment " + rest
+	case "uncertain":
+		return "Interrupted dispense in compartment " + rest
+	case "summary":
+		return "Doses missed while the dispenser was off or its clock wrong"
+	case "fault":
+		return "Dispenser fault (" + strings.ReplaceAll(rest, ":", " ") + ")"
+	case "vital_alert":
+		return "Vital sign: " + strings.TrimSuffix(a.Text, ".")
+	}
+	return a.Key
 }
