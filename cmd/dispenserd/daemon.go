@@ -31,7 +31,10 @@ type options struct {
 	simSpeed float64
 	simStart string
 	simState string
-	logJSON  bool
+	// simUnsynced starts the simulated clock without NTP synchronisation:
+	// untrusted until POST /api/sim/ntp says it synced.
+	simUnsynced bool
+	logJSON     bool
 }
 
 // daemon runs the dispenser until SIGTERM or SIGINT.
@@ -122,12 +125,8 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 
 	var gate dispenser.ClockGate
 	var simClock *schedule.SimClock
+	var ntp *simNTP
 	if o.sim {
-		simClock, err = newSimClock(ctx, o, store)
-		if err != nil {
-			return nil, err
-		}
-		r.clock, r.simClock = simClock, simClock
 		opts := []sim.Option{sim.WithLogger(log)}
 		if o.simState != "" {
 			opts = append(opts, sim.WithStateFile(o.simState))
@@ -137,6 +136,17 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 			return nil, fmt.Errorf("dispenserd: %w", err)
 		}
 		r.board = r.world.Board()
+		simClock, err = newSimClock(ctx, o, store, r.world.Clock())
+		if err != nil {
+			return nil, err
+		}
+		r.clock, r.simClock = simClock, simClock
+		r.world.SetClock(simClock.Now())
+		// With --sim-speed the clock also moves on its own: keep where it got.
+		r.closers = append(r.closers, func() error { r.world.SetClock(simClock.Now()); return nil })
+		ntp = &simNTP{}
+		ntp.synced.Store(!o.simUnsynced)
+		gate = simGate(simClock, store, ntp)
 	} else {
 		r.clock = schedule.NewRealClock()
 		r.board, err = host.Open(f.Board, f.Compartments, log)
@@ -167,7 +177,9 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	}
 	api := &httpapi.Server{Controller: r.ctrl, Log: store, Hub: hub, Logger: log, Extra: r.routes}
 	if o.sim {
-		api.World, api.Clock = worldAPI{r.world}, simClock
+		api.World, api.Clock = worldAPI{r.world}, persistClock{simClock, r.world}
+		ctrl := r.ctrl
+		(&simControls{world: r.world, ntp: ntp, api: api, ctrl: func() poker { return ctrl }}).mount(r.routes)
 	}
 	r.listener, err = net.Listen("tcp", o.listen)
 	if err != nil {
@@ -184,24 +196,32 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	return r, nil
 }
 
-// newSimClock starts the simulated clock at --sim-start, or now; but never
+// newSimClock starts the simulated clock at --sim-start exactly: a time
+// before the log's last event is a board that booted with a wrong clock (a
+// Pi without an RTC boots at 1970). Without it, the clock resumes the
+// world's time saved in the state file (saved), or starts now; but never
 // before the last event already logged, so a restarted simulator does not
 // run its world backwards.
-func newSimClock(ctx context.Context, o options, store *adherence.Store) (*schedule.SimClock, error) {
-	start := time.Now().Truncate(time.Minute)
+func newSimClock(ctx context.Context, o options, store *adherence.Store, saved time.Time) (*schedule.SimClock, error) {
+	var start time.Time
 	if o.simStart != "" {
 		t, err := time.Parse(time.RFC3339, o.simStart)
 		if err != nil {
 			return nil, fmt.Errorf("dispenserd: --sim-start: want RFC 3339 such as 2026-03-08T07:00:00-05:00: %w", err)
 		}
 		start = t
-	}
-	latest, err := store.LastEventTime(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if latest.After(start) {
-		start = latest
+	} else {
+		start = saved
+		if start.IsZero() {
+			start = time.Now().Truncate(time.Minute)
+		}
+		latest, err := store.LastEventTime(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if latest.After(start) {
+			start = latest
+		}
 	}
 	c := schedule.NewSimClock(start)
 	if o.simSpeed > 0 {

@@ -35,6 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.simSpeed, "sim-speed", 0, "with --sim: run the simulated clock at `N` times real time (0: it moves only when told to)")
 	fs.StringVar(&o.simStart, "sim-start", "", "with --sim: start the simulated clock at this RFC 3339 `TIME` (default now)")
 	fs.StringVar(&o.simState, "sim-state", "", "with --sim: keep the simulated world (pill counts, cup, lid) in `FILE` across restarts")
+	fs.BoolVar(&o.simUnsynced, "sim-unsynced", false, "with --sim: boot with the simulated clock not NTP-synchronised (untrusted until POST /api/sim/ntp {\"synced\":true})")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -53,8 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case *checkConfig != "":
 		return config.Check(*checkConfig, stdout, stderr)
 	}
-	if !o.sim && (o.simSpeed != 0 || o.simStart != "" || o.simState != "") {
-		fmt.Fprintln(stderr, "dispenserd: --sim-speed, --sim-start and --sim-state need --sim")
+	if !o.sim && (o.simSpeed != 0 || o.simStart != "" || o.simState != "" || o.simUnsynced) {
+		fmt.Fprintln(stderr, "dispenserd: --sim-speed, --sim-start, --sim-state and --sim-unsynced need --sim")
 		return 2
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser/httpapi"
+	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/hw/sim"
+	"github.com/pillbox/pillbox/schedule"
+)
+
+// The simulator's controls beyond the patient's actions (httpapi has
+// those): the NTP state its clock-trust gate sees, sensor faults, and the
+// list of every route, so that a harness can reach each endpoint. Sim mode
+// only.
+
+// simNTP is whether the simulated kernel reports NTP synchronisation.
+type simNTP struct{ synced atomic.Bool }
+
+func (n *simNTP) sync() (bool, error) { return n.synced.Load(), nil }
+
+// noRTC is a board without a hardware clock, like most Raspberry Pis.
+func noRTC() (time.Time, bool, error) { return time.Time{}, false, nil }
+
+// simGate is the simulator's clock-trust gate: the real schedule.Trust,
+// fed by the simulated NTP state and no RTC, so that a simulated boot at
+// 1970 is untrusted exactly as a Pi's would be.
+func simGate(c schedule.Clock, store schedule.TrustStore, ntp *simNTP) *schedule.Trust {
+	return &schedule.Trust{Clock: c, Store: store, NTPSynced: ntp.sync, RTC: noRTC}
+}
+
+// persistClock is the simulated clock as the HTTP API moves it: every move
+// is recorded in the world's state file, so a killed daemon's successor
+// resumes the world's time.
+type persistClock struct {
+	*schedule.SimClock
+	world *sim.World
+}
+
+var _ httpapi.SimClock = persistClock{}
+
+func (c persistClock) Advance(d time.Duration) {
+	c.SimClock.Advance(d)
+	c.world.SetClock(c.Now())
+}
+
+func (c persistClock) Set(t time.Time) {
+	c.SimClock.Set(t)
+	c.world.SetClock(c.Now())
+}
+
+// maxSimFaultBody bounds sim control bodies; each is a few dozen bytes.
+const maxSimFaultBody = 4 << 10
+
+// readSimJSON reads a JSON body for a sim control: right content type,
+// bounded size. It answers the error itself.
+func readSimJSON(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			notifyError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+			return nil, false
+		}
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSimFaultBody))
+	if err != nil {
+		notifyError(w, http.StatusRequestEntityTooLarge, "body too large")
+		return nil, false
+	}
+	return b, true
+}
+
+// decodeStrict decodes one JSON object with no unknown fields into v.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}
+
+// simFault is a parsed POST /api/sim/fault: stick a sensor, release it,
+// or make its line chatter.
+type simFault struct {
+	input   hw.Input
+	stick   string // "active", "inactive", "none" (release), or "" for chatter
+	chatter int
+	every   time.Duration
+}
+
+// Bounds of a chatter: at most a minute of edges, each 100 us to 1 s apart.
+const (
+	maxChatterEdges = 10000
+	minChatterGap   = 100 * time.Microsecond
+	maxChatterGap   = time.Second
+	maxChatterFor   = time.Minute
+)
+
+var simInputs = map[string]hw.Input{"button": hw.Button, "drop": hw.Drop, "lid": hw.Lid, "cup": hw.Cup}
+
+// parseSimFault reads and checks a fault request:
+//
+//	{"input": "lid", "stick": "active"}     the lid reads open whatever happens
+//	{"input": "lid", "stick": "none"}       it follows the lid again
+//	{"input": "button", "chatter": 200, "every": "5ms"}   a button bouncing at 100 Hz
+func parseSimFault(data []byte) (simFault, error) {
+	var req struct {
+		Input   string `json:"input"`
+		Stick   string `json:"stick"`
+		Chatter int    `json:"chatter"`
+		Every   string `json:"every"`
+	}
+	const usage = `body must be {"input": "button|drop|lid|cup", "stick": "active|inactive|none"} or {"input": ..., "chatter": EDGES, "every": "5ms"}`
+	if err := decodeStrict(data, &req); err != nil {
+		return simFault{}, fmt.Errorf("%s: %w", usage, err)
+	}
+	in, ok := simInputs[req.Input]
+	if !ok {
+		return simFault{}, errors.New(`input must be "button", "drop", "lid" or "cup"`)
+	}
+	f := simFault{input: in}
+	switch {
+	case req.Stick != "" && (req.Chatter != 0 || req.Every != ""):
+		return simFault{}, errors.New(`give either "stick" or "chatter", not both`)
+	case req.Stick != "":
+		if req.Stick != "active" && req.Stick != "inactive" && req.Stick != "none" {
+			return simFault{}, errors.New(`stick must be "active", "inactive" or "none"`)
+		}
+		f.stick = req.Stick
+	case req.Chatter != 0:
+		if req.Chatter < 1 || req.Chatter > maxChatterEdges {
+			return simFault{}, fmt.Errorf("chatter must be 1 to %d edges", maxChatterEdges)
+		}
+		f.chatter, f.every = req.Chatter, minChatterGap
+		if req.Every != "" {
+			d, err := time.ParseDuration(req.Every)
+			if err != nil || d < minChatterGap || d > maxChatterGap {
+				return simFault{}, fmt.Errorf(`every must be a duration from %v to %v, e.g. "5ms"`, minChatterGap, maxChatterGap)
+			}
+			f.every = d
+		}
+		if time.Duration(f.chatter)*f.every > maxChatterFor {
+			return simFault{}, fmt.Errorf("chatter must last at most %v", maxChatterFor)
+		}
+	default:
+		return simFault{}, errors.New(usage)
+	}
+	return f, nil
+}
+
+// simControls serves the controls of this file.
+type simControls struct {
+	world *sim.World
+	ntp   *simNTP
+	ctrl  func() poker // the controller, built after the routes
+	api   *httpapi.Server
+}
+
+type poker interface{ Poke(ctx context.Context) }
+
+func (s *simControls) fault(w http.ResponseWriter, r *http.Request) {
+	b, ok := readSimJSON(w, r)
+	if !ok {
+		return
+	}
+	f, err := parseSimFault(b)
+	if err != nil {
+		notifyError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	switch f.stick {
+	case "none":
+		err = s.world.UnstickSensor(f.input)
+	case "active", "inactive":
+		err = s.world.StickSensor(f.input, f.stick == "active")
+	default:
+		err = s.world.ChatterEvery(f.input, f.chatter, f.every)
+	}
+	if err != nil {
+		notifyError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	notifyJSON(w, http.StatusOK, map[string]string{"result": "ok"})
+}
+
+func (s *simControls) setNTP(w http.ResponseWriter, r *http.Request) {
+	b, ok := readSimJSON(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Synced *bool `json:"synced"`
+	}
+	if err := decodeStrict(b, &req); err != nil || req.Synced == nil {
+		notifyError(w, http.StatusBadRequest, `body must be {"synced": true} or {"synced": false}`)
+		return
+	}
+	s.ntp.synced.Store(*req.Synced)
+	s.ctrl().Poke(r.Context())
+	notifyJSON(w, http.StatusOK, map[string]bool{"synced": *req.Synced})
+}
+
+func (s *simControls) routes(w http.ResponseWriter, _ *http.Request) {
+	notifyJSON(w, http.StatusOK, s.api.Routes())
+}
+
+// mount adds the controls to the API's extra routes.
+func (s *simControls) mount(routes map[string]http.Handler) {
+	routes["POST /api/sim/fault"] = http.HandlerFunc(s.fault)
+	routes["POST /api/sim/ntp"] = http.HandlerFunc(s.setNTP)
+	routes["GET /api/sim/routes"] = http.HandlerFunc(s.routes)
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw"
+)
+
+func TestParseSimFault(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    simFault
+		wantErr string
+	}{
+		{`{"input":"lid","stick":"active"}`, simFault{input: hw.Lid, stick: "active"}, ""},
+		{`{"input":"drop","stick":"none"}`, simFault{input: hw.Drop, stick: "none"}, ""},
+		{`{"input":"button","chatter":200,"every":"5ms"}`, simFault{input: hw.Button, chatter: 200, every: 5 * time.Millisecond}, ""},
+		{`{"input":"drop","chatter":2}`, simFault{input: hw.Drop, chatter: 2, every: minChatterGap}, ""},
+		{`{"input":"door","stick":"active"}`, simFault{}, "input must be"},
+		{`{"input":"lid"}`, simFault{}, "body must be"},
+		{`{"input":"lid","stick":"open"}`, simFault{}, "stick must be"},
+		{`{"input":"lid","stick":"active","chatter":3}`, simFault{}, "not both"},
+		{`{"input":"lid","chatter":-1}`, simFault{}, "chatter must be"},
+		{`{"input":"lid","chatter":10001}`, simFault{}, "chatter must be"},
+		{`{"input":"lid","chatter":10,"every":"1us"}`, simFault{}, "every must be"},
+		{`{"input":"lid","chatter":10,"every":"soon"}`, simFault{}, "every must be"},
+		{`{"input":"lid","chatter":9000,"every":"10ms"}`, simFault{}, "at most"},
+		{`{"input":"lid","stick":"active","x":1}`, simFault{}, "unknown field"},
+		{`{"input":"lid","stick":"active"} {}`, simFault{}, "more than one"},
+		{`[]`, simFault{}, "body must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseSimFault([]byte(tt.in))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseSimFault(%s) error = %v, want one containing %q", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("parseSimFault(%s) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParseSimFault: no body panics the parser, and what it accepts is a
+// fault the world can act on within its bounds.
+func FuzzParseSimFault(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := parseSimFault(data)
+		if err != nil {
+			return
+		}
+		if got.stick == "" && (got.chatter < 1 || got.every < minChatterGap || time.Duration(got.chatter)*got.every > maxChatterFor) {
+			t.Fatalf("parseSimFault(%q) = %+v, outside its bounds", data, got)
+		}
+	})
+}
+
+// simDaemon starts dispenserd --sim in-process with a state file.
+func simDaemon(t *testing.T, o options) *inProcess {
+	t.Helper()
+	o.sim, o.listen = true, "127.0.0.1:0"
+	if o.config == "" {
+		o.config = "../../examples/dispenser.yaml"
+	}
+	o.simState = filepath.Join(o.data, "world.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := start(ctx, o, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.serve(ctx) }()
+	d := &inProcess{t: t, r: r, base: "http://" + r.listener.Addr().String()}
+	stopped := false
+	d.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		r.close()
+	}
+	t.Cleanup(d.stop)
+	d.do("GET", "/api/sim/sms", nil, http.StatusOK)
+	return d
+}
+
+func (d *inProcess) status() dispenser.Status {
+	d.t.Helper()
+	var st dispenser.Status
+	if err := json.Unmarshal(d.do("GET", "/api/status", nil, http.StatusOK), &st); err != nil {
+		d.t.Fatal(err)
+	}
+	return st
+}
+
+// A simulated Pi that boots at 1970 without NTP is untrusted: nothing is
+// due and the patient is asked to wait. NTP stepping the clock to the right
+// time trusts it at once.
+func TestSimNTP(t *testing.T) {
+	data := t.TempDir()
+	d := simDaemon(t, options{data: data, simStart: "1970-01-01T00:00:10Z", simUnsynced: true})
+	if st := d.status(); st.ClockTrusted || !slices.Equal(st.Display, []string{"Setting clock", "Please wait"}) {
+		t.Fatalf("at 1970 without NTP: trusted %t, display %q; want untrusted, Setting clock", st.ClockTrusted, st.Display)
+	}
+	d.do("POST", "/api/sim/ntp", map[string]bool{"synced": true}, http.StatusOK)
+	if st := d.status(); st.ClockTrusted {
+		t.Errorf("at 1970 with NTP: trusted, want untrusted (before the build floor)")
+	}
+	d.do("POST", "/api/sim/clock", map[string]string{"set": "2027-01-12T08:10:00-05:00"}, http.StatusOK)
+	st := d.status()
+	if !st.ClockTrusted || len(st.Pending) == 0 {
+		t.Errorf("after the NTP step to 08:10: trusted %t, pending %v; want trusted with the 08:00 dose due", st.ClockTrusted, st.Pending)
+	}
+	for _, bad := range []string{`{}`, `{"synced":"yes"}`, `{"synced":true,"x":1}`} {
+		req, _ := http.NewRequest("POST", d.base+"/api/sim/ntp", strings.NewReader(bad))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST /api/sim/ntp %s = %d, want 400", bad, resp.StatusCode)
+		}
+	}
+}
+
+// The world's clock survives the daemon: a restart without --sim-start
+// resumes where the simulated time had got to, even with no event since.
+func TestSimClockResumes(t *testing.T) {
+	data := t.TempDir()
+	d := simDaemon(t, options{data: data, simStart: "2027-01-12T10:00:00-05:00"})
+	d.do("POST", "/api/sim/clock", map[string]string{"advance": "5h"}, http.StatusOK)
+	want := d.status().Now
+	d.stop()
+	d = simDaemon(t, options{data: data})
+	if got := d.status().Now; !got.Equal(want) {
+		t.Errorf("clock after restart = %v, want %v", got, want)
+	}
+}
+
+// The fault controls act on the world, and the route list names them with
+// the rest of the API.
+func TestSimFaultAndRoutes(t *testing.T) {
+	d := simDaemon(t, options{data: t.TempDir(), simStart: "2027-01-12T10:00:00-05:00"})
+	d.do("POST", "/api/sim/fault", map[string]string{"input": "lid", "stick": "active"}, http.StatusOK)
+	var w struct {
+		Sensors map[string]struct{ Active bool }
+	}
+	json.Unmarshal(d.do("GET", "/api/sim/world", nil, http.StatusOK), &w)
+	if !w.Sensors["lid"].Active {
+		t.Errorf("lid sensor after sticking it active = %+v, want active", w.Sensors["lid"])
+	}
+	var routes []string
+	json.Unmarshal(d.do("GET", "/api/sim/routes", nil, http.StatusOK), &routes)
+	for _, want := range []string{"GET /api/status", "POST /api/sim/fault", "POST /api/sim/ntp", "GET /api/sim/routes", "POST /api/sim/sms/reply", "GET /api/stream"} {
+		if !slices.Contains(routes, want) {
+			t.Errorf("GET /api/sim/routes = %q, want it to list %q", routes, want)
+		}
+	}
+}
