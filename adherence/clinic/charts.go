@@ -200,6 +200,7 @@ type Chart struct {
 	Title string
 	SVG   template.HTML
 	Rows  []ChartRow
+	Table template.HTML // Rows as table rows
 }
 
 // ChartRow is one reading of a chart's table.
@@ -318,6 +319,7 @@ func chart(group []series, rs [][]dispenser.Reading, from, to time.Time, loc *ti
 	}
 	b.WriteString(`</svg>`)
 	c.SVG = template.HTML(b.String())
+	c.Table = chartRows(c.Rows)
 	return c
 }
 

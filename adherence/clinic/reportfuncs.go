@@ -17,14 +17,10 @@ func pageFuncs() template.FuncMap {
 		"pct": func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
 		// mins writes a duration in minutes, or hours past two.
 		"mins": mins,
-		// local writes an instant in the report's zone.
-		"local": func(t time.Time, tz string) string {
+		// local writes an instant in the patient's zone.
+		"local": func(t time.Time, loc *time.Location) string {
 			if t.IsZero() {
 				return ""
-			}
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				loc = time.UTC
 			}
 			return t.In(loc).Format("2006-01-02 15:04")
 		},
@@ -37,15 +33,8 @@ func pageFuncs() template.FuncMap {
 		},
 		"join":  strings.Join,
 		"alert": alertText,
-		// clock writes an instant's time of day in the report's zone,
-		// with the date when it is another day than the row's.
-		"clock": func(t time.Time, tz string) string {
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				loc = time.UTC
-			}
-			return t.In(loc).Format("Jan 2 15:04")
-		},
+		// clock writes an instant's day and time in the report's zone.
+		"clock": func(t time.Time, loc *time.Location) string { return t.In(loc).Format("Jan 2 15:04") },
 		"list":  func(s ...string) []string { return s },
 		"deref": func(p *float64) float64 { return *p },
 		"last":  func(d adherence.Day) adherence.Day { return d - 1 },

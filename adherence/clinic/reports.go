@@ -257,10 +257,12 @@ type PatientPage struct {
 	Patient    Patient
 	Devices    []Device
 	Report     *adherence.Report
+	Loc        *time.Location // the patient's zone
 	Days       int
 	Query      template.URL // the period, for links (url.Values.Encode: safe in a URL)
 	NoProfile  bool
 	Heatmap    template.HTML
+	DoseRows   template.HTML
 	Legend     []LegendItem
 	Meds       []MedWindows
 	Charts     []adherence.VitalStats
@@ -306,8 +308,8 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	in.From, in.To = from, to
 	rep := adherence.BuildReport(in)
-	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Days: days, NoProfile: setup.Location == nil,
-		Heatmap: heatmap(rep, loc), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
+	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil,
+		Heatmap: heatmap(rep, loc), DoseRows: doseRows(rep, loc, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
 		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: r.URL.Query().Get("msg")}
 	marks := adherence.Marks{}
 	for id := range in.Marks {
