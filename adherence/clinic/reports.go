@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -113,10 +114,10 @@ func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 	}{rows, panelDays}})
 }
 
-// reportPeriod reads the period of a page or an export: ?days=N (1 to
+// ReportPeriod reads the period of a page or an export: ?days=N (1 to
 // 731, counting today), or ?from= and ?to= as dates in the patient's zone
 // (to included) or RFC 3339 instants. def is the default number of days.
-func reportPeriod(q url.Values, now time.Time, loc *time.Location, def int) (from, to time.Time, days int, err error) {
+func ReportPeriod(q url.Values, now time.Time, loc *time.Location, def int) (from, to time.Time, days int, err error) {
 	days = def
 	if v := q.Get("days"); v != "" {
 		if days, err = strconv.Atoi(v); err != nil || days < 1 || days > 731 {
@@ -158,6 +159,10 @@ func reportPeriod(q url.Values, now time.Time, loc *time.Location, def int) (fro
 	return from, to, adherence.PeriodOf(from, to, loc).Days(), nil
 }
 
+// ExportDays is the period of an export that names none: the last 30
+// days.
+const ExportDays = 30
+
 // Export formats.
 const (
 	exportDoses    = "doses.csv"
@@ -168,7 +173,7 @@ const (
 
 // WriteExport writes a report in one of the export formats; pillctl
 // writes its files with it too.
-func WriteExport(rep *adherence.Report, format string, w *bytes.Buffer) error {
+func WriteExport(rep *adherence.Report, format string, w io.Writer) error {
 	switch format {
 	case exportDoses:
 		return rep.WriteDosesCSV(w)
@@ -202,7 +207,7 @@ func (s *Server) export(format string) func(http.ResponseWriter, *http.Request, 
 			return
 		}
 		loc := setupLoc(setup)
-		from, to, _, err := reportPeriod(r.URL.Query(), s.c.Clock.Now(), loc, 30)
+		from, to, _, err := ReportPeriod(r.URL.Query(), s.c.Clock.Now(), loc, ExportDays)
 		if err != nil {
 			s.fail(w, r, http.StatusBadRequest, err)
 			return
@@ -283,7 +288,7 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	loc := setupLoc(setup)
 	now := s.c.Clock.Now()
-	from, to, days, err := reportPeriod(r.URL.Query(), now, loc, 90)
+	from, to, days, err := ReportPeriod(r.URL.Query(), now, loc, 90)
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return

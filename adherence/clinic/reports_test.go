@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
-	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
@@ -25,34 +24,12 @@ var nyc = func() *time.Location {
 	return l
 }()
 
-// syncSynthetic pushes days of a synthetic patient log (ending the day
-// before the env's clock) as device A, with the profile on the heartbeat,
-// in batches as a dispenser sends them.
+// syncSynthetic syncs days of a synthetic log for patient A.
 func (e *env) syncSynthetic(days int) (evs []dispenser.Event, rs []dispenser.Reading) {
 	e.t.Helper()
-	start := t0.In(nyc).AddDate(0, 0, -days)
-	evs, rs = adherence.Synthetic(42, start, days, 0.8)
-	setup := adherence.SyntheticSetup(nyc)
-	prof := uplink.NewProfile(dispenser.Patient{Timezone: "America/New_York"}, setup.Medications, setup.Regimens, setup.Meters)
-	p, err := e.store.Authenticate(e.ctx, e.tokA)
+	evs, rs, err := e.store.SeedSynthetic(e.ctx, CLI("test"), e.patA.ID, days, 42, nyc)
 	if err != nil {
 		e.t.Fatal(err)
-	}
-	for i, j := 0, 0; i < len(evs) || j < len(rs); i, j = i+500, j+500 {
-		b := &uplink.Batch{Version: uplink.Version, Device: e.devA.ID, Log: "log1",
-			Heartbeat: uplink.Heartbeat{Time: t0, Software: "dispenserd test", Profile: prof}}
-		for _, ev := range evs[min(i, len(evs)):min(i+500, len(evs))] {
-			b.Events = append(b.Events, uplink.FromEvent(ev))
-		}
-		for _, r := range rs[min(j, len(rs)):min(j+500, len(rs))] {
-			b.Readings = append(b.Readings, uplink.FromReading(r))
-		}
-		if err := b.Validate(); err != nil {
-			e.t.Fatal(err)
-		}
-		if _, err := e.store.Ingest(e.ctx, p, b, "127.0.0.1"); err != nil {
-			e.t.Fatal(err)
-		}
 	}
 	return evs, rs
 }
@@ -283,15 +260,15 @@ func TestReportPeriod(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
 			q, _ := url.ParseQuery(tc.query)
-			from, to, days, err := reportPeriod(q, now, nyc, 10)
+			from, to, days, err := ReportPeriod(q, now, nyc, 10)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Errorf("reportPeriod(%s) error = %v, want %q", tc.query, err, tc.err)
+					t.Errorf("ReportPeriod(%s) error = %v, want %q", tc.query, err, tc.err)
 				}
 				return
 			}
 			if err != nil || from.In(nyc).Format(time.RFC3339) != tc.from || to.In(nyc).Format(time.RFC3339) != tc.to || days != tc.days {
-				t.Errorf("reportPeriod(%s) = %v, %v, %d, %v; want %s, %s, %d", tc.query, from.In(nyc).Format(time.RFC3339),
+				t.Errorf("ReportPeriod(%s) = %v, %v, %d, %v; want %s, %s, %d", tc.query, from.In(nyc).Format(time.RFC3339),
 					to.In(nyc).Format(time.RFC3339), days, err, tc.from, tc.to, tc.days)
 			}
 		})

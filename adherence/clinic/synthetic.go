@@ -1,0 +1,49 @@
+package clinic
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/dispenser"
+)
+
+// SeedSynthetic registers a dispenser for the patient and syncs days of a
+// synthetic log to it (adherence.Synthetic, in loc, ending the day before
+// the store's clock), with its profile, in batches as a dispenser sends
+// them: for demos, tests and benchmarks. It returns the events and
+// readings sent.
+func (s *Store) SeedSynthetic(ctx context.Context, a Actor, patientID string, days int, seed uint64, loc *time.Location) ([]dispenser.Event, []dispenser.Reading, error) {
+	dev, tok, err := s.RegisterDevice(ctx, a, patientID, "synthetic")
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.Authenticate(ctx, tok)
+	if err != nil {
+		return nil, nil, err
+	}
+	start := s.now().In(loc).AddDate(0, 0, -days)
+	evs, rs := adherence.Synthetic(seed, start, days, 0.8)
+	setup := adherence.SyntheticSetup(loc)
+	prof := uplink.NewProfile(dispenser.Patient{Timezone: loc.String()}, setup.Medications, setup.Regimens, setup.Meters)
+	const batch = 500
+	for i := 0; i < max(len(evs), len(rs)); i += batch {
+		b := &uplink.Batch{Version: uplink.Version, Device: dev.ID, Log: fmt.Sprintf("synthetic-%d", seed),
+			Heartbeat: uplink.Heartbeat{Time: s.now(), Software: "synthetic", Profile: prof}}
+		for _, ev := range evs[min(i, len(evs)):min(i+batch, len(evs))] {
+			b.Events = append(b.Events, uplink.FromEvent(ev))
+		}
+		for _, r := range rs[min(i, len(rs)):min(i+batch, len(rs))] {
+			b.Readings = append(b.Readings, uplink.FromReading(r))
+		}
+		if err := b.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("clinic: seed: %w", err)
+		}
+		if _, err := s.Ingest(ctx, p, b, ""); err != nil {
+			return nil, nil, err
+		}
+	}
+	return evs, rs, nil
+}
