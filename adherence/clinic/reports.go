@@ -207,7 +207,12 @@ func (s *Server) export(format string) func(http.ResponseWriter, *http.Request, 
 			return
 		}
 		loc := setupLoc(setup)
-		from, to, _, err := ReportPeriod(r.URL.Query(), s.c.Clock.Now(), loc, ExportDays)
+		now, err := s.c.Store.ReportNow(ctx, c.patient.ID, s.c.Clock.Now())
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		from, to, _, err := ReportPeriod(r.URL.Query(), now, loc, ExportDays)
 		if err != nil {
 			s.fail(w, r, http.StatusBadRequest, err)
 			return
@@ -287,7 +292,11 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	loc := setupLoc(setup)
-	now := s.c.Clock.Now()
+	now, err := s.c.Store.ReportNow(ctx, c.patient.ID, s.c.Clock.Now())
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	from, to, days, err := ReportPeriod(r.URL.Query(), now, loc, 90)
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, err)

@@ -185,3 +185,18 @@ var errNoProfile = errors.New("the dispenser has not sent its medication profile
 func (s *Store) recentEvents(ctx context.Context, patientID string, since, now time.Time) ([]dispenser.Event, error) {
 	return s.PatientEvents(ctx, patientID, since, now.Add(time.Millisecond), noLimit)
 }
+
+// ReportNow is the instant a patient's default report period ends at:
+// now, or the patient's latest synced event when the dispenser's clock
+// runs ahead (a simulated dispenser whose clock was moved on, a clock
+// not yet set right), so that what was synced is in view.
+func (s *Store) ReportNow(ctx context.Context, patientID string, now time.Time) (time.Time, error) {
+	var latest sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT max(time) FROM clinic_events WHERE patient_id = ?`, patientID).Scan(&latest); err != nil {
+		return now, fmt.Errorf("clinic: report time: %w", err)
+	}
+	if t := fromNullMillis(latest); t.After(now) {
+		return t, nil
+	}
+	return now, nil
+}

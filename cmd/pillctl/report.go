@@ -100,7 +100,7 @@ func runReport(name string, args []string, stdout, stderr io.Writer) int {
 			q.Set(f.Name, f.Value.String())
 		}
 	})
-	rep, id, err := buildReport(*db, *patient, *cfgPath, q, at, formats)
+	rep, id, err := buildReport(*db, *patient, *cfgPath, q, at, *now != "", formats)
 	if err != nil {
 		fmt.Fprintf(stderr, "pillctl %s: %v\n", name, err)
 		return 1
@@ -137,7 +137,9 @@ func writeReportFile(rep *adherence.Report, format, dir, name string, stdout io.
 
 // buildReport reads the database at path and builds the report of the
 // period q names, as of at. It returns the id the files are named by.
-func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, formats []string) (*adherence.Report, string, error) {
+// fixed says at was given (-now), else it is the clock's and moves to a
+// later latest event, as on the web.
+func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixed bool, formats []string) (*adherence.Report, string, error) {
 	if patient != "" && cfgPath != "" {
 		return nil, "", errors.New("-patient reads a clinic database, -config a dispenser's: give one")
 	}
@@ -155,6 +157,11 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, form
 			setup, _, err := st.PatientSetup(ctx, p.ID)
 			if err != nil {
 				return err
+			}
+			if !fixed {
+				if at, err = st.ReportNow(ctx, p.ID, at); err != nil {
+					return err
+				}
 			}
 			from, to, _, err := clinic.ReportPeriod(q, at, locOf(setup), clinic.ExportDays)
 			if err != nil {
@@ -196,9 +203,6 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, form
 			in.Setup.Meters = cfg.Vitals.Devices
 		}
 	}
-	if in.From, in.To, _, err = clinic.ReportPeriod(q, at, locOf(in.Setup), clinic.ExportDays); err != nil {
-		return nil, "", err
-	}
 	if in.Events, err = pageAll(func(seq int64) ([]dispenser.Event, error) { return st.Since(ctx, seq, 5000) },
 		func(e dispenser.Event) int64 { return e.Seq }); err != nil {
 		return nil, "", err
@@ -210,6 +214,12 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, form
 	// The device's log is in seq order; reports want time order.
 	slices.SortStableFunc(in.Events, func(a, b dispenser.Event) int { return a.Time.Compare(b.Time) })
 	slices.SortStableFunc(in.Readings, func(a, b dispenser.Reading) int { return a.Time.Compare(b.Time) })
+	if n := len(in.Events); !fixed && n > 0 && in.Events[n-1].Time.After(at) {
+		at = in.Events[n-1].Time // a simulated dispenser's clock runs ahead
+	}
+	if in.From, in.To, _, err = clinic.ReportPeriod(q, at, locOf(in.Setup), clinic.ExportDays); err != nil {
+		return nil, "", err
+	}
 	return adherence.BuildReport(in), st.DeviceID(), nil
 }
 
