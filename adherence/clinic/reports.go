@@ -93,12 +93,17 @@ func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		evs, err := s.c.Store.recentEvents(ctx, e.Patient.ID, now.AddDate(0, 0, -7*panelWeeks-1), now)
+		at, err := s.c.Store.ReportNow(ctx, e.Patient.ID, now)
 		if err != nil {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		st := adherence.SummarizePanel(evs, setup.Location, now, panelDays, panelWeeks)
+		evs, err := s.c.Store.recentEvents(ctx, e.Patient.ID, at.AddDate(0, 0, -7*panelWeeks-1), at)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		st := adherence.SummarizePanel(evs, setup.Location, at, panelDays, panelWeeks)
 		rows[i] = PanelRow{PanelEntry: e, Stats: st, Profile: setup.Location != nil,
 			Spark: sparkline(st.Weekly, fmt.Sprintf("Weekly adherence of %s over %d weeks", e.Patient.DisplayName, panelWeeks))}
 	}

@@ -105,6 +105,12 @@ func runReport(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pillctl %s: %v\n", name, err)
 		return 1
 	}
+	if *out != "-" {
+		if err := os.MkdirAll(*out, 0o700); err != nil {
+			fmt.Fprintf(stderr, "pillctl %s: %v\n", name, err)
+			return 1
+		}
+	}
 	for _, f := range formats {
 		if err := writeReportFile(rep, f, *out, clinic.ExportName(id, rep.Period, f), stdout); err != nil {
 			fmt.Fprintf(stderr, "pillctl %s: %v\n", name, err)
