@@ -274,3 +274,27 @@ func TestReportPeriod(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReportPeriod: a period from any query is a period or an error,
+// never a panic, and an accepted one runs forward and spans at most two
+// years.
+func FuzzReportPeriod(f *testing.F) {
+	for _, s := range []string{"days=30", "from=2026-03-01&to=2026-03-08", "from=2026-03-08T07:00:00Z", "days=-1",
+		"to=9999-12-31", "from=0001-01-01&to=9999-12-31", "days=731&from=2026-01-01"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, nyc)
+	f.Fuzz(func(t *testing.T, query string) {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		from, to, days, err := ReportPeriod(q, now, nyc, 30)
+		if err != nil {
+			return
+		}
+		if !from.Before(to) || to.Sub(from) > 732*24*time.Hour || days < 1 || days > 733 {
+			t.Errorf("ReportPeriod(%q) = %v, %v, %d days: not a forward period of at most two years", query, from, to, days)
+		}
+	})
+}
