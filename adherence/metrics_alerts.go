@@ -72,21 +72,33 @@ func AlertHistory(evs []dispenser.Event) []AlertRecord {
 	// open holds the alerts neither acknowledged nor resolved, by key: a
 	// small map, however long the log.
 	open := map[string]*AlertRecord{}
+	// doseOpen indexes the open dose alerts by dose id, so that the many
+	// dose events look them up without building a key each.
+	doseOpen := map[string]*AlertRecord{}
 	msgs := map[int64][]*AlertRecord{}
 	get := func(key string, at time.Time) *AlertRecord {
 		if a := open[key]; a != nil {
 			return a
 		}
-		kind, _, _ := strings.Cut(key, ":")
+		kind, rest, _ := strings.Cut(key, ":")
 		a := &AlertRecord{Key: key, Kind: kind, Opened: at}
 		open[key] = a
+		if kind == "dose" {
+			doseOpen[rest] = a
+		}
 		out = append(out, a)
 		return a
+	}
+	closeAlert := func(a *AlertRecord) {
+		delete(open, a.Key)
+		if a.Kind == "dose" {
+			delete(doseOpen, strings.TrimPrefix(a.Key, "dose:"))
+		}
 	}
 	resolve := func(key string, at time.Time) {
 		if a := open[key]; a != nil {
 			a.Resolved = at
-			delete(open, key)
+			closeAlert(a)
 		}
 	}
 	setStatus := func(detail, status string, at time.Time) {
@@ -133,7 +145,7 @@ func AlertHistory(evs []dispenser.Event) []AlertRecord {
 			key := field(ev.Detail, "alert")
 			if a := open[key]; a != nil {
 				a.AckedBy, a.AckedAt = field(ev.Detail, "by"), ev.Time
-				delete(open, key)
+				closeAlert(a)
 			}
 		case vitals.KindVitalAlert:
 			va, err := vitals.ParseAlert(*ev)
@@ -150,15 +162,15 @@ func AlertHistory(evs []dispenser.Event) []AlertRecord {
 				resolve(string(vitals.KindVitalAlert)+":"+va.Key, ev.Time)
 			}
 		case dispenser.KindDispensed, dispenser.KindTaken, dispenser.KindSkipped:
-			if len(open) == 0 {
-				continue // nothing to resolve: spare the key strings
+			if a := doseOpen[ev.DoseID]; a != nil {
+				a.Resolved = ev.Time
+				closeAlert(a)
 			}
-			resolve("dose:"+ev.DoseID, ev.Time)
-			if ev.Kind == dispenser.KindDispensed {
+			if ev.Kind == dispenser.KindDispensed && len(open) > len(doseOpen) {
 				resolve("jam:"+strconv.Itoa(ev.Compartment), ev.Time)
 			}
 		case dispenser.KindRefill:
-			if len(open) > 0 {
+			if len(open) > len(doseOpen) {
 				resolve("supply:"+strconv.Itoa(ev.Compartment), ev.Time)
 			}
 		}
