@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/pillbox/pillbox/internal/browsertest"
 )
 
 // Browser tests: the panel in headless Chromium, against the daemon run in
@@ -26,41 +28,9 @@ import (
 
 var updatePanelPNG = flag.Bool("update-panel-png", false, "write the README's screenshot, docs/panel.png, from TestPanelSMSStory")
 
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser starts headless Chromium with a fresh profile. Without
-// Chromium the test is skipped, loudly, unless PILLBOX_REQUIRE_BROWSER=1
-// (CI sets it), where it fails: browser tests must never pass silently.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := fmt.Sprintf("browser test needs Chromium at %s (apt-get install chromium): %v", chromiumPath, err)
-		if os.Getenv("PILLBOX_REQUIRE_BROWSER") == "1" {
-			t.Fatal(msg + " (PILLBOX_REQUIRE_BROWSER=1)")
-		}
-		t.Skip("SKIPPED, NOT PASSED: " + msg)
-	}
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancel)
-	ctx, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	return ctx
-}
+// newBrowser starts headless Chromium (internal/browsertest: skipped
+// loudly without it, failed under PILLBOX_REQUIRE_BROWSER=1).
+func newBrowser(t *testing.T) context.Context { return browsertest.New(t) }
 
 // panelDaemon runs dispenserd --sim in this process on a free port with a
 // fresh data folder, starting the simulated clock at simStart.
