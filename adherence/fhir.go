@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/notify/vitals"
 )
 
 // A report as a FHIR R4 (4.0.1) Bundle of type collection: the Patient,
@@ -254,12 +253,6 @@ func (r *Report) WriteFHIR(w io.Writer) error {
 	return enc.Encode(bundle)
 }
 
-var meterKindText = map[string]string{
-	vitals.KindBloodPressure: "Blood pressure monitor", vitals.KindGlucose: "Blood glucose meter",
-	vitals.KindThermometer: "Thermometer", vitals.KindPulseOximeter: "Pulse oximeter",
-	vitals.KindScale: "Body weight scale", vitals.KindHeartRate: "Heart rate monitor",
-}
-
 func (b *fhirBuilder) devices() {
 	sub := b.r.Subject.ID
 	for _, d := range b.r.Dispensers {
@@ -282,21 +275,21 @@ func (b *fhirBuilder) devices() {
 	meters := slices.Clone(b.r.setup.Meters)
 	known := map[string]bool{}
 	for _, m := range meters {
-		addr, _ := vitals.NormalizeAddress(m.Address)
+		addr, _ := normalAddress(m.Address)
 		known[addr] = true
 	}
 	// A reading from a device the profile does not list still names its
 	// source.
 	for _, rd := range b.r.Readings {
-		if addr, ok := vitals.NormalizeAddress(rd.Device); ok && !known[addr] {
+		if addr, ok := normalAddress(rd.Device); ok && !known[addr] {
 			known[addr] = true
-			meters = append(meters, vitals.Device{Address: addr})
+			meters = append(meters, Meter{Address: addr})
 		}
 	}
 	for _, m := range meters {
-		addr, _ := vitals.NormalizeAddress(m.Address)
+		addr, _ := normalAddress(m.Address)
 		id := fhirID(sub, "Device", addr)
-		kind := meterKindText[m.Kind]
+		kind := meterKinds[m.Kind]
 		if kind == "" {
 			kind = "Health measuring device"
 		}
@@ -498,7 +491,7 @@ func (b *fhirBuilder) obsBase(rd dispenser.Reading, code fhirConcept) fhirObserv
 	if rd.ID != "" {
 		o.Identifier = []fhirIdentifier{{System: sysReadingID, Value: rd.ID}}
 	}
-	if addr, ok := vitals.NormalizeAddress(rd.Device); ok {
+	if addr, ok := normalAddress(rd.Device); ok {
 		ref := b.device[addr]
 		o.Device = &ref
 	}

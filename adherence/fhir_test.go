@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/notify/vitals"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
 
@@ -39,7 +38,7 @@ func weekReport(t testing.TB) *Report {
 		at("2026-03-08 12:00", dispenser.HbA1c, 6.9), at("2026-03-08 12:00", dispenser.RRInterval, 800),
 	}
 	setup := fixtureSetup
-	setup.Meters = []vitals.Device{{Address: cuff, Kind: vitals.KindBloodPressure, Name: "cuff"}}
+	setup.Meters = []Meter{{Address: cuff, Kind: "blood_pressure", Name: "cuff"}}
 	return BuildReport(ReportInput{
 		Subject:    Subject{ID: "pt_0123456789abcdef0123", Name: "Ann Patient"},
 		Dispensers: []DispenserInfo{{ID: "dv_1", Label: "kitchen", Software: "dispenserd test"}},

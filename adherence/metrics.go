@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -27,7 +26,52 @@ type Setup struct {
 	Location    *time.Location
 	Medications []dispenser.Medication
 	Regimens    []schedule.Regimen
-	Meters      []vitals.Device
+	Meters      []Meter
+}
+
+// Meter is a paired health device (the config's vitals.devices; this
+// package cannot import notify/vitals, whose tests use the store).
+type Meter struct {
+	Address string `json:"address"` // Bluetooth address
+	Kind    string `json:"kind"`    // blood_pressure, glucose, thermometer, pulse_oximeter, scale, heart_rate
+	Name    string `json:"name,omitempty"`
+}
+
+// meterKinds say what each kind of meter is.
+var meterKinds = map[string]string{
+	"blood_pressure": "Blood pressure monitor", "glucose": "Blood glucose meter", "thermometer": "Thermometer",
+	"pulse_oximeter": "Pulse oximeter", "scale": "Body weight scale", "heart_rate": "Heart rate monitor",
+}
+
+// Label is how reports name the meter: its name, else what it is.
+func (m Meter) Label() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	if k, ok := meterKinds[m.Kind]; ok {
+		return k
+	}
+	return "Health measuring device"
+}
+
+// normalAddress returns a Bluetooth address upper-case with colons, and
+// whether s is one ("a4-c1-38-12-34-56" is).
+func normalAddress(s string) (string, bool) {
+	s = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), "-", ":"))
+	if len(s) != 17 {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i%3 == 2 {
+			if c != ':' {
+				return "", false
+			}
+		} else if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 // loc is the setup's zone, UTC when unknown.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/notify"
-	"github.com/pillbox/pillbox/notify/vitals"
 )
 
 // The alert history is rebuilt from the notifier's events in the log
@@ -147,19 +146,19 @@ func AlertHistory(evs []dispenser.Event) []AlertRecord {
 				a.AckedBy, a.AckedAt = field(ev.Detail, "by"), ev.Time
 				closeAlert(a)
 			}
-		case vitals.KindVitalAlert:
-			va, err := vitals.ParseAlert(*ev)
+		case notify.KindVitalAlert:
+			p, key, text, err := notify.ParseAlertDetail(ev.Detail)
 			if err != nil {
 				continue
 			}
-			a := get(string(vitals.KindVitalAlert)+":"+va.Key, ev.Time)
-			if p := va.Priority.String(); priorityRank(p) > priorityRank(a.Priority) {
-				a.Priority = p
+			a := get(string(notify.KindVitalAlert)+":"+key, ev.Time)
+			if priorityRank(p.String()) > priorityRank(a.Priority) {
+				a.Priority = p.String()
 			}
-			a.Text = va.Text
-		case vitals.KindVitalAlertCleared:
-			if va, err := vitals.ParseAlert(*ev); err == nil {
-				resolve(string(vitals.KindVitalAlert)+":"+va.Key, ev.Time)
+			a.Text = text
+		case notify.KindVitalAlertCleared:
+			if key, _, err := notify.ParseClearDetail(ev.Detail); err == nil {
+				resolve(string(notify.KindVitalAlert)+":"+key, ev.Time)
 			}
 		case dispenser.KindDispensed, dispenser.KindTaken, dispenser.KindSkipped:
 			if a := doseOpen[ev.DoseID]; a != nil {

@@ -3,11 +3,20 @@ package adherence
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/notify/vitals"
+	"github.com/pillbox/pillbox/notify"
 )
+
+// ruleQuantity is the quantity each vitals rule watches (the rule is the
+// first part of a vital alert's key; notify/vitals names them). Rules over
+// several quantities (news2) or none (device_silent) count under "".
+var ruleQuantity = map[string]dispenser.Quantity{
+	"glucose_low": dispenser.Glucose, "glucose_high": dispenser.Glucose, "bp_crisis": dispenser.Systolic,
+	"weight_gain": dispenser.Weight, "bp_missed_trend": dispenser.Systolic,
+}
 
 // Band is a quantity's reference range for reports: values outside
 // [Low, High] count as abnormal and the charts shade it. It is a display
@@ -19,15 +28,16 @@ type Band struct{ Low, High float64 }
 func (b Band) Abnormal(v float64) bool { return v < b.Low || v > b.High }
 
 // Bands are the reference ranges (docs/reports.md gives the sources):
-// glucose and blood pressure from the vitals rules' defaults (ADA levels,
-// AHA crisis), the others from the NEWS2 zero-score ranges.
+// glucose and blood pressure at the vitals rules' defaults (notify/vitals
+// Defaults: ADA levels, AHA crisis), the others the NEWS2 zero-score
+// ranges.
 var Bands = map[dispenser.Quantity]Band{
-	dispenser.Systolic:    {91, vitals.Defaults.CrisisSystolic - 1},
-	dispenser.Diastolic:   {math.Inf(-1), vitals.Defaults.CrisisDiastolic - 1},
+	dispenser.Systolic:    {91, 179},
+	dispenser.Diastolic:   {math.Inf(-1), 119},
 	dispenser.Pulse:       {51, 90},
 	dispenser.SpO2:        {96, 100},
 	dispenser.Temperature: {36.1, 38.0},
-	dispenser.Glucose:     {vitals.Defaults.GlucoseLow, vitals.Defaults.GlucoseHigh},
+	dispenser.Glucose:     {70, 250},
 }
 
 // GlucoseRange is the consensus time-in-range target, 70-180 mg/dL.
@@ -76,15 +86,16 @@ func SummarizeVitals(rs []dispenser.Reading, evs []dispenser.Event, p Period, lo
 	}
 	alerts := map[dispenser.Quantity]map[string]bool{}
 	for _, ev := range evs {
-		if ev.Kind != vitals.KindVitalAlert || !p.Contains(DayOf(ev.Time, loc)) {
+		if ev.Kind != notify.KindVitalAlert || !p.Contains(DayOf(ev.Time, loc)) {
 			continue
 		}
-		if a, err := vitals.ParseAlert(ev); err == nil {
-			q := a.Quantity()
+		if _, key, _, err := notify.ParseAlertDetail(ev.Detail); err == nil {
+			rule, _, _ := strings.Cut(key, ":")
+			q := ruleQuantity[rule]
 			if alerts[q] == nil {
 				alerts[q] = map[string]bool{}
 			}
-			alerts[q][a.Key] = true
+			alerts[q][key] = true
 		}
 	}
 	var out []VitalStats

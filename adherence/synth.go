@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -33,10 +32,10 @@ func SyntheticSetup(loc *time.Location) Setup {
 			{Medication: "atorvastatin", Cron: "0 21 * * *"},
 			{Medication: "paracetamol", PRN: &schedule.PRN{MinInterval: 4 * time.Hour, MaxPerDay: 4}},
 		},
-		Meters: []vitals.Device{
-			{Address: "A4:C1:38:00:00:01", Kind: vitals.KindBloodPressure, Name: "cuff"},
-			{Address: "A4:C1:38:00:00:02", Kind: vitals.KindScale},
-			{Address: "A4:C1:38:00:00:03", Kind: vitals.KindGlucose},
+		Meters: []Meter{
+			{Address: "A4:C1:38:00:00:01", Kind: "blood_pressure", Name: "cuff"},
+			{Address: "A4:C1:38:00:00:02", Kind: "scale"},
+			{Address: "A4:C1:38:00:00:03", Kind: "glucose"},
 		},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify/vitals"
 )
 
 // The clinic's side of the reports: what a report is built from (the
@@ -57,7 +58,7 @@ WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
 				// unknown zone) is skipped, not an error: the report
 				// still has the log.
 				if loc, meds, regs, meters, err := h.Profile.Domain(); err == nil {
-					setup, found = adherence.Setup{Location: loc, Medications: meds, Regimens: regs, Meters: meters}, true
+					setup, found = adherence.Setup{Location: loc, Medications: meds, Regimens: regs, Meters: MetersOf(meters)}, true
 				}
 			}
 		}
@@ -67,6 +68,15 @@ WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
 		return adherence.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
 	}
 	return setup, infos, nil
+}
+
+// MetersOf converts the config's health devices for the reports.
+func MetersOf(ds []vitals.Device) []adherence.Meter {
+	out := make([]adherence.Meter, len(ds))
+	for i, d := range ds {
+		out[i] = adherence.Meter{Address: d.Address, Kind: d.Kind, Name: d.Name}
+	}
+	return out
 }
 
 // FalseMisses returns the misses marked false for a patient, by dose id.

@@ -8,6 +8,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify/vitals"
 )
 
 // SeedSynthetic registers a dispenser for the patient and syncs days of a
@@ -27,7 +28,11 @@ func (s *Store) SeedSynthetic(ctx context.Context, a Actor, patientID string, da
 	start := s.now().In(loc).AddDate(0, 0, -days)
 	evs, rs := adherence.Synthetic(seed, start, days, 0.8)
 	setup := adherence.SyntheticSetup(loc)
-	prof := uplink.NewProfile(dispenser.Patient{Timezone: loc.String()}, setup.Medications, setup.Regimens, setup.Meters)
+	var meters []vitals.Device
+	for _, m := range setup.Meters {
+		meters = append(meters, vitals.Device{Address: m.Address, Kind: m.Kind, Name: m.Name})
+	}
+	prof := uplink.NewProfile(dispenser.Patient{Timezone: loc.String()}, setup.Medications, setup.Regimens, meters)
 	const batch = 500
 	for i := 0; i < max(len(evs), len(rs)); i += batch {
 		b := &uplink.Batch{Version: uplink.Version, Device: dev.ID, Log: fmt.Sprintf("synthetic-%d", seed),

@@ -206,7 +206,7 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 		in.Subject.Name = cfg.Patient.FirstName
 		in.Setup = adherence.Setup{Location: loc, Medications: cfg.Medications, Regimens: cfg.Regimens}
 		if cfg.Vitals != nil {
-			in.Setup.Meters = cfg.Vitals.Devices
+			in.Setup.Meters = clinic.MetersOf(cfg.Vitals.Devices)
 		}
 	}
 	if in.Events, err = pageAll(func(seq int64) ([]dispenser.Event, error) { return st.Since(ctx, seq, 5000) },
