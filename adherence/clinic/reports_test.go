@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
@@ -297,4 +298,44 @@ func FuzzReportPeriod(f *testing.F) {
 			t.Errorf("ReportPeriod(%q) = %v, %v, %d days: not a forward period of at most two years", query, from, to, days)
 		}
 	})
+}
+
+// TestPatientSetupProfiles: the latest readable profile wins; one the
+// clinic cannot read (another version, an unknown zone) leaves the
+// report without a setup rather than failing it.
+func TestPatientSetupProfiles(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile *uplink.Profile
+		wantTZ  string
+	}{
+		{"readable", &uplink.Profile{Version: uplink.ProfileVersion, Timezone: "Europe/Paris"}, "Europe/Paris"},
+		{"another version", &uplink.Profile{Version: 99, Timezone: "Europe/Paris"}, ""},
+		{"unknown zone", &uplink.Profile{Version: uplink.ProfileVersion, Timezone: "Mars/Olympus_Mons"}, ""},
+		{"none", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p, err := e.store.Authenticate(e.ctx, e.tokA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &uplink.Batch{Version: uplink.Version, Device: e.devA.ID, Log: "l1", Heartbeat: uplink.Heartbeat{Time: t0, Profile: tc.profile}}
+			if _, err := e.store.Ingest(e.ctx, p, b, ""); err != nil {
+				t.Fatal(err)
+			}
+			setup, devs, err := e.store.PatientSetup(e.ctx, e.patA.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if setup.Location != nil {
+				got = setup.Location.String()
+			}
+			if got != tc.wantTZ || len(devs) != 1 || devs[0].ID != e.devA.ID {
+				t.Errorf("PatientSetup = zone %q, dispensers %+v; want zone %q and device A", got, devs, tc.wantTZ)
+			}
+		})
+	}
 }
