@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/pillbox/pillbox/adherence"
@@ -79,6 +80,25 @@ func TestBrowserReports(t *testing.T) {
 		}
 	}
 	shot("clinic-patient.png")
+
+	// Printed for a clinic visit: no navigation or forms, the tables open.
+	do("print media", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+		return err
+	}))
+	printed, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[
+		getComputedStyle(document.querySelector("header")).display,
+		getComputedStyle(document.querySelector("form.inline")).display,
+		document.querySelector("details#doses table").checkVisibility(),
+		document.querySelector("figure.vital details table").checkVisibility()].join(" ")`))
+	if want := "none none true true"; err != nil || printed != want {
+		t.Errorf("printed page: header, forms, doses table shown, readings table shown = %q (%v), want %q", printed, err, want)
+	}
+	shot("clinic-patient-print.png")
+	do("screen media", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
+		return err
+	}))
 
 	dir := t.TempDir()
 	progress := chromedp.Events(ctx, browser.DownloadProgress)
