@@ -201,6 +201,13 @@ func (s *Server) FailUntil(until time.Time, f Fault) {
 	s.mu.Unlock()
 }
 
+// ClearFaults drops every FailNext and FailUntil rule not used up yet.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.rules = nil
+	s.mu.Unlock()
+}
+
 // Release lets every request currently held by FailSlow go on.
 func (s *Server) Release() {
 	s.mu.Lock()

@@ -275,3 +275,17 @@ func TestOnAcceptAndStart(t *testing.T) {
 		t.Errorf("OnAccept saw %+v, want the one accepted message with its SID", seen)
 	}
 }
+
+// ClearFaults drops rules not used up, so the next request succeeds.
+func TestClearFaults(t *testing.T) {
+	s := New(t, sid, token)
+	s.FailNext(3, Fail500)
+	s.FailUntil(time.Now().Add(time.Hour), Fail503)
+	if code, _, _ := post(t, s, "POST", api, sid, token, form("+15551234567", "+15005550006", "a")); code != http.StatusInternalServerError {
+		t.Fatalf("first send = %d, want 500", code)
+	}
+	s.ClearFaults()
+	if code, _, body := post(t, s, "POST", api, sid, token, form("+15551234567", "+15005550006", "b")); code != http.StatusCreated {
+		t.Errorf("send after ClearFaults = %d %s, want 201", code, body)
+	}
+}
