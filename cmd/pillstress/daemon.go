@@ -1,0 +1,411 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/sim"
+)
+
+// daemon is one simulated dispenser: a config, a data folder and the
+// dispenserd --sim child processes run on them, one at a time. The world
+// state file lives in the data folder, so a killed and restarted child
+// meets the same pills.
+type daemon struct {
+	h      *harness
+	config string
+	data   string
+	addr   string
+	env    []string // extra environment of the child
+	args   []string // extra flags of every start
+	api    *api
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	logs   *tail
+	runs   int
+}
+
+// newDaemon makes a daemon on a fresh data folder under the harness's
+// work folder, listening on a free loopback port it keeps across restarts.
+func (h *harness) newDaemon(name, config string) (*daemon, error) {
+	data, err := os.MkdirTemp(h.work, name+"-")
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	return &daemon{h: h, config: config, data: data, addr: addr, api: newAPI("http://" + addr)}, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// db is the daemon's database file.
+func (d *daemon) db() string { return filepath.Join(d.data, "dispenser.db") }
+
+// start runs the child and returns once it says it is ready, or fails with
+// the end of its log when it exits or does not get ready in time.
+func (d *daemon) start(ctx context.Context, extra ...string) error {
+	if err := d.spawn(extra...); err != nil {
+		return err
+	}
+	return d.waitReady(ctx)
+}
+
+// spawn starts the child without waiting for it.
+func (d *daemon) spawn(extra ...string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd != nil {
+		return errors.New("pillstress: daemon already running")
+	}
+	args := []string{"--sim", "--config", d.config, "--data", d.data, "--listen", d.addr,
+		"--sim-state", filepath.Join(d.data, "world.json")}
+	args = append(append(args, d.args...), extra...)
+	cmd := exec.Command(d.h.binary, args...)
+	cmd.Env = append(os.Environ(), d.env...)
+	d.logs = newTail(64 << 10)
+	cmd.Stdout, cmd.Stderr = d.logs, d.logs
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pillstress: start dispenserd: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	d.cmd, d.exited = cmd, exited
+	d.runs++
+	return nil
+}
+
+// readyTimeout bounds a start; the machine is shared and slow at times.
+const readyTimeout = 60 * time.Second
+
+func (d *daemon) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		if d.logs.contains("dispenserd: ready") {
+			return nil
+		}
+		select {
+		case <-d.exitedCh():
+			d.reap()
+			return fmt.Errorf("dispenserd exited before it was ready:\n%s", d.logs.last(20))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("dispenserd not ready after %v:\n%s", readyTimeout, d.logs.last(20))
+		}
+	}
+}
+
+func (d *daemon) exitedCh() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.exited == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return d.exited
+}
+
+// alive reports whether the child is running.
+func (d *daemon) alive() bool {
+	select {
+	case <-d.exitedCh():
+		return false
+	default:
+		return true
+	}
+}
+
+func (d *daemon) pid() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd == nil {
+		return 0
+	}
+	return d.cmd.Process.Pid
+}
+
+// kill sends SIGKILL, as a power cut would, and waits for the child to be
+// gone. It is harmless when the child is not running.
+func (d *daemon) kill() { d.signal(syscall.SIGKILL) }
+
+// stop asks the child to shut down cleanly.
+func (d *daemon) stop() { d.signal(syscall.SIGTERM) }
+
+func (d *daemon) signal(sig syscall.Signal) {
+	d.mu.Lock()
+	cmd, exited := d.cmd, d.exited
+	d.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
+	d.reap()
+}
+
+func (d *daemon) reap() {
+	d.mu.Lock()
+	d.cmd, d.exited = nil, nil
+	d.mu.Unlock()
+}
+
+// exitErr describes how a child that died by itself ended.
+func (d *daemon) crashed() string {
+	return fmt.Sprintf("dispenserd died on its own; its log ends:\n%s", d.logs.last(30))
+}
+
+// tail keeps the last bytes written to it, for failure messages, and
+// whether a marker ever appeared.
+type tail struct {
+	mu    sync.Mutex
+	max   int
+	buf   []byte
+	ready bool
+}
+
+func newTail(max int) *tail { return &tail{max: max} }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if !t.ready && bytes.Contains(t.buf, []byte("dispenserd: ready")) {
+		t.ready = true
+	}
+	if len(t.buf) > t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max/2:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) contains(s string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s == "dispenserd: ready" {
+		return t.ready
+	}
+	return bytes.Contains(t.buf, []byte(s))
+}
+
+func (t *tail) last(lines int) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ls := strings.Split(strings.TrimRight(string(t.buf), "\n"), "\n")
+	if len(ls) > lines {
+		ls = ls[len(ls)-lines:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+// api is a client of the daemon's HTTP API.
+type api struct {
+	base string
+	c    *http.Client
+}
+
+func newAPI(base string) *api {
+	return &api{base: base, c: &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
+}
+
+// httpError is an answer with an unexpected status.
+type httpError struct {
+	method, path string
+	code         int
+	body         string
+}
+
+func (e *httpError) Error() string {
+	return fmt.Sprintf("%s %s = %d %s", e.method, e.path, e.code, strings.TrimSpace(e.body))
+}
+
+// call sends body as JSON (nil: none) and decodes a 2xx answer into out
+// (nil: ignored); any other status is an *httpError.
+func (a *api) call(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := a.c.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return &httpError{method, path, resp.StatusCode, string(b)}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: decode: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+func (a *api) status(ctx context.Context) (dispenser.Status, error) {
+	var st dispenser.Status
+	err := a.call(ctx, "GET", "/api/status", nil, &st)
+	return st, err
+}
+
+func (a *api) world(ctx context.Context) (sim.State, error) {
+	var w sim.State
+	err := a.call(ctx, "GET", "/api/sim/world", nil, &w)
+	return w, err
+}
+
+// events returns every event after since, in pages.
+func (a *api) events(ctx context.Context, since int64) ([]dispenser.Event, error) {
+	var all []dispenser.Event
+	for {
+		var page []dispenser.Event
+		if err := a.call(ctx, "GET", fmt.Sprintf("/api/events?since=%d&limit=10000", since), nil, &page); err != nil {
+			return all, err
+		}
+		all = append(all, page...)
+		if len(page) < 10000 {
+			return all, nil
+		}
+		since = page[len(page)-1].Seq
+	}
+}
+
+// waitEvent long-polls until an event after since matches, or ctx ends.
+func (a *api) waitEvent(ctx context.Context, since int64, match func(dispenser.Event) bool) (dispenser.Event, error) {
+	for {
+		var page []dispenser.Event
+		if err := a.call(ctx, "GET", fmt.Sprintf("/api/events?since=%d&limit=10000&wait=5s", since), nil, &page); err != nil {
+			return dispenser.Event{}, err
+		}
+		for _, ev := range page {
+			if match(ev) {
+				return ev, nil
+			}
+			since = ev.Seq
+		}
+		if err := ctx.Err(); err != nil {
+			return dispenser.Event{}, err
+		}
+	}
+}
+
+func (a *api) advance(ctx context.Context, d time.Duration) error {
+	return a.call(ctx, "POST", "/api/sim/clock", map[string]string{"advance": d.String()}, nil)
+}
+
+// advanceTo moves the clock forward to t (nothing if it is past).
+func (a *api) advanceTo(ctx context.Context, t time.Time) error {
+	st, err := a.status(ctx)
+	if err != nil {
+		return err
+	}
+	if gap := t.Sub(st.Now); gap > 0 {
+		return a.advance(ctx, gap)
+	}
+	return nil
+}
+
+// setClock steps the wall clock, as NTP would.
+func (a *api) setClock(ctx context.Context, t time.Time) error {
+	return a.call(ctx, "POST", "/api/sim/clock", map[string]string{"set": t.Format(time.RFC3339)}, nil)
+}
+
+func (a *api) setNTP(ctx context.Context, synced bool) error {
+	return a.call(ctx, "POST", "/api/sim/ntp", map[string]bool{"synced": synced}, nil)
+}
+
+// press presses the button; with wait, it answers once any dispense it
+// started is over.
+func (a *api) press(ctx context.Context, wait bool) error {
+	path := "/api/sim/button"
+	if wait {
+		path += "?wait=1"
+	}
+	return a.call(ctx, "POST", path, nil, nil)
+}
+
+func (a *api) cup(ctx context.Context, present bool) error {
+	return a.call(ctx, "POST", "/api/sim/cup?wait=1", map[string]bool{"present": present}, nil)
+}
+
+func (a *api) lid(ctx context.Context, open bool) error {
+	return a.call(ctx, "POST", "/api/sim/lid?wait=1", map[string]bool{"open": open}, nil)
+}
+
+// take lifts the cup and puts it back: the patient takes what is in it.
+func (a *api) take(ctx context.Context) error {
+	if err := a.cup(ctx, false); err != nil {
+		return err
+	}
+	return a.cup(ctx, true)
+}
+
+func (a *api) fault(ctx context.Context, body map[string]any) error {
+	return a.call(ctx, "POST", "/api/sim/fault", body, nil)
+}
+
+// smsView is one text in GET /api/sim/sms.
+type smsView struct {
+	ID        int64     `json:"id"`
+	Direction string    `json:"direction"`
+	To        string    `json:"to"`
+	Body      string    `json:"body"`
+	Status    string    `json:"status"`
+	Time      time.Time `json:"time"`
+	Code      string    `json:"code"`
+	Priority  string    `json:"priority"`
+}
+
+func (a *api) sms(ctx context.Context) ([]smsView, error) {
+	var v []smsView
+	err := a.call(ctx, "GET", "/api/sim/sms", nil, &v)
+	return v, err
+}
