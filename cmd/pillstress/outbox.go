@@ -113,4 +113,3 @@ func checkRateLimits(r *result, msgs []*outboxMsg) {
 		}
 	}
 }
-
