@@ -235,6 +235,10 @@ func (t *tail) last(lines int) string {
 type api struct {
 	base string
 	c    *http.Client
+
+	mu       sync.Mutex
+	presses  []time.Time // recent presses, for pace
+	released time.Time   // when the last press answered
 }
 
 func newAPI(base string) *api {
@@ -362,14 +366,45 @@ func (a *api) setNTP(ctx context.Context, synced bool) error {
 	return a.call(ctx, "POST", "/api/sim/ntp", map[string]bool{"synced": synced}, nil)
 }
 
+// Pacing of simulated presses. The button's debounce runs on real time: a
+// press sent within the debounce of the last release (which happens just
+// before the press's answer) would read as one long press. Its flapping guard does too: more than 20 edges (10 presses)
+// within 10 s is a faulty switch. A harness that squeezes days into
+// seconds would trip both, so presses keep a patient's pace in real time.
+const (
+	pressGap    = 80 * time.Millisecond
+	pressWindow = 10 * time.Second
+	pressMax    = 8
+)
+
 // press presses the button; with wait, it answers once any dispense it
 // started is over.
 func (a *api) press(ctx context.Context, wait bool) error {
+	a.pace()
 	path := "/api/sim/button"
 	if wait {
 		path += "?wait=1"
 	}
-	return a.call(ctx, "POST", path, nil, nil)
+	err := a.call(ctx, "POST", path, nil, nil)
+	a.mu.Lock()
+	a.released = time.Now() // the release is in the answer; its debounce is not
+	a.mu.Unlock()
+	return err
+}
+
+func (a *api) pace() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if gap := time.Since(a.released); gap < pressGap {
+		time.Sleep(pressGap - gap)
+	}
+	for len(a.presses) >= pressMax {
+		if wait := pressWindow - time.Since(a.presses[len(a.presses)-pressMax]); wait > 0 {
+			time.Sleep(wait)
+		}
+		a.presses = a.presses[1:]
+	}
+	a.presses = append(a.presses, time.Now())
 }
 
 func (a *api) cup(ctx context.Context, present bool) error {

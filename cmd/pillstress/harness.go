@@ -92,7 +92,12 @@ func (h *harness) size(ci, full int) int {
 // config writes the example config with replacements (old, new pairs; each
 // old must be there) and returns its path.
 func (h *harness) config(name string, replace ...string) (string, error) {
-	s := h.example
+	return h.writeConfig(name, h.example, replace...)
+}
+
+// writeConfig writes text with replacements as the config name.
+func (h *harness) writeConfig(name, text string, replace ...string) (string, error) {
+	s := text
 	for i := 0; i+1 < len(replace); i += 2 {
 		if !strings.Contains(s, replace[i]) {
 			return "", fmt.Errorf("pillstress: the example config no longer contains %q", replace[i])
@@ -108,6 +113,11 @@ var (
 	// twilioBlock is the commented escalation.twilio section.
 	twilioBlock = "  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\""
 )
+
+// fastMotors turns the steppers as fast as the simulated rotor follows
+// (a phase must hold 500 us), in real time, where a
+// scenario is not about the motor: days go by in seconds.
+var fastMotors = []string{"step_delay: 2ms", "step_delay: 600us", "step_delay: 1ms", "step_delay: 300us"}
 
 // result is one scenario's line of the report.
 type result struct {

@@ -46,10 +46,11 @@ type checker struct {
 
 	// A boot turns the doses that were dispensing into uncertain, in the
 	// events right after it.
-	interrupted map[string]int64 // dose -> last seq where its uncertain may be
-	mustTell    map[string]time.Time
-	told        map[string]bool
-	queued      map[string][]string // outbox message id -> doses it tells a caregiver about
+	interrupted map[string]int64    // dose -> last seq where its uncertain may be
+	mustTell    map[string]bool     // uncertain doses: a caregiver must be texted
+	missed      []string            // missed doses, in order
+	caregiver   map[string][]string // alert key -> texts to a caregiver about it
+	sent        map[string]bool     // texts the provider accepted
 	pendingSMS  map[string]bool     // queued texts not yet sent, failed or canceled
 
 	Uncertain, Started, Boots int
@@ -73,8 +74,8 @@ func newChecker(r *result, d *daemon) (*checker, error) {
 	c := &checker{r: r, d: d, pills: map[string]int{}, comp: map[string]int{},
 		seen: map[int64]string{}, starts: map[string]int{}, state: map[string]dispenser.Kind{},
 		budget: map[int][]*allowance{}, world: map[int]int{},
-		interrupted: map[string]int64{}, mustTell: map[string]time.Time{}, told: map[string]bool{},
-		queued: map[string][]string{}, pendingSMS: map[string]bool{}}
+		interrupted: map[string]int64{}, mustTell: map[string]bool{},
+		caregiver: map[string][]string{}, sent: map[string]bool{}, pendingSMS: map[string]bool{}}
 	for _, m := range f.Medications {
 		c.pills[m.ID], c.comp[m.ID] = m.PillsPerDose, m.Compartment
 	}
@@ -149,15 +150,20 @@ func (c *checker) event(ev dispenser.Event) {
 		if _, ok := c.interrupted[ev.DoseID]; ok {
 			delete(c.interrupted, ev.DoseID)
 		}
-		c.mustTell[ev.DoseID] = ev.Time
+		c.mustTell[ev.DoseID] = true
+	case dispenser.KindMissed:
+		c.missed = append(c.missed, ev.DoseID)
 	case notify.KindSMSQueued:
-		c.smsQueued(ev.Detail)
-		c.pendingSMS[field(ev.Detail, "msg")] = true
+		msg := field(ev.Detail, "msg")
+		if strings.HasPrefix(field(ev.Detail, "to"), "caregiver") {
+			for _, key := range strings.Split(field(ev.Detail, "alerts"), ",") {
+				c.caregiver[key] = append(c.caregiver[key], msg)
+			}
+		}
+		c.pendingSMS[msg] = true
 	case notify.KindSMSSent:
 		msg := field(ev.Detail, "msg")
-		for _, dose := range c.queued[msg] {
-			c.told[dose] = true
-		}
+		c.sent[msg] = true
 		delete(c.pendingSMS, msg)
 	case notify.KindSMSFailed, notify.KindSMSCanceled:
 		delete(c.pendingSMS, field(ev.Detail, "msg"))
@@ -185,19 +191,15 @@ func (c *checker) event(ev dispenser.Event) {
 	}
 }
 
-// smsQueued notes which uncertain doses a text to a caregiver is about.
-func (c *checker) smsQueued(detail string) {
-	to, msg := field(detail, "to"), field(detail, "msg")
-	if !strings.HasPrefix(to, "caregiver") || msg == "" {
-		return
-	}
-	for _, key := range strings.Split(field(detail, "alerts"), ",") {
-		if dose, ok := strings.CutPrefix(key, "dose:"); ok {
-			if _, must := c.mustTell[dose]; must {
-				c.queued[msg] = append(c.queued[msg], dose)
-			}
+// toldCaregiver reports whether a text to a caregiver about the alert key
+// ("dose:<id>", "jam:2") went out.
+func (c *checker) toldCaregiver(key string) bool {
+	for _, msg := range c.caregiver[key] {
+		if c.sent[msg] {
+			return true
 		}
 	}
+	return false
 }
 
 // pillsFell charges the pills that fell from comp since the last check to
@@ -259,11 +261,23 @@ func (c *checker) verifyAll(ctx context.Context) error {
 func (c *checker) untold() []string {
 	var out []string
 	for dose := range c.mustTell {
-		if !c.told[dose] {
+		if !c.toldCaregiver("dose:" + dose) {
 			out = append(out, dose)
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// missedUntold lists the missed doses no caregiver has been texted about,
+// by their own alert (doses reconciled into a summary are not named).
+func (c *checker) missedUntold() []string {
+	var out []string
+	for _, dose := range c.missed {
+		if !c.toldCaregiver("dose:" + dose) {
+			out = append(out, dose)
+		}
+	}
 	return out
 }
 

@@ -17,7 +17,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pillbox/pillbox/notify/twiliotest"
@@ -46,6 +48,20 @@ type provider struct {
 	conns  chan net.Conn
 	done   chan struct{}
 	once   sync.Once
+
+	// Every request, as the stand-in answered it.
+	mu       sync.Mutex
+	now      func() time.Time
+	requests []providerRequest
+	inflight atomic.Int32
+}
+
+// providerRequest is one Messages API call and its answer.
+type providerRequest struct {
+	At         time.Time // by the provider's clock (see setClock)
+	To, Body   string
+	Code       int // HTTP status; 0 when the connection was reset or dropped
+	RetryAfter time.Duration
 }
 
 // startProvider starts the stand-in and its proxy; dir receives the CA.
@@ -65,10 +81,76 @@ func startProvider(dir string) (*provider, error) {
 		p.Server.Close()
 		return nil, err
 	}
-	p.inner = &http.Server{Handler: p.Server, ErrorLog: log.New(discard{}, "", 0), ReadHeaderTimeout: 10 * time.Second}
+	p.now = time.Now
+	p.inner = &http.Server{Handler: http.HandlerFunc(p.serve), ErrorLog: log.New(discard{}, "", 0), ReadHeaderTimeout: 10 * time.Second}
 	go p.inner.Serve(chanListener{p})
 	go p.accept()
 	return p, nil
+}
+
+// setClock makes the stand-in and the request log read now: a scenario on
+// simulated time points both at the daemon's simulated clock.
+func (p *provider) setClock(now func() time.Time) {
+	p.mu.Lock()
+	p.now = now
+	p.mu.Unlock()
+	p.Server.SetNow(now)
+}
+
+// serve passes a request to the stand-in and records its answer.
+func (p *provider) serve(w http.ResponseWriter, r *http.Request) {
+	p.inflight.Add(1)
+	defer p.inflight.Add(-1)
+	r.ParseForm() // the stand-in reads the parsed form again
+	rw := &recWriter{ResponseWriter: w}
+	p.Server.ServeHTTP(rw, r)
+	req := providerRequest{To: r.PostForm.Get("To"), Body: r.PostForm.Get("Body"), Code: rw.code}
+	if ra := rw.Header().Get("Retry-After"); ra != "" {
+		if n, err := strconv.Atoi(ra); err == nil {
+			req.RetryAfter = time.Duration(n) * time.Second
+		}
+	}
+	p.mu.Lock()
+	req.At = p.now()
+	p.requests = append(p.requests, req)
+	p.mu.Unlock()
+}
+
+// Requests returns every request so far, in order of their answers.
+func (p *provider) log() []providerRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]providerRequest(nil), p.requests...)
+}
+
+// idle waits until no request is being answered, up to limit.
+func (p *provider) idle(limit time.Duration) {
+	for deadline := time.Now().Add(limit); p.inflight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// recWriter notes the status an answer had.
+type recWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *recWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Hijack lets the stand-in reset the connection.
+func (w *recWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return w.ResponseWriter.(http.Hijacker).Hijack()
 }
 
 // env is what a child needs to reach the stand-in as api.twilio.com.
