@@ -40,10 +40,8 @@ type Store struct {
 const (
 	// busy_timeout covers another process (pillctl) holding the write lock.
 	basePragmas = "_pragma=busy_timeout(5000)"
-	// The writer never checkpoints on its own (wal_autocheckpoint 0): see
-	// checkpointer.
-	writeDSN = "?" + basePragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(1048576)&_txlock=immediate"
-	readDSN  = "?" + basePragmas + "&_pragma=query_only(1)"
+	writeDSN    = "?" + basePragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	readDSN     = "?" + basePragmas + "&_pragma=query_only(1)"
 
 	// readConns bounds the reader pool; the device has few concurrent
 	// readers (UI, sync, reports) and each connection costs a page cache.

@@ -3,35 +3,45 @@ package adherence
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
-	"sync/atomic"
+	"time"
 )
 
-// checkpointEvery is how many commits pass between background checkpoints.
-// SQLite's automatic checkpoint would run inside whichever commit crossed its
-// threshold, stalling that one commit (a button press, say) for as long as it
-// takes to copy the WAL into the database and fsync it; a PASSIVE checkpoint
-// on a connection of its own blocks neither the writer nor the readers. Once
-// a checkpoint has caught up, the next commit starts the WAL over, and
-// journal_size_limit trims the file.
-const checkpointEvery = 64
+// checkpointIdle is how long the writer must be quiet before the WAL is
+// copied back into the database file, by a PASSIVE checkpoint on a
+// connection of its own. SQLite's automatic checkpoint (every 1000 WAL
+// pages) runs inside whichever commit crosses the threshold and stalls that
+// commit (a button press, say) for the copy and its fsync; a device commits
+// a few times an hour, so checkpointing in the quiet after each burst means
+// the automatic one almost never fires. Under sustained load (the clinic's
+// ingest, benchmarks) the automatic one still runs: it is what lets the WAL
+// start over, since a checkpoint running beside a stream of commits never
+// finds the moment to.
+const checkpointIdle = 2 * time.Second
 
 // checkpointer copies the WAL back into the database file in the
 // background. Its zero value (in-memory stores) does nothing.
 type checkpointer struct {
-	db      *sql.DB
-	kick    chan chan struct{} // nil: just checkpoint; else closed when done
-	commits atomic.Int64
-	wg      sync.WaitGroup
-	closed  sync.Once
+	db     *sql.DB
+	kick   chan chan struct{} // nil: just checkpoint; else closed when done
+	idle   *time.Timer        // kicks once the writer has been quiet
+	wg     sync.WaitGroup
+	mu     sync.Mutex // guards kick against close
+	closed bool
 }
 
 func (c *checkpointer) start(ctx context.Context, uri string) error {
-	db, err := openPool(ctx, uri+"?"+basePragmas, 1)
+	// Opened lazily, at the first checkpoint: an idle connection that had
+	// read the database could pin the WAL (see openPool's ping).
+	db, err := sql.Open("sqlite", uri+"?"+basePragmas)
 	if err != nil {
-		return err
+		return fmt.Errorf("adherence: open db: %w", err)
 	}
+	db.SetMaxOpenConns(1)
 	c.db, c.kick = db, make(chan chan struct{}, 1)
+	c.idle = time.AfterFunc(time.Hour, c.nudge)
+	c.idle.Stop()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -47,16 +57,23 @@ func (c *checkpointer) start(ctx context.Context, uri string) error {
 	return nil
 }
 
-// committed counts a commit and wakes the checkpointer now and then.
+// committed notes a commit: the checkpoint waits for a quiet moment.
 func (c *checkpointer) committed() {
 	if c.kick == nil {
 		return
 	}
-	if c.commits.Add(1)%checkpointEvery == 0 {
-		select {
-		case c.kick <- nil:
-		default: // one is already pending
-		}
+	c.idle.Reset(checkpointIdle)
+}
+
+func (c *checkpointer) nudge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	select {
+	case c.kick <- nil:
+	default: // one is already pending
 	}
 }
 
@@ -66,7 +83,13 @@ func (c *checkpointer) flush() {
 		return
 	}
 	done := make(chan struct{})
-	c.kick <- done
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.kick <- done // the loop never waits on mu, so this cannot deadlock
+	c.mu.Unlock()
 	<-done
 }
 
@@ -74,11 +97,15 @@ func (c *checkpointer) close() error {
 	if c.kick == nil {
 		return nil
 	}
-	var err error
-	c.closed.Do(func() {
-		close(c.kick)
-		c.wg.Wait()
-		err = c.db.Close()
-	})
-	return err
+	c.idle.Stop()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.kick)
+	c.mu.Unlock()
+	c.wg.Wait()
+	return c.db.Close()
 }
