@@ -48,9 +48,11 @@ const (
 	readConns = 4
 )
 
-// Open opens (creating if needed) the database file at path, applies the
-// embedded migrations and returns the store. A missing directory is created
-// with mode 0700; the database and its -wal and -shm files get mode 0600.
+// Open opens (creating if needed) the database file at path, checks it
+// with quick_check, applies the embedded migrations and returns the store.
+// A missing directory is created with mode 0700; the database and its -wal
+// and -shm files get mode 0600. A damaged file fails with an error that
+// wraps ErrDamaged.
 func Open(ctx context.Context, path string) (*Store, error) {
 	ms, err := loadMigrations(migrationFiles, "migrations")
 	if err != nil {
@@ -66,15 +68,19 @@ func openFile(ctx context.Context, path string, ms []migration) (*Store, error) 
 	uri := "file:" + escapeURIPath(path)
 	w, err := openPool(ctx, uri+writeDSN, 1)
 	if err != nil {
-		return nil, err
+		return nil, markDamaged(err)
 	}
 	if err := checkDurable(ctx, w); err != nil {
+		w.Close()
+		return nil, markDamaged(err)
+	}
+	if err := quickCheck(ctx, w); err != nil {
 		w.Close()
 		return nil, err
 	}
 	s, err := newStore(ctx, w, ms)
 	if err != nil {
-		return nil, err
+		return nil, markDamaged(err)
 	}
 	// Readers open after the migrations so they never see an old schema.
 	if s.r, err = openPool(ctx, uri+readDSN, readConns); err != nil {

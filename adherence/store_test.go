@@ -688,9 +688,16 @@ func TestQuickCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("Open after corrupting an index: %v", err)
+	// Open checks the file and refuses it; a read-only store opens it.
+	if s, err := Open(t.Context(), path); !errors.Is(err, ErrDamaged) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("Open after corrupting an index = %v, want ErrDamaged", err)
+	}
+	s, history, err := OpenUnwritable(t.Context(), path)
+	if err != nil || !history {
+		t.Fatalf("OpenUnwritable after corrupting an index = history %t, %v; want the file", history, err)
 	}
 	defer s.Close()
 	for name, check := range map[string]func(context.Context) error{"QuickCheck": s.QuickCheck, "IntegrityCheck": s.IntegrityCheck} {
