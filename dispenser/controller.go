@@ -135,7 +135,11 @@ type Controller struct {
 	round       round
 	idleWaiters []chan struct{}
 	queue       []*Dose
-	carry       []Event   // to go in the next dispense commit
+	carry       []Event // to go in the next dispense commit
+	// unsaved records what already happened (a boot and the doses it found
+	// interrupted, a turn's outcome, the cup lifted) but could not be
+	// committed: it goes first in every later commit until one succeeds.
+	unsaved     []Event
 	lastSeen    time.Time // wall time up to which closed windows were reconciled
 	jumps       schedule.JumpDetector
 	trusted     bool
@@ -305,8 +309,12 @@ func (c *Controller) restore(ctx context.Context) error {
 		// First boot: nothing before now was ever this device's to give.
 		c.lastSeen = now
 	}
-	_, err = c.commit(ctx, boot...)
-	return err
+	// A log that cannot be written (a full or read-only disk) does not stop
+	// the dispenser: it holds pills back and says so (render), and writes
+	// the boot when it can. The interrupted doses stay dispensing in
+	// memory meanwhile, so they are not given again either.
+	c.commitOrKeep(ctx, boot...)
+	return nil
 }
 
 // countKinds are the events whose detail carries a compartment's count.
@@ -357,7 +365,13 @@ func (c *Controller) doseEvent(d *Dose, k Kind, now time.Time, detail string) Ev
 // commit appends events durably, applies them, and hands them to OnCommit.
 // Nothing is applied when the store fails: the in-memory state never runs
 // ahead of the log.
+//
+// Events owed from earlier failures (unsaved) go first; with no events it
+// only retries those.
 func (c *Controller) commit(ctx context.Context, evs ...Event) ([]Event, error) {
+	if len(c.unsaved) > 0 {
+		evs = append(slices.Clip(c.unsaved), evs...)
+	}
 	if len(evs) == 0 {
 		return nil, nil
 	}
@@ -370,6 +384,7 @@ func (c *Controller) commit(ctx context.Context, evs ...Event) ([]Event, error) 
 		return nil, fmt.Errorf("dispenser: log: %w", err)
 	}
 	c.storeErr = nil
+	c.unsaved = nil
 	for _, ev := range stored {
 		c.replay(ev)
 		if ev.DoseID != "" || ev.Kind == KindLidOpened || ev.Kind == KindCupLifted {
@@ -380,6 +395,17 @@ func (c *Controller) commit(ctx context.Context, evs ...Event) ([]Event, error) 
 		c.cfg.OnCommit(stored)
 	}
 	return stored, nil
+}
+
+// commitOrKeep commits events that record what already happened, and keeps
+// them to commit later when the log cannot take them now.
+func (c *Controller) commitOrKeep(ctx context.Context, evs ...Event) error {
+	n := len(c.unsaved)
+	_, err := c.commit(ctx, evs...)
+	if err != nil && len(c.unsaved) == n {
+		c.unsaved = append(c.unsaved, evs...)
+	}
+	return err
 }
 
 func (c *Controller) sortedDoses() []*Dose {

@@ -219,7 +219,9 @@ func (c *Controller) onDispensed(ctx context.Context, r dispenseResult) {
 	if r.dropped > 0 {
 		c.round.given = true
 	}
-	if _, err := c.commit(ctx, evs...); err != nil {
+	if err := c.commitOrKeep(ctx, evs...); err != nil {
+		// The pills fell whatever the disk says: the outcome is written,
+		// and the count replayed from it, once the log takes it.
 		c.queue = nil
 		c.show(now, 10*time.Minute, "Cannot save", "Call caregiver")
 		return

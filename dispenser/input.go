@@ -55,6 +55,7 @@ func (c *Controller) flapping(ctx context.Context, in hw.Input) bool {
 
 // onEdge handles one debounced sensor change.
 func (c *Controller) onEdge(ctx context.Context, e hw.Edge) {
+	c.flush(ctx)
 	if e.Input == hw.Drop {
 		if !e.Active {
 			return
@@ -99,7 +100,7 @@ func (c *Controller) pickup(ctx context.Context, now time.Time, ev Event, took b
 	evs := []Event{ev}
 	if took {
 		for _, d := range c.sortedDoses() {
-			if d.State == StateDispensed || d.State == StateNotTaken {
+			if d.State == StateDispensed || d.State == StateNotTaken || c.owedDispensed(d.ID) {
 				detail := "via " + string(ev.Kind)
 				if d.State == StateNotTaken {
 					detail += " late"
@@ -108,7 +109,19 @@ func (c *Controller) pickup(ctx context.Context, now time.Time, ev Event, took b
 			}
 		}
 	}
-	c.commit(ctx, evs...)
+	c.commitOrKeep(ctx, evs...)
+}
+
+// owedDispensed reports whether the dose's pills fell but its outcome is
+// still waiting for the log (unsaved): they are in the cup all the same.
+func (c *Controller) owedDispensed(id string) bool {
+	owed := false
+	for _, ev := range c.unsaved {
+		if ev.DoseID == id {
+			owed = ev.Kind == KindDispensed || owed && ev.Kind == KindFault
+		}
+	}
+	return owed
 }
 
 // onButton: a press gives every dose whose window is open; a press with

@@ -13,6 +13,7 @@ import (
 // pickups, then redraws the patient's display and arms the next wake-up.
 // It is idempotent: calling it twice at the same time does nothing new.
 func (c *Controller) step(ctx context.Context) {
+	c.flush(ctx)
 	now := c.cfg.Clock.Now()
 	mono := c.cfg.Clock.Monotonic()
 	var evs []Event
@@ -51,6 +52,14 @@ func (c *Controller) step(ctx context.Context) {
 			close(w)
 		}
 		c.idleWaiters = nil
+	}
+}
+
+// flush commits what is owed from earlier failures, so that what follows
+// is decided on the state those events make.
+func (c *Controller) flush(ctx context.Context) {
+	if len(c.unsaved) > 0 {
+		c.commit(ctx)
 	}
 }
 
