@@ -2,6 +2,11 @@
 // hardware, dose schedule, local log and SMS outbox, and the local HTTP API
 // and panel. With --sim it runs the same code on a simulated board and
 // clock; --check-config FILE validates a configuration and exits.
+
+// The CPUs of a dispenser never change, so the runtime need not re-read the
+// cgroup CPU limit every second: an idle device should sleep.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (

@@ -11,11 +11,19 @@ import (
 	"periph.io/x/conn/v3/gpio"
 )
 
-// EdgePoll bounds each wait for an edge so that Watch notices the end of
-// its context. It cannot block forever instead: WaitForEdge(-1) returns at
-// once on the Linux character device, and Halt, which would interrupt a
-// wait, means different things on different pin drivers.
-const EdgePoll = 250 * time.Millisecond
+// EdgePoll bounds each wait for an edge of the drop sensor, and
+// LevelPoll each wait of the button, lid and cup, so that Watch notices the
+// end of its context (and a line that moved without an edge we saw). It
+// cannot block forever instead: WaitForEdge(-1) returns at once on the
+// Linux character device, and Halt, which would interrupt a wait, means
+// different things on different pin drivers. The drop sensor keeps the
+// short bound because a lost pill edge must be found before the dispenser
+// gives up waiting for the pill; the others wake rarely, so an idle device
+// sleeps.
+const (
+	EdgePoll  = 250 * time.Millisecond
+	LevelPoll = 2 * time.Second
+)
 
 // edgeSettle is how long the drop sensor waits for a late edge event before
 // it believes a level that disagrees with the edges it counted.
@@ -70,7 +78,8 @@ func (s *Input) level() bool { return (s.pin.Read() == gpio.High) != s.activeLow
 func (s *Input) Active() bool { return s.active.Load() }
 
 // Watch sends each change until ctx is done, then returns nil; it reacts
-// to the end of ctx within EdgePoll. Only one Watch may run at a time.
+// to the end of ctx within EdgePoll (drop sensor) or LevelPoll (the others).
+// Only one Watch may run at a time.
 func (s *Input) Watch(ctx context.Context, ch chan<- hw.Edge) error {
 	if !s.watching.CompareAndSwap(false, true) {
 		return fmt.Errorf("%s sensor on %s: already watched", s.in, s.pin.Name())
@@ -102,7 +111,7 @@ func (s *Input) watchLevel(ctx context.Context, ch chan<- hw.Edge) {
 		if lvl == stable {
 			// Wake on an edge or the poll, then look again: a timeout
 			// also catches a level that changed without an edge we saw.
-			s.pin.WaitForEdge(EdgePoll)
+			s.pin.WaitForEdge(LevelPoll)
 			continue
 		}
 		if !s.holds(ctx, lvl) {
@@ -125,7 +134,7 @@ func (s *Input) holds(ctx context.Context, lvl bool) bool {
 		if left <= 0 {
 			return s.level() == lvl
 		}
-		if s.pin.WaitForEdge(min(left, EdgePoll)) {
+		if s.pin.WaitForEdge(min(left, LevelPoll)) {
 			if s.level() != lvl {
 				return false
 			}

@@ -70,7 +70,7 @@ func TestInputDebounce(t *testing.T) {
 		{"lid active high", hw.Lid, false, gpio.PullDown, false,
 			[]push{{0, gpio.High}, {2 * ms, gpio.Low}, {ms, gpio.High}, {time.Second, gpio.Low}}, []bool{true, false}},
 		{"held across many polls", hw.Cup, false, gpio.PullDown, false,
-			[]push{{0, gpio.High}, {5 * EdgePoll, gpio.Low}}, []bool{true, false}},
+			[]push{{0, gpio.High}, {5 * LevelPoll, gpio.Low}}, []bool{true, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,11 +348,11 @@ func TestInputReturnsWithinPoll(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, stop := watch(t, s)
-		time.Sleep(time.Second + EdgePoll/3)
+		time.Sleep(time.Second + LevelPoll/3)
 		start := time.Now()
 		stop()
-		if took := time.Since(start); took > EdgePoll {
-			t.Errorf("Watch took %v to return after cancel, want <= %v", took, EdgePoll)
+		if took := time.Since(start); took > LevelPoll {
+			t.Errorf("Watch took %v to return after cancel, want <= %v", took, LevelPoll)
 		}
 	})
 }
