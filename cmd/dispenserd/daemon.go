@@ -19,6 +19,7 @@ import (
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/hw/host"
 	"github.com/pillbox/pillbox/hw/sim"
+	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -70,6 +71,12 @@ type running struct {
 	// events to the onCommit subscribers.
 	events *publishingLog
 
+	// sender sends texts (Twilio or the local sink); set by the notify
+	// component. noteText, in sim mode, shows a text sent outside the
+	// outbox in the simulator's SMS viewer.
+	sender   notify.Sender
+	noteText func(to, body string, at time.Time)
+
 	// Filled by components before the controller starts.
 	onCommit []func([]dispenser.Event) // after each durable commit, on the appender's goroutine: must not block
 	routes   map[string]http.Handler   // extra HTTP routes
@@ -110,10 +117,11 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return nil, fmt.Errorf("dispenserd: data folder: %w", err)
 	}
-	store, err := adherence.Open(ctx, filepath.Join(o.data, "dispenser.db"))
+	opened, err := openStore(ctx, filepath.Join(o.data, "dispenser.db"), log)
 	if err != nil {
 		return nil, err
 	}
+	store := opened.store
 	r := &running{opts: o, file: f, loc: loc, plan: plan, log: log, store: store, routes: map[string]http.Handler{}}
 	r.events = &publishingLog{Store: store, subs: &r.onCommit}
 	ok := false
@@ -154,6 +162,14 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 			return nil, fmt.Errorf("dispenserd: %w", err)
 		}
 		gate = &schedule.Trust{Clock: r.clock, Store: store}
+	}
+
+	if opened.damaged != nil {
+		// Logged before anything else runs: the controller restores the
+		// doses it makes uncertain, the notifier tells a caregiver.
+		if _, err := store.Append(ctx, opened.damaged.bootEvents(r.clock.Now(), plan, f.Medications)...); err != nil {
+			log.Error("dispenserd: could not log the damaged database", "err", err)
+		}
 	}
 
 	hub := httpapi.NewHub()
@@ -314,16 +330,25 @@ func (r *running) close() {
 }
 
 // publishingLog is the store's event log that also tells subscribers about
-// every batch it commits, whoever appended it.
+// every batch it commits, whoever appended it, and the storage alarm about
+// every write that fails or succeeds.
 type publishingLog struct {
 	*adherence.Store
-	subs *[]func([]dispenser.Event)
+	subs   *[]func([]dispenser.Event)
+	failed func(error) // may be nil
+	saved  func()      // may be nil
 }
 
 func (l *publishingLog) Append(ctx context.Context, evs ...dispenser.Event) ([]dispenser.Event, error) {
 	stored, err := l.Store.Append(ctx, evs...)
 	if err != nil {
+		if l.failed != nil && ctx.Err() == nil {
+			l.failed(err)
+		}
 		return nil, err
+	}
+	if l.saved != nil {
+		l.saved()
 	}
 	for _, f := range *l.subs {
 		f(stored)

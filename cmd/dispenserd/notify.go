@@ -44,6 +44,7 @@ func wireNotify(ctx context.Context, r *running) error {
 	if err != nil {
 		return err
 	}
+	r.sender = sender
 	counts := map[int]int{}
 	for _, c := range r.file.Compartments {
 		counts[c.ID] = c.Count
@@ -89,6 +90,7 @@ func wireNotify(ctx context.Context, r *running) error {
 	}
 	if r.opts.sim {
 		v := &smsViewer{n: n, clock: r.clock, to: ourNumber(esc.Twilio)}
+		r.noteText = v.note
 		r.routes["GET /api/sim/sms"] = http.HandlerFunc(v.list)
 		r.routes["POST /api/sim/sms/reply"] = http.HandlerFunc(v.reply)
 	}
@@ -244,6 +246,16 @@ func (v *smsViewer) list(w http.ResponseWriter, r *http.Request) {
 	v.mu.Unlock()
 	slices.SortStableFunc(out, func(a, b smsView) int { return a.Time.Compare(b.Time) })
 	notifyJSON(w, http.StatusOK, out)
+}
+
+// note shows a text sent outside the outbox (the storage alarm's).
+func (v *smsViewer) note(to, body string, at time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.inbound = append(v.inbound, smsView{Direction: "out", To: to, Body: body, Status: "sent", Time: at, Priority: "high", Why: "storage"})
+	if len(v.inbound) > maxInbound {
+		v.inbound = slices.Delete(v.inbound, 0, len(v.inbound)-maxInbound)
+	}
 }
 
 // simReply is the body of POST /api/sim/sms/reply.

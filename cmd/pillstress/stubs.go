@@ -2,7 +2,6 @@ package main
 
 import "context"
 
-func storageFaults(ctx context.Context, h *harness, r *result) { r.Skipped = "not yet" }
-func sensorFaults(ctx context.Context, h *harness, r *result)  { r.Skipped = "not yet" }
-func badInput(ctx context.Context, h *harness, r *result)      { r.Skipped = "not yet" }
-func soak(ctx context.Context, h *harness, r *result)          { r.Skipped = "not yet" }
+func sensorFaults(ctx context.Context, h *harness, r *result) { r.Skipped = "not yet" }
+func badInput(ctx context.Context, h *harness, r *result)     { r.Skipped = "not yet" }
+func soak(ctx context.Context, h *harness, r *result)         { r.Skipped = "not yet" }
