@@ -77,7 +77,13 @@ type Config struct {
 	RememberEvery time.Duration
 	// Tick is the housekeeping period: clock jump and trust checks (default 1m).
 	Tick time.Duration
+	// LidAlarm is how long the lid may read open before it is reported
+	// as a fault (default DefaultLidAlarm): left open, or its sensor stuck.
+	LidAlarm time.Duration
 }
+
+// DefaultLidAlarm is Config.LidAlarm's default.
+const DefaultLidAlarm = 2 * time.Hour
 
 func (c *Config) defaults() {
 	if c.Reminders == nil {
@@ -95,6 +101,7 @@ func (c *Config) defaults() {
 	setDefault(&c.JumpThreshold, schedule.DefaultJumpThreshold)
 	setDefault(&c.RememberEvery, time.Hour)
 	setDefault(&c.Tick, time.Minute)
+	setDefault(&c.LidAlarm, DefaultLidAlarm)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -154,6 +161,10 @@ type Controller struct {
 	holdTimer   *time.Timer
 	flap        map[hw.Input]*flapState
 	faults      map[string][]string // SetFault messages by key
+	// Sensor faults reported once per stretch.
+	beamReported bool      // the drop beam read blocked at a dispense
+	lidOpenSince time.Time // wall time the lid was seen open; zero while closed
+	lidReported  bool
 }
 
 // notice is a short-lived message that overrides the normal screen.
@@ -291,6 +302,9 @@ func (c *Controller) restore(ctx context.Context) error {
 		} else {
 			c.counts[comp.ID] = c.cfg.Counts[comp.ID]
 		}
+	}
+	if lid := c.cfg.Board.Lid; lid != nil && lid.Active() {
+		c.lidOpenSince = now
 	}
 	c.jumps.Threshold = c.cfg.JumpThreshold
 	c.jumps.Observe(now, c.cfg.Clock.Monotonic())

@@ -24,6 +24,7 @@ type dispenseResult struct {
 	dropped  int   // pills the beam saw
 	failed   int   // motor turns after which no pill fell
 	jammed   bool  // retries spent with pills still missing
+	blocked  bool  // the beam read blocked before a turn: no more turns
 	err      error // the motor itself failed
 	canceled bool  // shutting down mid-dose
 }
@@ -68,6 +69,21 @@ func (c *Controller) next(ctx context.Context) {
 			c.show(now, time.Minute, fmt.Sprintf("Box %d is empty", d.Compartment), "Caregiver told")
 			continue
 		}
+		if c.cfg.Board.Drop.Active() {
+			// The beam reads blocked: it could not count the pills, and
+			// the jam retries would add pills nobody saw fall.
+			var evs []Event
+			if !c.beamReported {
+				evs = append(evs, Event{Time: now, Kind: KindFault, Detail: "drop sensor blocked; pills held back"})
+			}
+			if _, err := c.commit(ctx, c.takeCarry(evs...)...); err == nil {
+				c.beamReported = true
+			}
+			c.queue = nil
+			c.show(now, 10*time.Minute, "Pills held back", "Caregiver told")
+			return
+		}
+		c.beamReported = false
 		motor := c.motor(d.Compartment)
 		if motor == nil {
 			c.commit(ctx, c.takeCarry(c.doseEvent(d, KindFault, now, "no motor for compartment"))...)
@@ -124,6 +140,12 @@ func (c *Controller) run(ctx context.Context, job *dispenseJob, motor hw.Motor) 
 		}
 		if tries > c.cfg.JamRetries {
 			r.jammed = true
+			break
+		}
+		if c.cfg.Board.Drop.Active() {
+			// A pill stuck in the beam, or a failing sensor: another
+			// turn would put a pill in the cup that nobody counted.
+			r.jammed, r.blocked = true, true
 			break
 		}
 		tries++
@@ -212,6 +234,9 @@ func (c *Controller) onDispensed(ctx context.Context, r dispenseResult) {
 		c.round.stuck = true
 		c.log.Error("dispenser: motor failed", "compartment", d.Compartment, "err", r.err)
 		evs = append(evs, c.doseEvent(d, KindJam, now, "motor error "+counts))
+	case r.blocked:
+		c.round.stuck = true
+		evs = append(evs, c.doseEvent(d, KindJam, now, "drop sensor blocked "+counts))
 	default:
 		c.round.stuck = true
 		evs = append(evs, c.doseEvent(d, KindJam, now, counts))

@@ -83,6 +83,11 @@ func (c *Controller) onEdge(ctx context.Context, e hw.Edge) {
 		k := KindLidClosed
 		if e.Active {
 			k = KindLidOpened
+			if c.lidOpenSince.IsZero() {
+				c.lidOpenSince = now
+			}
+		} else {
+			c.lidOpenSince, c.lidReported = time.Time{}, false
 		}
 		c.pickup(ctx, now, Event{Time: now, Kind: k}, e.Active)
 	case hw.Cup:

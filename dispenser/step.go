@@ -44,6 +44,12 @@ func (c *Controller) step(ctx context.Context) {
 	if err == nil && trusted && now.After(c.lastSeen) {
 		c.lastSeen = now
 	}
+	if c.lidOpenTooLong(now) {
+		ev := Event{Time: now, Kind: KindFault, Detail: "lid open for " + c.cfg.LidAlarm.String() + "; check the lid and its sensor"}
+		if _, err := c.commit(ctx, ev); err == nil {
+			c.lidReported = true
+		}
+	}
 	c.prune(now)
 	c.render(now)
 	c.arm(now)
@@ -53,6 +59,12 @@ func (c *Controller) step(ctx context.Context) {
 		}
 		c.idleWaiters = nil
 	}
+}
+
+// lidOpenTooLong reports a lid open for LidAlarm and not reported yet: left
+// open, or its switch stuck, it no longer shows when pills are taken.
+func (c *Controller) lidOpenTooLong(now time.Time) bool {
+	return !c.lidOpenSince.IsZero() && !c.lidReported && now.Sub(c.lidOpenSince) >= c.cfg.LidAlarm
 }
 
 // flush commits what is owed from earlier failures, so that what follows
@@ -209,6 +221,9 @@ func (c *Controller) arm(now time.Time) {
 	}
 	consider(c.chimeUntil)
 	consider(c.notice.until)
+	if !c.lidOpenSince.IsZero() && !c.lidReported {
+		consider(c.lidOpenSince.Add(c.cfg.LidAlarm))
+	}
 	c.stopTimer()
 	c.timer = c.cfg.Clock.AfterFunc(next.Sub(now), func() {
 		ack := make(chan struct{})

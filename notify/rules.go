@@ -52,6 +52,7 @@ var rules = map[dispenser.Kind]rule{
 	dispenser.KindUncertain: uncertain,
 	dispenser.KindEmpty:     empty,
 	dispenser.KindFault:     fault,
+	dispenser.KindStrayDrop: strayDrop,
 	KindVitalAlert:          alertRule,
 	KindVitalAlertCleared:   clearRule(KindVitalAlert),
 }
@@ -166,6 +167,14 @@ func fault(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	f := Facts{Compartment: ev.Compartment, DoseID: ev.DoseID, Scheduled: ev.Scheduled, Medication: ev.Medication,
 		At: ev.Time, Text: clip(ev.Detail, 60)}
 	return []effect{{Key: "fault:" + strconv.Itoa(ev.Compartment) + ":" + what, What: CondFault, Priority: p, Facts: f}}
+}
+
+// strayDrop: the beam saw something fall with no motor turning, a pill
+// shaken loose (the cup may hold one too many) or a failing sensor. One
+// alert however often it happens while open.
+func strayDrop(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
+	return []effect{{Key: string(dispenser.KindStrayDrop) + ":0", What: CondFault, Priority: Medium,
+		Facts: Facts{At: ev.Time, Text: "something fell with no motor turning; check the cup"}}}
 }
 
 // alertRule reads an alert detail (see AlertDetail).

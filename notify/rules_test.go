@@ -45,6 +45,8 @@ func TestRules(t *testing.T) {
 			[]effect{{Key: "fault:1:extra", What: CondFault, Priority: High, Facts: Facts{Compartment: 1, DoseID: id, Scheduled: sched, Medication: "metformin", At: now, Text: "extra pills=1"}}}},
 		{"other faults medium", dispenser.Event{Time: now, Kind: dispenser.KindFault, Detail: "button sensor flapping; ignored until quiet"},
 			[]effect{{Key: "fault:0:button", What: CondFault, Priority: Medium, Facts: Facts{At: now, Text: "button sensor flapping; ignored until quiet"}}}},
+		{"a stray drop is one fault alert", dispenser.Event{Time: now, Kind: dispenser.KindStrayDrop, Detail: "beam broken with no motor running"},
+			[]effect{{Key: "stray_drop:0", What: CondFault, Priority: Medium, Facts: Facts{At: now, Text: "something fell with no motor turning; check the cup"}}}},
 		{"vital alert", dispenser.Event{Time: now, Kind: KindVitalAlert, Detail: "priority=high key=spo2 text=SpO2 88%."},
 			[]effect{{Key: "vital_alert:spo2", What: CondGeneric, Priority: High, Facts: Facts{At: now, Text: "SpO2 88%."}}}},
 		{"unreadable vital alert", dispenser.Event{Time: now, Kind: KindVitalAlert, Detail: "spo2 low"}, nil},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -27,8 +28,9 @@ import (
 //   - a dose that was dispensing when the daemon died is `uncertain` right
 //     after the next boot, and a caregiver is texted about it.
 type checker struct {
-	r *result
-	d *daemon
+	r     *result
+	d     *daemon
+	label string // prefixed to failures: which daemon
 
 	pills map[string]int // medication -> pills per dose
 	comp  map[string]int // medication -> compartment
@@ -62,6 +64,11 @@ type allowance struct {
 	closedAt int // check at which its final event was seen; 0 while open
 }
 
+// fail records a failure, named after the daemon it is about.
+func (c *checker) fail(format string, args ...any) {
+	c.r.fail(c.label+format, args...)
+}
+
 // newChecker reads the medications of the daemon's config.
 func newChecker(r *result, d *daemon) (*checker, error) {
 	f, probs, err := config.Load(d.config)
@@ -71,7 +78,7 @@ func newChecker(r *result, d *daemon) (*checker, error) {
 	if len(probs) > 0 {
 		return nil, fmt.Errorf("pillstress: config %s has %d problem(s): %v", d.config, len(probs), probs[0])
 	}
-	c := &checker{r: r, d: d, pills: map[string]int{}, comp: map[string]int{},
+	c := &checker{r: r, d: d, label: filepath.Base(d.config) + ": ", pills: map[string]int{}, comp: map[string]int{},
 		seen: map[int64]string{}, starts: map[string]int{}, state: map[string]dispenser.Kind{},
 		budget: map[int][]*allowance{}, world: map[int]int{},
 		interrupted: map[string]int64{}, mustTell: map[string]bool{},
@@ -107,7 +114,7 @@ func (c *checker) check(ctx context.Context) error {
 	}
 	for dose, last := range c.interrupted {
 		if c.lastSeq > last {
-			c.r.fail("dose %s was dispensing when the daemon died, and is not uncertain right after the next boot", dose)
+			c.fail("dose %s was dispensing when the daemon died, and is not uncertain right after the next boot", dose)
 			delete(c.interrupted, dose)
 		}
 	}
@@ -117,7 +124,7 @@ func (c *checker) check(ctx context.Context) error {
 // event checks and records one new event.
 func (c *checker) event(ev dispenser.Event) {
 	if ev.Seq != c.lastSeq+1 {
-		c.r.fail("event seq %d follows %d: a gap in the log", ev.Seq, c.lastSeq)
+		c.fail("event seq %d follows %d: a gap in the log", ev.Seq, c.lastSeq)
 	}
 	c.lastSeq = ev.Seq
 	c.seen[ev.Seq] = ev.ID
@@ -138,7 +145,7 @@ func (c *checker) event(ev dispenser.Event) {
 		c.Started++
 		c.starts[ev.DoseID]++
 		if c.starts[ev.DoseID] > 1 && !prn {
-			c.r.fail("dose %s: dispense_started %d times (invariant 1)", ev.DoseID, c.starts[ev.DoseID])
+			c.fail("dose %s: dispense_started %d times (invariant 1)", ev.DoseID, c.starts[ev.DoseID])
 		}
 		comp := ev.Compartment
 		if comp == 0 {
@@ -170,7 +177,7 @@ func (c *checker) event(ev dispenser.Event) {
 	}
 	if _, ok := dispenser.StateForKind(ev.Kind); ok && ev.DoseID != "" {
 		if _, waiting := c.interrupted[ev.DoseID]; waiting && ev.Kind != dispenser.KindUncertain {
-			c.r.fail("dose %s was dispensing when the daemon died, and got %s before uncertain", ev.DoseID, ev.Kind)
+			c.fail("dose %s was dispensing when the daemon died, and got %s before uncertain", ev.DoseID, ev.Kind)
 			delete(c.interrupted, ev.DoseID)
 		}
 		retry := ev.Kind == dispenser.KindJam && strings.HasPrefix(ev.Detail, "retry ")
@@ -227,7 +234,7 @@ func (c *checker) pillsFell(comp, dispensed int) {
 		for _, a := range c.budget[comp] {
 			open = append(open, fmt.Sprintf("%s(left %d)", a.dose, a.left))
 		}
-		c.r.fail("compartment %d: %d more pill(s) fell than the started doses prescribe (open intents: %v)", comp, used, open)
+		c.fail("compartment %d: %d more pill(s) fell than the started doses prescribe (open intents: %v)", comp, used, open)
 	}
 }
 
@@ -247,12 +254,12 @@ func (c *checker) verifyAll(ctx context.Context) error {
 		if have[seq] != id {
 			missing++
 			if missing <= 3 {
-				c.r.fail("event seq %d (id %s) that the API returned is gone or changed after a restart (now %q)", seq, id, have[seq])
+				c.fail("event seq %d (id %s) that the API returned is gone or changed after a restart (now %q)", seq, id, have[seq])
 			}
 		}
 	}
 	if missing > 3 {
-		c.r.fail("%d more events the API returned are gone or changed", missing-3)
+		c.fail("%d more events the API returned are gone or changed", missing-3)
 	}
 	return nil
 }
@@ -291,7 +298,7 @@ func (c *checker) settle(ctx context.Context, step, maxSim, maxReal time.Duratio
 	for passed := time.Duration(0); ; passed += step {
 		time.Sleep(20 * time.Millisecond) // a send in flight, a notifier pass
 		if err := c.check(ctx); err != nil {
-			c.r.fail("check: %v", err)
+			c.fail("check: %v", err)
 			return
 		}
 		if len(c.untold()) == 0 && len(c.pendingSMS) == 0 {
@@ -299,15 +306,15 @@ func (c *checker) settle(ctx context.Context, step, maxSim, maxReal time.Duratio
 		}
 		if passed >= maxSim || time.Now().After(deadline) {
 			if u := c.untold(); len(u) > 0 {
-				c.r.fail("uncertain doses no caregiver was texted about after %v simulated: %v", passed, u)
+				c.fail("uncertain doses no caregiver was texted about after %v simulated: %v", passed, u)
 			}
 			if len(c.pendingSMS) > 0 {
-				c.r.fail("texts still queued after %v simulated: %v", passed, slices.Sorted(maps.Keys(c.pendingSMS)))
+				c.fail("texts still queued after %v simulated: %v", passed, slices.Sorted(maps.Keys(c.pendingSMS)))
 			}
 			return
 		}
 		if err := c.d.api.advance(ctx, step); err != nil {
-			c.r.fail("settle: %v", err)
+			c.fail("settle: %v", err)
 			return
 		}
 	}

@@ -2,6 +2,5 @@ package main
 
 import "context"
 
-func sensorFaults(ctx context.Context, h *harness, r *result) { r.Skipped = "not yet" }
 func badInput(ctx context.Context, h *harness, r *result)     { r.Skipped = "not yet" }
 func soak(ctx context.Context, h *harness, r *result)         { r.Skipped = "not yet" }
