@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"os"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/httpapi"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twilio"
 )
@@ -288,11 +288,9 @@ func parseSimReply(data []byte) (simReply, error) {
 }
 
 func (v *smsViewer) reply(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			notifyError(w, http.StatusUnsupportedMediaType, "body must be application/json")
-			return
-		}
+	if !httpapi.JSONBody(r.Header.Get("Content-Type")) {
+		notifyError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		return
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
 	if err != nil {

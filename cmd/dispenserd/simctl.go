@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -64,11 +63,9 @@ const maxSimFaultBody = 4 << 10
 // readSimJSON reads a JSON body for a sim control: right content type,
 // bounded size. It answers the error itself.
 func readSimJSON(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			notifyError(w, http.StatusUnsupportedMediaType, "body must be application/json")
-			return nil, false
-		}
+	if !httpapi.JSONBody(r.Header.Get("Content-Type")) {
+		notifyError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		return nil, false
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSimFaultBody))
 	if err != nil {

@@ -8,13 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/httpapi"
 	"github.com/pillbox/pillbox/hw/ble"
 	"github.com/pillbox/pillbox/hw/gatt"
 	"github.com/pillbox/pillbox/notify/vitals"
@@ -357,11 +357,9 @@ type simReadingResult struct {
 // simReading serves POST /api/sim/reading: a reading injected through the
 // path a device's values take.
 func (v *vitalsPart) simReading(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			vitalsError(w, http.StatusUnsupportedMediaType, "body must be application/json")
-			return
-		}
+	if !httpapi.JSONBody(r.Header.Get("Content-Type")) {
+		vitalsError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSimBody))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
@@ -274,12 +275,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 	if r.ContentLength == 0 && optional {
 		return true
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "body must be application/json")
-			return false
-		}
+	if !JSONBody(r.Header.Get("Content-Type")) {
+		writeError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		return false
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
@@ -303,6 +301,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 		return false
 	}
 	return true
+}
+
+// JSONBody reports whether a request's Content-Type lets its body be read
+// as the API's JSON: none (curl's default) or application/json, in UTF-8
+// (RFC 8259) if it names a charset. A body labelled in another charset is
+// not what it claims to be once read as UTF-8, so it is refused.
+func JSONBody(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
 }
 
 func waitParam(r *http.Request) bool {

@@ -38,3 +38,27 @@ func TestRoutes(t *testing.T) {
 		})
 	}
 }
+
+// Only JSON as the API reads it: UTF-8, however it is labelled.
+func TestJSONBody(t *testing.T) {
+	tests := []struct {
+		ct   string
+		want bool
+	}{
+		{"", true},
+		{"application/json", true},
+		{"Application/JSON; charset=UTF-8", true},
+		{"application/json; charset=utf-8", true},
+		{"application/json; charset=utf-7x", false},
+		{"application/json; charset=latin1", false},
+		{"application/json; charset", false},
+		{"text/plain", false},
+		{"application/x-www-form-urlencoded", false},
+		{"application/jsonx", false},
+	}
+	for _, tt := range tests {
+		if got := JSONBody(tt.ct); got != tt.want {
+			t.Errorf("JSONBody(%q) = %t, want %t", tt.ct, got, tt.want)
+		}
+	}
+}
