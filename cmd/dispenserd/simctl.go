@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -18,9 +19,9 @@ import (
 )
 
 // The simulator's controls beyond the patient's actions (httpapi has
-// those): the NTP state its clock-trust gate sees, sensor faults, and the
-// list of every route, so that a harness can reach each endpoint. Sim mode
-// only.
+// those): the NTP state its clock-trust gate sees, sensor faults, the list
+// of every route, so that a harness can reach each endpoint, and the
+// runtime figures a soak test watches. Sim mode only.
 
 // simNTP is whether the simulated kernel reports NTP synchronisation.
 type simNTP struct{ synced atomic.Bool }
@@ -213,9 +214,24 @@ func (s *simControls) routes(w http.ResponseWriter, _ *http.Request) {
 	notifyJSON(w, http.StatusOK, s.api.Routes())
 }
 
+// simRuntime is GET /api/sim/runtime: what a soak test watches for leaks.
+type simRuntime struct {
+	Goroutines int    `json:"goroutines"`
+	HeapAlloc  uint64 `json:"heap_alloc"` // bytes
+	HeapSys    uint64 `json:"heap_sys"`   // bytes
+	NumGC      uint32 `json:"num_gc"`
+}
+
+func (s *simControls) runtime(w http.ResponseWriter, _ *http.Request) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	notifyJSON(w, http.StatusOK, simRuntime{Goroutines: runtime.NumGoroutine(), HeapAlloc: ms.HeapAlloc, HeapSys: ms.HeapSys, NumGC: ms.NumGC})
+}
+
 // mount adds the controls to the API's extra routes.
 func (s *simControls) mount(routes map[string]http.Handler) {
 	routes["POST /api/sim/fault"] = http.HandlerFunc(s.fault)
 	routes["POST /api/sim/ntp"] = http.HandlerFunc(s.setNTP)
 	routes["GET /api/sim/routes"] = http.HandlerFunc(s.routes)
+	routes["GET /api/sim/runtime"] = http.HandlerFunc(s.runtime)
 }

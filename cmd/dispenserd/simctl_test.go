@@ -171,7 +171,11 @@ func TestSimFaultAndRoutes(t *testing.T) {
 	}
 	var routes []string
 	json.Unmarshal(d.do("GET", "/api/sim/routes", nil, http.StatusOK), &routes)
-	for _, want := range []string{"GET /api/status", "POST /api/sim/fault", "POST /api/sim/ntp", "GET /api/sim/routes", "POST /api/sim/sms/reply", "GET /api/stream"} {
+	var rt simRuntime
+	if err := json.Unmarshal(d.do("GET", "/api/sim/runtime", nil, http.StatusOK), &rt); err != nil || rt.Goroutines < 5 || rt.HeapAlloc == 0 {
+		t.Errorf("GET /api/sim/runtime = %+v, %v; want goroutines and heap figures", rt, err)
+	}
+	for _, want := range []string{"GET /api/status", "POST /api/sim/fault", "POST /api/sim/ntp", "GET /api/sim/routes", "GET /api/sim/runtime", "POST /api/sim/sms/reply", "GET /api/stream"} {
 		if !slices.Contains(routes, want) {
 			t.Errorf("GET /api/sim/routes = %q, want it to list %q", routes, want)
 		}

@@ -88,7 +88,7 @@ func (d *daemon) spawn(extra ...string) error {
 	args = append(append(args, d.args...), extra...)
 	cmd := exec.Command(d.h.binary, args...)
 	cmd.Env = append(os.Environ(), d.env...)
-	d.logs = newTail(64 << 10)
+	d.logs = newTail(64<<10, d.h.raced)
 	cmd.Stdout, cmd.Stderr = d.logs, d.logs
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pillstress: start dispenserd: %w", err)
@@ -180,7 +180,22 @@ func (d *daemon) signal(sig syscall.Signal) {
 func (d *daemon) reap() {
 	d.mu.Lock()
 	d.cmd, d.exited = nil, nil
+	logs := d.logs
 	d.mu.Unlock()
+	if logs != nil {
+		logs.flushRace()
+	}
+}
+
+// flushRace reports a race report shorter than the cut-off once the
+// process is gone.
+func (t *tail) flushRace() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.race != nil && t.onRace != nil {
+		t.onRace(string(t.race))
+		t.onRace = nil
+	}
 }
 
 // exitErr describes how a child that died by itself ended.
@@ -195,9 +210,15 @@ type tail struct {
 	max   int
 	buf   []byte
 	ready bool
+	// race is the start of the first data race report of a daemon built
+	// with -race.
+	race   []byte
+	onRace func(report string)
 }
 
-func newTail(max int) *tail { return &tail{max: max} }
+func newTail(max int, onRace func(string)) *tail { return &tail{max: max, onRace: onRace} }
+
+const raceMarker = "WARNING: DATA RACE"
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
@@ -205,6 +226,17 @@ func (t *tail) Write(p []byte) (int, error) {
 	t.buf = append(t.buf, p...)
 	if !t.ready && bytes.Contains(t.buf, []byte("dispenserd: ready")) {
 		t.ready = true
+	}
+	if t.race == nil {
+		if i := bytes.LastIndex(t.buf, []byte(raceMarker)); i >= 0 {
+			t.race = append([]byte{}, t.buf[i:]...)
+		}
+	} else if len(t.race) < 6<<10 {
+		t.race = append(t.race, p...)
+		if len(t.race) >= 6<<10 && t.onRace != nil {
+			t.onRace(string(t.race))
+			t.onRace = nil
+		}
 	}
 	if len(t.buf) > t.max {
 		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max/2:]...)

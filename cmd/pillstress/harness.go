@@ -25,12 +25,31 @@ type harness struct {
 	full    bool
 	seed    uint64
 
-	mu  sync.Mutex
-	rng *rand.Rand
+	mu    sync.Mutex
+	rng   *rand.Rand
+	races []string // data race reports of daemons built with -race
 }
 
-// newHarness builds dispenserd from the module at root into work.
-func newHarness(root, work string, full bool, seed uint64) (*harness, error) {
+// raced keeps a daemon's data race report for the scenario that ran it.
+func (h *harness) raced(report string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.races = append(h.races, report)
+}
+
+// takeRaces returns the race reports so far and forgets them.
+func (h *harness) takeRaces() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := h.races
+	h.races = nil
+	return out
+}
+
+// newHarness builds dispenserd from the module at root into work, with the
+// race detector when race is set (the daemon's races under stress then
+// fail the scenario that met them).
+func newHarness(root, work string, full, race bool, seed uint64) (*harness, error) {
 	b, err := os.ReadFile(filepath.Join(root, "examples", "dispenser.yaml"))
 	if err != nil {
 		return nil, fmt.Errorf("pillstress: %w", err)
@@ -38,7 +57,11 @@ func newHarness(root, work string, full bool, seed uint64) (*harness, error) {
 	h := &harness{root: root, work: work, example: string(b), full: full, seed: seed,
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	h.binary = filepath.Join(work, "dispenserd")
-	build := exec.Command("go", "build", "-o", h.binary, "./cmd/dispenserd")
+	args := []string{"build", "-o", h.binary}
+	if race {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/dispenserd")...)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("pillstress: build dispenserd: %v\n%s", err, out)
@@ -128,7 +151,21 @@ type result struct {
 	counts   []count
 	Elapsed  time.Duration
 	Skipped  string // why it did not run, if it did not
+	notes    []note
 	mu       sync.Mutex
+}
+
+// note is a block of lines printed after the table (the soak's days).
+type note struct {
+	title string
+	lines []string
+}
+
+// note adds a block of lines to the report, after the table.
+func (r *result) note(title string, lines []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, note{title, lines})
 }
 
 type count struct {
@@ -247,6 +284,9 @@ func runScenario(ctx context.Context, h *harness, sc scenario) (r *result) {
 		r.Elapsed = time.Since(start)
 	}()
 	sc.run(ctx, h, r)
+	for _, report := range h.takeRaces() {
+		r.fail("dispenserd (built with -race) reported a data race:\n%s", report)
+	}
 	return r
 }
 

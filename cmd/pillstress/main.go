@@ -27,6 +27,9 @@ import (
 	"time"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -40,8 +43,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the table to `FILE` (default stress-report.txt at the module root)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random `seed` (printed, to replay a run)")
 	keep := fs.Bool("keep", false, "keep the work folder (daemon data and logs)")
+	race := fs.Bool("race", false, "build dispenserd with the race detector; a race it reports fails the scenario")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "pillstress", version)
+		return 0
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -75,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	fmt.Fprintf(stderr, "pillstress: seed %d, %s run, work folder %s\n", *seed, map[bool]string{true: "full", false: "CI"}[*full], work)
-	h, err := newHarness(root, work, *full, *seed)
+	h, err := newHarness(root, work, *full, *race, *seed)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -128,6 +137,17 @@ func writeTable(w io.Writer, results []*result) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%v\t%s\n", r.Scenario, r.Runs, r.Failures(), r.Elapsed.Round(time.Second), counts)
 	}
 	tw.Flush()
+	for _, r := range results {
+		r.mu.Lock()
+		notes := slices.Clone(r.notes)
+		r.mu.Unlock()
+		for _, n := range notes {
+			fmt.Fprintf(w, "\n%s, %s:\n", r.Scenario, n.title)
+			for _, l := range n.lines {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
+		}
+	}
 	for _, r := range results {
 		msgs := r.Messages()
 		if len(msgs) == 0 {

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -70,12 +69,20 @@ func startProvider(dir string) (*provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &provider{Server: twiliotest.Start(twilioAccount, twilioToken),
-		caFile: filepath.Join(dir, "provider-ca.pem"), conns: make(chan net.Conn), done: make(chan struct{})}
-	if err := os.WriteFile(p.caFile, caPEM, 0o600); err != nil {
-		p.Server.Close()
+	// A CA of its own per provider: scenarios run side by side.
+	f, err := os.CreateTemp(dir, "provider-ca-*.pem")
+	if err != nil {
 		return nil, err
 	}
+	_, err = f.Write(caPEM)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &provider{Server: twiliotest.Start(twilioAccount, twilioToken),
+		caFile: f.Name(), conns: make(chan net.Conn), done: make(chan struct{})}
 	p.tlsCfg = &tls.Config{Certificates: []tls.Certificate{leaf}, NextProtos: []string{"http/1.1"}}
 	if p.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		p.Server.Close()

@@ -107,11 +107,17 @@ func outageRun(ctx context.Context, h *harness, r *result, run int) {
 	hideArmed := !h.full // the CI run leaves the 10 s wait out
 
 	step := func() bool {
-		p.idle(20 * time.Second) // a send in flight takes real time
+		// The provider stamps what it answers with the step's end: a
+		// send fired during the step happened by then, and sends in
+		// flight are over before the next step starts.
+		target := simNow.Load().Add(time.Minute)
+		simNow.Store(&target)
 		if err := d.api.advance(ctx, time.Minute); err != nil {
 			r.fail("advance: %v", err)
 			return false
 		}
+		time.Sleep(20 * time.Millisecond) // the sends the step started
+		p.idle(20 * time.Second)
 		st, err := d.api.status(ctx)
 		if err != nil {
 			r.fail("status: %v", err)

@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -279,9 +280,21 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 		writeError(w, http.StatusUnsupportedMediaType, "body must be application/json")
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		// The whole body must have arrived, and hold nothing after the
+		// object: a request cut off mid-body (the client hung up) is not
+		// acted on, even when what came starts with a whole object.
+		var rest []byte
+		if rest, err = io.ReadAll(io.MultiReader(dec.Buffered(), body)); err == nil && len(bytes.TrimSpace(rest)) > 0 {
+			writeError(w, http.StatusBadRequest, "bad JSON: more than one value in body")
+			return false
+		}
+	}
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
@@ -294,10 +307,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 		default:
 			writeError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
 		}
-		return false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "bad JSON: more than one value in body")
 		return false
 	}
 	return true

@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +63,53 @@ func TestJSONBody(t *testing.T) {
 		if got := JSONBody(tt.ct); got != tt.want {
 			t.Errorf("JSONBody(%q) = %t, want %t", tt.ct, got, tt.want)
 		}
+	}
+}
+
+// lidWorld records the lid moves asked of it.
+type lidWorld struct {
+	World
+	moves []bool
+}
+
+func (w *lidWorld) SetLid(open bool) { w.moves = append(w.moves, open) }
+
+// cutReader is a body that stops early, as when the client hangs up.
+type cutReader struct{ data []byte }
+
+func (r *cutReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// A body that did not arrive whole is not acted on, even when what did
+// arrive starts with a complete JSON object.
+func TestCutOffBody(t *testing.T) {
+	tests := []struct {
+		name string
+		body io.Reader
+		want int
+		lid  int // lid moves
+	}{
+		{"whole", strings.NewReader(`{"open": true}`), http.StatusAccepted, 1},
+		{"cut after a whole object", &cutReader{[]byte(`{"open": true} `)}, http.StatusBadRequest, 0},
+		{"cut mid-object", &cutReader{[]byte(`{"open": tr`)}, http.StatusBadRequest, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &lidWorld{}
+			s := &Server{World: w, Clock: fakeClock{}}
+			req := httptest.NewRequest("POST", "/api/sim/lid", tt.body)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, req)
+			if rec.Code != tt.want || len(w.moves) != tt.lid {
+				t.Errorf("POST /api/sim/lid with a %s body = %d and %d lid moves, want %d and %d", tt.name, rec.Code, len(w.moves), tt.want, tt.lid)
+			}
+		})
 	}
 }
