@@ -10,7 +10,7 @@ TARGETS  := linux/arm/6 linux/arm64 linux/amd64
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: run test bench cross lint ci clean
+.PHONY: run test bench stress cross lint ci clean
 
 # The simulated dispenser with its browser panel, and a demo clinic service
 # it syncs to. adherenced --demo prints the clinic URL and a demo login,
@@ -31,6 +31,13 @@ test: lint
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+
+# The reliability harness at full size (1,000 kills, 30 simulated days, every
+# fuzz target for 5 minutes; about two and a half hours on 2 cores). Prints
+# one table and writes it to stress-report.txt. `make test` runs a bounded
+# subset of the same scenarios (cmd/pillstress/main_test.go).
+stress:
+	$(GO) run ./cmd/pillstress --full --fuzztime 5m
 
 # CGO_ENABLED=0 builds of every binary for a Raspberry Pi Zero (ARMv6), 64-bit
 # Pis and x86 servers, into dist/OS-ARCH[vN]/.
