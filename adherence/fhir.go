@@ -275,19 +275,19 @@ func (b *fhirBuilder) devices() {
 	meters := slices.Clone(b.r.setup.Meters)
 	known := map[string]bool{}
 	for _, m := range meters {
-		addr, _ := normalAddress(m.Address)
+		addr, _ := dispenser.NormalizeAddress(m.Address)
 		known[addr] = true
 	}
 	// A reading from a device the profile does not list still names its
 	// source.
 	for _, rd := range b.r.Readings {
-		if addr, ok := normalAddress(rd.Device); ok && !known[addr] {
+		if addr, ok := dispenser.NormalizeAddress(rd.Device); ok && !known[addr] {
 			known[addr] = true
 			meters = append(meters, Meter{Address: addr})
 		}
 	}
 	for _, m := range meters {
-		addr, _ := normalAddress(m.Address)
+		addr, _ := dispenser.NormalizeAddress(m.Address)
 		id := fhirID(sub, "Device", addr)
 		kind := meterKinds[m.Kind]
 		if kind == "" {
@@ -491,7 +491,7 @@ func (b *fhirBuilder) obsBase(rd dispenser.Reading, code fhirConcept) fhirObserv
 	if rd.ID != "" {
 		o.Identifier = []fhirIdentifier{{System: sysReadingID, Value: rd.ID}}
 	}
-	if addr, ok := normalAddress(rd.Device); ok {
+	if addr, ok := dispenser.NormalizeAddress(rd.Device); ok {
 		ref := b.device[addr]
 		o.Device = &ref
 	}

@@ -54,26 +54,6 @@ func (m Meter) Label() string {
 	return "Health measuring device"
 }
 
-// normalAddress returns a Bluetooth address upper-case with colons, and
-// whether s is one ("a4-c1-38-12-34-56" is).
-func normalAddress(s string) (string, bool) {
-	s = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), "-", ":"))
-	if len(s) != 17 {
-		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if i%3 == 2 {
-			if c != ':' {
-				return "", false
-			}
-		} else if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
-			return "", false
-		}
-	}
-	return s, true
-}
-
 // loc is the setup's zone, UTC when unknown.
 func (s Setup) loc() *time.Location {
 	if s.Location == nil {

@@ -143,25 +143,11 @@ func (s *Store) LastOfKinds(ctx context.Context, compartment int, kinds ...dispe
 }
 
 func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]dispenser.Event, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	evs, err := scanEvents(ctx, s.r, query, args)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var evs []dispenser.Event
-	for rows.Next() {
-		var ev dispenser.Event
-		var ms int64
-		var sched sql.NullInt64
-		if err := rows.Scan(&ev.Seq, &ev.ID, &ms, &ev.Kind, &ev.DoseID, &sched,
-			&ev.Medication, &ev.Compartment, &ev.Detail); err != nil {
-			return nil, err
-		}
-		ev.Time = time.UnixMilli(ms).UTC()
-		ev.Scheduled = fromNullMillis(sched)
-		evs = append(evs, ev)
-	}
-	return evs, rows.Err()
+	return evs, nil
 }
 
 const selectDoses = `SELECT dose_id, coalesce(medication, ''), scheduled, state, updated, last_seq FROM doses `

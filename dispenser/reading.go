@@ -1,6 +1,9 @@
 package dispenser
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Quantity names what a Reading measures. The strings are stored and
 // exported; never rename one.
@@ -95,3 +98,26 @@ type Reading struct {
 
 // HasValue reports whether the reading carries a usable number.
 func (r Reading) HasValue() bool { return r.Absent == "" }
+
+// NormalizeAddress returns a Bluetooth address in the upper-case,
+// colon-separated form BlueZ uses, and whether s is one. Dashes are
+// accepted as separators.
+func NormalizeAddress(s string) (string, bool) {
+	s = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), "-", ":"))
+	if len(s) != 17 {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i%3 == 2 {
+			if c != ':' {
+				return "", false
+			}
+			continue
+		}
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
+			return "", false
+		}
+	}
+	return s, true
+}

@@ -2,7 +2,7 @@ package hw
 
 import (
 	"fmt"
-	"slices"
+	"github.com/pillbox/pillbox/internal/textdist"
 	"strconv"
 	"strings"
 	"time"
@@ -312,7 +312,7 @@ func closestGPIOs(name string) []string {
 		if !p.GPIO() {
 			continue
 		}
-		d := editDistance(strings.ToUpper(name), p.Name)
+		d := textdist.Levenshtein(strings.ToUpper(name), p.Name)
 		switch {
 		case d < best:
 			best, out = d, []string{p.Name}
@@ -321,24 +321,4 @@ func closestGPIOs(name string) []string {
 		}
 	}
 	return out
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = slices.Min([]int{prev[j] + 1, cur[j-1] + 1, prev[j-1] + cost})
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -229,7 +229,7 @@ func (v *smsViewer) list(w http.ResponseWriter, r *http.Request) {
 	}
 	msgs, err := v.n.Messages(r.Context(), v.clock.Now().Add(-viewWindow))
 	if err != nil {
-		notifyError(w, http.StatusInternalServerError, "cannot read the outbox")
+		httpapi.WriteError(w, http.StatusInternalServerError, "cannot read the outbox")
 		return
 	}
 	out := make([]smsView, 0, len(msgs))
@@ -245,7 +245,7 @@ func (v *smsViewer) list(w http.ResponseWriter, r *http.Request) {
 	out = append(out, v.inbound...)
 	v.mu.Unlock()
 	slices.SortStableFunc(out, func(a, b smsView) int { return a.Time.Compare(b.Time) })
-	notifyJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // note shows a text sent outside the outbox (the storage alarm's).
@@ -289,17 +289,17 @@ func parseSimReply(data []byte) (simReply, error) {
 
 func (v *smsViewer) reply(w http.ResponseWriter, r *http.Request) {
 	if !httpapi.JSONBody(r.Header.Get("Content-Type")) {
-		notifyError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		httpapi.WriteError(w, http.StatusUnsupportedMediaType, "body must be application/json")
 		return
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
 	if err != nil {
-		notifyError(w, http.StatusRequestEntityTooLarge, "body too large")
+		httpapi.WriteError(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
 	req, err := parseSimReply(data)
 	if err != nil {
-		notifyError(w, http.StatusBadRequest, err.Error())
+		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	var sid [16]byte
@@ -318,18 +318,5 @@ func (v *smsViewer) reply(w http.ResponseWriter, r *http.Request) {
 		v.inbound = slices.Delete(v.inbound, 0, len(v.inbound)-maxInbound)
 	}
 	v.mu.Unlock()
-	notifyJSON(w, http.StatusOK, map[string]string{"reply": answer, "understood": in.Reply.Kind.String()})
-}
-
-func notifyJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func notifyError(w http.ResponseWriter, code int, msg string) {
-	notifyJSON(w, code, map[string]string{"error": msg})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"reply": answer, "understood": in.Reply.Kind.String()})
 }

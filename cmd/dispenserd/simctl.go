@@ -65,12 +65,12 @@ const maxSimFaultBody = 4 << 10
 // bounded size. It answers the error itself.
 func readSimJSON(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if !httpapi.JSONBody(r.Header.Get("Content-Type")) {
-		notifyError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		httpapi.WriteError(w, http.StatusUnsupportedMediaType, "body must be application/json")
 		return nil, false
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSimFaultBody))
 	if err != nil {
-		notifyError(w, http.StatusRequestEntityTooLarge, "body too large")
+		httpapi.WriteError(w, http.StatusRequestEntityTooLarge, "body too large")
 		return nil, false
 	}
 	return b, true
@@ -175,7 +175,7 @@ func (s *simControls) fault(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := parseSimFault(b)
 	if err != nil {
-		notifyError(w, http.StatusBadRequest, err.Error())
+		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	switch f.stick {
@@ -187,10 +187,10 @@ func (s *simControls) fault(w http.ResponseWriter, r *http.Request) {
 		err = s.world.ChatterEvery(f.input, f.chatter, f.every)
 	}
 	if err != nil {
-		notifyError(w, http.StatusBadRequest, err.Error())
+		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	notifyJSON(w, http.StatusOK, map[string]string{"result": "ok"})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"result": "ok"})
 }
 
 func (s *simControls) setNTP(w http.ResponseWriter, r *http.Request) {
@@ -202,16 +202,16 @@ func (s *simControls) setNTP(w http.ResponseWriter, r *http.Request) {
 		Synced *bool `json:"synced"`
 	}
 	if err := decodeStrict(b, &req); err != nil || req.Synced == nil {
-		notifyError(w, http.StatusBadRequest, `body must be {"synced": true} or {"synced": false}`)
+		httpapi.WriteError(w, http.StatusBadRequest, `body must be {"synced": true} or {"synced": false}`)
 		return
 	}
 	s.ntp.synced.Store(*req.Synced)
 	s.ctrl().Poke(r.Context())
-	notifyJSON(w, http.StatusOK, map[string]bool{"synced": *req.Synced})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]bool{"synced": *req.Synced})
 }
 
 func (s *simControls) routes(w http.ResponseWriter, _ *http.Request) {
-	notifyJSON(w, http.StatusOK, s.api.Routes())
+	httpapi.WriteJSON(w, http.StatusOK, s.api.Routes())
 }
 
 // simRuntime is GET /api/sim/runtime: what a soak test watches for leaks.
@@ -225,7 +225,7 @@ type simRuntime struct {
 func (s *simControls) runtime(w http.ResponseWriter, _ *http.Request) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	notifyJSON(w, http.StatusOK, simRuntime{Goroutines: runtime.NumGoroutine(), HeapAlloc: ms.HeapAlloc, HeapSys: ms.HeapSys, NumGC: ms.NumGC})
+	httpapi.WriteJSON(w, http.StatusOK, simRuntime{Goroutines: runtime.NumGoroutine(), HeapAlloc: ms.HeapAlloc, HeapSys: ms.HeapSys, NumGC: ms.NumGC})
 }
 
 // mount adds the controls to the API's extra routes.

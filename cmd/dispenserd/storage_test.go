@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
@@ -189,44 +190,41 @@ func (s *fakeSender) texts() []string {
 // The storage alarm texts each caregiver once per outage, retries a failed
 // send, and repeats a long outage.
 func TestStorageAlarm(t *testing.T) {
-	clock := schedule.NewSimClock(time.Date(2027, 1, 12, 8, 0, 0, 0, time.UTC))
-	snd := &fakeSender{}
-	r := &running{clock: clock, sender: snd}
-	a := &storageAlarm{r: r, phones: []string{"+15555550101", "+15555550102"}, body: "b",
-		log: slog.New(slog.DiscardHandler), kick: make(chan struct{}, 1), sent: map[string]time.Time{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error)
-	go func() { done <- a.run(ctx) }()
-	want := func(step string, n int) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for len(snd.texts()) < n && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		clock := schedule.NewSimClock(time.Date(2027, 1, 12, 8, 0, 0, 0, time.UTC))
+		snd := &fakeSender{}
+		r := &running{clock: clock, sender: snd}
+		a := &storageAlarm{r: r, phones: []string{"+15555550101", "+15555550102"}, body: "b",
+			log: slog.New(slog.DiscardHandler), kick: make(chan struct{}, 1), sent: map[string]time.Time{}}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- a.run(ctx) }()
+		want := func(step string, n int) {
+			t.Helper()
+			synctest.Wait() // the alarm has done all it will until the clock moves
+			if got := snd.texts(); len(got) != n {
+				t.Fatalf("%s: %d texts (%v), want %d", step, len(got), got, n)
+			}
 		}
-		time.Sleep(20 * time.Millisecond) // and no more
-		if got := snd.texts(); len(got) != n {
-			t.Fatalf("%s: %d texts (%v), want %d", step, len(got), got, n)
-		}
-	}
-	a.failed(errors.New("disk full"))
-	want("first failure", 2)
-	a.failed(errors.New("disk full"))
-	clock.Advance(time.Hour)
-	want("same outage", 2)
-	a.saved()
-	snd.mu.Lock()
-	snd.fail = errors.New("network down")
-	snd.mu.Unlock()
-	a.failed(errors.New("disk full"))
-	want("send failing", 2)
-	snd.mu.Lock()
-	snd.fail = nil
-	snd.mu.Unlock()
-	clock.Advance(alarmRetry)
-	want("retried", 4)
-	clock.Advance(alarmRepeat)
-	want("long outage", 6)
-	cancel()
-	<-done
+		a.failed(errors.New("disk full"))
+		want("first failure", 2)
+		a.failed(errors.New("disk full"))
+		clock.Advance(time.Hour)
+		want("same outage", 2)
+		a.saved()
+		snd.mu.Lock()
+		snd.fail = errors.New("network down")
+		snd.mu.Unlock()
+		a.failed(errors.New("disk full"))
+		want("send failing", 2)
+		snd.mu.Lock()
+		snd.fail = nil
+		snd.mu.Unlock()
+		clock.Advance(alarmRetry)
+		want("retried", 4)
+		clock.Advance(alarmRepeat)
+		want("long outage", 6)
+		cancel()
+		<-done
+	})
 }

@@ -86,7 +86,7 @@ func wireVitals(ctx context.Context, r *running) error {
 
 	var devices []ble.Device
 	for _, d := range cfg.Devices {
-		addr, _ := vitals.NormalizeAddress(d.Address) // the config checker vetted it
+		addr, _ := dispenser.NormalizeAddress(d.Address) // the config checker vetted it
 		devices = append(devices, ble.Device{Address: addr, Profile: profiles[d.Kind]})
 	}
 	if t := newTransport(r); t != nil && len(devices) > 0 {
@@ -150,34 +150,20 @@ func (v *vitalsPart) LastRecord(device string) (uint16, bool) {
 // listReadings serves GET /api/readings?since=SEQ&limit=N: the stored
 // readings after SEQ, in order.
 func (v *vitalsPart) listReadings(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	since, err := vitalsIntQuery(q.Get("since"), 0)
-	if err != nil || since < 0 {
-		vitalsError(w, http.StatusBadRequest, "since must be a sequence number >= 0")
+	since, limit, ok := httpapi.Page(w, r.URL.Query())
+	if !ok {
 		return
 	}
-	limit, err := vitalsIntQuery(q.Get("limit"), 1000)
-	if err != nil || limit < 1 || limit > 10000 {
-		vitalsError(w, http.StatusBadRequest, "limit must be between 1 and 10000")
-		return
-	}
-	rs, err := v.store.ReadingsSince(r.Context(), since, int(limit))
+	rs, err := v.store.ReadingsSince(r.Context(), since, limit)
 	if err != nil {
 		v.log.Error("vitals: list readings", "err", err)
-		vitalsError(w, http.StatusInternalServerError, "could not read the stored readings")
+		httpapi.WriteError(w, http.StatusInternalServerError, "could not read the stored readings")
 		return
 	}
 	if rs == nil {
 		rs = []dispenser.Reading{}
 	}
-	vitalsJSON(w, http.StatusOK, rs)
-}
-
-func vitalsIntQuery(s string, def int64) (int64, error) {
-	if s == "" {
-		return def, nil
-	}
-	return strconv.ParseInt(s, 10, 64)
+	httpapi.WriteJSON(w, http.StatusOK, rs)
 }
 
 // simReadingBody is the body of POST /api/sim/reading: either a
@@ -358,18 +344,18 @@ type simReadingResult struct {
 // path a device's values take.
 func (v *vitalsPart) simReading(w http.ResponseWriter, r *http.Request) {
 	if !httpapi.JSONBody(r.Header.Get("Content-Type")) {
-		vitalsError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		httpapi.WriteError(w, http.StatusUnsupportedMediaType, "body must be application/json")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSimBody))
 	if err != nil {
-		vitalsError(w, http.StatusRequestEntityTooLarge, "body is too large")
+		httpapi.WriteError(w, http.StatusRequestEntityTooLarge, "body is too large")
 		return
 	}
 	now := v.clock.Now()
 	in, err := parseSimReading(body, now)
 	if err != nil {
-		vitalsError(w, http.StatusBadRequest, err.Error())
+		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	rs := in.readings
@@ -381,7 +367,7 @@ func (v *vitalsPart) simReading(w http.ResponseWriter, r *http.Request) {
 			// A measurement it released (one waiting for its context) is
 			// still stored, as from a device.
 			v.ingest(rs)
-			vitalsError(w, http.StatusBadRequest, decodeErr.Error())
+			httpapi.WriteError(w, http.StatusBadRequest, decodeErr.Error())
 			return
 		}
 		res.Pending = v.asm.Pending(in.payload.Device)
@@ -389,7 +375,7 @@ func (v *vitalsPart) simReading(w http.ResponseWriter, r *http.Request) {
 	res.Stored, res.Alerts, err = v.mon.Ingest(r.Context(), rs)
 	if err != nil {
 		v.log.Error("vitals: sim reading", "err", err)
-		vitalsError(w, http.StatusInternalServerError, "could not store the reading")
+		httpapi.WriteError(w, http.StatusInternalServerError, "could not store the reading")
 		return
 	}
 	if res.Stored == nil {
@@ -398,18 +384,5 @@ func (v *vitalsPart) simReading(w http.ResponseWriter, r *http.Request) {
 	if res.Alerts == nil {
 		res.Alerts = []dispenser.Event{}
 	}
-	vitalsJSON(w, http.StatusOK, res)
-}
-
-func vitalsJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func vitalsError(w http.ResponseWriter, code int, msg string) {
-	vitalsJSON(w, code, map[string]string{"error": msg})
+	httpapi.WriteJSON(w, http.StatusOK, res)
 }

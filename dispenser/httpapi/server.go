@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,7 +75,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(pattern, h)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+		WriteError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	return s.recoverer(mux)
 }
@@ -118,7 +120,7 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 		defer func() {
 			if v := recover(); v != nil && v != http.ErrAbortHandler {
 				s.logger().Error("httpapi: handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				writeError(w, http.StatusInternalServerError, "internal error")
+				WriteError(w, http.StatusInternalServerError, "internal error")
 			}
 		}()
 		h.ServeHTTP(w, r)
@@ -138,30 +140,25 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	WriteJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	since, err := intParam(q.Get("since"), 0)
-	if err != nil || since < 0 {
-		writeError(w, http.StatusBadRequest, "since must be a sequence number >= 0")
-		return
-	}
-	limit, err := intParam(q.Get("limit"), 1000)
-	if err != nil || limit < 1 || limit > 10000 {
-		writeError(w, http.StatusBadRequest, "limit must be between 1 and 10000")
+	since, limit, ok := Page(w, q)
+	if !ok {
 		return
 	}
 	var wait time.Duration
 	if v := q.Get("wait"); v != "" {
+		var err error
 		wait, err = time.ParseDuration(v)
 		if err != nil || wait < 0 || wait > time.Minute {
-			writeError(w, http.StatusBadRequest, `wait must be a duration up to 1m, e.g. "30s"`)
+			WriteError(w, http.StatusBadRequest, `wait must be a duration up to 1m, e.g. "30s"`)
 			return
 		}
 	}
-	evs, err := s.longPoll(r.Context(), int64(since), limit, wait)
+	evs, err := s.longPoll(r.Context(), since, limit, wait)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -169,7 +166,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if evs == nil {
 		evs = []dispenser.Event{}
 	}
-	writeJSON(w, http.StatusOK, evs)
+	WriteJSON(w, http.StatusOK, evs)
 }
 
 // longPoll returns the events after since; with a wait, an empty answer is
@@ -201,11 +198,21 @@ func (s *Server) longPoll(ctx context.Context, since int64, limit int, wait time
 	}
 }
 
-func intParam(v string, def int) (int, error) {
-	if v == "" {
-		return def, nil
+// Page reads the ?since=SEQ&limit=N of a list endpoint (every list of the
+// daemon pages by sequence number the same way); on bad values it answers
+// 400 itself and ok is false.
+func Page(w http.ResponseWriter, q url.Values) (since int64, limit int, ok bool) {
+	since, err := strconv.ParseInt(cmp.Or(q.Get("since"), "0"), 10, 64)
+	if err != nil || since < 0 {
+		WriteError(w, http.StatusBadRequest, "since must be a sequence number >= 0")
+		return 0, 0, false
 	}
-	return strconv.Atoi(v)
+	limit, err = strconv.Atoi(cmp.Or(q.Get("limit"), "1000"))
+	if err != nil || limit < 1 || limit > 10000 {
+		WriteError(w, http.StatusBadRequest, "limit must be between 1 and 10000")
+		return 0, 0, false
+	}
+	return since, limit, true
 }
 
 func (s *Server) skip(w http.ResponseWriter, r *http.Request) {
@@ -219,14 +226,14 @@ func (s *Server) skip(w http.ResponseWriter, r *http.Request) {
 		req.By = "caregiver"
 	}
 	if req.By != "patient" && req.By != "caregiver" {
-		writeError(w, http.StatusBadRequest, `by must be "patient" or "caregiver"`)
+		WriteError(w, http.StatusBadRequest, `by must be "patient" or "caregiver"`)
 		return
 	}
 	if err := s.Controller.Skip(r.Context(), r.PathValue("id"), req.By); err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "skipped"})
+	WriteJSON(w, http.StatusOK, map[string]string{"result": "skipped"})
 }
 
 func (s *Server) prn(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +253,7 @@ func (s *Server) prn(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"result": "dispensing"})
+	WriteJSON(w, http.StatusAccepted, map[string]string{"result": "dispensing"})
 }
 
 // fail maps the controller's coded errors to statuses; anything else is an
@@ -254,18 +261,18 @@ func (s *Server) prn(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, dispenser.ErrInvalid):
-		writeError(w, http.StatusBadRequest, err.Error())
+		WriteError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, dispenser.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
+		WriteError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, dispenser.ErrConflict), errors.Is(err, dispenser.ErrBusy), errors.Is(err, dispenser.ErrTooSoon):
-		writeError(w, http.StatusConflict, err.Error())
+		WriteError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, dispenser.ErrClockUntrusted):
-		writeError(w, http.StatusServiceUnavailable, err.Error())
+		WriteError(w, http.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusServiceUnavailable, "request timed out")
+		WriteError(w, http.StatusServiceUnavailable, "request timed out")
 	default:
 		s.logger().Error("httpapi: request failed", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal error")
+		WriteError(w, http.StatusInternalServerError, "internal error")
 	}
 }
 
@@ -277,7 +284,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 		return true
 	}
 	if !JSONBody(r.Header.Get("Content-Type")) {
-		writeError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		WriteError(w, http.StatusUnsupportedMediaType, "body must be application/json")
 		return false
 	}
 	body := http.MaxBytesReader(w, r.Body, maxBody)
@@ -290,7 +297,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 		// acted on, even when what came starts with a whole object.
 		var rest []byte
 		if rest, err = io.ReadAll(io.MultiReader(dec.Buffered(), body)); err == nil && len(bytes.TrimSpace(rest)) > 0 {
-			writeError(w, http.StatusBadRequest, "bad JSON: more than one value in body")
+			WriteError(w, http.StatusBadRequest, "bad JSON: more than one value in body")
 			return false
 		}
 	}
@@ -298,14 +305,14 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+			WriteError(w, http.StatusRequestEntityTooLarge, "body too large")
 		case errors.Is(err, io.EOF):
 			if optional {
 				return true
 			}
-			writeError(w, http.StatusBadRequest, "body must be a JSON object")
+			WriteError(w, http.StatusBadRequest, "body must be a JSON object")
 		default:
-			writeError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+			WriteError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
 		}
 		return false
 	}
@@ -333,7 +340,9 @@ func waitParam(r *http.Request) bool {
 	return v == "1" || v == "true"
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// WriteJSON answers with v as indented JSON, never cached: every JSON
+// answer of the daemon goes through it.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
@@ -342,6 +351,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+// WriteError answers {"error": msg}; msg is for the client to read, so it
+// never carries internal detail.
+func WriteError(w http.ResponseWriter, code int, msg string) {
+	WriteJSON(w, code, map[string]string{"error": msg})
 }

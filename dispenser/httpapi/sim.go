@@ -13,7 +13,7 @@ import (
 const waitTimeout = 30 * time.Second
 
 func (s *Server) simWorld(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.World.Snapshot())
+	WriteJSON(w, http.StatusOK, s.World.Snapshot())
 }
 
 // simButton presses the simulated button (or holds it, for an as-needed
@@ -30,7 +30,7 @@ func (s *Server) simButton(w http.ResponseWriter, r *http.Request) {
 	if req.Hold != "" {
 		d, err := time.ParseDuration(req.Hold)
 		if err != nil || d <= 0 || d > time.Minute {
-			writeError(w, http.StatusBadRequest, `hold must be a duration up to 1m, e.g. "3s"`)
+			WriteError(w, http.StatusBadRequest, `hold must be a duration up to 1m, e.g. "3s"`)
 			return
 		}
 		hold = d
@@ -45,7 +45,7 @@ func (s *Server) simButton(w http.ResponseWriter, r *http.Request) {
 	}
 	if !waitParam(r) {
 		act()
-		writeJSON(w, http.StatusAccepted, map[string]string{"result": "pressed"})
+		WriteJSON(w, http.StatusAccepted, map[string]string{"result": "pressed"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), waitTimeout+hold)
@@ -65,7 +65,7 @@ func (s *Server) simButton(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "pressed"})
+	WriteJSON(w, http.StatusOK, map[string]string{"result": "pressed"})
 }
 
 func (s *Server) simLid(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +76,7 @@ func (s *Server) simLid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Open == nil {
-		writeError(w, http.StatusBadRequest, `body must say {"open": true} or {"open": false}`)
+		WriteError(w, http.StatusBadRequest, `body must say {"open": true} or {"open": false}`)
 		return
 	}
 	want := dispenser.KindLidClosed
@@ -94,7 +94,7 @@ func (s *Server) simCup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Present == nil {
-		writeError(w, http.StatusBadRequest, `body must say {"present": true} or {"present": false}`)
+		WriteError(w, http.StatusBadRequest, `body must say {"present": true} or {"present": false}`)
 		return
 	}
 	want := dispenser.KindCupReturned
@@ -109,7 +109,7 @@ func (s *Server) simCup(w http.ResponseWriter, r *http.Request) {
 func (s *Server) physical(w http.ResponseWriter, r *http.Request, act func(), want dispenser.Kind) {
 	if !waitParam(r) {
 		act()
-		writeJSON(w, http.StatusAccepted, map[string]string{"result": "ok"})
+		WriteJSON(w, http.StatusAccepted, map[string]string{"result": "ok"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), waitTimeout)
@@ -119,7 +119,7 @@ func (s *Server) physical(w http.ResponseWriter, r *http.Request, act func(), wa
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "ok"})
+	WriteJSON(w, http.StatusOK, map[string]string{"result": "ok"})
 }
 
 func (s *Server) simJam(w http.ResponseWriter, r *http.Request) {
@@ -134,14 +134,14 @@ func (s *Server) simJam(w http.ResponseWriter, r *http.Request) {
 		req.Count = 1
 	}
 	if req.Count < 0 || req.Count > 100 {
-		writeError(w, http.StatusBadRequest, "count must be between 1 and 100")
+		WriteError(w, http.StatusBadRequest, "count must be between 1 and 100")
 		return
 	}
 	if err := s.World.InjectJam(req.Compartment, req.Count); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"result": "jam injected", "compartment": req.Compartment, "count": req.Count})
+	WriteJSON(w, http.StatusOK, map[string]any{"result": "jam injected", "compartment": req.Compartment, "count": req.Count})
 }
 
 // simRefill fills compartments in the simulated world and records the
@@ -169,11 +169,11 @@ func (s *Server) simRefill(w http.ResponseWriter, r *http.Request) {
 			n = *req.Count
 		}
 		if n < 0 || n > c.Capacity {
-			writeError(w, http.StatusBadRequest, "count must be between 0 and the compartment's capacity")
+			WriteError(w, http.StatusBadRequest, "count must be between 0 and the compartment's capacity")
 			return
 		}
 		if err := s.World.Refill(c.ID, n); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
+			WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		if err := s.Controller.Refill(r.Context(), c.ID, n); err != nil {
@@ -183,10 +183,10 @@ func (s *Server) simRefill(w http.ResponseWriter, r *http.Request) {
 		done++
 	}
 	if done == 0 {
-		writeError(w, http.StatusNotFound, "no such compartment")
+		WriteError(w, http.StatusNotFound, "no such compartment")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"result": "refilled", "compartments": done})
+	WriteJSON(w, http.StatusOK, map[string]any{"result": "refilled", "compartments": done})
 }
 
 // simClock moves the simulated clock: {"advance":"90m"} lets time pass
@@ -203,24 +203,24 @@ func (s *Server) simClock(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case req.Advance != "" && req.Set != "":
-		writeError(w, http.StatusBadRequest, `give either "advance" or "set", not both`)
+		WriteError(w, http.StatusBadRequest, `give either "advance" or "set", not both`)
 		return
 	case req.Advance != "":
 		d, err := time.ParseDuration(req.Advance)
 		if err != nil || d < 0 || d > 400*24*time.Hour {
-			writeError(w, http.StatusBadRequest, `advance must be a positive duration such as "90m" or "24h" (at most 9600h)`)
+			WriteError(w, http.StatusBadRequest, `advance must be a positive duration such as "90m" or "24h" (at most 9600h)`)
 			return
 		}
 		s.Clock.Advance(d)
 	case req.Set != "":
 		t, err := time.Parse(time.RFC3339, req.Set)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, `set must be an RFC 3339 time such as "2026-03-08T07:30:00-05:00"`)
+			WriteError(w, http.StatusBadRequest, `set must be an RFC 3339 time such as "2026-03-08T07:30:00-05:00"`)
 			return
 		}
 		s.Clock.Set(t)
 	default:
-		writeError(w, http.StatusBadRequest, `body must have "advance" (e.g. "90m") or "set" (RFC 3339)`)
+		WriteError(w, http.StatusBadRequest, `body must have "advance" (e.g. "90m") or "set" (RFC 3339)`)
 		return
 	}
 	s.Controller.Poke(r.Context())
@@ -228,5 +228,5 @@ func (s *Server) simClock(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"now": s.Clock.Now().Format(time.RFC3339)})
+	WriteJSON(w, http.StatusOK, map[string]string{"now": s.Clock.Now().Format(time.RFC3339)})
 }

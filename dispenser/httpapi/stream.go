@@ -89,7 +89,7 @@ func streamSince(r *http.Request) (int64, error) {
 func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	since, err := streamSince(r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	// Subscribed before the log is read, so that nothing committed in

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/problem"
 )
 
@@ -224,7 +225,7 @@ func (c *Config) Validate() problem.List {
 	seen := map[string]int{}
 	for i, d := range c.Devices {
 		at := problem.Index("devices", i)
-		switch norm, ok := NormalizeAddress(d.Address); {
+		switch norm, ok := dispenser.NormalizeAddress(d.Address); {
 		case d.Address == "":
 			l.Add(at, `add address: the device's Bluetooth address as bluetoothctl shows it, e.g. address: "A4:C1:38:12:34:56"`,
 				"device has no address")
@@ -318,27 +319,4 @@ func (t Thresholds) validate() problem.List {
 		l.Add("thresholds.missed_days", "use a number of days from 1 to 14", "missed_days %d is out of range", t.MissedDays)
 	}
 	return l
-}
-
-// NormalizeAddress returns a Bluetooth address in the upper-case,
-// colon-separated form BlueZ uses, and whether s is one. Dashes are
-// accepted as separators.
-func NormalizeAddress(s string) (string, bool) {
-	s = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), "-", ":"))
-	if len(s) != 17 {
-		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if i%3 == 2 {
-			if c != ':' {
-				return "", false
-			}
-			continue
-		}
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
-			return "", false
-		}
-	}
-	return s, true
 }

@@ -48,26 +48,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestNormalizeAddress(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"a4:c1:38:12:34:56", "A4:C1:38:12:34:56", true},
-		{" A4-C1-38-12-34-56 ", "A4:C1:38:12:34:56", true},
-		{"A4C138123456", "", false},
-		{"A4:C1:38:12:34:5G", "", false},
-		{"A4:C1:38:12:34:567", "", false},
-		{"A4:C1:38:12:34", "", false},
-		{"A4:C1:38:12:34;56", "", false},
-	}
-	for _, tt := range tests {
-		if got, ok := NormalizeAddress(tt.in); got != tt.want || ok != tt.ok {
-			t.Errorf("NormalizeAddress(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestResolvedDefaults(t *testing.T) {
 	c := Config{Thresholds: Thresholds{GlucoseLow: 80}}.resolved()
 	if c.Thresholds.GlucoseLow != 80 || c.Thresholds.GlucoseVeryLow != 54 || c.Thresholds.CrisisConfirmWithin != 5*time.Minute {

@@ -67,7 +67,7 @@ func NewEngine(cfg Config, meds []dispenser.Medication, clock schedule.Clock, hi
 		}
 	}
 	for _, d := range cfg.Devices {
-		addr, _ := NormalizeAddress(d.Address)
+		addr, _ := dispenser.NormalizeAddress(d.Address)
 		e.devices[addr] = d
 	}
 	return e

@@ -68,7 +68,7 @@ func NewMonitor(cfg Config, meds []dispenser.Medication, clock schedule.Clock, s
 	m := &Monitor{engine: NewEngine(cfg, meds, clock, store, log), store: store, log: log, clock: clock,
 		logger: logger, devices: map[string]Device{}, timers: map[string]schedule.Timer{}, wake: make(chan struct{}, 1)}
 	for _, d := range cfg.Devices {
-		addr, _ := NormalizeAddress(d.Address)
+		addr, _ := dispenser.NormalizeAddress(d.Address)
 		d.Address = addr
 		m.devices[addr] = d
 	}

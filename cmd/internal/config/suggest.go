@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/pillbox/pillbox/internal/textdist"
 	"slices"
 	"strings"
 )
@@ -10,7 +11,7 @@ import (
 func nearest(s string, cands []string) string {
 	best, bestD := "", -1
 	for _, c := range cands {
-		d := editDistance(fold(s), fold(c))
+		d := textdist.Levenshtein(fold(s), fold(c))
 		if bestD < 0 || d < bestD || d == bestD && c < best {
 			best, bestD = c, d
 		}
@@ -24,27 +25,6 @@ func nearest(s string, cands []string) string {
 // fold drops the differences that are never meaningful in a key or an id.
 func fold(s string) string {
 	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(s))
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func sortedStrings(s []string) []string {
