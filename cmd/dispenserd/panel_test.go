@@ -350,6 +350,85 @@ func TestPanelSMSStory(t *testing.T) {
 	}
 }
 
+// The vital-sign form (issue 6): a low glucose sent from the panel is
+// listed and marked, raises the alert in the log and texts the caregiver;
+// a lower-priority low while it is open is marked as such, a normal value
+// clears it, and a refused value shows the endpoint's own message.
+func TestPanelVitals(t *testing.T) {
+	ctx := newBrowser(t)
+	// 10:30 in New York: outside quiet hours, between doses.
+	base := panelDaemon(t, "../../examples/dispenser.yaml", "2026-03-10T10:30:00-04:00")
+	p := newPage(t, ctx, base)
+	p.wait("live, with the vitals form", `document.getElementById('conn').textContent === 'Live' &&
+		document.getElementById('vital-value-glucose') !== null &&
+		!document.getElementById('readings-empty').hidden`)
+
+	// send types a glucose value into the form and sends it with Enter,
+	// as a keyboard user would.
+	send := func(value string) {
+		p.t.Helper()
+		p.do("send glucose "+value, chromedp.SetValue(chromedp.CSS("#vital-value-glucose"), ""),
+			chromedp.SendKeys(chromedp.CSS("#vital-value-glucose"), value+"\r"))
+	}
+	reading := func(flag, value string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll('#readings li[data-quantity="glucose"]')].some((li) =>
+			li.dataset.flag === %q && li.querySelector('.reading-value').textContent === %q)`, flag, value)
+	}
+
+	send("52")
+	p.wait("the answer: stored, alert raised", `document.getElementById('vital-result').textContent.includes('Stored: Blood glucose 52 mg/dL') &&
+		document.getElementById('vital-result').textContent.includes('Alert raised: Very low blood sugar')`)
+	p.wait("the reading listed and marked in words", reading("alert", "52 mg/dL")+` &&
+		document.querySelector('#readings li[data-flag="alert"] .pill').textContent.startsWith('\u26A0 Alert: Very low blood sugar')`)
+	p.wait("the alert in the log", `[...document.querySelectorAll('#log li[data-kind="vital_alert"]')].some((li) =>
+		li.textContent.includes('Vital sign alert') && li.textContent.includes('Very low blood sugar'))`)
+	p.wait("the caregiver texted", `[...document.querySelectorAll('#sms li.out')].some((li) =>
+		li.textContent.includes('+15555550101') && li.textContent.includes('Very low blood sugar'))`)
+	p.shot("1-low-glucose")
+
+	// Five minutes on, 60 mg/dL is low but not lower: no new alert, the
+	// open one marks it.
+	before := p.eval(`document.getElementById('clock-time').textContent`)
+	p.click("#adv-5m")
+	p.wait("the clock to move", fmt.Sprintf(`document.getElementById('clock-time').textContent !== %q`, before))
+	send("60")
+	p.wait("60 marked by the open alert", reading("open", "60 mg/dL")+` &&
+		document.getElementById('vital-result').textContent.includes('still open')`)
+
+	// A normal value clears it.
+	p.click("#adv-5m")
+	send("110")
+	p.wait("110 clears the alert", reading("cleared", "110 mg/dL")+` &&
+		document.querySelector('#log li[data-kind="vital_alert_cleared"]') !== null`)
+	if got := p.eval(`document.querySelector('#readings li').dataset.flag + ' ' + document.querySelector('#readings li .reading-value').textContent`); got != "cleared 110 mg/dL" {
+		t.Errorf("newest reading listed = %q, want %q (newest first)", got, "cleared 110 mg/dL")
+	}
+
+	// Blood pressure: two values in one measurement, each with its unit.
+	p.do("choose blood pressure", chromedp.SetValue(chromedp.CSS("#vital-kind"), "bp"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('vital-kind').dispatchEvent(new Event('change'))`))
+	p.do("send 128/82", chromedp.SendKeys(chromedp.CSS("#vital-value-systolic"), "128"),
+		chromedp.SendKeys(chromedp.CSS("#vital-value-diastolic"), "82"),
+		chromedp.Click(chromedp.CSS("#vital-send"), chromedp.NodeVisible))
+	p.wait("both pressures listed", `[...document.querySelectorAll('#readings li')].some((li) => li.dataset.quantity === 'systolic' &&
+		li.textContent.includes('128 mmHg')) && [...document.querySelectorAll('#readings li')].some((li) =>
+		li.dataset.quantity === 'diastolic' && li.textContent.includes('82 mmHg'))`)
+
+	// The endpoint's refusal, in its words. Every unit the form offers is
+	// taken, so the test adds one it refuses.
+	p.do("choose glucose", chromedp.SetValue(chromedp.CSS("#vital-kind"), "glucose"),
+		chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('vital-kind').dispatchEvent(new Event('change'));
+			const u = document.querySelector('#vital-values select'); u.add(new Option('furlong', 'furlong')); u.value = 'furlong'; })()`))
+	send("5")
+	p.wait("the refusal shown", `document.getElementById('vital-result').textContent ===
+		'\u2717 Not stored: unit "furlong" is not one for glucose (want mg/dL)'`)
+	p.shot("2-readings")
+
+	// The marks outlive a reload of the page.
+	p.do("reload", chromedp.Reload())
+	p.wait("the marks back after a reload", reading("alert", "52 mg/dL")+` && `+reading("open", "60 mg/dL"))
+}
+
 // panelURL names an address a browser on this machine can open.
 func TestPanelURL(t *testing.T) {
 	for _, tc := range []struct {

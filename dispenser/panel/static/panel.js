@@ -15,6 +15,10 @@ const state = {
   sms: null,        // true once /api/sim/sms answered, false if absent
   displayVersion: '',
   instance: '',     // the daemon run the page shows
+  readings: [],     // the latest stored readings, oldest first
+  readingSeq: 0,    // the last reading seq fetched
+  verdicts: new Map(),   // reading seq -> what the alert rules did with it
+  vitalAlerts: new Map(), // alert key -> {seq, open, text}, from the log
 };
 
 const LOG_MAX = 300;
@@ -374,6 +378,10 @@ function onLog(ev) {
     list.lastElementChild.remove();
   }
   refreshStatus();
+  // Readings log nothing themselves; any event may follow one sent by
+  // another client, and an alert surely does.
+  if (ev.kind === 'vital_alert' || ev.kind === 'vital_alert_cleared') noteAlert(ev);
+  refreshReadings();
   if (ev.kind.startsWith('sms_') || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
 }
 
@@ -506,6 +514,273 @@ async function sendReply(e) {
   }
 }
 
+// ---- vital signs -------------------------------------------------------------
+
+const READINGS_MAX = 20;
+
+// What the form can send: the fields of each kind, their quantity and the
+// units POST /api/sim/reading takes for it (the first is the default).
+const VITAL = {
+  glucose: [{ q: 'glucose', label: 'Blood glucose', units: ['mg/dL', 'mmol/L'] }],
+  bp: [
+    { q: 'systolic', label: 'Systolic', units: ['mmHg'] },
+    { q: 'diastolic', label: 'Diastolic', units: ['mmHg'] },
+  ],
+  spo2: [{ q: 'spo2', label: 'Oxygen saturation', units: ['%'] }],
+  pulse: [{ q: 'pulse', label: 'Pulse', units: ['bpm'] }],
+  temperature: [{ q: 'temperature', label: 'Temperature', units: ['\u00B0C', '\u00B0F'] }],
+  weight: [{ q: 'weight', label: 'Weight', units: ['kg', 'lb'] }],
+};
+
+const QUANTITY = {
+  systolic: 'Systolic pressure', diastolic: 'Diastolic pressure', mean_arterial: 'Mean arterial pressure',
+  pulse: 'Pulse', spo2: 'Oxygen saturation', glucose: 'Blood glucose', temperature: 'Temperature',
+  weight: 'Weight', bmi: 'Body mass index', height: 'Height', rr_interval: 'Beat-to-beat interval',
+  hba1c: 'HbA1c',
+};
+
+// The stored (UCUM) units as people write them.
+const UNIT = { 'mm[Hg]': 'mmHg', '/min': 'bpm', Cel: '\u00B0C', 'kg/m2': 'kg/m\u00B2' };
+
+// The quantities each alert rule watches (notify/vitals); a rule not
+// listed here is taken to watch every quantity.
+const RULE_QUANTITIES = {
+  glucose_low: ['glucose'], glucose_high: ['glucose'], bp_crisis: ['systolic', 'diastolic'],
+  news2: ['spo2', 'pulse', 'systolic', 'temperature'], weight_gain: ['weight'],
+  bp_missed_trend: ['systolic'], device_silent: [],
+};
+
+function renderVitalFields() {
+  const box = $('vital-values');
+  box.replaceChildren(...VITAL[$('vital-kind').value].map((f) => {
+    const div = document.createElement('div');
+    div.className = 'field';
+    const label = document.createElement('label');
+    label.htmlFor = 'vital-value-' + f.q;
+    label.textContent = f.label;
+    const row = document.createElement('div');
+    row.className = 'with-unit';
+    const input = document.createElement('input');
+    input.id = 'vital-value-' + f.q;
+    input.type = 'number';
+    input.step = 'any';
+    input.inputMode = 'decimal';
+    input.required = true;
+    input.autocomplete = 'off';
+    input.dataset.quantity = f.q;
+    let unit;
+    if (f.units.length === 1) {
+      unit = document.createElement('span');
+      unit.className = 'unit';
+      unit.textContent = f.units[0];
+      unit.id = 'vital-unit-' + f.q;
+      input.setAttribute('aria-describedby', unit.id);
+    } else {
+      unit = document.createElement('select');
+      unit.setAttribute('aria-label', f.label + ' unit');
+      unit.replaceChildren(...f.units.map((u) => new Option(u, u)));
+    }
+    unit.classList.add('vital-unit');
+    row.append(input, unit);
+    div.append(label, row);
+    return div;
+  }));
+}
+
+function unitText(u) { return UNIT[u] || u; }
+
+function alertRule(key) { return key.split(':')[0]; }
+
+function watches(key, quantity) {
+  const qs = RULE_QUANTITIES[alertRule(key)];
+  return !qs || qs.includes(quantity);
+}
+
+// alertOf reads a vital_alert or vital_alert_cleared event's detail:
+// "priority=high key=K text=T" or "key=K reason=R".
+function alertOf(ev) {
+  const key = (/(?:^| )key=(\S+)/.exec(ev.detail || '') || [])[1];
+  if (!key) return null;
+  const text = (/ text=(.*)$/.exec(ev.detail) || [])[1] || '';
+  return { key, open: ev.kind === 'vital_alert', text };
+}
+
+// noteAlert keeps the state of each vital alert; the same event may come
+// from the stream and from an injection's answer, in either order.
+function noteAlert(ev) {
+  const a = alertOf(ev);
+  if (!a) return;
+  const prev = state.vitalAlerts.get(a.key);
+  if (prev && prev.seq >= ev.seq) return;
+  state.vitalAlerts.set(a.key, { seq: ev.seq, open: a.open, text: a.open ? a.text : (prev ? prev.text : '') });
+}
+
+// verdict says what the alert rules did with a reading the page sent,
+// from the answer's alert events: raised an alert on its quantity,
+// cleared one, left one open, or none of these.
+function verdict(r, alerts) {
+  const mine = alerts.map((ev) => ({ ev, a: alertOf(ev) })).filter((x) => x.a && watches(x.a.key, r.quantity));
+  const raised = mine.filter((x) => x.a.open);
+  if (raised.length) return { flag: 'alert', text: raised.map((x) => x.a.text).join(' ') };
+  if (mine.length) return { flag: 'cleared', text: '' };
+  const open = [...state.vitalAlerts.entries()].filter(([k, a]) => a.open && watches(k, r.quantity));
+  if (open.length) return { flag: 'open', text: open.map(([, a]) => a.text).join(' ') };
+  return { flag: 'none', text: '' };
+}
+
+// The verdicts live as long as the tab and the daemon run, so a reload
+// keeps the marks.
+function verdictStore() { return state.instance ? 'pillbox-vitals:' + state.instance : ''; }
+
+function saveVerdicts() {
+  const k = verdictStore();
+  if (!k) return;
+  try { sessionStorage.setItem(k, JSON.stringify([...state.verdicts])); } catch (_) { /* storage off */ }
+}
+
+function loadVerdicts() {
+  const k = verdictStore();
+  if (!k) return;
+  try {
+    for (const [seq, v] of JSON.parse(sessionStorage.getItem(k) || '[]')) {
+      if (!state.verdicts.has(seq)) state.verdicts.set(seq, v);
+    }
+  } catch (_) { /* storage off or spoilt: no marks */ }
+  saveVerdicts();
+  renderReadings();
+}
+
+function fmtValue(r) {
+  if (r.absent) return 'no value (' + r.absent + ')';
+  return r.value + ' ' + unitText(r.unit);
+}
+
+function readingItem(r) {
+  const li = document.createElement('li');
+  const v = state.verdicts.get(r.seq);
+  li.dataset.seq = r.seq;
+  li.dataset.quantity = r.quantity;
+  li.dataset.flag = v ? v.flag : '';
+  const time = document.createElement('time');
+  time.dateTime = r.time;
+  time.textContent = fmtTime(r.time);
+  const what = document.createElement('div');
+  what.className = 'reading-what';
+  const name = document.createElement('span');
+  name.className = 'reading-name';
+  name.textContent = QUANTITY[r.quantity] || r.quantity;
+  const value = document.createElement('strong');
+  value.className = 'reading-value';
+  value.textContent = fmtValue(r);
+  what.append(name, ' ', value);
+  const notes = [];
+  const shown = r.absent ? '' : r.value + ' ' + unitText(r.unit);
+  if (r.original && r.original !== shown && !r.absent) notes.push('sent as ' + r.original);
+  if (r.device && r.device !== 'sim') notes.push('from ' + r.device);
+  if (r.unreliable && r.unreliable.length) notes.push('? the device flagged it: ' + r.unreliable.join(', '));
+  if (notes.length) {
+    const small = document.createElement('small');
+    small.textContent = notes.join(' \u00B7 ');
+    what.append(small);
+  }
+  li.append(time, what);
+  if (v && v.flag !== 'none') {
+    const mark = document.createElement('span');
+    mark.className = 'pill ' + (v.flag === 'cleared' ? 'ok' : 'bad');
+    mark.textContent = v.flag === 'alert' ? '\u26A0 Alert: ' + v.text
+      : v.flag === 'open' ? '\u26A0 Alert still open: ' + v.text
+        : '\u2713 Alert cleared';
+    li.append(mark);
+    li.className = v.flag === 'cleared' ? 'ok' : 'warn';
+  }
+  return li;
+}
+
+function renderReadings() {
+  const newest = [...state.readings].reverse();
+  $('readings').replaceChildren(...newest.map(readingItem));
+  $('readings-empty').hidden = newest.length > 0;
+}
+
+let readingsBusy = false;
+let readingsAgain = false;
+
+// refreshReadings fetches the readings stored since the last one shown,
+// once however many changes asked for it while a fetch was running.
+async function refreshReadings() {
+  if (readingsBusy) { readingsAgain = true; return; }
+  readingsBusy = true;
+  try {
+    do {
+      readingsAgain = false;
+      const page = 1000;
+      let got;
+      do {
+        got = await api('GET', '/api/readings?since=' + state.readingSeq + '&limit=' + page);
+        for (const r of got) {
+          state.readings.push(r);
+          state.readingSeq = Math.max(state.readingSeq, r.seq);
+        }
+        state.readings.splice(0, Math.max(0, state.readings.length - READINGS_MAX));
+      } while (got.length === page);
+      renderReadings();
+    } while (readingsAgain);
+  } catch (e) {
+    notice('Could not read the stored readings: ' + e.message);
+  } finally {
+    readingsBusy = false;
+  }
+}
+
+async function sendReading(e) {
+  e.preventDefault();
+  const values = [];
+  for (const input of $('vital-values').querySelectorAll('input')) {
+    const value = input.valueAsNumber;
+    const label = input.labels[0].textContent;
+    if (!Number.isFinite(value)) {
+      showVitalResult(false, 'Type a number for ' + label.toLowerCase() + '.');
+      input.focus();
+      return;
+    }
+    const unit = input.parentElement.querySelector('.vital-unit');
+    values.push({ quantity: input.dataset.quantity, value, unit: unit.value || unit.textContent });
+  }
+  const body = values.length === 1 ? values[0] : { readings: values };
+  const send = $('vital-send');
+  send.disabled = true;
+  try {
+    const res = await api('POST', '/api/sim/reading', body);
+    res.alerts.forEach(noteAlert);
+    for (const r of res.stored) state.verdicts.set(r.seq, verdict(r, res.alerts));
+    saveVerdicts();
+    showVitalResult(true, resultText(res));
+    await refreshReadings();
+  } catch (err) {
+    showVitalResult(false, '\u2717 Not stored: ' + err.message);
+  } finally {
+    send.disabled = false;
+  }
+}
+
+function resultText(res) {
+  if (res.stored.length === 0) return 'Nothing new stored: the same reading is already there.';
+  const what = res.stored.map((r) => (QUANTITY[r.quantity] || r.quantity) + ' ' + fmtValue(r)).join(', ');
+  const said = res.alerts.map((ev) => {
+    const a = alertOf(ev);
+    return ev.kind === 'vital_alert' ? '\u26A0 Alert raised: ' + (a ? a.text : ev.detail) : '\u2713 An alert cleared.';
+  });
+  const open = res.stored.some((r) => (state.verdicts.get(r.seq) || {}).flag === 'open');
+  if (!said.length) said.push(open ? '\u26A0 No new alert; one on it is still open.' : 'No alert.');
+  return 'Stored: ' + what + '. ' + said.join(' ');
+}
+
+function showVitalResult(ok, text) {
+  const el = $('vital-result');
+  el.textContent = text;
+  el.className = 'vital-result' + (ok ? '' : ' bad');
+}
+
 // ---- controls --------------------------------------------------------------
 
 // The big button: a click is a press; a pointer held a second or more is a
@@ -567,6 +842,7 @@ const KEYS = {
   5: ['adv-5m', () => advance('5m')],
   1: ['adv-1h', () => advance('1h')],
   n: ['adv-next', toNextDose],
+  v: ['vital-kind', () => $('vital-kind').focus()],
 };
 
 function onKey(e) {
@@ -605,7 +881,10 @@ function connect() {
     // Another run of the daemon: its log and world are not the ones shown.
     const { instance } = JSON.parse(e.data);
     if (state.instance && state.instance !== instance) location.reload();
-    state.instance = instance;
+    if (!state.instance) {
+      state.instance = instance;
+      loadVerdicts();
+    }
   });
   es.addEventListener('log', (e) => onLog(JSON.parse(e.data)));
   es.addEventListener('world', (e) => onFrame(JSON.parse(e.data)));
@@ -622,10 +901,14 @@ function init() {
   $('adv-next').addEventListener('click', toNextDose);
   $('refill-all').addEventListener('click', () => act('refill', 'POST', '/api/sim/refill', {}));
   $('sms-reply').addEventListener('submit', sendReply);
+  $('vital-kind').addEventListener('change', renderVitalFields);
+  $('vital-form').addEventListener('submit', sendReading);
+  renderVitalFields();
   document.addEventListener('keydown', onKey);
   connect();
   refreshStatus();
   refreshSMS();
+  refreshReadings();
 }
 
 init();
