@@ -1,6 +1,7 @@
 package dispenser
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -72,7 +73,8 @@ type Reading struct {
 	Device   string   `json:"device,omitempty"`
 	Quantity Quantity `json:"quantity"`
 	// Value is in Unit, which is always Quantity.Unit(). It is 0 when
-	// Absent is set; check Absent before using it.
+	// Absent is set (and null in JSON, so that no reader takes the 0 for
+	// a measurement); check Absent before using it.
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`
 	// Original is the value as the device reported it, with its unit and
@@ -94,6 +96,18 @@ type Reading struct {
 	// glucose meal and sample type, body site of a temperature, user id
 	// on a shared device, irregular pulse. Keys are snake_case.
 	Context map[string]string `json:"context,omitempty"`
+}
+
+// MarshalJSON writes "value": null for a reading without a value.
+func (r Reading) MarshalJSON() ([]byte, error) {
+	type plain Reading // without the method
+	if r.HasValue() {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		Value *float64 `json:"value"` // shadows plain's
+	}{plain: plain(r)})
 }
 
 // HasValue reports whether the reading carries a usable number.

@@ -450,7 +450,7 @@ func TestOptOutAndBack(t *testing.T) {
 	h.sendReply(anaPhone, "start")
 	h.emit(dispenser.Event{Kind: notify.KindVitalAlert, Detail: "priority=medium key=bp text=Blood pressure 182/110 at 7:30 AM."})
 	h.flush()
-	if got := h.sentTo(anaPhone); len(got) != 1 || !strings.Contains(got[0].body, "Pillbox: Blood pressure 182/110") {
+	if got := h.sentTo(anaPhone); len(got) != 1 || !strings.Contains(got[0].body, "Pillbox: Margaret at 7:30 AM: Blood pressure 182/110") {
 		t.Errorf("after START caregiver 1 got %+v, want the vital alert", got)
 	}
 }
@@ -518,9 +518,9 @@ func TestRateLimits(t *testing.T) {
 		three(h)
 		h.runUntil(at(8, 30))
 		wantSent(t, h.sent(),
-			msg{anaPhone, "07:00", "Pillbox: Reading a."},
-			msg{anaPhone, "07:01", "Pillbox: Reading b."},
-			msg{anaPhone, "08:00", "Pillbox: Reading c."})
+			msg{anaPhone, "07:00", "Pillbox: Margaret at 7:00 AM: Reading a."},
+			msg{anaPhone, "07:01", "Pillbox: Margaret at 7:01 AM: Reading b."},
+			msg{anaPhone, "08:00", "Pillbox: Margaret at 7:02 AM: Reading c."})
 	})
 	t.Run("high goes through", func(t *testing.T) {
 		h := newHarness(t, withEscalation(oneStep))
@@ -531,8 +531,8 @@ func TestRateLimits(t *testing.T) {
 		wantSent(t, h.sent(),
 			msg{anaPhone, "07:00", "Reading a."},
 			msg{anaPhone, "07:01", "Reading b."},
-			msg{anaPhone, "07:10", "Pillbox URGENT: 2 alerts. 1) Reading c ("})
-		if !strings.Contains(h.sent()[2].body, "2) Reading d (") {
+			msg{anaPhone, "07:10", "Pillbox URGENT: 2 alerts. 1) Margaret at 7:02 AM: Reading c ("})
+		if !strings.Contains(h.sent()[2].body, "2) Margaret at 7:10 AM: Reading d (") {
 			t.Errorf("merged message %q does not list the high priority alert", h.sent()[2].body)
 		}
 	})

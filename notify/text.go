@@ -126,6 +126,17 @@ func (t *texter) line(a *Alert, now time.Time) string {
 			return s + fmt.Sprintf(" (%s to %s).", t.when(f.Scheduled, now), t.when(f.Until, now))
 		}
 		return s + fmt.Sprintf(" (%s).", t.when(f.Scheduled, now))
+	case CondGeneric:
+		// A vital-sign alert's text says what was read; the caregiver also
+		// needs whose reading it was and when.
+		text := strings.TrimSpace(f.Text)
+		if text == "" {
+			text = "A health reading needs attention."
+		}
+		if f.At.IsZero() {
+			return fmt.Sprintf("%s: %s", t.first, text)
+		}
+		return fmt.Sprintf("%s at %s: %s", t.first, t.when(f.At, now), text)
 	}
 	return strings.TrimSpace(f.Text)
 }

@@ -97,6 +97,16 @@ func wireNotify(ctx context.Context, r *running) error {
 	return nil
 }
 
+// noToken is the sender while the Twilio auth token is missing: every
+// send fails as retryable, so texts wait in the outbox.
+type noToken struct{ err error }
+
+var _ notify.Sender = noToken{}
+
+func (s noToken) Send(context.Context, string, string) (notify.Sent, error) {
+	return notify.Sent{}, s.err
+}
+
 // webhookConfig is what the inbound webhook needs.
 type webhookConfig struct{ token, publicURL string }
 
@@ -114,7 +124,21 @@ func newSender(r *running) (notify.Sender, *webhookConfig, error) {
 	}
 	token, err := authToken(tw, r)
 	if err != nil {
-		return nil, nil, err
+		// Texts cannot go out, but pills must: the daemon starts, keeps
+		// every text queued in the outbox (sent once a token is installed
+		// and the daemon restarted) and says so on the display and in the
+		// log, instead of refusing to run.
+		r.log.Error("notify: texts are held in the outbox until the Twilio auth token is installed", "err", err)
+		r.services = append(r.services, func(ctx context.Context) error {
+			if _, err := r.ctrl.Status(ctx); err == nil {
+				if err := r.ctrl.SetFault(ctx, "sms-token", "Texts not set up", "Call installer"); err != nil {
+					r.log.Error("notify: cannot show a fault on the device", "err", err)
+				}
+			}
+			<-ctx.Done()
+			return nil
+		})
+		return noToken{err}, nil, nil
 	}
 	cfg := twilio.Config{AccountSID: tw.AccountSID, AuthToken: token, From: tw.From,
 		MessagingServiceSID: tw.MessagingServiceSID, HTTPClient: twilioHTTP}
@@ -140,11 +164,11 @@ func authToken(tw *notify.TwilioConfig, r *running) (string, error) {
 		if t := strings.TrimSpace(os.Getenv("TWILIO_AUTH_TOKEN")); t != "" {
 			return t, nil
 		}
-		return "", errors.New("notify: no Twilio auth token: set escalation.twilio.auth_token_file or the TWILIO_AUTH_TOKEN environment variable")
+		return "", errors.New("no Twilio auth token: set escalation.twilio.auth_token_file or the TWILIO_AUTH_TOKEN environment variable")
 	}
 	f, err := os.Open(tw.AuthTokenFile)
 	if err != nil {
-		return "", fmt.Errorf("notify: Twilio auth token: %w", err)
+		return "", fmt.Errorf("Twilio auth token: %w", err)
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
@@ -152,11 +176,11 @@ func authToken(tw *notify.TwilioConfig, r *running) (string, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(f, 1024))
 	if err != nil {
-		return "", fmt.Errorf("notify: Twilio auth token: %w", err)
+		return "", fmt.Errorf("Twilio auth token: %w", err)
 	}
 	t := strings.TrimSpace(string(b))
 	if t == "" {
-		return "", fmt.Errorf("notify: Twilio auth token file %s is empty", tw.AuthTokenFile)
+		return "", fmt.Errorf("Twilio auth token file %s is empty", tw.AuthTokenFile)
 	}
 	return t, nil
 }

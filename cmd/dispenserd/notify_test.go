@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -330,4 +331,40 @@ func FuzzSimReply(f *testing.F) {
 		}
 		notify.ParseReply(r.Body)
 	})
+}
+
+// Twilio configured but its auth token missing: the daemon still runs and
+// dispenses, shows the fault, and keeps the texts queued in the outbox
+// (they go once the token is installed) instead of refusing to start.
+func TestNotifyWithoutToken(t *testing.T) {
+	stand := twiliotest.New(t, testAccount, testToken)
+	config := withTwilio(t, stand, "")
+	t.Setenv("TWILIO_AUTH_TOKEN", "")
+	d := runDaemon(t, config, filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", "2026-03-10T07:50:00-04:00")
+	since := d.lastSeq()
+
+	d.advance("40m") // the 08:00 dose, unpressed: caregiver 1 is due a text
+	d.waitFor(notify.KindSMSQueued, since, to("caregiver1"))
+	// The fault was set as the daemon started, well before this text.
+	if got := d.status().Faults["sms-token"]; !slices.Equal(got, []string{"Texts not set up", "Call installer"}) {
+		t.Errorf("fault sms-token = %q, want [Texts not set up, Call installer]", got)
+	}
+
+	d.do("POST", "/api/sim/button?wait=1", nil, http.StatusOK)
+	d.waitFor(dispenser.KindDispensed, since, nil)
+
+	var views []smsView
+	json.Unmarshal(d.do("GET", "/api/sim/sms", nil, http.StatusOK), &views)
+	queued := 0
+	for _, v := range views {
+		if v.Direction == "out" && v.Status == "queued" {
+			queued++
+		}
+	}
+	if queued == 0 {
+		t.Errorf("GET /api/sim/sms = %+v, want the caregiver's text still queued", views)
+	}
+	if got := stand.Messages(); len(got) != 0 {
+		t.Errorf("Twilio got %d texts without an auth token, want 0", len(got))
+	}
 }

@@ -161,6 +161,16 @@ func (d *vitalsDaemon) alerts(since int64) ([]string, int64) {
 	return out, since
 }
 
+// texts lists the texts in the simulator's outbox, oldest first.
+func (d *vitalsDaemon) texts() []struct{ Body, Priority string } {
+	d.t.Helper()
+	var texts []struct{ Body, Priority string }
+	if err := json.Unmarshal(d.do("GET", "/api/sim/sms", "", 200), &texts); err != nil {
+		d.t.Fatal(err)
+	}
+	return texts
+}
+
 // waitFor long-polls the log for an event of kind after since.
 func (d *vitalsDaemon) waitFor(kind dispenser.Kind, since int64) dispenser.Event {
 	d.t.Helper()
@@ -191,6 +201,7 @@ func (d *vitalsDaemon) waitUntil(since int64, what string, ok func(dispenser.Eve
 func TestVitalsFromBytesToAlerts(t *testing.T) {
 	d := startVitalsDaemon(t)
 	_, seq := d.alerts(0)
+	before := seq
 
 	// A glucose of 50 mg/dL the meter took at 07:35: level 2 hypoglycaemia.
 	d.send(meterAddr, 0x2A18, "02 01 00 EA 07 03 05 07 23 00 32 B0 11")
@@ -199,29 +210,41 @@ func TestVitalsFromBytesToAlerts(t *testing.T) {
 		t.Fatalf("after a 50 mg/dL glucose: alerts %q, want one high glucose_low", got)
 	}
 
-	// The notifier turns it into a text to a caregiver.
-	sms := d.waitFor(notify.KindSMSQueued, seq)
+	// The notifier turns it into a text to a caregiver. It may already
+	// have, before alerts read the log: look from before the reading.
+	sms := d.waitFor(notify.KindSMSQueued, before)
 	if !strings.Contains(sms.Detail, "priority=high") || !strings.Contains(sms.Detail, "to=caregiver1") {
 		t.Errorf("text queued for the hypoglycaemia: %q, want a high priority one to caregiver1", sms.Detail)
 	}
-	var texts []struct{ Body, Priority string }
-	json.Unmarshal(d.do("GET", "/api/sim/sms", "", 200), &texts)
+	texts := d.texts()
 	if len(texts) != 1 || !strings.Contains(texts[0].Body, "Very low blood sugar") || texts[0].Priority != "high" {
 		t.Errorf("GET /api/sim/sms = %+v, want one high priority text about very low blood sugar", texts)
 	}
 	_, seq = d.alerts(sms.Seq)
 
-	// A crisis blood pressure alerts only on the confirming reading.
+	// A crisis blood pressure alerts, and is texted, only on the
+	// confirming reading.
 	d.send(cuffAddr, 0x2A35, "00 BE 00 6E 00 89 00") // 190/110
 	if got, _ := d.alerts(seq); len(got) != 0 {
 		t.Fatalf("after one crisis reading: alerts %q, want none yet", got)
 	}
+	if n := len(d.texts()); n != 1 {
+		t.Errorf("after one crisis reading: %d texts, want still 1", n)
+	}
 	d.r.simClock.Advance(3 * time.Minute)
+	before = seq
 	d.send(cuffAddr, 0x2A35, "00 B9 00 69 00 84 00") // 185/105, 3 minutes later
 	got, seq = d.alerts(seq)
 	if strings.Join(got, ";") != "high bp_crisis" {
 		t.Fatalf("after the confirming crisis reading: alerts %q, want one high bp_crisis", got)
 	}
+	d.waitUntil(before, "text about the crisis", func(ev dispenser.Event) bool {
+		return ev.Kind == notify.KindSMSQueued && strings.Contains(ev.Detail, "bp_crisis")
+	})
+	if texts := d.texts(); len(texts) != 2 || !strings.Contains(texts[1].Body, "crisis range") || texts[1].Priority != "high" {
+		t.Errorf("texts after the confirming reading = %+v, want a second, high priority one about the crisis", texts)
+	}
+	_, seq = d.alerts(seq)
 	d.r.simClock.Advance(3 * time.Minute)
 	d.send(cuffAddr, 0x2A35, "00 BC 00 6E 00 89 00") // 188/110: still the same crisis
 	if got, _ := d.alerts(seq); len(got) != 0 {
