@@ -52,7 +52,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 			b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSOptIn, Detail: "to=" + label})
 		}
 	case ReplyHelp:
-		answer = n.text.helpText()
+		answer = n.text.helpText(role != "")
 	case ReplyAck:
 		if role != "" && role != RolePatient {
 			var err error
@@ -70,7 +70,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 			num.Phone, num.Helped = in.From, now
 			n.numbers[in.From] = num
 			b.Numbers = append(b.Numbers, num)
-			answer = n.text.helpText()
+			answer = n.text.helpText(role != "")
 		}
 	}
 	if err := n.commit(ctx, b); err != nil {

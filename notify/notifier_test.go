@@ -459,15 +459,18 @@ func TestUnknownReplyGetsHelpOncePerDay(t *testing.T) {
 	h := newHarness(t)
 	for i, want := range []bool{true, false, false} {
 		twiml := h.sendReply("+15555559999", "who is this?")
-		if got := strings.Contains(twiml, "Pillbox alerts for Margaret."); got != want {
+		if got := strings.Contains(twiml, "Pillbox pill dispenser alerts."); got != want {
 			t.Errorf("unknown reply %d answered %s, want help %v", i, twiml, want)
 		}
+		if strings.Contains(twiml, "Margaret") {
+			t.Errorf("a number not on the contact list was answered %s, which names the patient", twiml)
+		}
 	}
-	if twiml := h.sendReply(anaPhone, "HELP"); !strings.Contains(twiml, "Reply OK") {
+	if twiml := h.sendReply(anaPhone, "HELP"); !strings.Contains(twiml, "Pillbox alerts for Margaret. Reply OK") {
 		t.Errorf("HELP answered %s, want the help text", twiml)
 	}
 	h.runUntil(at(31, 0))
-	if twiml := h.sendReply("+15555559999", "hello?"); !strings.Contains(twiml, "Pillbox alerts") {
+	if twiml := h.sendReply("+15555559999", "hello?"); !strings.Contains(twiml, "Pillbox pill dispenser alerts") {
 		t.Errorf("the next day an unknown reply answered %s, want the help text again", twiml)
 	}
 	if twiml := h.sendReply(anaPhone, "OK"); !strings.Contains(twiml, "Nothing to acknowledge") {

@@ -206,6 +206,11 @@ func capitalise(s string) string {
 }
 
 // helpText answers HELP and, once a day, a reply the notifier cannot read.
-func (t *texter) helpText() string {
+// A number that is not one of the contacts is not told whose dispenser
+// this is: anyone can text the number.
+func (t *texter) helpText(known bool) string {
+	if !known {
+		return "Pillbox pill dispenser alerts. This number is not on its contact list. Reply STOP to stop texts."
+	}
 	return fmt.Sprintf("Pillbox alerts for %s. Reply OK to acknowledge alerts, OK and a code for one alert, STOP to stop texts, START to resume.", t.first)
 }

@@ -88,8 +88,10 @@ func TestMessages(t *testing.T) {
 			}
 		})
 	}
-	if help := plain.helpText(); twiliotest.Segments(help) != 1 || !strings.Contains(help, "STOP") {
-		t.Errorf("help text %q: want one segment mentioning STOP", help)
+	for _, known := range []bool{true, false} {
+		if help := plain.helpText(known); twiliotest.Segments(help) != 1 || !strings.Contains(help, "STOP") {
+			t.Errorf("helpText(%v) = %q, want one segment mentioning STOP", known, help)
+		}
 	}
 }
 
