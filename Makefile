@@ -1,5 +1,5 @@
 # Pill dispenser: build, test and run targets. `make run` and `make test` are
-# the README's two commands; .ci/run calls `make ci`.
+# the README's two commands; .ci/run calls `make test` and `make cross`.
 GO       ?= go
 CONFIG   ?= examples/dispenser.yaml
 DATA     ?= ./data
@@ -10,7 +10,7 @@ TARGETS  := linux/arm/6 linux/arm64 linux/amd64
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: run test bench stress cross lint ci clean
+.PHONY: run test bench stress cross lint clean
 
 # The simulated dispenser with its browser panel, and a demo clinic service
 # it syncs to. adherenced --demo prints the clinic URL and a demo login,

@@ -176,7 +176,9 @@ func (bb *boardBuilder) motor(m hw.MotorConfig, pca *PCA9685) (hw.Motor, error) 
 
 // Pull maps a config pull name ("up", "down", "none") to periph's. "none"
 // is gpio.Float, not PullNoChange, so that a bias left by an earlier
-// program is cleared where the pin driver can. Anything else is
+// program is cleared where the pin driver can. The Pi's gpioioctl driver
+// (host v3.8.5) cannot: it sends no bias flag for Float, so the kernel
+// keeps the old bias (docs/config.md says what to do). Anything else is
 // PullNoChange; hw.ValidateBoard rejects it first.
 func Pull(name string) gpio.Pull {
 	switch name {
