@@ -362,6 +362,8 @@ func TestPanelVitals(t *testing.T) {
 	p.wait("live, with the vitals form", `document.getElementById('conn').textContent === 'Live' &&
 		document.getElementById('vital-value-glucose') !== null &&
 		!document.getElementById('readings-empty').hidden`)
+	p.key("v")
+	p.wait("V to reach the form", `document.activeElement === document.getElementById('vital-kind')`)
 
 	// send types a glucose value into the form and sends it with Enter,
 	// as a keyboard user would.

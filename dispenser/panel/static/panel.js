@@ -642,6 +642,10 @@ function loadVerdicts() {
   const k = verdictStore();
   if (!k) return;
   try {
+    // Another run's marks name readings this one does not have.
+    for (const old of Object.keys(sessionStorage)) {
+      if (old.startsWith('pillbox-vitals:') && old !== k) sessionStorage.removeItem(old);
+    }
     for (const [seq, v] of JSON.parse(sessionStorage.getItem(k) || '[]')) {
       if (!state.verdicts.has(seq)) state.verdicts.set(seq, v);
     }
