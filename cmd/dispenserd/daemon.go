@@ -78,10 +78,11 @@ type running struct {
 	noteText func(to, body string, at time.Time)
 
 	// Filled by components before the controller starts.
-	onCommit []func([]dispenser.Event) // after each durable commit, on the appender's goroutine: must not block
-	routes   map[string]http.Handler   // extra HTTP routes
-	services []func(ctx context.Context) error
-	closers  []func() error
+	onCommit   []func([]dispenser.Event) // after each durable commit, on the appender's goroutine: must not block
+	onReadings []func()                  // after new vital-sign readings are stored: must not block
+	routes     map[string]http.Handler   // extra HTTP routes
+	services   []func(ctx context.Context) error
+	closers    []func() error
 }
 
 // A component is an optional part of the daemon (the notifier, the panel,

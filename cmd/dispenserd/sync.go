@@ -60,6 +60,7 @@ func wireSync(ctx context.Context, r *running) error {
 		return err
 	}
 	r.onCommit = append(r.onCommit, func([]dispenser.Event) { p.Nudge() })
+	r.onReadings = append(r.onReadings, p.Nudge)
 	r.services = append(r.services, p.Run)
 	r.routes["GET /api/sync"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,21 +90,58 @@ func TestSyncComponent(t *testing.T) {
 			if err != nil || len(evs) == 0 || evs[0].Kind != "boot" {
 				t.Errorf("clinic events = %+v, %v; want the daemon's boot event first", evs, err)
 			}
-			resp, err := http.Get("http://" + r.listener.Addr().String() + "/api/sync")
-			if err != nil {
-				t.Fatal(err)
-			}
+			// The pusher records the ack just after the clinic answered.
 			var s uplink.Status
-			json.NewDecoder(resp.Body).Decode(&s)
-			resp.Body.Close()
+			poll := time.NewTicker(10 * time.Millisecond)
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); <-poll.C {
+				resp, err := http.Get("http://" + r.listener.Addr().String() + "/api/sync")
+				if err != nil {
+					t.Fatal(err)
+				}
+				json.NewDecoder(resp.Body).Decode(&s)
+				resp.Body.Close()
+				if s.AckedSeq >= 1 {
+					break
+				}
+			}
+			poll.Stop()
 			if s.Device != dev.ID || s.AckedSeq < 1 {
 				t.Errorf("GET /api/sync = %+v, want device %s and a positive ack", s, dev.ID)
 			}
+			readingReachesClinic(t, "http://"+r.listener.Addr().String(), acks)
 			cancel()
 			<-done
 			return
 		case <-timeout:
 			t.Fatal("the clinic acknowledged nothing within 30 s")
+		}
+	}
+}
+
+// readingReachesClinic stores an ordinary reading (no alert, so no event
+// commit nudges the sync) and waits for the clinic to acknowledge it: a
+// stored reading is pushed at once, not at the next heartbeat minutes
+// later.
+func readingReachesClinic(t *testing.T, base string, acks <-chan uplink.Ack) {
+	t.Helper()
+	resp, err := http.Post(base+"/api/sim/reading", "application/json",
+		strings.NewReader(`{"quantity": "glucose", "value": 105, "unit": "mg/dL"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/sim/reading = %d, want 200", resp.StatusCode)
+	}
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case a := <-acks:
+			if a.AckedReadingSeq >= 1 {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the clinic did not acknowledge the stored reading within 20 s")
 		}
 	}
 }

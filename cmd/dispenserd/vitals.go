@@ -55,6 +55,9 @@ type vitalsPart struct {
 	store readingStore
 	clock schedule.Clock
 	log   *slog.Logger
+	// stored is told when new readings are in the store (the clinic sync
+	// pushes them at once instead of at its next heartbeat).
+	stored func()
 }
 
 // readingStore is what the API and the record transfer read.
@@ -76,6 +79,11 @@ func wireVitals(ctx context.Context, r *running) error {
 		store: r.store,
 		clock: r.clock,
 		log:   r.log,
+		stored: func() {
+			for _, f := range r.onReadings {
+				f()
+			}
+		},
 	}
 	if err := v.mon.Start(ctx); err != nil {
 		return err
@@ -127,8 +135,12 @@ func (v *vitalsPart) ingest(rs []dispenser.Reading) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, _, err := v.mon.Ingest(ctx, rs); err != nil {
+	stored, _, err := v.mon.Ingest(ctx, rs)
+	if err != nil {
 		v.log.Error("vitals: store readings", "err", err)
+	}
+	if len(stored) > 0 {
+		v.stored()
 	}
 }
 
@@ -373,6 +385,9 @@ func (v *vitalsPart) simReading(w http.ResponseWriter, r *http.Request) {
 		res.Pending = v.asm.Pending(in.payload.Device)
 	}
 	res.Stored, res.Alerts, err = v.mon.Ingest(r.Context(), rs)
+	if len(res.Stored) > 0 {
+		v.stored()
+	}
 	if err != nil {
 		v.log.Error("vitals: sim reading", "err", err)
 		httpapi.WriteError(w, http.StatusInternalServerError, "could not store the reading")
