@@ -40,6 +40,7 @@ type service struct {
 	o        options
 	log      *slog.Logger
 	st       *adherence.Store
+	clinic   *clinic.Store
 	watcher  *clinic.Watcher
 	httpSrv  *http.Server
 	listener net.Listener
@@ -65,6 +66,7 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
+	s.clinic = store
 	sender, err := smsSender(log)
 	if err != nil {
 		return nil, err
@@ -111,6 +113,13 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 		if err := setupDemo(ctx, store, o, local, stdout); err != nil {
 			return nil, err
 		}
+	}
+	// The service's own settings are configuration too: each start records
+	// them, so a change between restarts shows in the audit log.
+	settings := fmt.Sprintf("listen=%s public_url=%s tls=%t trusted_proxies=%d silent_after=%s demo=%t",
+		o.listen, publicURL, o.tlsCert != "", len(o.proxies), o.silentAfter, o.demo)
+	if err := store.Audit(ctx, clinic.System, "service.start", "", settings, ""); err != nil {
+		return nil, err
 	}
 	log.Info("adherenced: ready", "listen", local, "public_url", publicURL)
 	ok = true

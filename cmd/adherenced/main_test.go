@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/pillbox/pillbox/adherence/clinic"
 	"io"
 	"log/slog"
 	"math/big"
@@ -103,6 +104,20 @@ func TestDemo(t *testing.T) {
 	tok, err := f.Sync.ReadToken()
 	if err != nil || !strings.HasPrefix(tok, "pbd_") {
 		t.Errorf("demo token = %v, want a device token", err)
+	}
+	// Its settings are in the audit log.
+	entries, err := s.clinic.AuditLog(context.Background(), clinic.AuditQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []string
+	for _, e := range entries {
+		if e.Action == "service.start" {
+			starts = append(starts, e.Actor+" "+e.Target)
+		}
+	}
+	if len(starts) != 1 || !strings.HasPrefix(starts[0], "system listen=127.0.0.1:0 ") || !strings.Contains(starts[0], "silent_after=30m0s demo=true") {
+		t.Errorf("service.start audit entries = %q, want one from system with the settings", starts)
 	}
 	for _, name := range []string{"clinic.db", "demo-device.token", "demo-dispenser.yaml"} {
 		fi, err := os.Stat(filepath.Join(data, name))
