@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
@@ -14,6 +15,8 @@ import (
 //   - OK acknowledges every open alert the sender was texted about in the
 //     last day, OK <code> the alert with that code; a caregiver's ack stops
 //     the alert's ladder for everyone;
+//   - TAKEN from a caregiver marks a missed dose as taken after all (see
+//     dispute); from anyone else it is a reply like any other;
 //   - STOP records the opt-out (the provider itself confirms it and blocks
 //     further texts) and takes the number off every ladder; START undoes it;
 //   - HELP gets the help text; anything else gets it too, once a day per
@@ -53,10 +56,14 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		}
 	case ReplyHelp:
 		answer = n.text.helpText(role != "")
-	case ReplyAck:
+	case ReplyAck, ReplyTaken:
 		if role != "" && role != RolePatient {
+			act := n.ack
+			if in.Reply.Kind == ReplyTaken {
+				act = n.dispute
+			}
 			var err error
-			if answer, err = n.ack(ctx, role, contact, in.Reply.Code, now, &b); err != nil {
+			if answer, err = act(ctx, role, contact, in.Reply.Code, now, &b); err != nil {
 				n.log.Error("notify: reply not handled", "err", err)
 				return ""
 			}
@@ -97,16 +104,14 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 			return fmt.Sprintf("Alert %s was already acknowledged.", code), nil
 		}
 	} else {
-		recent, err := n.cfg.Store.MessagesSince(ctx, now.Add(-recentWindow))
+		texted, err := n.textedTo(ctx, c.Phone, now)
 		if err != nil {
 			return "", fmt.Errorf("notify: ack: %w", err)
 		}
 		ids := map[int64]bool{}
-		for _, m := range recent {
-			if m.Phone == c.Phone && m.State != MsgCanceled {
-				for _, id := range m.Alerts {
-					ids[id] = true
-				}
+		for _, m := range texted {
+			for _, id := range m.Alerts {
+				ids[id] = true
 			}
 		}
 		for _, a := range n.sortedAlerts() {
@@ -119,15 +124,104 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 		}
 	}
 	for _, a := range targets {
-		a.AckedBy, a.AckedAt = role, now
-		b.Alerts = append(b.Alerts, *a)
-		b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindAlertAck,
-			Detail: fmt.Sprintf("alert=%s code=%s by=%s", a.Key, a.Code, role)})
+		ackAlert(a, role, now, b)
 	}
 	if len(targets) == 1 {
 		return fmt.Sprintf("Thanks, %s. Alert %s acknowledged.", c.Name, targets[0].Code), nil
 	}
 	return fmt.Sprintf("Thanks, %s. %d alerts acknowledged.", c.Name, len(targets)), nil
+}
+
+// ackAlert records role's acknowledgement of a in b.
+func ackAlert(a *Alert, role string, now time.Time, b *Batch) {
+	a.AckedBy, a.AckedAt = role, now
+	b.Alerts = append(b.Alerts, *a)
+	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindAlertAck,
+		Detail: fmt.Sprintf("alert=%s code=%s by=%s", a.Key, a.Code, role)})
+}
+
+// textedTo returns the messages of the last recentWindow that went, or are
+// going, to phone, oldest first: what a reply without a code is about.
+func (n *Notifier) textedTo(ctx context.Context, phone string, now time.Time) ([]Message, error) {
+	recent, err := n.cfg.Store.MessagesSince(ctx, now.Add(-recentWindow))
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(recent, func(m Message) bool { return m.Phone != phone || m.State == MsgCanceled }), nil
+}
+
+// DisputeReason is the reason a miss_disputed event gives: the reports show
+// it next to the mark.
+const DisputeReason = "caregiver reply"
+
+// dispute marks the missed dose a caregiver's TAKEN names as taken: the
+// single missed-dose alert with the code, or without one the missed-dose
+// alert in the latest text to them of the last day that named one. It
+// acknowledges the alert as OK would and records a miss_disputed event in
+// the same batch. A summary alert (several doses missed at once) names no
+// dose ids, so it cannot be marked by text: the clinician can, on the
+// patient's page. The caller holds mu.
+func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
+	var a *Alert
+	if code != "" {
+		for _, x := range n.open {
+			if x.Code == code {
+				a = x
+				break
+			}
+		}
+		switch {
+		case a == nil:
+			return fmt.Sprintf("No open alert %s. Reply TAKEN to mark the last missed dose texted to you.", code), nil
+		case a.What != CondMissed || a.Facts.DoseID == "":
+			return fmt.Sprintf("Alert %s is not about one missed dose, so nothing was marked.", code), nil
+		}
+	} else {
+		texted, err := n.textedTo(ctx, c.Phone, now)
+		if err != nil {
+			return "", fmt.Errorf("notify: taken: %w", err)
+		}
+		byID := make(map[int64]*Alert, len(n.open))
+		for _, x := range n.open {
+			byID[x.ID] = x
+		}
+		var found []*Alert
+		for i := len(texted) - 1; i >= 0 && len(found) == 0; i-- {
+			for _, id := range texted[i].Alerts {
+				if x := byID[id]; x != nil && x.What == CondMissed && x.Facts.DoseID != "" && !slices.Contains(found, x) {
+					found = append(found, x)
+				}
+			}
+		}
+		switch len(found) {
+		case 0:
+			return "No missed dose to mark. Reply TAKEN and the code from a missed-dose text to mark that dose.", nil
+		case 1:
+			a = found[0]
+		default:
+			// One word must not mark the wrong dose in a clinical record.
+			return "Several missed doses were in that text. Reply TAKEN and the code of the dose that was taken.", nil
+		}
+	}
+	// A repeated TAKEN adds nothing; the reports count a dose once anyway,
+	// so this check only needs to catch the common case.
+	last, ok, err := n.cfg.Store.LastOfKinds(ctx, a.Facts.Compartment, KindMissDisputed)
+	if err != nil {
+		return "", fmt.Errorf("notify: taken: %w", err)
+	}
+	dose := n.text.dose(a.Facts, now)
+	if prev, _, _, err := ParseDisputeDetail(last.Detail); ok && err == nil && prev == a.Facts.DoseID {
+		return fmt.Sprintf("%s was already marked as taken. Thank you.", capitalise(dose)), nil
+	}
+	detail, err := DisputeDetail(a.Facts.DoseID, role, DisputeReason)
+	if err != nil {
+		return "", err
+	}
+	if !a.acked() {
+		ackAlert(a, role, now, b)
+	}
+	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindMissDisputed, Compartment: a.Facts.Compartment, Detail: detail})
+	return fmt.Sprintf("Noted: %s is marked as taken. Thank you.", dose), nil
 }
 
 // roleOf finds the contact a number belongs to.

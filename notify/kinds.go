@@ -1,6 +1,12 @@
 package notify
 
-import "github.com/pillbox/pillbox/dispenser"
+import (
+	"errors"
+	"strings"
+	"unicode"
+
+	"github.com/pillbox/pillbox/dispenser"
+)
 
 // Event kinds the notifier appends to the adherence log, so that the record
 // shows what reached whom. The strings are stored and synced; never rename
@@ -35,6 +41,13 @@ const (
 	// KindAlertAck: a caregiver acknowledged an alert; its ladder stops.
 	// Detail: alert=KEY code=CODE by=ROLE.
 	KindAlertAck dispenser.Kind = "alert_ack"
+	// KindMissDisputed: a caregiver replied TAKEN to a missed-dose alert:
+	// they say the dose recorded as missed was taken (the reports count it
+	// as a false miss). Detail: dose=DOSEID by=ROLE reason=caregiver reply
+	// (see DisputeDetail; reason is the last field and may hold spaces). The dose id is in the
+	// detail, not the event's DoseID, so that the dispenser's dose states
+	// (its replay, the doses table) never see the event.
+	KindMissDisputed dispenser.Kind = "miss_disputed"
 )
 
 // Events other parts append for the notifier to act on.
@@ -53,8 +66,33 @@ const (
 func own(k dispenser.Kind) bool {
 	switch k {
 	case KindSMSQueued, KindSMSSent, KindSMSStatus, KindSMSDelivered, KindSMSFailed,
-		KindSMSCanceled, KindSMSOptOut, KindSMSOptIn, KindAlertAck:
+		KindSMSCanceled, KindSMSOptOut, KindSMSOptIn, KindAlertAck, KindMissDisputed:
 		return true
 	}
 	return false
 }
+
+// DisputeDetail is the detail of a miss_disputed event: dose=DOSE by=BY
+// reason=REASON. The dose id and the role may not be empty nor hold white
+// space, which would make the detail ambiguous.
+func DisputeDetail(dose, by, reason string) (string, error) {
+	if !isToken(dose) || !isToken(by) {
+		return "", errors.New("notify: dispute detail: dose id and role must be non-empty, without white space")
+	}
+	return "dose=" + dose + " by=" + by + " reason=" + reason, nil
+}
+
+// ParseDisputeDetail reads a miss_disputed event's detail. The detail may
+// come from another device through the clinic's uplink: anything that is
+// not DisputeDetail's form is an error.
+func ParseDisputeDetail(detail string) (dose, by, reason string, err error) {
+	rest, ok1 := strings.CutPrefix(detail, "dose=")
+	dose, rest, ok2 := strings.Cut(rest, " by=")
+	by, reason, ok3 := strings.Cut(rest, " reason=")
+	if !ok1 || !ok2 || !ok3 || !isToken(dose) || !isToken(by) {
+		return "", "", "", errors.New("notify: dispute detail: want dose=ID by=ROLE reason=TEXT")
+	}
+	return dose, by, reason, nil
+}
+
+func isToken(s string) bool { return s != "" && strings.IndexFunc(s, unicode.IsSpace) < 0 }

@@ -24,6 +24,10 @@ const (
 	ReplyOptIn
 	// ReplyHelp is HELP or INFO.
 	ReplyHelp
+	// ReplyTaken is a caregiver's word that a dose recorded as missed was
+	// taken after all: "TAKEN", optionally with the missed-dose alert's
+	// code ("taken 4f7"), which records the miss as disputed.
+	ReplyTaken
 )
 
 func (k ReplyKind) String() string {
@@ -38,6 +42,8 @@ func (k ReplyKind) String() string {
 		return "opt-in"
 	case ReplyHelp:
 		return "help"
+	case ReplyTaken:
+		return "taken"
 	}
 	return "ReplyKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -45,7 +51,7 @@ func (k ReplyKind) String() string {
 // Reply is a parsed SMS reply.
 type Reply struct {
 	Kind ReplyKind
-	// Code is the alert code quoted with an acknowledgement, upper-cased
+	// Code is the alert code quoted with an acknowledgement or a TAKEN, upper-cased
 	// ("4F7"); empty when none was given. It is not checked against any
 	// alert: the caller looks it up.
 	Code string
@@ -73,11 +79,12 @@ var keywords = map[string]ReplyKind{
 	"UNSTOP":      ReplyOptIn,
 	"HELP":        ReplyHelp,
 	"INFO":        ReplyHelp,
+	"TAKEN":       ReplyTaken,
 }
 
 // ParseReply reads an SMS reply. It ignores case, surrounding and repeated
 // white space, and punctuation or symbols around words ("Ok.", "STOP!",
-// "ok #4f7"). Keywords are ASCII: a word with any other letter is not one.
+// "ok #4f7", "Taken 4f7."). Keywords are ASCII: a word with any other letter is not one.
 func ParseReply(body string) Reply {
 	if len(body) > maxReplyLen {
 		return Reply{}
@@ -96,11 +103,14 @@ func ParseReply(body string) Reply {
 		return Reply{Kind: kind}
 	}
 	code := asciiUpper(words[1])
-	if kind != ReplyAck || !isAlertCode(code) {
+	if !takesCode(kind) || !isAlertCode(code) {
 		return Reply{}
 	}
-	return Reply{Kind: ReplyAck, Code: code}
+	return Reply{Kind: kind, Code: code}
 }
+
+// takesCode reports whether a reply of kind may name an alert by its code.
+func takesCode(kind ReplyKind) bool { return kind == ReplyAck || kind == ReplyTaken }
 
 // isWordBreak splits words; '#' too, so "OK#4F7" reads as "OK 4F7".
 func isWordBreak(r rune) bool { return unicode.IsSpace(r) || r == '#' }

@@ -51,6 +51,21 @@ func TestParseReply(t *testing.T) {
 		{"...", Reply{}},
 		{"#", Reply{}},
 		{"Dad took his pills", Reply{}},
+		{"TAKEN", Reply{Kind: ReplyTaken}},
+		{"Taken", Reply{Kind: ReplyTaken}},
+		{" taken. ", Reply{Kind: ReplyTaken}},
+		{"taken 4f7", Reply{ReplyTaken, "4F7"}},
+		{"Taken #4F7!", Reply{ReplyTaken, "4F7"}},
+		{"TAKEN#k9m2", Reply{ReplyTaken, "K9M2"}},
+		{"taken  ,4f7.", Reply{ReplyTaken, "4F7"}},
+		{"taken 4F", Reply{}},         // code too short
+		{"taken today", Reply{}},      // not a code
+		{"she taken it", Reply{}},     // three words
+		{"taken 4F7 thanks", Reply{}}, // three words
+		{"it was taken", Reply{}},     // not the keyword first
+		{"took", Reply{}},
+		{"TAKE", Reply{}},
+		{"tak en", Reply{}},
 		{"ok\xff", ack}, // invalid UTF-8 around a word is noise
 		{"o\xffk", Reply{}},
 		{"ſtop", Reply{}}, // long s upper-cases to S in Unicode, not here
@@ -71,7 +86,7 @@ func TestReplyKindString(t *testing.T) {
 		want string
 	}{
 		{ReplyUnknown, "unknown"}, {ReplyAck, "ack"}, {ReplyOptOut, "opt-out"},
-		{ReplyOptIn, "opt-in"}, {ReplyHelp, "help"}, {ReplyKind(42), "ReplyKind(42)"},
+		{ReplyOptIn, "opt-in"}, {ReplyHelp, "help"}, {ReplyTaken, "taken"}, {ReplyKind(42), "ReplyKind(42)"},
 	}
 	for _, tt := range tests {
 		if got := tt.k.String(); got != tt.want {
@@ -84,11 +99,11 @@ func FuzzParseReply(f *testing.F) {
 	// Seeds live in testdata/fuzz/FuzzParseReply.
 	f.Fuzz(func(t *testing.T, body string) {
 		r := ParseReply(body)
-		if r.Kind < ReplyUnknown || r.Kind > ReplyHelp {
+		if r.Kind < ReplyUnknown || r.Kind > ReplyTaken {
 			t.Fatalf("ParseReply(%q).Kind = %d, out of range", body, r.Kind)
 		}
-		if r.Code != "" && (r.Kind != ReplyAck || !isAlertCode(r.Code)) {
-			t.Fatalf("ParseReply(%q) = %+v: a code only comes with an ack and is 3-4 of [0-9A-Z]", body, r)
+		if r.Code != "" && (!takesCode(r.Kind) || !isAlertCode(r.Code)) {
+			t.Fatalf("ParseReply(%q) = %+v: a code only comes with an ack or a TAKEN and is 3-4 of [0-9A-Z]", body, r)
 		}
 		if len(body) > maxReplyLen && r != (Reply{}) {
 			t.Fatalf("ParseReply(%d bytes) = %+v, want Unknown above %d bytes", len(body), r, maxReplyLen)
