@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -155,6 +156,10 @@ type DoseFacts struct {
 	Reconciled       bool // missed while the device was off or its clock wrong
 	Jams             int  // jam events, retries included
 	SkippedBy        string
+	// Dispute is a caregiver's TAKEN reply to the dose's missed-dose text
+	// (a miss_disputed event), the first if several: a false-miss mark
+	// from the log itself, beside those the clinic records (see FalseMiss).
+	Dispute *FalseMiss `json:"-"`
 }
 
 // Outcome maps the dose's state to what a report counts.
@@ -203,6 +208,27 @@ func (d DoseFacts) Signals() []string {
 	return s
 }
 
+// SourceCaregiverSMS is the source of the false-miss marks a caregiver
+// made by replying TAKEN to a missed-dose text.
+const SourceCaregiverSMS = "caregiver (SMS)"
+
+// FalseMiss returns the mark that makes a recorded miss a false one: the
+// clinic's (marks, by dose id) if any, which a clinician entered with a
+// reason, else the caregiver's SMS dispute. A dose that is not a recorded
+// miss has none, whatever was marked.
+func (d DoseFacts) FalseMiss(marks map[string]FalseMiss) (FalseMiss, bool) {
+	if !d.RecordedMiss() {
+		return FalseMiss{}, false
+	}
+	if fm, ok := marks[d.ID]; ok {
+		return fm, true
+	}
+	if d.Dispute != nil {
+		return *d.Dispute, true
+	}
+	return FalseMiss{}, false
+}
+
 // Confidence levels of a dose's outcome.
 const (
 	ConfidenceHigh     = "high"
@@ -217,9 +243,10 @@ const (
 // device watched the window close) is high, one reconciled after downtime
 // low: the patient may have taken pills from elsewhere. Pills left in the
 // cup are medium: the drop was seen, a pickup could have been missed.
-// falseMiss marks a recorded miss someone reported as taken.
+// falseMiss marks a recorded miss someone reported as taken; a caregiver's
+// SMS dispute (d.Dispute) does too.
 func (d DoseFacts) Confidence(falseMiss bool) string {
-	if falseMiss && d.RecordedMiss() {
+	if (falseMiss || d.Dispute != nil) && d.RecordedMiss() {
 		return ConfidenceReported
 	}
 	switch d.Outcome() {
@@ -247,14 +274,20 @@ func (d DoseFacts) Confidence(falseMiss bool) string {
 }
 
 // FoldDoses folds the log into one record per dose, ordered by scheduled
-// time, then medication, then id. Events without a dose id are ignored;
-// events may come from several devices of one patient, in time order.
+// time, then medication, then id. Events without a dose id are ignored,
+// but for the caregivers' disputes (miss_disputed, whose dose id is in the
+// detail), which are attached to the doses they name; events may come
+// from several devices of one patient, in time order.
 func FoldDoses(evs []dispenser.Event) []DoseFacts {
 	idx := make(map[string]int, len(evs)/4+1)
 	out := make([]DoseFacts, 0, len(evs)/4+1)
+	var disputes []*dispenser.Event
 	for i := range evs {
 		ev := &evs[i]
 		if ev.DoseID == "" {
+			if ev.Kind == notify.KindMissDisputed {
+				disputes = append(disputes, ev)
+			}
 			continue
 		}
 		j, ok := idx[ev.DoseID]
@@ -265,6 +298,17 @@ func FoldDoses(evs []dispenser.Event) []DoseFacts {
 				PRN: strings.HasPrefix(ev.DoseID, "prn:"), State: dispenser.StateDue})
 		}
 		out[j].apply(ev)
+	}
+	for _, ev := range disputes {
+		dose, by, reason, err := notify.ParseDisputeDetail(ev.Detail)
+		if err != nil {
+			continue // another version's detail, or garbage from a device: not a mark
+		}
+		// A dispute of a dose the events do not show (outside what was
+		// read) marks nothing.
+		if j, ok := idx[dose]; ok && out[j].Dispute == nil {
+			out[j].Dispute = &FalseMiss{Reason: reason, By: by, Source: SourceCaregiverSMS, At: ev.Time}
+		}
 	}
 	sortDoses(out)
 	return out
@@ -458,7 +502,9 @@ func (s DoseStats) HolidayDays() int {
 // holidayMin is the shortest drug holiday: three days without a dose.
 const holidayMin = 3
 
-// Marks are the doses a person marked as false misses, by dose id.
+// Marks are the doses a person marked as false misses at the clinic, by
+// dose id. A caregiver's SMS dispute is in the dose's facts (Dispute) and
+// counts too: a dose marked both ways is one false miss.
 type Marks map[string]bool
 
 // dayTally counts one local day's scheduled doses.
@@ -493,7 +539,7 @@ func Summarize(ds []DoseFacts, p Period, loc *time.Location, med string, late fu
 		}
 		st.Scheduled++
 		dt.total++
-		falseMiss := marks[d.ID] && d.RecordedMiss()
+		falseMiss := (marks[d.ID] || d.Dispute != nil) && d.RecordedMiss()
 		if c := d.Confidence(falseMiss); c != "" {
 			st.Confidence[c]++
 		}

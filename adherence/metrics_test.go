@@ -3,10 +3,12 @@ package adherence
 import (
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -363,5 +365,94 @@ func TestSummarizePanel(t *testing.T) {
 		LastDose: local("2026-03-12 08:15").UTC()}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("SummarizePanel(week) = %+v, want %+v", got, want)
+	}
+}
+
+// disputeEv is a caregiver's TAKEN reply as the notifier logs it.
+func disputeEv(at, detail string) dispenser.Event {
+	return dispenser.Event{Time: local(at).UTC(), Kind: notify.KindMissDisputed, Compartment: 1, Detail: detail}
+}
+
+// A caregiver's SMS dispute (miss_disputed) of a recorded miss counts as a
+// false miss, as a clinic mark does, and once when both exist.
+func TestCaregiverDisputes(t *testing.T) {
+	const sat, tue = "metformin@2026-03-07T08:00", "metformin@2026-03-10T20:00"
+	by := func(dose string) string { return "dose=" + dose + " by=caregiver1 reason=caregiver reply" }
+	facts := fixtureSetup.Facts(local("2026-03-01 00:00"))
+	late := func(med string) time.Duration { return facts[med].Late }
+	type figures struct{ Taken, Missed, RecordedMisses, FalseMisses, Reported, LongestMissStreak int }
+	tests := []struct {
+		name     string
+		marks    Marks
+		disputes []dispenser.Event
+		want     figures
+	}{
+		// The week has 9 recorded misses (8 missed, 1 left in the cup).
+		{"nothing marked", nil, nil, figures{8, 8, 9, 0, 0, 9}},
+		{"clinic mark", Marks{sat: true}, nil, figures{9, 7, 9, 1, 1, 9}},
+		{"SMS dispute", nil, []dispenser.Event{disputeEv("2026-03-07 11:00", by(sat))}, figures{9, 7, 9, 1, 1, 9}},
+		{"both on one dose: counted once", Marks{sat: true},
+			[]dispenser.Event{disputeEv("2026-03-07 11:00", by(sat))}, figures{9, 7, 9, 1, 1, 9}},
+		{"the same dose disputed twice", nil,
+			[]dispenser.Event{disputeEv("2026-03-07 11:00", by(sat)), disputeEv("2026-03-07 12:00", by(sat))}, figures{9, 7, 9, 1, 1, 9}},
+		// Tuesday evening's, counted taken, breaks the 9-dose run of Mon
+		// to Wed: Mon 3 and Tue morning 2, then Wed 3.
+		{"mark and dispute on two doses", Marks{sat: true},
+			[]dispenser.Event{disputeEv("2026-03-10 23:00", by(tue))}, figures{10, 6, 9, 2, 2, 5}},
+		{"a taken dose disputed: nothing", nil,
+			[]dispenser.Event{disputeEv("2026-03-06 11:00", by("metformin@2026-03-06T08:00"))}, figures{8, 8, 9, 0, 0, 9}},
+		{"a dose not in the log: nothing", nil,
+			[]dispenser.Event{disputeEv("2026-03-07 11:00", by("metformin@2026-03-07T09:00"))}, figures{8, 8, 9, 0, 0, 9}},
+		{"an unreadable detail: nothing", nil,
+			[]dispenser.Event{disputeEv("2026-03-07 11:00", "dose="+sat), disputeEv("2026-03-07 11:00", "by=caregiver1 dose="+sat+" reason=x")},
+			figures{8, 8, 9, 0, 0, 9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds := FoldDoses(join(week(), tt.disputes))
+			s := Summarize(ds, weekPeriod, ny, "", late, tt.marks)
+			got := figures{s.Taken, s.Missed, s.RecordedMisses, s.FalseMisses, s.Confidence[ConfidenceReported], s.LongestMissStreak}
+			if got != tt.want {
+				t.Errorf("Summarize(week + disputes, marks %v) = %+v, want %+v", tt.marks, got, tt.want)
+			}
+		})
+	}
+}
+
+// The report's dose rows say who marked a false miss: the clinic's mark
+// first, else the caregiver's SMS dispute.
+func TestDisputeInReport(t *testing.T) {
+	const sat = "metformin@2026-03-07T08:00"
+	dispute := disputeEv("2026-03-07 11:00", "dose="+sat+" by=caregiver2 reason=caregiver reply")
+	clinic := FalseMiss{Reason: "blister pack", By: "u1", Source: "clinician", At: local("2026-03-08 09:00")}
+	sms := FalseMiss{Reason: "caregiver reply", By: "caregiver2", Source: SourceCaregiverSMS, At: local("2026-03-07 11:00").UTC()}
+	tests := []struct {
+		name  string
+		marks map[string]FalseMiss
+		want  FalseMiss
+	}{
+		{"SMS only", nil, sms},
+		{"clinic mark wins", map[string]FalseMiss{sat: clinic}, clinic},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs := week()
+			// In time order: after Saturday 08:00's events.
+			i := slices.IndexFunc(evs, func(ev dispenser.Event) bool { return ev.Time.After(dispute.Time) })
+			evs = slices.Insert(evs, i, dispute)
+			r := BuildReport(ReportInput{Setup: fixtureSetup, Events: evs, Marks: tt.marks,
+				From: local("2026-03-06 00:00"), To: local("2026-03-13 00:00")})
+			j := slices.IndexFunc(r.Doses, func(d DoseRow) bool { return d.ID == sat })
+			if j < 0 {
+				t.Fatalf("report has no row for %s", sat)
+			}
+			row := r.Doses[j]
+			if row.FalseMiss == nil || *row.FalseMiss != tt.want || row.Confidence != ConfidenceReported {
+				t.Errorf("row %s: FalseMiss = %+v, confidence %q; want %+v, %q", sat, row.FalseMiss, row.Confidence, tt.want, ConfidenceReported)
+			}
+			if r.Overall.FalseMisses != 1 {
+				t.Errorf("Overall.FalseMisses = %d, want 1", r.Overall.FalseMisses)
+			}
+		})
 	}
 }

@@ -34,8 +34,8 @@ type DispenserInfo struct {
 // FalseMiss is a person's word that a recorded miss was in fact taken.
 type FalseMiss struct {
 	Reason string    `json:"reason"`
-	By     string    `json:"by"`     // the audit actor who marked it
-	Source string    `json:"source"` // "clinician" or "caregiver" (reported to the clinician)
+	By     string    `json:"by"`     // the audit actor who marked it; for an SMS dispute the caregiver's role
+	Source string    `json:"source"` // "clinician", "caregiver" (reported to the clinician) or "caregiver (SMS)" (SourceCaregiverSMS)
 	At     time.Time `json:"marked_at"`
 }
 
@@ -183,7 +183,7 @@ func BuildReport(in ReportInput) *Report {
 		}
 		row := DoseRow{DoseFacts: d, Local: d.Scheduled.In(loc).Format("2006-01-02 15:04"), Day: day, Outcome: d.Outcome(),
 			Signals: nonNilStrings(d.Signals())}
-		if fm, ok := in.Marks[d.ID]; ok && d.RecordedMiss() {
+		if fm, ok := d.FalseMiss(in.Marks); ok {
 			row.FalseMiss = &fm
 		}
 		row.Confidence = d.Confidence(row.FalseMiss != nil)

@@ -62,6 +62,9 @@ func doseRows(r *adherence.Report, loc *time.Location, patientID, csrf string, d
 		}
 		b.WriteString(`</td><td class="noprint">`)
 		switch {
+		case d.FalseMiss != nil && d.FalseMiss.Source == adherence.SourceCaregiverSMS:
+			// The device's log holds this mark: there is no clinic mark to remove.
+			b.WriteString("reported taken (" + esc(d.FalseMiss.Source) + ", " + esc(d.FalseMiss.By) + "): " + esc(d.FalseMiss.Reason))
 		case d.FalseMiss != nil:
 			b.WriteString("reported taken (" + esc(d.FalseMiss.Source) + "): " + esc(d.FalseMiss.Reason) + " ")
 			form(d.ID, true)
