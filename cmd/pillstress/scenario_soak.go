@@ -18,8 +18,9 @@ type soakSample struct {
 	day        int
 	rssKB      float64
 	goroutines float64
-	dbKB       float64
-	restarted  bool // the process was restarted that day
+	dbKB       float64 // the database file
+	walKB      float64 // its write-ahead log, which SQLite reuses at its high-water size
+	restarted  bool    // the process was restarted that day
 }
 
 // soak lives through 30 simulated days (3 in CI) as fast as the machine
@@ -222,10 +223,11 @@ func sample(ctx context.Context, d *daemon, day int, restarted bool) (soakSample
 			s.rssKB = kb
 		}
 	}
-	for _, suffix := range []string{"", "-wal"} {
-		if st, err := os.Stat(d.db() + suffix); err == nil {
-			s.dbKB += float64(st.Size()) / 1024
-		}
+	if st, err := os.Stat(d.db()); err == nil {
+		s.dbKB = float64(st.Size()) / 1024
+	}
+	if st, err := os.Stat(d.db() + "-wal"); err == nil {
+		s.walKB = float64(st.Size()) / 1024
 	}
 	return s, nil
 }
@@ -233,7 +235,9 @@ func sample(ctx context.Context, d *daemon, day int, restarted bool) (soakSample
 // reportSoak puts the per-day figures in the report and their slopes (by
 // least squares, per simulated day) in the counts. Resident memory and
 // goroutines are fitted from the last restart on, when at least three days
-// are left: a restart resets them.
+// are left: a restart resets them. A Go heap grows for its first days
+// before it settles, so resident memory is also fitted over the second
+// half of the run alone: that slope is the one a leak shows in.
 func reportSoak(r *result, samples []soakSample) {
 	if len(samples) == 0 {
 		return
@@ -245,9 +249,9 @@ func reportSoak(r *result, samples []soakSample) {
 		}
 	}
 	var lines []string
-	lines = append(lines, "day  rss_kb  goroutines  db_kb  restarted")
+	lines = append(lines, "day  rss_kb  goroutines  db_kb  wal_kb  restarted")
 	for _, s := range samples {
-		lines = append(lines, fmt.Sprintf("%3d  %6.0f  %10.0f  %5.0f  %t", s.day, s.rssKB, s.goroutines, s.dbKB, s.restarted))
+		lines = append(lines, fmt.Sprintf("%3d  %6.0f  %10.0f  %5.0f  %6.0f  %t", s.day, s.rssKB, s.goroutines, s.dbKB, s.walKB, s.restarted))
 	}
 	r.note("per simulated day", lines)
 	pick := func(f func(soakSample) float64, from int) ([]float64, []float64) {
@@ -264,10 +268,14 @@ func reportSoak(r *result, samples []soakSample) {
 	r.set("days", float64(len(samples)), "")
 	r.set("rss_kb", last.rssKB, "%.0f")
 	r.set("rss_kb_per_day", slope(pick(rss, from)), "%+.1f")
+	if half := len(samples) / 2; len(samples)-half >= 3 {
+		r.set("rss_kb_per_day_2nd_half", slope(pick(rss, max(from, half))), "%+.1f")
+	}
 	r.set("goroutines", last.goroutines, "%.0f")
 	r.set("goroutines_per_day", slope(pick(gor, from)), "%+.2f")
 	r.set("db_kb", last.dbKB, "%.0f")
 	r.set("db_kb_per_day", slope(pick(db, 0)), "%+.1f")
+	r.set("wal_kb", last.walKB, "%.0f")
 }
 
 // slope is the least-squares slope of ys over xs (0 with fewer than 2).
