@@ -212,5 +212,5 @@ func (t *texter) helpText(known bool) string {
 	if !known {
 		return "Pillbox pill dispenser alerts. This number is not on its contact list. Reply STOP to stop texts."
 	}
-	return fmt.Sprintf("Pillbox alerts for %s. Reply OK to acknowledge alerts, OK and a code for one alert, STOP to stop texts, START to resume.", t.first)
+	return fmt.Sprintf("Pillbox alerts for %s. Reply OK (+ code) to acknowledge, TAKEN + code if a missed dose was taken, STOP to stop texts, START to resume.", t.first)
 }

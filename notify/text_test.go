@@ -93,6 +93,9 @@ func TestMessages(t *testing.T) {
 			t.Errorf("helpText(%v) = %q, want one segment mentioning STOP", known, help)
 		}
 	}
+	if help := plain.helpText(true); !strings.Contains(help, "TAKEN") || !strings.Contains(help, "OK") {
+		t.Errorf("helpText(true) = %q, want OK and TAKEN explained", help)
+	}
 }
 
 func TestWhen(t *testing.T) {
