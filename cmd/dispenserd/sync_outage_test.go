@@ -255,7 +255,7 @@ func TestSyncThroughClinicOutage(t *testing.T) {
 	// The clinic's clock moves once the request that reaches it as it goes
 	// down is in: that request is the device's last check-in.
 	d.advance(time.Hour.String())
-	line.until(t, "down: the 08:30 dose is stored, its answer lost", line.crashed.Load)
+	line.until(t, "down: the 09:00 dose's window opening (08:30) is stored, its answer lost", line.crashed.Load)
 	clinicClock.Advance(time.Hour)
 	d.do("POST", "/api/sim/button?wait=1", nil, http.StatusOK)
 	d.do("POST", "/api/sim/cup?wait=1", map[string]bool{"present": false}, http.StatusOK)
