@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -202,12 +201,7 @@ func TestSyncThroughClinicOutage(t *testing.T) {
 
 	// The dispenser, syncing to it.
 	dir := t.TempDir()
-	tokFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokFile, []byte(tok+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := exampleWith(t, "#sync:\n#  url: https://clinic.example.org\n#  device: dv_0123456789abcdef0123\n#  token_file: /etc/pillbox/device-token",
-		"sync:\n  url: "+ts.URL+"\n  device: "+dev.ID+"\n  token_file: "+tokFile+"\n#")
+	cfg := syncConfig(t, dir, ts.URL, dev.ID, tok)
 	d := runDaemon(t, cfg, filepath.Join(dir, "data"), "127.0.0.1:0", simStart.Format(time.RFC3339))
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -64,12 +64,7 @@ func TestSyncComponent(t *testing.T) {
 	defer ts.Close()
 
 	dir := t.TempDir()
-	tokFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokFile, []byte(tok+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := exampleWith(t, "#sync:\n#  url: https://clinic.example.org\n#  device: dv_0123456789abcdef0123\n#  token_file: /etc/pillbox/device-token",
-		"sync:\n  url: "+ts.URL+"\n  device: "+dev.ID+"\n  token_file: "+tokFile+"\n#")
+	cfg := syncConfig(t, dir, ts.URL, dev.ID, tok)
 	r, err := start(ctx, options{config: cfg, sim: true, data: filepath.Join(dir, "data"), listen: "127.0.0.1:0"},
 		slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -144,4 +139,16 @@ func readingReachesClinic(t *testing.T, base string, acks <-chan uplink.Ack) {
 			t.Fatal("the clinic did not acknowledge the stored reading within 20 s")
 		}
 	}
+}
+
+// syncConfig is the example config with a sync: section for device at
+// url, its token in a file in dir.
+func syncConfig(t testing.TB, dir, url, device, token string) string {
+	t.Helper()
+	tokFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return exampleWith(t, "#sync:\n#  url: https://clinic.example.org\n#  device: dv_0123456789abcdef0123\n#  token_file: /etc/pillbox/device-token",
+		"sync:\n  url: "+url+"\n  device: "+device+"\n  token_file: "+tokFile+"\n#")
 }
