@@ -50,12 +50,12 @@ func TestGattDecodeOutput(t *testing.T) {
     {
       "device": "AA:BB",
       "quantity": "mean_arterial",
-      "value": 0,
       "unit": "mm[Hg]",
       "original": "NaN kPa",
       "time": "2024-03-05T20:00:00Z",
       "device_time": false,
-      "absent": "NaN (not a number)"
+      "absent": "NaN (not a number)",
+      "value": null
     }
   ]
 }
