@@ -4,8 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,7 +19,12 @@ import (
 // PILLBOX_STRESS=full runs the full counts instead; PILLSTRESS_SEED replays
 // a run. Under -race the daemon is built with the race detector too.
 
-var testHarness *harness
+var (
+	testHarness *harness
+	testRoot    string
+	sourcesOnce sync.Once
+	sourcesErr  error
+)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -37,6 +45,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	testRoot = root
 	work, err := os.MkdirTemp("", "pillstress-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -54,11 +63,47 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// touchSources stats every Go file of the module. The daemon under test is
+// built by a go build child, whose reads go test cannot see; files a test
+// stats (inside m.Run: go test does not see what TestMain does before it)
+// are part of its cache key, so a change to the daemon's code runs these
+// tests again instead of reusing a stale pass.
+func touchSources(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "node_modules", "testdata", "dist", "data":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		// Everything the daemon is built from: code, embedded files, the
+		// example config the harness starts from; not the prose.
+		if ext := filepath.Ext(path); ext != ".md" && ext != ".png" && ext != ".svg" {
+			_, err := os.Stat(path)
+			return err
+		}
+		return nil
+	})
+}
+
+// dependOnSources makes the module's sources part of this run's cache key.
+func dependOnSources(t *testing.T) {
+	sourcesOnce.Do(func() { sourcesErr = touchSources(testRoot) })
+	if sourcesErr != nil {
+		t.Fatal(sourcesErr)
+	}
+}
+
 // stress runs one scenario as a test: its failures are the test's.
 func stress(t *testing.T, name string) {
 	if testing.Short() {
 		t.Skip("runs the daemon binary under faults")
 	}
+	dependOnSources(t)
 	t.Parallel()
 	var sc scenario
 	for _, s := range scenarios {
@@ -94,6 +139,7 @@ func TestSoak(t *testing.T)           { stress(t, "soak") }
 
 // Every scenario has its test.
 func TestScenariosCovered(t *testing.T) {
+	dependOnSources(t)
 	tests := map[string]bool{"crash-storm": true, "provider-outage": true, "clock-dst": true, "storage-faults": true,
 		"sensor-faults": true, "bad-input": true, "soak": true}
 	for _, s := range scenarios {
