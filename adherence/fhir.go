@@ -186,8 +186,8 @@ func dataAbsent(absent string) *fhirConcept {
 	return &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: code, Display: display}}, Text: absent}
 }
 
-func interpretation(q dispenser.Quantity, r dispenser.Reading) []fhirConcept {
-	b, ok := Bands[q]
+func (fb *fhirBuilder) interpretation(q dispenser.Quantity, r dispenser.Reading) []fhirConcept {
+	b, _, ok := fb.r.Band(q)
 	if !ok || !r.HasValue() || len(r.Unreliable) > 0 {
 		return nil
 	}
@@ -528,7 +528,7 @@ func (b *fhirBuilder) reading(rd dispenser.Reading) {
 	}
 	if rd.HasValue() {
 		o.ValueQuantity = quantityOf(rd)
-		o.Interpretation = interpretation(rd.Quantity, rd)
+		o.Interpretation = b.interpretation(rd.Quantity, rd)
 	} else {
 		o.DataAbsentReason = dataAbsent(rd.Absent)
 	}
@@ -546,7 +546,7 @@ func (b *fhirBuilder) bloodPressure(s dispenser.Reading, d *dispenser.Reading) {
 			c.DataAbsentReason = &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: "unknown", Display: "Unknown"}}}
 		case rd.HasValue():
 			c.ValueQuantity = quantityOf(*rd)
-			c.Interpretation = interpretation(q, *rd)
+			c.Interpretation = b.interpretation(q, *rd)
 		default:
 			c.DataAbsentReason = dataAbsent(rd.Absent)
 		}

@@ -28,6 +28,9 @@ type Setup struct {
 	Medications []dispenser.Medication
 	Regimens    []schedule.Regimen
 	Meters      []Meter
+	// Thresholds are the patient's vitals alert thresholds; nil when the
+	// dispenser sent none, and the reports use the default ranges.
+	Thresholds *VitalThresholds
 }
 
 // Meter is a paired health device (the config's vitals.devices; this

@@ -20,17 +20,17 @@ var ruleQuantity = map[string]dispenser.Quantity{
 
 // Band is a quantity's reference range for reports: values outside
 // [Low, High] count as abnormal and the charts shade it. It is a display
-// range, not a rule: alerts are the vitals rules' business, with the
-// patient's own thresholds.
+// range, not a rule: alerts are the vitals rules' business.
 type Band struct{ Low, High float64 }
 
 // Abnormal reports whether v is outside the band.
 func (b Band) Abnormal(v float64) bool { return v < b.Low || v > b.High }
 
-// Bands are the reference ranges (docs/reports.md gives the sources):
-// glucose and blood pressure at the vitals rules' defaults (notify/vitals
-// Defaults: ADA levels, AHA crisis), the others the NEWS2 zero-score
-// ranges.
+// Bands are the default reference ranges (docs/reports.md gives the
+// sources): glucose and blood pressure at the vitals rules' defaults
+// (notify/vitals Defaults: ADA levels, AHA crisis), the others the NEWS2
+// zero-score ranges. A patient whose thresholds are known gets theirs in
+// place of some (VitalThresholds).
 var Bands = map[dispenser.Quantity]Band{
 	dispenser.Systolic:    {91, 179},
 	dispenser.Diastolic:   {math.Inf(-1), 119},
@@ -40,7 +40,66 @@ var Bands = map[dispenser.Quantity]Band{
 	dispenser.Glucose:     {70, 250},
 }
 
-// GlucoseRange is the consensus time-in-range target, 70-180 mg/dL.
+// spO2Scale2 is the NEWS2 scale 2 zero-score range on air (every reading
+// at home is taken on air).
+var spO2Scale2 = Band{88, 100}
+
+// VitalThresholds are the patient's own vitals alert thresholds, as the
+// dispenser's rules apply them (notify/vitals Thresholds with the defaults
+// filled in; the clinic learns them from uplink.Profile). This package
+// cannot import notify/vitals, whose tests use the store.
+type VitalThresholds struct {
+	GlucoseLow      float64 // mg/dL: an alert below
+	GlucoseHigh     float64 // mg/dL: an alert above
+	CrisisSystolic  float64 // mmHg: an alert at or above
+	CrisisDiastolic float64 // mmHg: an alert at or above
+	SpO2Scale       int     // NEWS2 SpO2 scale: 1, or 2 for hypercapnic patients
+}
+
+// Where a band comes from, as VitalStats.Range and the charts say.
+const (
+	RangePatient = "patient" // the patient's alert thresholds
+	RangeDefault = "default" // the default reference range
+)
+
+// Band returns the band reports use for q and where it comes from:
+// the patient's thresholds for glucose, blood pressure and SpO2 when t is
+// known, else the default range. ok is false for a quantity without a
+// band (weight). Blood pressure is whole mmHg, so the band ends 1 below
+// the crisis threshold, as the default one does (179 for 180).
+func (t *VitalThresholds) Band(q dispenser.Quantity) (b Band, source string, ok bool) {
+	b, ok = Bands[q]
+	if !ok {
+		return Band{}, "", false
+	}
+	if t == nil {
+		return b, RangeDefault, true
+	}
+	switch q {
+	case dispenser.Glucose:
+		b = Band{t.GlucoseLow, t.GlucoseHigh}
+	case dispenser.Systolic:
+		b.High = t.CrisisSystolic - 1
+	case dispenser.Diastolic:
+		b.High = t.CrisisDiastolic - 1
+	case dispenser.SpO2:
+		if t.SpO2Scale == 2 {
+			b = spO2Scale2
+		}
+	default:
+		return b, RangeDefault, true
+	}
+	return b, RangePatient, true
+}
+
+// Band returns the band of q in the report: the patient's thresholds
+// where the setup has them (VitalThresholds.Band).
+func (r *Report) Band(q dispenser.Quantity) (b Band, source string, ok bool) {
+	return r.setup.Thresholds.Band(q)
+}
+
+// GlucoseRange is the consensus time-in-range target, 70-180 mg/dL; it
+// does not move with the patient's thresholds.
 var GlucoseRange = Band{70, 180}
 
 // QuantityOrder is the order reports list quantities in.
@@ -61,8 +120,11 @@ type VitalStats struct {
 	Min        float64            `json:"min"`
 	Median     float64            `json:"median"`
 	Max        float64            `json:"max"`
-	Abnormal   int                `json:"abnormal"` // values outside Bands
-	Alerts     int                `json:"alerts"`   // vital alerts raised about the quantity
+	Abnormal   int                `json:"abnormal"` // values outside the band
+	// Range says which band Abnormal counts by: RangePatient or
+	// RangeDefault; empty for a quantity without one.
+	Range  string `json:"range,omitempty"`
+	Alerts int    `json:"alerts"` // vital alerts raised about the quantity
 	// InRange is the share of glucose values in 70-180 mg/dL.
 	InRange *float64 `json:"in_range,omitempty"`
 	// DayChange and WeekChange are the latest weight minus the last one
@@ -76,8 +138,9 @@ type VitalStats struct {
 func reliable(r dispenser.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
 
 // SummarizeVitals summarises the readings and the vital alerts in p, per
-// quantity in QuantityOrder. rs must be in time order.
-func SummarizeVitals(rs []dispenser.Reading, evs []dispenser.Event, p Period, loc *time.Location) []VitalStats {
+// quantity in QuantityOrder, counting abnormal values by the patient's
+// thresholds th (nil: unknown, the defaults). rs must be in time order.
+func SummarizeVitals(rs []dispenser.Reading, evs []dispenser.Event, p Period, loc *time.Location, th *VitalThresholds) []VitalStats {
 	byQ := map[dispenser.Quantity][]dispenser.Reading{}
 	for _, r := range rs {
 		if p.Contains(DayOf(r.Time, loc)) {
@@ -104,16 +167,16 @@ func SummarizeVitals(rs []dispenser.Reading, evs []dispenser.Event, p Period, lo
 		if len(qs) == 0 && len(alerts[q]) == 0 {
 			continue
 		}
-		out = append(out, summarizeQuantity(q, qs, len(alerts[q]), loc))
+		out = append(out, summarizeQuantity(q, qs, len(alerts[q]), loc, th))
 	}
 	return out
 }
 
-func summarizeQuantity(q dispenser.Quantity, rs []dispenser.Reading, alerts int, loc *time.Location) VitalStats {
-	s := VitalStats{Quantity: q, Unit: q.Unit(), Readings: len(rs), Alerts: alerts}
+func summarizeQuantity(q dispenser.Quantity, rs []dispenser.Reading, alerts int, loc *time.Location, th *VitalThresholds) VitalStats {
+	band, source, banded := th.Band(q)
+	s := VitalStats{Quantity: q, Unit: q.Unit(), Readings: len(rs), Alerts: alerts, Range: source}
 	var vals []float64
 	var used []dispenser.Reading
-	band, banded := Bands[q]
 	inRange := 0
 	for _, r := range rs {
 		switch {

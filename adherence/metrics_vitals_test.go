@@ -1,6 +1,7 @@
 package adherence
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
@@ -58,16 +59,16 @@ func TestSummarizeVitals(t *testing.T) {
 		vitalAlert(t, "2026-03-07 19:06", notify.High, "bp_crisis:t3", "Blood pressure in the crisis range."),
 	}
 	p := Period{From: day("2026-03-01"), To: day("2026-03-09")}
-	got := SummarizeVitals(rs, evs, p, ny)
+	got := SummarizeVitals(rs, evs, p, ny, nil)
 	want := []VitalStats{
 		// 185 is a crisis reading, 90 at or below NEWS2's 90.
-		{Quantity: dispenser.Systolic, Unit: "mm[Hg]", Readings: 3, Values: 3, Min: 90, Median: 120, Max: 185, Abnormal: 2, Alerts: 1},
-		{Quantity: dispenser.Diastolic, Unit: "mm[Hg]", Readings: 3, Values: 3, Min: 60, Median: 80, Max: 95},
+		{Quantity: dispenser.Systolic, Unit: "mm[Hg]", Readings: 3, Values: 3, Min: 90, Median: 120, Max: 185, Abnormal: 2, Range: RangeDefault, Alerts: 1},
+		{Quantity: dispenser.Diastolic, Unit: "mm[Hg]", Readings: 3, Values: 3, Min: 60, Median: 80, Max: 95, Range: RangeDefault},
 		// Values 65 100 180 181 250 260 (the absent and the unreliable one
 		// left out): median (180+181)/2; 65 and 260 outside 70-250; 100
 		// and 180 in 70-180, 2 of 6. Two alerts (one raised twice).
 		{Quantity: dispenser.Glucose, Unit: "mg/dL", Readings: 8, Values: 6, Absent: 1, Unreliable: 1, Min: 65, Median: 180.5,
-			Max: 260, Abnormal: 2, Alerts: 2, InRange: ptr(2.0 / 6)},
+			Max: 260, Abnormal: 2, Range: RangeDefault, Alerts: 2, InRange: ptr(2.0 / 6)},
 		// Latest 81.9 (Sun evening): the day before's last is 81.0 (+0.9),
 		// the last on or before a week earlier is Mar 1's 80.0 (+1.9).
 		{Quantity: dispenser.Weight, Unit: "kg", Readings: 5, Values: 5, Min: 80, Median: 81, Max: 81.9,
@@ -84,6 +85,97 @@ func TestSummarizeVitals(t *testing.T) {
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("SummarizeVitals[%s] =\n%+v\nwant\n%+v", w.Quantity, fmtStats(g), fmtStats(w))
 		}
+	}
+}
+
+// TestSummarizeVitalsThresholds: abnormal values count by the patient's
+// alert thresholds when they are known, by the defaults otherwise; the
+// glucose time in range stays 70-180 whatever the thresholds.
+func TestSummarizeVitalsThresholds(t *testing.T) {
+	rs := []dispenser.Reading{
+		vital("2026-03-07 07:00", dispenser.Systolic, 165),
+		vital("2026-03-07 07:00", dispenser.Diastolic, 105),
+		vital("2026-03-07 07:00", dispenser.SpO2, 90),
+		vital("2026-03-07 07:00", dispenser.Pulse, 95),
+		vital("2026-03-07 07:00", dispenser.Glucose, 75),
+		vital("2026-03-07 12:00", dispenser.Glucose, 190),
+		vital("2026-03-07 19:00", dispenser.Glucose, 260),
+		vital("2026-03-08 07:00", dispenser.Systolic, 185),
+		vital("2026-03-08 07:00", dispenser.Diastolic, 95),
+		vital("2026-03-08 07:00", dispenser.SpO2, 86),
+	}
+	defaults := VitalThresholds{GlucoseLow: 70, GlucoseHigh: 250, CrisisSystolic: 180, CrisisDiastolic: 120, SpO2Scale: 1}
+	custom := VitalThresholds{GlucoseLow: 80, GlucoseHigh: 180, CrisisSystolic: 160, CrisisDiastolic: 100, SpO2Scale: 2}
+	type fig struct {
+		abnormal int
+		rng      string
+	}
+	tests := []struct {
+		name string
+		th   *VitalThresholds
+		want map[dispenser.Quantity]fig
+	}{
+		{"unknown: the defaults", nil, map[dispenser.Quantity]fig{
+			dispenser.Systolic: {1, RangeDefault}, dispenser.Diastolic: {0, RangeDefault}, dispenser.SpO2: {2, RangeDefault},
+			dispenser.Pulse: {1, RangeDefault}, dispenser.Glucose: {1, RangeDefault}}},
+		// The default thresholds sent by a device count as the defaults
+		// do, but are the patient's.
+		{"the defaults, sent", &defaults, map[dispenser.Quantity]fig{
+			dispenser.Systolic: {1, RangePatient}, dispenser.Diastolic: {0, RangePatient}, dispenser.SpO2: {2, RangePatient},
+			dispenser.Pulse: {1, RangeDefault}, dispenser.Glucose: {1, RangePatient}}},
+		// Crisis at 160/100: 165/105 and 185 are abnormal; scale 2 takes
+		// 90 as normal, 86 not; glucose 75 is below 80, 190 and 260 above
+		// 180; the heart rate keeps the NEWS2 range.
+		{"custom", &custom, map[dispenser.Quantity]fig{
+			dispenser.Systolic: {2, RangePatient}, dispenser.Diastolic: {1, RangePatient}, dispenser.SpO2: {1, RangePatient},
+			dispenser.Pulse: {1, RangeDefault}, dispenser.Glucose: {3, RangePatient}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := SummarizeVitals(rs, nil, Period{day("2026-03-01"), day("2026-03-09")}, ny, tc.th)
+			if len(got) != len(tc.want) {
+				t.Fatalf("SummarizeVitals = %d quantities, want %d", len(got), len(tc.want))
+			}
+			for _, s := range got {
+				if w := tc.want[s.Quantity]; s.Abnormal != w.abnormal || s.Range != w.rng {
+					t.Errorf("%s: abnormal, range = %d, %q; want %d, %q", s.Quantity, s.Abnormal, s.Range, w.abnormal, w.rng)
+				}
+				if s.Quantity == dispenser.Glucose && (s.InRange == nil || math.Abs(*s.InRange-1.0/3) > 1e-12) {
+					t.Errorf("glucose in range = %v, want 1/3 (75 in 70-180)", fmtStats(s))
+				}
+			}
+		})
+	}
+}
+
+func TestVitalThresholdsBand(t *testing.T) {
+	th := &VitalThresholds{GlucoseLow: 60, GlucoseHigh: 300, CrisisSystolic: 170, CrisisDiastolic: 110, SpO2Scale: 2}
+	scale1 := &VitalThresholds{GlucoseLow: 70, GlucoseHigh: 250, CrisisSystolic: 180, CrisisDiastolic: 120, SpO2Scale: 1}
+	tests := []struct {
+		th     *VitalThresholds
+		q      dispenser.Quantity
+		want   Band
+		source string
+		ok     bool
+	}{
+		{nil, dispenser.Glucose, Band{70, 250}, RangeDefault, true},
+		{nil, dispenser.Weight, Band{}, "", false},
+		{th, dispenser.Glucose, Band{60, 300}, RangePatient, true},
+		{th, dispenser.Systolic, Band{91, 169}, RangePatient, true},
+		{th, dispenser.Diastolic, Band{math.Inf(-1), 109}, RangePatient, true},
+		{th, dispenser.SpO2, Band{88, 100}, RangePatient, true},
+		{scale1, dispenser.SpO2, Band{96, 100}, RangePatient, true},
+		{th, dispenser.Pulse, Band{51, 90}, RangeDefault, true},
+		{th, dispenser.Temperature, Band{36.1, 38.0}, RangeDefault, true},
+		{th, dispenser.Weight, Band{}, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%v/%s", tc.th != nil, tc.q), func(t *testing.T) {
+			b, src, ok := tc.th.Band(tc.q)
+			if b != tc.want || src != tc.source || ok != tc.ok {
+				t.Errorf("Band(%s) = %v, %q, %v; want %v, %q, %v", tc.q, b, src, ok, tc.want, tc.source, tc.ok)
+			}
+		})
 	}
 }
 
@@ -118,7 +210,7 @@ func TestWeightChangeGaps(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := SummarizeVitals(tc.rs, nil, Period{day("2026-02-01"), day("2026-04-01")}, ny)[0]
+			s := SummarizeVitals(tc.rs, nil, Period{day("2026-02-01"), day("2026-04-01")}, ny, nil)[0]
 			if !reflect.DeepEqual(s.DayChange, tc.day) || !reflect.DeepEqual(s.WeekChange, tc.week) {
 				t.Errorf("changes = %v, %v; want %v, %v", fmtStats(s).(interface{}), s.WeekChange, tc.day, tc.week)
 			}

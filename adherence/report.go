@@ -170,7 +170,7 @@ func BuildReport(in ReportInput) *Report {
 		}
 	}
 	r.Readings = periodReadings
-	r.Vitals = SummarizeVitals(periodReadings, in.Events, p, loc)
+	r.Vitals = SummarizeVitals(periodReadings, in.Events, p, loc, in.Setup.Thresholds)
 	for _, a := range AlertHistory(in.Events) {
 		if p.Contains(DayOf(a.Opened, loc)) {
 			r.Alerts = append(r.Alerts, a)
@@ -259,7 +259,7 @@ func (r *Report) WriteReadingsCSV(w io.Writer) error {
 		value, abnormal := "", ""
 		if rd.HasValue() {
 			value = strconv.FormatFloat(rd.Value, 'f', -1, 64)
-			if b, ok := Bands[rd.Quantity]; ok && len(rd.Unreliable) == 0 {
+			if b, _, ok := r.Band(rd.Quantity); ok && len(rd.Unreliable) == 0 {
 				abnormal = strconv.FormatBool(b.Abnormal(rd.Value))
 			}
 		}

@@ -1,8 +1,10 @@
 package uplink
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
@@ -16,8 +18,8 @@ const ProfileVersion = 1
 
 // Profile is what the clinic needs to know of a dispenser's configuration
 // to report on its log: the patient's zone, the medications and their
-// regimens (doses scheduled, windows, PRN limits, daily pills for PDC) and
-// the paired health devices. It rides on every heartbeat, so the clinic
+// regimens (doses scheduled, windows, PRN limits, daily pills for PDC), the
+// paired health devices and the vitals alert thresholds. It rides on every heartbeat, so the clinic
 // always holds the configuration the device runs; it carries no contact
 // and no patient name.
 type Profile struct {
@@ -26,6 +28,10 @@ type Profile struct {
 	Medications []ProfileMedication `json:"medications"`
 	Regimens    []ProfileRegimen    `json:"regimens"`
 	Meters      []ProfileMeter      `json:"meters,omitempty"`
+	// Thresholds are the patient's vitals alert thresholds; nil from a
+	// device without a vitals: section or with older software, and the
+	// clinic then uses its default reference ranges.
+	Thresholds *ProfileThresholds `json:"thresholds,omitempty"`
 }
 
 // ProfileMedication is a dispenser.Medication on the wire.
@@ -76,6 +82,84 @@ func NewProfile(p dispenser.Patient, meds []dispenser.Medication, regs []schedul
 		pr.Meters = append(pr.Meters, ProfileMeter{Address: d.Address, Kind: d.Kind, Name: d.Name})
 	}
 	return pr
+}
+
+// ThresholdsVersion is the version of ProfileThresholds this package
+// writes and reads. The part has a version of its own so that a device can
+// change it without a new profile version: a clinic keeps a part of
+// another version but uses none of it (its reports keep the defaults).
+const ThresholdsVersion = 1
+
+// ProfileThresholds are the vitals alert thresholds the dispenser applies
+// (vitals.Config.EffectiveThresholds: defaults filled in), the ones the
+// clinic's reports draw and count by. A value left out (zero) is the
+// default, as in the config.
+type ProfileThresholds struct {
+	Version         int     `json:"version"`
+	GlucoseLow      float64 `json:"glucose_low,omitempty"`      // mg/dL; alert below
+	GlucoseHigh     float64 `json:"glucose_high,omitempty"`     // mg/dL; alert above
+	CrisisSystolic  float64 `json:"crisis_systolic,omitempty"`  // mmHg; alert at or above
+	CrisisDiastolic float64 `json:"crisis_diastolic,omitempty"` // mmHg; alert at or above
+	SpO2Scale       int     `json:"spo2_scale,omitempty"`       // NEWS2 SpO2 scale, 1 or 2
+}
+
+// WithThresholds sets the profile's thresholds to those the config's
+// vitals rules apply; a nil config (no vitals: section, no rules) sets
+// none. It returns p.
+func (p *Profile) WithThresholds(c *vitals.Config) *Profile {
+	if c == nil {
+		p.Thresholds = nil
+		return p
+	}
+	t := c.EffectiveThresholds()
+	p.Thresholds = &ProfileThresholds{Version: ThresholdsVersion, GlucoseLow: t.GlucoseLow, GlucoseHigh: t.GlucoseHigh,
+		CrisisSystolic: t.CrisisSystolic, CrisisDiastolic: t.CrisisDiastolic, SpO2Scale: t.SpO2Scale}
+	return p
+}
+
+// UnmarshalJSON reads the part leniently, unlike the rest of a batch:
+// fields it does not know are ignored, and a part of another version keeps
+// only its version, so that a newer device's thresholds never make the
+// clinic refuse its batch (they are left unused instead; see Domain).
+func (t *ProfileThresholds) UnmarshalJSON(data []byte) error {
+	var v struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("profile.thresholds: %w", jsonError(err))
+	}
+	if v.Version != ThresholdsVersion {
+		*t = ProfileThresholds{Version: v.Version}
+		return nil
+	}
+	type plain ProfileThresholds // without this method
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return fmt.Errorf("profile.thresholds: %w", jsonError(err))
+	}
+	*t = ProfileThresholds(p)
+	return nil
+}
+
+// Domain returns the thresholds as the vitals rules' type, with the
+// defaults in place of the values left out. Values the dispenser's own
+// config check would refuse (a glucose_low of 5, a high below the low, a
+// scale 3) make it return an error naming them and no thresholds: the
+// clinic then keeps its defaults rather than a part of the patient's.
+func (t *ProfileThresholds) Domain() (vitals.Thresholds, error) {
+	if t.Version != ThresholdsVersion {
+		return vitals.Thresholds{}, fmt.Errorf("uplink: profile thresholds: version %d, want %d", t.Version, ThresholdsVersion)
+	}
+	c := vitals.Config{Thresholds: vitals.Thresholds{GlucoseLow: t.GlucoseLow, GlucoseHigh: t.GlucoseHigh,
+		CrisisSystolic: t.CrisisSystolic, CrisisDiastolic: t.CrisisDiastolic, SpO2Scale: t.SpO2Scale}}
+	if ps := c.Validate(); len(ps) > 0 {
+		msgs := make([]string, len(ps))
+		for i, p := range ps {
+			msgs[i] = p.Path + ": " + p.Msg
+		}
+		return vitals.Thresholds{}, fmt.Errorf("uplink: profile thresholds: %s", strings.Join(msgs, "; "))
+	}
+	return c.EffectiveThresholds(), nil
 }
 
 func secs(d time.Duration) int64 { return int64(d / time.Second) }
@@ -143,6 +227,11 @@ func (p *Profile) validate() error {
 	for _, d := range p.Meters {
 		errs = append(errs, checkText("meters.address", d.Address, maxShort), checkText("meters.kind", d.Kind, maxShort),
 			checkText("meters.name", d.Name, maxShort))
+	}
+	// The values are the reader's to judge (Domain), but a part must say
+	// which version it is.
+	if p.Thresholds != nil && p.Thresholds.Version < 1 {
+		errs = append(errs, errors.New("thresholds.version: must be at least 1"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("profile: %w", err)

@@ -219,6 +219,11 @@ func (c Config) resolved() Config {
 	return c
 }
 
+// EffectiveThresholds are the thresholds the rules apply: the config's,
+// with every one left out at its default. The dispenser sends them to the
+// clinic (uplink.Profile), whose reports shade and count by them.
+func (c Config) EffectiveThresholds() Thresholds { return c.resolved().Thresholds }
+
 // Validate checks the section. Paths are relative to it ("devices[0].kind").
 func (c *Config) Validate() problem.List {
 	var l problem.List
