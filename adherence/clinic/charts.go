@@ -210,7 +210,9 @@ type ChartRow struct {
 }
 
 // vitalsCharts draws a chart per quantity group that has readings, with
-// the reference band shaded and abnormal values marked.
+// the band shaded and abnormal values marked: the patient's alert
+// thresholds where their dispenser sent them, else the default reference
+// range, and the legend says which.
 func vitalsCharts(r *adherence.Report, loc *time.Location) []Chart {
 	from, to := r.Period.From.Start(loc), r.Period.To.Start(loc)
 	var out []Chart
@@ -230,16 +232,58 @@ func vitalsCharts(r *adherence.Report, loc *time.Location) []Chart {
 		if n == 0 {
 			continue
 		}
-		out = append(out, chart(group, rs, from, to, loc))
+		out = append(out, chart(group, rs, from, to, loc, r.Band))
 	}
 	return out
 }
 
-func chart(group []series, rs [][]dispenser.Reading, from, to time.Time, loc *time.Location) Chart {
-	const w, h, left, right, top, bottom = 640, 180, 44, 8, 10, 22
+// bandOf gives a quantity's band and where it comes from
+// (adherence.Report.Band).
+type bandOf func(dispenser.Quantity) (b adherence.Band, source string, ok bool)
+
+// bandNames are how the charts name a band's source, so that a clinician
+// knows whether the shading is this patient's or everyone's.
+var bandNames = map[string]string{
+	adherence.RangePatient: "patient's alert thresholds",
+	adherence.RangeDefault: "default reference range",
+}
+
+// bandLegend says what a chart's bands are and where they come from:
+// "patient's alert thresholds: 70 to 250", or per series when the chart
+// has several ("...: systolic 91 to 169, diastolic up to 109"). Empty
+// when no series has a band.
+func bandLegend(group []series, band bandOf) string {
+	var parts []string
+	prev, same := "", true
+	for _, s := range group {
+		b, source, ok := band(s.q)
+		if !ok {
+			continue
+		}
+		same = same && (prev == "" || prev == source)
+		prev = source
+		p := rangeText(b)
+		if len(group) > 1 {
+			p = s.label + " " + p
+		}
+		parts = append(parts, bandNames[source]+": "+p)
+	}
+	if same && len(parts) > 1 {
+		// One source: name it once.
+		for i := range parts {
+			_, parts[i], _ = strings.Cut(parts[i], ": ")
+		}
+		return bandNames[prev] + ": " + strings.Join(parts, ", ")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func chart(group []series, rs [][]dispenser.Reading, from, to time.Time, loc *time.Location, band bandOf) Chart {
+	// The top margin holds the legend line.
+	const w, h, left, right, top, bottom = 640, 194, 44, 8, 24, 22
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, s := range group {
-		if b, ok := adherence.Bands[s.q]; ok {
+		if b, _, ok := band(s.q); ok {
 			for _, v := range []float64{b.Low, b.High} {
 				if !math.IsInf(v, 0) && i == 0 {
 					lo, hi = min(lo, v), max(hi, v)
@@ -270,15 +314,21 @@ func chart(group []series, rs [][]dispenser.Reading, from, to time.Time, loc *ti
 	var b strings.Builder
 	id := "ch-" + string(group[0].q)
 	fmt.Fprintf(&b, `<svg class="chart" role="img" aria-labelledby="%s-t %s-d" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, id, id, w, h, w, h)
-	band, banded := adherence.Bands[group[0].q]
+	shade, shadeSource, banded := band(group[0].q)
+	legend := bandLegend(group, band)
 	desc := fmt.Sprintf("%s from %s to %s.", c.Title, from.Format(time.DateOnly), to.Add(-time.Second).Format(time.DateOnly))
 	if banded {
-		desc += fmt.Sprintf(" The shaded band is the reference range%s; values outside it are drawn as red squares.", bandText(band))
+		desc += fmt.Sprintf(" The shaded band is the %s of %s (%s); values outside the ranges are drawn as red squares.",
+			bandNames[shadeSource], group[0].label, rangeText(shade))
 	}
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, id, esc(c.Title), id, esc(desc))
 	if banded {
-		y1, y2 := yOf(min(band.High, hi)), yOf(max(band.Low, lo))
+		y1, y2 := yOf(min(shade.High, hi)), yOf(max(shade.Low, lo))
 		fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%d" height="%.1f" class="band"/>`, left, y1, w-left-right, max(y2-y1, 0))
+	}
+	if legend != "" {
+		fmt.Fprintf(&b, `<g class="legend"><rect x="%d" y="5" width="14" height="10" class="band" stroke="#555" stroke-width="0.5"/><text x="%d" y="14" class="tick">%s</text></g>`,
+			left, left+20, esc(strings.ToUpper(legend[:1])+legend[1:]))
 	}
 	// Axes: min and max values, first and last day.
 	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="axis"/>`, left, w-right, h-bottom, h-bottom)
@@ -301,7 +351,7 @@ func chart(group []series, rs [][]dispenser.Reading, from, to time.Time, loc *ti
 				}
 				x, y := xOf(rd.Time), yOf(rd.Value)
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
-				b2, ok := adherence.Bands[s.q]
+				b2, _, ok := band(s.q)
 				row.Abnormal = ok && len(rd.Unreliable) == 0 && b2.Abnormal(rd.Value)
 				if row.Abnormal {
 					fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="6" height="6" class="abn"><title>%s %s %s (outside the range)</title></rect>`,
@@ -323,14 +373,14 @@ func chart(group []series, rs [][]dispenser.Reading, from, to time.Time, loc *ti
 	return c
 }
 
-func bandText(b adherence.Band) string {
+func rangeText(b adherence.Band) string {
 	switch {
 	case math.IsInf(b.Low, -1):
-		return " (up to " + num(b.High) + ")"
+		return "up to " + num(b.High)
 	case math.IsInf(b.High, 1):
-		return " (from " + num(b.Low) + ")"
+		return "from " + num(b.Low)
 	}
-	return " (" + num(b.Low) + " to " + num(b.High) + ")"
+	return num(b.Low) + " to " + num(b.High)
 }
 
 func num(v float64) string {

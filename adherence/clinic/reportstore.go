@@ -58,7 +58,8 @@ WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
 				// unknown zone) is skipped, not an error: the report
 				// still has the log.
 				if loc, meds, regs, meters, err := h.Profile.Domain(); err == nil {
-					setup, found = adherence.Setup{Location: loc, Medications: meds, Regimens: regs, Meters: MetersOf(meters)}, true
+					setup, found = adherence.Setup{Location: loc, Medications: meds, Regimens: regs, Meters: MetersOf(meters),
+						Thresholds: thresholdsOf(h.Profile.Thresholds)}, true
 				}
 			}
 		}
@@ -68,6 +69,22 @@ WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
 		return adherence.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
 	}
 	return setup, infos, nil
+}
+
+// thresholdsOf returns the patient's alert thresholds of a profile; nil
+// when it has none or none the clinic can use (another version, values
+// the dispenser itself would refuse: Domain says which), and the reports
+// then use the default ranges and say so.
+func thresholdsOf(p *uplink.ProfileThresholds) *adherence.VitalThresholds {
+	if p == nil {
+		return nil
+	}
+	t, err := p.Domain()
+	if err != nil {
+		return nil
+	}
+	return &adherence.VitalThresholds{GlucoseLow: t.GlucoseLow, GlucoseHigh: t.GlucoseHigh,
+		CrisisSystolic: t.CrisisSystolic, CrisisDiastolic: t.CrisisDiastolic, SpO2Scale: t.SpO2Scale}
 }
 
 // MetersOf converts the config's health devices for the reports.

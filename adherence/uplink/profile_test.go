@@ -90,3 +90,141 @@ func TestProfileRejects(t *testing.T) {
 		}
 	})
 }
+
+func TestProfileThresholdsRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  *vitals.Config
+		want *vitals.Thresholds // nil: the profile carries none
+	}{
+		{"no vitals section", nil, nil},
+		{"all defaults", &vitals.Config{}, &vitals.Thresholds{GlucoseLow: 70, GlucoseHigh: 250, CrisisSystolic: 180,
+			CrisisDiastolic: 120, SpO2Scale: 1}},
+		{"the patient's", &vitals.Config{Thresholds: vitals.Thresholds{GlucoseLow: 80, CrisisSystolic: 160, SpO2Scale: 2}},
+			&vitals.Thresholds{GlucoseLow: 80, GlucoseHigh: 250, CrisisSystolic: 160, CrisisDiastolic: 120, SpO2Scale: 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewProfile(dispenser.Patient{Timezone: "UTC"}, nil, nil, nil).WithThresholds(tc.cfg)
+			b := Batch{Version: Version, Device: "d", Log: "l", Heartbeat: Heartbeat{Profile: p}}
+			j, err := json.Marshal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := DecodeBatch(j)
+			if err != nil {
+				t.Fatalf("DecodeBatch(%s) = %v, want it accepted", j, err)
+			}
+			th := got.Heartbeat.Profile.Thresholds
+			if tc.want == nil {
+				if th != nil || strings.Contains(string(j), "thresholds") {
+					t.Errorf("thresholds = %+v in %s, want none", th, j)
+				}
+				return
+			}
+			if th == nil {
+				t.Fatalf("thresholds = nil in %s, want %+v", j, tc.want)
+			}
+			d, err := th.Domain()
+			if err != nil {
+				t.Fatalf("Thresholds.Domain() = %v", err)
+			}
+			// The rules' other thresholds do not travel; Domain gives
+			// their defaults, as the device applies them.
+			w := vitals.Config{Thresholds: *tc.want}.EffectiveThresholds()
+			if d != w {
+				t.Errorf("Thresholds.Domain() = %+v, want %+v", d, w)
+			}
+		})
+	}
+}
+
+// TestProfileThresholdsRead: what a device sends in the thresholds part.
+// A part the clinic cannot use (another version, implausible values) is
+// kept and refused by Domain with the reason; only a malformed one, or one
+// without a version, fails the batch.
+func TestProfileThresholdsRead(t *testing.T) {
+	batch := func(th string) []byte {
+		return []byte(`{"version":1,"device":"d","log":"l","heartbeat":{"profile":{"version":1,"timezone":"UTC","medications":[],"regimens":[],"thresholds":` +
+			th + `}},"events":[],"readings":[]}`)
+	}
+	tests := []struct {
+		name      string
+		part      string
+		batchErr  string // DecodeBatch
+		domainErr string // Thresholds.Domain
+		want      vitals.Thresholds
+	}{
+		{"values", `{"version":1,"glucose_low":65,"glucose_high":300,"crisis_systolic":170,"crisis_diastolic":110,"spo2_scale":2}`, "", "",
+			vitals.Thresholds{GlucoseLow: 65, GlucoseHigh: 300, CrisisSystolic: 170, CrisisDiastolic: 110, SpO2Scale: 2}},
+		{"values left out take the defaults", `{"version":1,"glucose_high":200}`, "", "",
+			vitals.Thresholds{GlucoseLow: 70, GlucoseHigh: 200, CrisisSystolic: 180, CrisisDiastolic: 120, SpO2Scale: 1}},
+		{"unknown fields are ignored", `{"version":1,"glucose_low":75,"ketones_high":1.5}`, "", "",
+			vitals.Thresholds{GlucoseLow: 75, GlucoseHigh: 250, CrisisSystolic: 180, CrisisDiastolic: 120, SpO2Scale: 1}},
+		{"a newer version is kept unused", `{"version":2,"glucose":{"low":70}}`, "", "version 2, want 1", vitals.Thresholds{}},
+		{"implausible value", `{"version":1,"glucose_low":5}`, "", "thresholds.glucose_low: glucose_low 5 mg/dL is not a plausible threshold",
+			vitals.Thresholds{}},
+		{"negative value", `{"version":1,"glucose_low":110,"glucose_high":150,"crisis_diastolic":-3}`, "",
+			"crisis_diastolic -3 mmHg is not a plausible threshold", vitals.Thresholds{}},
+		{"unknown scale", `{"version":1,"spo2_scale":3}`, "", "spo2_scale 3 must be 1 or 2", vitals.Thresholds{}},
+		{"no version", `{"glucose_low":70}`, "thresholds.version: must be at least 1", "", vitals.Thresholds{}},
+		{"wrong type", `{"version":1,"glucose_low":"low"}`, "profile.thresholds: glucose_low: wrong type", "", vitals.Thresholds{}},
+		{"not an object", `[70,250]`, "profile.thresholds", "", vitals.Thresholds{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := DecodeBatch(batch(tc.part))
+			if tc.batchErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.batchErr) {
+					t.Errorf("DecodeBatch(thresholds %s) = %v, want an error containing %q", tc.part, err, tc.batchErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("DecodeBatch(thresholds %s) = %v, want it accepted", tc.part, err)
+			}
+			got, err := b.Heartbeat.Profile.Thresholds.Domain()
+			switch {
+			case tc.domainErr != "" && (err == nil || !strings.Contains(err.Error(), tc.domainErr)):
+				t.Errorf("Domain() = %v, want an error containing %q", err, tc.domainErr)
+			case tc.domainErr == "" && err != nil:
+				t.Errorf("Domain() = %v, want %+v", err, tc.want)
+			case tc.domainErr == "" && got != vitals.Config{Thresholds: tc.want}.EffectiveThresholds():
+				t.Errorf("Domain() = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzProfileThresholds: any thresholds part reads without a panic, and
+// what Domain accepts is a set of thresholds the dispenser would run.
+func FuzzProfileThresholds(f *testing.F) {
+	for _, s := range []string{`{"version":1,"glucose_low":70,"glucose_high":250,"crisis_systolic":180,"crisis_diastolic":120,"spo2_scale":1}`,
+		`{"version":2}`, `{"version":1,"glucose_low":-1e308}`, `null`, `{"version":1,"spo2_scale":2,"x":[1]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var th ProfileThresholds
+		if err := json.Unmarshal(data, &th); err != nil {
+			return
+		}
+		d, err := th.Domain()
+		if err != nil {
+			return
+		}
+		if ps := (&vitals.Config{Thresholds: d}).Validate(); len(ps) > 0 || d.GlucoseLow >= d.GlucoseHigh {
+			t.Fatalf("Domain() = %+v, which the dispenser refuses: %v", d, ps)
+		}
+		j, err := json.Marshal(&th)
+		if err != nil {
+			t.Fatalf("accepted thresholds do not encode: %v", err)
+		}
+		var again ProfileThresholds
+		if err := json.Unmarshal(j, &again); err != nil {
+			t.Fatalf("re-encoded thresholds %s do not read: %v", j, err)
+		}
+		if d2, err := again.Domain(); err != nil || d2 != d {
+			t.Fatalf("re-encoded thresholds %s = %+v, %v; want %+v", j, d2, err, d)
+		}
+	})
+}

@@ -52,8 +52,9 @@ func wireSync(ctx context.Context, r *running) error {
 		// Vitals readings go along; they are appended outside the event
 		// log, so they leave with the next event or heartbeat.
 		Readings: r.store,
-		// The clinic's reports need the regimens and the zone (docs/reports.md).
-		Profile: uplink.NewProfile(r.file.Patient, r.file.Medications, r.file.Regimens, meters(r.file.Vitals)),
+		// The clinic's reports need the regimens, the zone and the vitals
+		// thresholds the rules apply (docs/reports.md).
+		Profile: uplink.NewProfile(r.file.Patient, r.file.Medications, r.file.Regimens, meters(r.file.Vitals)).WithThresholds(r.file.Vitals),
 	}
 	p, err := uplink.NewPusher(o)
 	if err != nil {
