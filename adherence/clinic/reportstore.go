@@ -87,6 +87,16 @@ func thresholdsOf(p *uplink.ProfileThresholds) *adherence.VitalThresholds {
 		CrisisSystolic: t.CrisisSystolic, CrisisDiastolic: t.CrisisDiastolic, SpO2Scale: t.SpO2Scale}
 }
 
+// ThresholdsOf is the patient's alert thresholds in a dispenser's config,
+// for reports made from the config rather than a synced profile (pillctl
+// report); nil without a vitals section.
+func ThresholdsOf(c *vitals.Config) *adherence.VitalThresholds {
+	if c == nil {
+		return nil
+	}
+	return thresholdsOf((&uplink.Profile{}).WithThresholds(c).Thresholds)
+}
+
 // MetersOf converts the config's health devices for the reports.
 func MetersOf(ds []vitals.Device) []adherence.Meter {
 	out := make([]adherence.Meter, len(ds))

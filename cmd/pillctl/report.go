@@ -207,6 +207,7 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 		in.Setup = adherence.Setup{Location: loc, Medications: cfg.Medications, Regimens: cfg.Regimens}
 		if cfg.Vitals != nil {
 			in.Setup.Meters = clinic.MetersOf(cfg.Vitals.Devices)
+			in.Setup.Thresholds = clinic.ThresholdsOf(cfg.Vitals)
 		}
 	}
 	if in.Events, err = pageAll(func(seq int64) ([]dispenser.Event, error) { return st.Since(ctx, seq, 5000) },
