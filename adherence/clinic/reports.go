@@ -203,25 +203,45 @@ func ExportName(patientID string, p adherence.Period, format string) string {
 	return fmt.Sprintf("pillbox-%s-%s-to-%s-%s", patientID, p.From, p.To-1, format)
 }
 
+// reportQuery is what a report request asks for: the patient's setup, the
+// report's "now" and the period (def days unless the query names one).
+type reportQuery struct {
+	setup    adherence.Setup
+	loc      *time.Location
+	now      time.Time
+	from, to time.Time
+	days     int
+}
+
+// reportQuery reads a report request's setup and period; on failure it
+// has answered and ok is false.
+func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request, c *call, def int) (q reportQuery, ok bool) {
+	ctx := r.Context()
+	setup, _, err := s.c.Store.PatientSetup(ctx, c.patient.ID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return q, false
+	}
+	q.setup, q.loc = setup, setupLoc(setup)
+	if q.now, err = s.c.Store.ReportNow(ctx, c.patient.ID, s.c.Clock.Now()); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return q, false
+	}
+	if q.from, q.to, q.days, err = ReportPeriod(r.URL.Query(), q.now, q.loc, def); err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return q, false
+	}
+	return q, true
+}
+
 func (s *Server) export(format string) func(http.ResponseWriter, *http.Request, *call) {
 	return func(w http.ResponseWriter, r *http.Request, c *call) {
 		ctx := r.Context()
-		setup, _, err := s.c.Store.PatientSetup(ctx, c.patient.ID)
-		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
+		q, ok := s.reportQuery(w, r, c, ExportDays)
+		if !ok {
 			return
 		}
-		loc := setupLoc(setup)
-		now, err := s.c.Store.ReportNow(ctx, c.patient.ID, s.c.Clock.Now())
-		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		from, to, _, err := ReportPeriod(r.URL.Query(), now, loc, ExportDays)
-		if err != nil {
-			s.fail(w, r, http.StatusBadRequest, err)
-			return
-		}
+		from, to := q.from, q.to
 		in, err := s.c.Store.ReportInput(ctx, c.patient, from, to)
 		if err != nil {
 			s.fail(w, r, http.StatusInternalServerError, err)
@@ -291,22 +311,11 @@ var windows = []int{7, 30, 90}
 
 func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
-	setup, _, err := s.c.Store.PatientSetup(ctx, c.patient.ID)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
+	q, ok := s.reportQuery(w, r, c, 90)
+	if !ok {
 		return
 	}
-	loc := setupLoc(setup)
-	now, err := s.c.Store.ReportNow(ctx, c.patient.ID, s.c.Clock.Now())
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	from, to, days, err := ReportPeriod(r.URL.Query(), now, loc, 90)
-	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+	setup, loc, now, from, to, days := q.setup, q.loc, q.now, q.from, q.to, q.days
 	// Read enough for the 90-day figures whatever the period shown.
 	readFrom, readTo := from, to
 	if d := adherence.LastDays(90, now, loc).From.Start(loc); d.Before(readFrom) {

@@ -55,6 +55,27 @@ func (h *harness) newDaemon(name, config string) (*daemon, error) {
 	return &daemon{h: h, config: config, data: data, addr: addr, api: newAPI("http://" + addr)}, nil
 }
 
+// newTextingDaemon makes a daemon on the example config with replace
+// applied (as config takes them) whose texts go, through the real
+// twilio-go client, to a new Twilio stand-in; its webhooks point at the
+// daemon's own address. The caller closes the provider.
+func (h *harness) newTextingDaemon(name string, replace ...string) (*daemon, *provider, error) {
+	p, err := startProvider(h.work)
+	if err != nil {
+		return nil, nil, fmt.Errorf("provider: %w", err)
+	}
+	d, err := h.newDaemon(name, "")
+	if err == nil {
+		d.config, err = h.config(name, append([]string{twilioBlock, twilioConfig(d.addr)}, replace...)...)
+	}
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	d.env = p.env()
+	return d, p, nil
+}
+
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -411,6 +432,25 @@ const (
 
 // press presses the button; with wait, it answers once any dispense it
 // started is over.
+// pressToDispense presses the button (after the checker read everything
+// before it) and waits up to timeout for the dispense it starts, so that
+// the caller can kill or break something while the motor turns. started
+// is false when no dispense began in time; err is a failure to check or
+// press.
+func (a *api) pressToDispense(ctx context.Context, chk *checker, timeout time.Duration) (ev dispenser.Event, started bool, err error) {
+	if err := chk.check(ctx); err != nil {
+		return dispenser.Event{}, false, err
+	}
+	since := chk.lastSeq
+	if err := a.press(ctx, false); err != nil {
+		return dispenser.Event{}, false, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ev, werr := a.waitEvent(wctx, since, func(ev dispenser.Event) bool { return ev.Kind == dispenser.KindDispenseStarted })
+	return ev, werr == nil, nil
+}
+
 func (a *api) press(ctx context.Context, wait bool) error {
 	a.pace()
 	path := "/api/sim/button"

@@ -52,24 +52,11 @@ func badInput(ctx context.Context, h *harness, r *result) {
 // daemon meanwhile, and returns its dose log: every event a person or the
 // dose loop caused, as kind and dose, without times or texts.
 func stormDay(ctx context.Context, h *harness, r *result, name string, n int) ([]string, int, error) {
-	p, err := startProvider(h.work)
+	d, p, err := h.newTextingDaemon("badinput-"+name, fastMotors...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer p.Close()
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, 0, err
-	}
-	cfg, err := h.config("badinput-"+name, append([]string{twilioBlock, twilioConfig(addr)}, fastMotors...)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	d, err := h.newDaemon("badinput-"+name, cfg)
-	if err != nil {
-		return nil, 0, err
-	}
-	d.addr, d.api, d.env = addr, newAPI("http://"+addr), p.env()
 	defer d.kill()
 	if err := d.start(ctx, "--sim-start=2027-01-12T07:50:00-05:00"); err != nil {
 		return nil, 0, err
@@ -80,7 +67,7 @@ func stormDay(ctx context.Context, h *harness, r *result, name string, n int) ([
 	}
 	r.set("routes_stormed", float64(len(routes)), "")
 
-	s := &storm{h: h, r: r, base: "http://" + addr, routes: routes, webhook: "http://" + addr,
+	s := &storm{h: h, r: r, base: "http://" + d.addr, routes: routes, webhook: "http://" + d.addr,
 		c: &http.Client{Timeout: 10 * time.Second}}
 	stormCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

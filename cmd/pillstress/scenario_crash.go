@@ -77,29 +77,12 @@ type stormDevice struct {
 }
 
 func crashDevice(ctx context.Context, h *harness, r *result, dev, kills int) {
-	p, err := startProvider(h.work)
+	d, p, err := h.newTextingDaemon(fmt.Sprintf("crash-%d", dev), frequentDoses...)
 	if err != nil {
-		r.fail("provider: %v", err)
+		r.fail("%v", err)
 		return
 	}
 	defer p.Close()
-	addr, err := freeAddr()
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	cfg, err := h.config(fmt.Sprintf("crash-%d", dev), append(frequentDoses, twilioBlock, twilioConfig(addr))...)
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	d, err := h.newDaemon(fmt.Sprintf("crash-%d", dev), cfg)
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	d.addr, d.api = addr, newAPI("http://"+addr)
-	d.env = p.env()
 	defer d.kill()
 	s := &stormDevice{h: h, r: r, d: d, p: p}
 	s.armed.Store("")
@@ -241,17 +224,11 @@ func (s *stormDevice) killMidDispense(ctx context.Context) error {
 	if _, err := s.toNextDose(ctx); err != nil {
 		return err
 	}
-	if err := s.chk.check(ctx); err != nil {
-		return err
-	}
-	since := s.chk.lastSeq
-	if err := s.d.api.press(ctx, false); err != nil {
-		return err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	_, err := s.d.api.waitEvent(wctx, since, func(ev dispenser.Event) bool { return ev.Kind == dispenser.KindDispenseStarted })
-	cancel()
+	_, started, err := s.d.api.pressToDispense(ctx, s.chk, 5*time.Second)
 	if err != nil {
+		return err
+	}
+	if !started {
 		s.r.add("press_without_dispense", 1)
 	}
 	time.Sleep(s.h.between(0, 1300*time.Millisecond))

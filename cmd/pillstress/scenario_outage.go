@@ -39,29 +39,12 @@ func providerOutage(ctx context.Context, h *harness, r *result) {
 
 func outageRun(ctx context.Context, h *harness, r *result, run int) {
 	r.Runs++
-	p, err := startProvider(h.work)
+	d, p, err := h.newTextingDaemon(fmt.Sprintf("outage-%d", run))
 	if err != nil {
-		r.fail("provider: %v", err)
+		r.fail("%v", err)
 		return
 	}
 	defer p.Close()
-	addr, err := freeAddr()
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	name := fmt.Sprintf("outage-%d", run)
-	cfg, err := h.config(name, twilioBlock, twilioConfig(addr))
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	d, err := h.newDaemon(name, cfg)
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	d.addr, d.api, d.env = addr, newAPI("http://"+addr), p.env()
 	defer d.kill()
 
 	ny, _ := time.LoadLocation("America/New_York")

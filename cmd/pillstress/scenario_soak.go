@@ -33,28 +33,12 @@ type soakSample struct {
 // database size, and reports their slopes (flat is the goal).
 func soak(ctx context.Context, h *harness, r *result) {
 	days := h.size(3, 30)
-	p, err := startProvider(h.work)
+	d, p, err := h.newTextingDaemon("soak", fastMotors...)
 	if err != nil {
-		r.fail("provider: %v", err)
+		r.fail("%v", err)
 		return
 	}
 	defer p.Close()
-	addr, err := freeAddr()
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	cfg, err := h.config("soak", append([]string{twilioBlock, twilioConfig(addr)}, fastMotors...)...)
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	d, err := h.newDaemon("soak", cfg)
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	d.addr, d.api, d.env = addr, newAPI("http://"+addr), p.env()
 	defer d.kill()
 	ny, _ := time.LoadLocation("America/New_York")
 	day0 := time.Date(2027, 4, 1, 0, 0, 0, 0, ny)

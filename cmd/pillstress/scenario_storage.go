@@ -83,21 +83,9 @@ type storageRun struct {
 func newStorageRun(ctx context.Context, h *harness, r *result, name string, root bool) (*storageRun, error) {
 	s := &storageRun{h: h, r: r, name: name, root: root}
 	var err error
-	if s.p, err = startProvider(h.work); err != nil {
+	if s.d, s.p, err = h.newTextingDaemon("storage", fastMotors...); err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := h.config("storage", append([]string{twilioBlock, twilioConfig(addr)}, fastMotors...)...)
-	if err != nil {
-		return nil, err
-	}
-	if s.d, err = h.newDaemon("storage", cfg); err != nil {
-		return nil, err
-	}
-	s.d.addr, s.d.api, s.d.env = addr, newAPI("http://"+addr), s.p.env()
 	world := s.d.data + "-world.json"
 	s.d.data = filepath.Join(s.d.data, "db")
 	if err := os.MkdirAll(s.d.data, 0o700); err != nil {
@@ -308,18 +296,12 @@ func diskFullMidDispense(ctx context.Context, s *storageRun) error {
 	if err := s.doseAt08(ctx); err != nil {
 		return err
 	}
-	if err := s.chk.check(ctx); err != nil {
-		return err
-	}
-	since := s.chk.lastSeq
-	if err := s.d.api.press(ctx, false); err != nil {
-		return err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	started, err := s.d.api.waitEvent(wctx, since, func(ev dispenser.Event) bool { return ev.Kind == dispenser.KindDispenseStarted })
-	cancel()
+	started, ok, err := s.d.api.pressToDispense(ctx, s.chk, 10*time.Second)
 	if err != nil {
-		return fmt.Errorf("no dispense_started: %w", err)
+		return err
+	}
+	if !ok {
+		return errors.New("no dispense_started within 10 s of the press")
 	}
 	if err := s.fill(); err != nil {
 		return fmt.Errorf("fill the disk: %w", err)
