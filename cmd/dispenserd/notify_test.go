@@ -39,9 +39,15 @@ type inProcess struct {
 // runDaemon starts dispenserd --sim in-process on config and data.
 func runDaemon(t testing.TB, config, data, listen, simStart string) *inProcess {
 	t.Helper()
+	return startInProcess(t, options{config: config, sim: true, data: data, listen: listen, simStart: simStart})
+}
+
+// startInProcess starts the daemon with o, serves it until the test ends,
+// and returns once its notifier runs.
+func startInProcess(t testing.TB, o options) *inProcess {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := start(ctx, options{config: config, sim: true, data: data, listen: listen, simStart: simStart},
-		slog.New(slog.DiscardHandler))
+	r, err := start(ctx, o, slog.New(slog.DiscardHandler))
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -76,30 +74,7 @@ func simDaemon(t *testing.T, o options) *inProcess {
 		o.config = "../../examples/dispenser.yaml"
 	}
 	o.simState = filepath.Join(o.data, "world.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	r, err := start(ctx, o, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- r.serve(ctx) }()
-	d := &inProcess{t: t, r: r, base: "http://" + r.listener.Addr().String()}
-	stopped := false
-	d.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		r.close()
-	}
-	t.Cleanup(d.stop)
-	d.do("GET", "/api/sim/sms", nil, http.StatusOK)
-	return d
+	return startInProcess(t, o)
 }
 
 func (d *inProcess) status() dispenser.Status {
