@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,6 +81,7 @@ type device struct {
 	latencies         []time.Duration
 	stored, dups      int
 	requests, errors  int
+	errKinds          map[string]int
 	firstErr          string
 	ackedSeq, ackedRd int64
 }
@@ -164,9 +167,30 @@ func (d *device) failed(msg string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.errors++
+	if d.errKinds == nil {
+		d.errKinds = map[string]int{}
+	}
+	d.errKinds[errKind(msg)]++
 	if d.firstErr == "" {
 		d.firstErr = msg
 	}
+}
+
+// httpStatus finds the status in the Pusher's errors ("server answered
+// 503: ...", "server rejected the batch: 401: ...").
+var httpStatus = regexp.MustCompile(`(?:answered|batch:) ([1-5][0-9][0-9])\b`)
+
+// errKind sorts a push's error for the report.
+func errKind(msg string) string {
+	switch {
+	case strings.Contains(msg, "Client.Timeout") || strings.Contains(msg, "deadline exceeded"):
+		return "no answer within 30 s (a dispenser's timeout)"
+	case httpStatus.MatchString(msg):
+		return "HTTP " + httpStatus.FindStringSubmatch(msg)[1]
+	case strings.Contains(msg, "uplink: post:"):
+		return "connection"
+	}
+	return "other"
 }
 
 // meter is a device's transport: it keeps the device under the clinic's

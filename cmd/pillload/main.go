@@ -28,12 +28,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -445,6 +447,15 @@ func (r *report) write(w io.Writer) {
 	if !r.stopped && wall > 0 {
 		x := simulated.Seconds() / wall.Seconds()
 		fmt.Fprintf(w, "at real-time rates that is the sync traffic of %d dispensers x %.0f = %.0f dispensers\n", o.n, x, float64(o.n)*x)
+	}
+	kinds := map[string]int{}
+	for _, d := range r.devs {
+		for k, n := range d.errKinds {
+			kinds[k] += n
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		fmt.Fprintf(w, "errors: %d %s\n", kinds[k], k)
 	}
 	var firsts []string
 	for _, d := range r.devs {

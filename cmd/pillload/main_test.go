@@ -300,3 +300,18 @@ func TestOptionsCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestErrKind(t *testing.T) {
+	tests := []struct{ msg, want string }{
+		{`uplink: post: Post "http://127.0.0.1:1/api/v1/sync": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, "no answer within 30 s (a dispenser's timeout)"},
+		{"uplink: server answered 503: Service Unavailable", "HTTP 503"},
+		{"uplink: server rejected the batch: 401: unknown token", "HTTP 401"},
+		{`uplink: post: Post "http://127.0.0.1:1/api/v1/sync": dial tcp 127.0.0.1:1: connect: connection refused`, "connection"},
+		{"uplink: the server stored the batch but did not advance its acknowledgement", "other"},
+	}
+	for _, tt := range tests {
+		if got := errKind(tt.msg); got != tt.want {
+			t.Errorf("errKind(%q) = %q, want %q", tt.msg, got, tt.want)
+		}
+	}
+}
