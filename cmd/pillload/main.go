@@ -225,8 +225,8 @@ func load(ctx context.Context, o options, stderr io.Writer) (*report, error) {
 		r.checkAcks()
 	}
 	if o.serverPid > 0 {
-		r.serverHWM, _ = procStatus(o.serverPid, "VmHWM")
-		r.serverWrote, _ = procIO(o.serverPid, "write_bytes")
+		r.serverHWM, _ = procField(o.serverPid, "status", "VmHWM")
+		r.serverWrote, _ = procField(o.serverPid, "io", "write_bytes")
 	}
 	if srv != nil {
 		r.dbSize = fileSize(srv.db)

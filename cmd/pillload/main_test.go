@@ -315,3 +315,28 @@ func TestErrKind(t *testing.T) {
 		}
 	}
 }
+
+func TestProcField(t *testing.T) {
+	self := os.Getpid()
+	tests := []struct {
+		file, field string
+		wantOK      bool
+	}{
+		{"status", "VmHWM", true},
+		{"io", "write_bytes", true},
+		{"status", "NoSuchField", false},
+	}
+	for _, tt := range tests {
+		n, ok := procField(self, tt.file, tt.field)
+		if ok != tt.wantOK || (ok && n <= 0 && tt.field == "VmHWM") {
+			t.Errorf("procField(self, %s, %s) = %d, %t; want ok %t (and a peak RSS above 0)", tt.file, tt.field, n, ok, tt.wantOK)
+		}
+	}
+	if _, ok := procCPU(self); !ok {
+		t.Errorf("procCPU(self) found no CPU time in /proc/%d/stat", self)
+	}
+	// VmHWM is in kB in the file, in bytes here.
+	if n, _ := procField(self, "status", "VmHWM"); n%1024 != 0 || n < 1<<20 {
+		t.Errorf("procField(self, status, VmHWM) = %d, want bytes (a multiple of 1024, at least 1 MiB)", n)
+	}
+}

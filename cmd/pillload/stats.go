@@ -74,30 +74,20 @@ func procCPU(pid int) (time.Duration, bool) {
 	return time.Duration(ut+st) * time.Second / userHZ, true
 }
 
-// procStatus reads a kB field (VmHWM, VmRSS...) of /proc/PID/status.
-func procStatus(pid int, field string) (int64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// procField reads a number field of /proc/PID/FILE: "VmHWM" of status
+// (in kB there, returned in bytes), "write_bytes" of io.
+func procField(pid int, file, field string) (int64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 	if err != nil {
 		return 0, false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return n * 1024, err == nil
-		}
-	}
-	return 0, false
-}
-
-// procIO reads a field (write_bytes...) of /proc/PID/io.
-func procIO(pid int, field string) (int64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+": "); ok {
-			n, err := strconv.ParseInt(rest, 10, 64)
+			v, kB := strings.CutSuffix(strings.TrimSpace(rest), " kB")
+			n, err := strconv.ParseInt(v, 10, 64)
+			if kB {
+				n *= 1024
+			}
 			return n, err == nil
 		}
 	}

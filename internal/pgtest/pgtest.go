@@ -100,8 +100,10 @@ type Template struct {
 var templateName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 
 // NewTemplate declares a template database called name (lower-case letters,
-// digits and _) that prepare fills through connString. Declare it in a
-// package variable; it is built on first use.
+// digits and _) that prepare fills through connString; prepare must close
+// its connections before it returns (PostgreSQL copies only a database
+// nobody is connected to). Declare it in a package variable; it is built
+// on first use.
 func NewTemplate(name string, prepare func(ctx context.Context, connString string) error) *Template {
 	if !templateName.MatchString(name) {
 		panic(fmt.Sprintf("pgtest: template name %q: want lower-case letters, digits and _, at most 40", name))
