@@ -290,17 +290,18 @@ func readDevices(path string, n int) ([]credential, error) {
 
 // report is what a run measured.
 type report struct {
-	o                   options
-	target              string
-	start, end          time.Time
-	devs                []*device
-	before, after       usage
-	windows             []float64 // events and readings stored per second, per 10 s
-	stopped             bool
-	serverHWM           int64
-	serverWrote, dbSize int64
-	checkedDB           bool
-	problems            []string
+	o             options
+	target        string
+	start, end    time.Time
+	devs          []*device
+	before, after usage
+	// Per 10 s of the run: syncs, and events and readings stored, per second.
+	syncWindows, windows []float64
+	stopped              bool
+	serverHWM            int64
+	serverWrote, dbSize  int64
+	checkedDB            bool
+	problems             []string
 }
 
 func (r *report) plannedPushes() int {
@@ -331,7 +332,7 @@ func (r *report) progress(w io.Writer) func() {
 		defer close(finished)
 		t := time.NewTicker(10 * time.Second)
 		defer t.Stop()
-		_, last, _, _, _ := r.totals()
+		lastReq, last, _, _, _ := r.totals()
 		lastAt := time.Now()
 		for {
 			select {
@@ -339,11 +340,13 @@ func (r *report) progress(w io.Writer) func() {
 				return
 			case now := <-t.C:
 				req, stored, _, errs, sent := r.totals()
-				rate := float64(stored-last) / now.Sub(lastAt).Seconds()
+				secs := now.Sub(lastAt).Seconds()
+				rate := float64(stored-last) / secs
 				r.windows = append(r.windows, rate)
+				r.syncWindows = append(r.syncWindows, float64(req-lastReq)/secs)
 				fmt.Fprintf(w, "pillload: %v: %d syncs, %d of %d events and readings stored (%.0f/s), %d errors\n",
 					now.Sub(r.before.at).Round(time.Second), req, stored, sent, rate, errs)
-				last, lastAt = stored, now
+				lastReq, last, lastAt = req, stored, now
 			}
 		}
 	}()
@@ -398,18 +401,10 @@ func (r *report) write(w io.Writer) {
 	lat := sortedLatencies(r.devs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	per := func(n int) string { return fmt.Sprintf("%.0f/s", float64(n)/wall.Seconds()) }
-	fmt.Fprintf(tw, "syncs (HTTP requests)\t%d\t%s\n", requests, per(requests))
+	fmt.Fprintf(tw, "syncs (HTTP requests)\t%d\t%s%s\n", requests, per(requests), spread(r.syncWindows))
 	fmt.Fprintf(tw, "events sent\t%d\t%s\n", evs, per(evs))
 	fmt.Fprintf(tw, "readings sent\t%d\t%s\n", rds, per(rds))
-	windows := ""
-	if len(r.windows) > 1 {
-		lo, hi := r.windows[0], r.windows[0]
-		for _, x := range r.windows[:len(r.windows)-1] { // the last is the tail, devices finishing
-			lo, hi = min(lo, x), max(hi, x)
-		}
-		windows = fmt.Sprintf(" (10 s windows: %.0f to %.0f/s)", lo, hi)
-	}
-	fmt.Fprintf(tw, "events and readings stored\t%d\t%s sustained%s\n", stored, per(stored), windows)
+	fmt.Fprintf(tw, "events and readings stored\t%d\t%s%s\n", stored, per(stored), spread(r.windows))
 	fmt.Fprintf(tw, "errors\t%d\t\n", errs)
 	fmt.Fprintf(tw, "duplicates acknowledged\t%d\t\n", dups)
 	tw.Flush()
@@ -476,6 +471,16 @@ func (r *report) write(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
 	}
+}
+
+// spread gives the slowest and fastest 10 s of a run, the last window
+// aside (the tail, dispensers finishing).
+func spread(windows []float64) string {
+	if len(windows) < 2 {
+		return ""
+	}
+	ws := windows[:len(windows)-1]
+	return fmt.Sprintf(" (10 s windows: %.0f to %.0f/s)", slices.Min(ws), slices.Max(ws))
 }
 
 func round(d time.Duration) time.Duration {
