@@ -2,6 +2,8 @@ package i18n_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,10 +47,7 @@ func caregiverTexts(l *i18n.Locale) map[string]string {
 // a text, no one-alert text in any language may need more. It logs the
 // counts per language.
 func TestCaregiverTextsFitTwoSegments(t *testing.T) {
-	var keys []string
-	for k := range caregiverTexts(i18n.Lookup("en")) {
-		keys = append(keys, k)
-	}
+	keys := slices.Sorted(maps.Keys(caregiverTexts(i18n.Lookup("en"))))
 	table := map[string][]string{}
 	for _, lang := range i18n.Supported() {
 		for k, text := range caregiverTexts(i18n.Lookup(lang.Tag)) {
