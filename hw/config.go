@@ -10,6 +10,8 @@ type BoardConfig struct {
 	I2CBus string `yaml:"i2c_bus"`
 	// Display is optional.
 	Display *DisplayConfig `yaml:"display"`
+	// Speaker is optional: spoken prompts through the Pi's audio output.
+	Speaker *SpeakerConfig `yaml:"speaker"`
 	// ServoDriver is the PCA9685 that drives servo compartments, if any.
 	ServoDriver *ServoDriverConfig `yaml:"servo_driver"`
 
@@ -28,6 +30,23 @@ type BoardConfig struct {
 type DisplayConfig struct {
 	Kind    string `yaml:"kind"`    // "ssd1306" (128x64 OLED) or "hd44780" (16x2 LCD on a PCF8574 backpack)
 	Address uint16 `yaml:"address"` // I2C address, e.g. 0x3c (SSD1306) or 0x27 (PCF8574)
+	// LargeText draws short messages twice as tall again (10 characters,
+	// 2 lines) for a patient who sees poorly; SSD1306 only.
+	LargeText bool `yaml:"large_text"`
+}
+
+// SpeakerConfig is the audio output that speaks prompts: espeak-ng
+// renders them and ALSA's aplay plays them.
+type SpeakerConfig struct {
+	// Device is the ALSA device, as aplay -D takes it; default "default"
+	// (the system's default output, with ALSA's format conversion).
+	Device string `yaml:"device"`
+	// Volume is 1..100; default 50, which is espeak-ng's own loudness.
+	// Above it the voice is louder and may distort on small speakers.
+	Volume int `yaml:"volume"`
+	// Rate is the speaking speed in words a minute, 80..300; default 140,
+	// slower than espeak-ng's 175 and easier to follow.
+	Rate int `yaml:"rate"`
 }
 
 // ServoDriverConfig is a PCA9685 16-channel PWM controller on I2C.

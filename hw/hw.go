@@ -1,7 +1,7 @@
 // Package hw owns the dispenser's view of its hardware: small interfaces
 // named for what each part does for the patient (a compartment that
-// dispenses one unit, a pill-drop sensor, a lid, a button, a display, an
-// indicator), the Board that groups them, and the board section of the
+// dispenses one unit, a pill-drop sensor, a lid, a button, a display, a
+// speaker, an indicator), the Board that groups them, and the board section of the
 // config file. Drivers live in subpackages: driver (real periph.io drivers),
 // host (opening them on a Raspberry Pi) and sim (the same drivers on
 // simulated pins and a simulated I2C bus).
@@ -97,15 +97,33 @@ type Display interface {
 	Show(lines ...string) error
 }
 
+// Speaker says short prompts aloud to the patient, in the patient's
+// language. It is one more output beside Display and Indicator; a speaker
+// that fails is a fault to report, never a reason to stop a dispense.
+type Speaker interface {
+	// Say queues text to be spoken in lang (a BCP 47 tag, "es") and
+	// returns at once: it never waits for the audio. A prompt not yet
+	// started is replaced by a newer one, and one being spoken is cut
+	// short by a different one, since the newest state is what the patient
+	// needs to hear; saying the prompt already queued or being spoken does
+	// nothing. The prompt is dropped, or cut short, when ctx is done.
+	// Failures to speak are the speaker's to log and report; Say returns
+	// an error only for a prompt it cannot take (empty, speaker closed).
+	Say(ctx context.Context, text, lang string) error
+	// Stop silences the prompt being spoken and drops the queued one (the
+	// patient pressed the button).
+	Stop()
+}
+
 // Compartment is one medication cassette.
 type Compartment struct {
 	ID    int // as numbered in the config, from 1
 	Motor Motor
 }
 
-// Board groups the parts the controller drives. Display, Buzzer, Cup, Lid
-// and LEDs are optional: the opener fills missing ones with no-op parts and
-// logs it loudly. Compartments and Drop are required: without them the
+// Board groups the parts the controller drives. Display, Speaker, Buzzer,
+// Cup, Lid and LEDs are optional: the opener fills missing ones with no-op
+// parts and logs it loudly. Compartments and Drop are required: without them the
 // device cannot know what it dispensed and refuses to start.
 type Board struct {
 	Compartments []Compartment
@@ -114,6 +132,7 @@ type Board struct {
 	Lid          Sensor
 	Cup          Sensor
 	Display      Display
+	Speaker      Speaker
 	Buzzer       Indicator
 	Ready        Indicator // green: nothing to do
 	Attention    Indicator // amber ring: a dose is waiting

@@ -18,7 +18,25 @@ const (
 	DefaultStepDirDelay   = time.Millisecond
 	DefaultMinPulse       = 500 * time.Microsecond
 	DefaultMaxPulse       = 2500 * time.Microsecond
+	DefaultAudioDevice    = "default"
+	DefaultVolume         = 50
+	DefaultSpeechRate     = 140
 )
+
+// Defaulted returns c with an empty Device and a zero Volume and Rate
+// filled in.
+func (c SpeakerConfig) Defaulted() SpeakerConfig {
+	if c.Device == "" {
+		c.Device = DefaultAudioDevice
+	}
+	if c.Volume == 0 {
+		c.Volume = DefaultVolume
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultSpeechRate
+	}
+	return c
+}
 
 // Defaulted returns c with an empty Pull and a zero Debounce filled in for
 // a sensor of kind in: pull "up" for an active-low input, else "down";
@@ -95,6 +113,13 @@ func ValidateBoard(b BoardConfig, comps []CompartmentConfig) problem.List {
 				"unknown display kind %q", d.Kind)
 		}
 		v.i2cAddr("board.display.address", d.Address, "the display's address is printed on its board: 0x3c for most OLEDs, 0x27 or 0x3f for LCD backpacks")
+		if d.LargeText && d.Kind == "hd44780" {
+			v.Add("board.display.large_text", "remove large_text, or fit a 128x64 SSD1306 OLED: a character LCD has one size of letters",
+				"large_text needs an ssd1306 display")
+		}
+	}
+	if s := b.Speaker; s != nil {
+		v.speaker(s.Defaulted())
 	}
 	if s := b.ServoDriver; s != nil {
 		v.i2cAddr("board.servo_driver.address", s.Address, "a PCA9685 board answers at 0x40 unless its address pads are bridged")
@@ -209,6 +234,23 @@ func (v *boardValidator) motor(path string, m MotorConfig, haveServoDriver bool,
 	}
 	if m.StepDelay < 0 {
 		v.Add(path+".step_delay", "use a duration such as 2ms, or leave it out", "step_delay %s is negative", m.StepDelay)
+	}
+}
+
+func (v *boardValidator) speaker(s SpeakerConfig) {
+	if s.Volume < 1 || s.Volume > 100 {
+		v.Add("board.speaker.volume", "use a volume from 1 to 100 (50 is espeak-ng's own loudness), or leave it out",
+			"volume %d is outside 1..100", s.Volume)
+	}
+	if s.Rate < 80 || s.Rate > 300 {
+		v.Add("board.speaker.rate", "use 80 to 300 words a minute (140 by default), or leave it out",
+			"rate %d is outside 80..300", s.Rate)
+	}
+	// aplay -D takes a PCM name with optional arguments: no spaces, and
+	// nothing a shell or aplay would read as another option.
+	if strings.ContainsAny(s.Device, " \t\n'\"`$;&|") || strings.HasPrefix(s.Device, "-") {
+		v.Add("board.speaker.device", `use an ALSA device name as "aplay -L" lists it, e.g. "default" or "plughw:CARD=Headphones"`,
+			"%q is not an ALSA device name", s.Device)
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 func validBoard() (BoardConfig, []CompartmentConfig) {
 	b := BoardConfig{
 		I2CBus:       "1",
-		Display:      &DisplayConfig{Kind: "ssd1306", Address: 0x3c},
+		Display:      &DisplayConfig{Kind: "ssd1306", Address: 0x3c, LargeText: true},
+		Speaker:      &SpeakerConfig{Device: "plughw:CARD=Headphones,DEV=0", Volume: 80, Rate: 120},
 		ServoDriver:  &ServoDriverConfig{Address: 0x40},
 		Button:       InputConfig{Pin: "GPIO17", ActiveLow: true, Pull: "up"},
 		Drop:         InputConfig{Pin: "GPIO27"},
@@ -129,6 +130,18 @@ func TestValidateBoard(t *testing.T) {
 			"compartments[0].count", "count 31 is outside 0..30"},
 		{"negative count", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[1].Count = -1 },
 			"compartments[1].count", "count -1 is outside 0..30"},
+		{"large text on an LCD", func(b *BoardConfig, c *[]CompartmentConfig) { b.Display.Kind, b.Display.Address = "hd44780", 0x27 },
+			"board.display.large_text", "large_text needs an ssd1306 display"},
+		{"volume too high", func(b *BoardConfig, c *[]CompartmentConfig) { b.Speaker.Volume = 101 },
+			"board.speaker.volume", "volume 101 is outside 1..100"},
+		{"negative volume", func(b *BoardConfig, c *[]CompartmentConfig) { b.Speaker.Volume = -5 },
+			"board.speaker.volume", "volume -5 is outside 1..100"},
+		{"rate too slow", func(b *BoardConfig, c *[]CompartmentConfig) { b.Speaker.Rate = 40 },
+			"board.speaker.rate", "rate 40 is outside 80..300"},
+		{"device with a space", func(b *BoardConfig, c *[]CompartmentConfig) { b.Speaker.Device = "hw:0 -v" },
+			"board.speaker.device", `"hw:0 -v" is not an ALSA device name`},
+		{"device like an option", func(b *BoardConfig, c *[]CompartmentConfig) { b.Speaker.Device = "--help" },
+			"board.speaker.device", "not an ALSA device name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,4 +212,16 @@ func FuzzValidatePin(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSpeakerDefaults(t *testing.T) {
+	got := SpeakerConfig{}.Defaulted()
+	if want := (SpeakerConfig{Device: "default", Volume: 50, Rate: 140}); got != want {
+		t.Errorf("SpeakerConfig{}.Defaulted() = %+v, want %+v", got, want)
+	}
+	b, comps := validBoard()
+	b.Speaker = &SpeakerConfig{}
+	if probs := ValidateBoard(b, comps); len(probs) != 0 {
+		t.Errorf("ValidateBoard(speaker: {}) = %v, want the defaults accepted", probs)
+	}
 }

@@ -20,6 +20,10 @@ type Ports struct {
 	Pin func(name string) gpio.PinIO
 	// OpenI2C opens the I2C bus with a periph name ("1", "" for the first).
 	OpenI2C func(name string) (i2c.BusCloser, error)
+	// OpenSpeaker starts the speaker (package speech on the device, a
+	// model in the simulator); nil where there is none. A speaker that
+	// has a Close method is closed with the board.
+	OpenSpeaker func(c hw.SpeakerConfig, log *slog.Logger) (hw.Speaker, error)
 }
 
 // NewBoard builds every driver the configuration names. A required part
@@ -106,6 +110,7 @@ func (bb *boardBuilder) build(cfg hw.BoardConfig, comps []hw.CompartmentConfig) 
 	b.Cup = bb.optionalInput(cfg.Cup, hw.Cup)
 
 	b.Display = bb.display(cfg.Display, bus)
+	b.Speaker = bb.speaker(cfg.Speaker)
 	b.Buzzer = bb.output(cfg.Buzzer, "buzzer")
 	b.Ready = bb.output(cfg.LEDReady, "led_ready")
 	b.Attention = bb.output(cfg.LEDAttention, "led_attention")
@@ -227,7 +232,11 @@ func (bb *boardBuilder) display(c *hw.DisplayConfig, bus i2c.Bus) hw.Display {
 	var err error
 	switch c.Kind {
 	case "ssd1306":
-		d, err = NewSSD1306(bus, c.Address)
+		var oled *SSD1306
+		if oled, err = NewSSD1306(bus, c.Address); err == nil {
+			oled.SetLargeText(c.LargeText)
+			d = oled
+		}
 	case "hd44780":
 		d, err = NewHD44780(bus, c.Address)
 	default:
@@ -238,6 +247,27 @@ func (bb *boardBuilder) display(c *hw.DisplayConfig, bus i2c.Bus) hw.Display {
 		return NopDisplay{}
 	}
 	return d
+}
+
+// speaker starts the configured speaker. Leaving it out of the config is
+// a choice, not a missing part: the device has always been silent.
+func (bb *boardBuilder) speaker(c *hw.SpeakerConfig) hw.Speaker {
+	if c == nil {
+		return NopSpeaker{}
+	}
+	if bb.ports.OpenSpeaker == nil {
+		bb.absent("speaker", "no audio output", errors.New("no speaker on these ports"))
+		return NopSpeaker{}
+	}
+	s, err := bb.ports.OpenSpeaker(c.Defaulted(), bb.log)
+	if err != nil {
+		bb.absent("speaker", "cannot speak", err)
+		return NopSpeaker{}
+	}
+	if c, ok := s.(interface{ Close() error }); ok {
+		bb.onClose(c.Close)
+	}
+	return s
 }
 
 func (bb *boardBuilder) output(c *hw.OutputConfig, name string) hw.Indicator {

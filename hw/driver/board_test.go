@@ -217,3 +217,67 @@ func TestNewBoardMissingParts(t *testing.T) {
 		})
 	}
 }
+
+// fakeSpeaker records its settings and whether the board closed it.
+type fakeSpeaker struct {
+	NopSpeaker
+	cfg    hw.SpeakerConfig
+	closed bool
+}
+
+func (f *fakeSpeaker) Close() error { f.closed = true; return nil }
+
+func TestNewBoardSpeaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg, comps := fullConfig()
+		cfg.Speaker = &hw.SpeakerConfig{Volume: 80}
+		cfg.Display.LargeText = true
+		tests := []struct {
+			name        string
+			open        func(hw.SpeakerConfig, *slog.Logger) (hw.Speaker, error)
+			wantMissing bool
+		}{
+			{"opens", nil, false},
+			{"cannot speak", func(hw.SpeakerConfig, *slog.Logger) (hw.Speaker, error) {
+				return nil, errors.New("espeak-ng not found")
+			}, true},
+			{"no speaker on the ports", nil, true},
+		}
+		for _, tt := range tests {
+			tp := newTestPorts()
+			ports := tp.ports()
+			fake := &fakeSpeaker{}
+			switch {
+			case tt.open != nil:
+				ports.OpenSpeaker = tt.open
+			case tt.name == "opens":
+				ports.OpenSpeaker = func(c hw.SpeakerConfig, _ *slog.Logger) (hw.Speaker, error) {
+					fake.cfg = c
+					return fake, nil
+				}
+			}
+			var logs bytes.Buffer
+			b, err := NewBoard(cfg, comps, ports, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatalf("%s: NewBoard: %v", tt.name, err)
+			}
+			if got := slices.Contains(b.Missing, "speaker"); got != tt.wantMissing {
+				t.Errorf("%s: speaker missing %v, want %v (log %q)", tt.name, got, tt.wantMissing, logs.String())
+			}
+			if tt.wantMissing {
+				if _, nop := b.Speaker.(NopSpeaker); !nop || !strings.Contains(logs.String(), "speaker") {
+					t.Errorf("%s: Speaker %T, log %q; want the no-op speaker, logged", tt.name, b.Speaker, logs.String())
+				}
+			} else if b.Speaker != hw.Speaker(fake) || fake.cfg != (hw.SpeakerConfig{Device: "default", Volume: 80, Rate: 140}) {
+				t.Errorf("%s: Speaker %v opened with %+v, want the port's speaker with the defaults filled in", tt.name, b.Speaker, fake.cfg)
+			}
+			if oled, ok := b.Display.(*SSD1306); !ok || !oled.tall {
+				t.Errorf("%s: display %T not in large-text mode, want large_text applied", tt.name, b.Display)
+			}
+			b.Close()
+			if !tt.wantMissing && !fake.closed {
+				t.Errorf("%s: speaker not closed with the board", tt.name)
+			}
+		}
+	})
+}

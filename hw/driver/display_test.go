@@ -27,7 +27,11 @@ func TestLayout(t *testing.T) {
 		{"empty line kept", []string{"a", "", "b"}, 10, 4, []string{"a", "", "b"}, true},
 		{"long word split", []string{"Unbelievable x"}, 5, 4, []string{"Unbel", "ievab", "le x"}, false},
 		{"too many rows cut", []string{"a b c"}, 1, 2, []string{"a", "b"}, false},
-		{"non-ASCII shown as ?", []string{"Café ✓"}, 10, 4, []string{"Caf? ?"}, true},
+		{"no glyph shown as ?", []string{"Café ✓\x01"}, 10, 4, []string{"Café ??"}, true},
+		{"accents count one cell", []string{"Pastillas listas"}, 9, 4, []string{"Pastillas", "listas"}, true},
+		{"accented word split by rune", []string{"Vérification"}, 5, 4, []string{"Vérif", "icati", "on"}, false},
+		{"no-break space joins", []string{"échec\u00a0: numéro\u00a0?"}, 8, 4, []string{"échec :", "numéro ?"}, true},
+		{"typographic signs", []string{"l\u2019aidant \u2013 ok\u2026"}, 21, 4, []string{"l'aidant - ok..."}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,7 +45,7 @@ func TestLayout(t *testing.T) {
 
 func TestFontGlyphs(t *testing.T) {
 	seen := map[[GlyphWidth]byte]rune{}
-	for r := rune(firstGlyph); r <= lastGlyph; r++ {
+	for _, r := range glyphRunes {
 		g := Glyph(r)
 		if other, dup := seen[g]; dup {
 			t.Errorf("Glyph(%q) = Glyph(%q): text could not be read back", r, other)
@@ -53,7 +57,7 @@ func TestFontGlyphs(t *testing.T) {
 			}
 		}
 	}
-	if Glyph('é') != Glyph('?') || Glyph('\n') != Glyph('?') {
+	if Glyph('✓') != Glyph('?') || Glyph('\n') != Glyph('?') {
 		t.Errorf("unprintable runes are not drawn as '?'")
 	}
 	if got, want := Glyph('H'), [5]byte{0x7F, 0x08, 0x08, 0x08, 0x7F}; got != want {
@@ -96,14 +100,6 @@ func TestRender(t *testing.T) {
 			}
 		})
 	}
-}
-
-func makeRange(from, to rune) []rune {
-	var r []rune
-	for c := from; c <= to; c++ {
-		r = append(r, c)
-	}
-	return r
 }
 
 func TestRenderPixels(t *testing.T) {
@@ -206,14 +202,17 @@ func TestSSD1306Errors(t *testing.T) {
 // the datasheet, to check what the driver's bytes do: it latches a nibble
 // on each falling edge of E.
 type lcd struct {
-	prev    byte
-	fourBit bool
-	high    *byte // first nibble of a byte in 4-bit mode
-	addr    byte
-	ddram   [0x80]byte
-	nibbles []byte // every nibble latched, with RS in bit 4
-	rwHigh  bool
-	noLight bool
+	prev     byte
+	fourBit  bool
+	high     *byte // first nibble of a byte in 4-bit mode
+	addr     byte
+	ddram    [0x80]byte
+	cgram    [64]byte
+	inCGRAM  bool // data goes to CGRAM (after a set-CGRAM-address)
+	cgWrites int
+	nibbles  []byte // every nibble latched, with RS in bit 4
+	rwHigh   bool
+	noLight  bool
 }
 
 func (l *lcd) write(b byte) {
@@ -236,11 +235,17 @@ func (l *lcd) write(b byte) {
 			v := *l.high<<4 | n
 			l.high = nil
 			switch {
+			case rs != 0 && l.inCGRAM:
+				l.cgram[l.addr&0x3F] = v
+				l.addr++
+				l.cgWrites++
 			case rs != 0:
 				l.ddram[l.addr&0x7F] = v
 				l.addr++
 			case v&0x80 != 0:
-				l.addr = v & 0x7F
+				l.addr, l.inCGRAM = v&0x7F, false
+			case v&0x40 != 0:
+				l.addr, l.inCGRAM = v&0x3F, true
 			case v == lcdClear:
 				for i := range l.ddram {
 					l.ddram[i] = ' '

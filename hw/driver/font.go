@@ -1,5 +1,7 @@
 package driver
 
+import "strings"
+
 // The SSD1306 text layout, for anyone who reads a frame back as text (the
 // simulator does, through ReadText):
 //
@@ -16,6 +18,11 @@ package driver
 //     y = r*CellHeight*scale from the top left corner; there is no margin.
 //   - Text is shown at LargeScale when every word fits whole; otherwise
 //     the whole screen is drawn at scale 1.
+//   - Large-text mode (RenderTall) doubles the height again: each pixel
+//     a LargeScale x 2*LargeScale block, cells 12x32, TallCols x TallRows
+//     = 10 x 2 characters.
+//   - Beyond ASCII, the font draws the accented letters and signs of
+//     font_latin.go; anything else is drawn as '?'.
 const (
 	GlyphWidth  = 5
 	GlyphHeight = 7
@@ -132,13 +139,36 @@ var font5x7 = [lastGlyph - firstGlyph + 1][GlyphWidth]byte{
 	{0x08, 0x04, 0x08, 0x10, 0x08}, // ~
 }
 
-// Glyph returns the 5 column bytes of r (bit 0 = top row); runes outside
-// ' '..'~' are drawn as '?'.
+// Glyph returns the 5 column bytes of r (bit 0 = top row); runes the font
+// does not draw (see HasGlyph) are drawn as '?'.
 func Glyph(r rune) [GlyphWidth]byte {
-	if r < firstGlyph || r > lastGlyph {
-		r = '?'
+	if r >= firstGlyph && r <= lastGlyph {
+		return font5x7[r-firstGlyph]
 	}
-	return font5x7[r-firstGlyph]
+	if g, ok := latin[r]; ok {
+		return g.cols
+	}
+	return font5x7['?'-firstGlyph]
+}
+
+// textScale is how many pixels across and down each glyph pixel takes.
+type textScale struct{ x, y int }
+
+var (
+	// tallScale is large-text mode: double the height of large letters.
+	tallScale  = textScale{LargeScale, 2 * LargeScale}
+	largeScale = textScale{LargeScale, LargeScale}
+	smallScale = textScale{1, 1}
+)
+
+// The grid of large-text mode: 12x32-pixel cells.
+const (
+	TallCols = OLEDWidth / (CellWidth * LargeScale)       // 10
+	TallRows = OLEDHeight / (CellHeight * 2 * LargeScale) // 2
+)
+
+func (s textScale) grid() (cols, rows int) {
+	return OLEDWidth / (CellWidth * s.x), OLEDHeight / (CellHeight * s.y)
 }
 
 // Render draws lines into an SSD1306 frame (OLEDWidth x OLEDHeight, page
@@ -147,30 +177,49 @@ func Glyph(r rune) [GlyphWidth]byte {
 // where text that still does not fit is cut. It returns the scale used.
 func Render(lines ...string) (frame [OLEDBytes]byte, scale int) {
 	rows, fits := layout(lines, LargeCols, LargeRows)
-	scale = LargeScale
+	s := largeScale
 	if !fits {
 		rows, _ = layout(lines, SmallCols, SmallRows)
-		scale = 1
+		s = smallScale
 	}
-	for r, row := range rows {
-		for c, ch := range row {
-			drawGlyph(&frame, Glyph(ch), c*CellWidth*scale, r*CellHeight*scale, scale)
-		}
-	}
-	return frame, scale
+	draw(&frame, rows, s)
+	return frame, s.x
 }
 
-// drawGlyph draws g with its top left corner at x0, y0, each pixel a
-// scale x scale block.
-func drawGlyph(f *[OLEDBytes]byte, g [GlyphWidth]byte, x0, y0, scale int) {
+// RenderTall is Render for large-text mode: letters twice as tall as
+// Render's large ones (12x32-pixel cells, TallCols x TallRows), for a
+// patient who sees poorly, when the whole text fits that grid with every
+// word whole ("Too soon"); otherwise it draws as Render does, so that no
+// word is lost. tall reports which.
+func RenderTall(lines ...string) (frame [OLEDBytes]byte, tall bool) {
+	rows, fits := layout(lines, TallCols, TallRows)
+	if !fits {
+		frame, _ = Render(lines...)
+		return frame, false
+	}
+	draw(&frame, rows, tallScale)
+	return frame, true
+}
+
+func draw(f *[OLEDBytes]byte, rows []string, s textScale) {
+	for r, row := range rows {
+		for c, ch := range []rune(row) {
+			drawGlyph(f, Glyph(ch), c*CellWidth*s.x, r*CellHeight*s.y, s)
+		}
+	}
+}
+
+// drawGlyph draws g with its top left corner at x0, y0, each pixel an
+// s.x by s.y block.
+func drawGlyph(f *[OLEDBytes]byte, g [GlyphWidth]byte, x0, y0 int, s textScale) {
 	for gx, col := range g {
 		for gy := range GlyphHeight {
 			if col&(1<<gy) == 0 {
 				continue
 			}
-			for dx := range scale {
-				for dy := range scale {
-					setPixel(f, x0+gx*scale+dx, y0+gy*scale+dy)
+			for dx := range s.x {
+				for dy := range s.y {
+					setPixel(f, x0+gx*s.x+dx, y0+gy*s.y+dy)
 				}
 			}
 		}
@@ -185,38 +234,40 @@ func pixel(f *[OLEDBytes]byte, x, y int) bool {
 	return f[y/8*OLEDWidth+x]&(1<<(y%8)) != 0
 }
 
-// ReadText reads a frame drawn by Render back as text rows, trailing blanks
-// trimmed and trailing empty rows dropped. It tries LargeScale first, then
-// scale 1; ok is false when neither reads every cell as a glyph (a frame
-// Render did not draw).
+// ReadText reads a frame drawn by Render or RenderTall back as text rows,
+// trailing blanks trimmed and trailing empty rows dropped. It tries the
+// tall, large and small sizes in turn; ok is false when none reads every
+// cell as a glyph (a frame neither drew).
 func ReadText(frame [OLEDBytes]byte) (rows []string, ok bool) {
-	if rows, ok := readAt(&frame, LargeScale); ok {
-		return rows, true
+	for _, s := range []textScale{tallScale, largeScale, smallScale} {
+		if rows, ok := readAt(&frame, s); ok {
+			return rows, true
+		}
 	}
-	return readAt(&frame, 1)
+	return nil, false
 }
 
-var glyphIndex = func() map[[GlyphWidth]byte]byte {
-	m := make(map[[GlyphWidth]byte]byte, len(font5x7))
-	for i, g := range font5x7 {
-		m[g] = byte(firstGlyph + i)
+var glyphIndex = func() map[[GlyphWidth]byte]rune {
+	m := make(map[[GlyphWidth]byte]rune, len(glyphRunes))
+	for _, r := range glyphRunes {
+		m[Glyph(r)] = r
 	}
 	return m
 }()
 
-func readAt(f *[OLEDBytes]byte, scale int) ([]string, bool) {
-	cols, nrows := OLEDWidth/(CellWidth*scale), OLEDHeight/(CellHeight*scale)
+func readAt(f *[OLEDBytes]byte, s textScale) ([]string, bool) {
+	cols, nrows := s.grid()
 	// Every lit pixel must belong to a glyph cell drawn at this scale.
 	var redraw [OLEDBytes]byte
 	rows := make([]string, nrows)
 	for r := range nrows {
-		line := make([]byte, cols)
+		line := make([]rune, cols)
 		for c := range cols {
-			x0, y0 := c*CellWidth*scale, r*CellHeight*scale
+			x0, y0 := c*CellWidth*s.x, r*CellHeight*s.y
 			var g [GlyphWidth]byte
 			for gx := range GlyphWidth {
 				for gy := range GlyphHeight {
-					if pixel(f, x0+gx*scale, y0+gy*scale) {
+					if pixel(f, x0+gx*s.x, y0+gy*s.y) {
 						g[gx] |= 1 << gy
 					}
 				}
@@ -226,9 +277,9 @@ func readAt(f *[OLEDBytes]byte, scale int) ([]string, bool) {
 				return nil, false
 			}
 			line[c] = ch
-			drawGlyph(&redraw, g, x0, y0, scale)
+			drawGlyph(&redraw, g, x0, y0, s)
 		}
-		rows[r] = trimRight(string(line))
+		rows[r] = strings.TrimRight(string(line), " ")
 	}
 	if redraw != *f {
 		return nil, false
@@ -237,11 +288,4 @@ func readAt(f *[OLEDBytes]byte, scale int) ([]string, bool) {
 		rows = rows[:len(rows)-1]
 	}
 	return rows, true
-}
-
-func trimRight(s string) string {
-	for len(s) > 0 && s[len(s)-1] == ' ' {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -3,7 +3,7 @@ package driver
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +32,7 @@ const (
 	lcdEntryMode    = 0x06 // increment, no display shift
 	lcdDisplayOn    = 0x0C // display on, cursor off, blink off
 	lcdFunction4Bit = 0x28 // 4-bit interface, 2 lines, 5x8 dots
+	lcdSetCGRAM     = 0x40
 	lcdSetDDRAM     = 0x80
 )
 
@@ -47,9 +48,16 @@ var lcdRowAddr = [LCDRows]byte{0x00, 0x40}
 
 // HD44780 is a 16x2 character LCD driven in 4-bit mode through a PCF8574
 // I2C port expander, backlight on.
+//
+// Letters beyond ASCII: ä, ö, ü and ñ come from the A00 character ROM;
+// the others the font draws (see HasGlyph) are loaded into the 8 CGRAM
+// slots, per screen, the most frequent first. When a screen needs more
+// than 8, the least frequent show as their base letter (Base: é as e, ¿ as
+// ?), and ß as the ROM's β: a word stays readable and its length is kept.
 type HD44780 struct {
-	mu  sync.Mutex
-	dev i2c.Dev
+	mu    sync.Mutex
+	dev   i2c.Dev
+	slots [lcdSlots]rune // what each CGRAM slot holds; 0 when unknown
 }
 
 // NewHD44780 resets the LCD at addr (0x27, or 0x3F for the PCF8574A) by the
@@ -124,22 +132,135 @@ func (d *HD44780) Show(lines ...string) error {
 	rows, _ := layout(lines, LCDCols, LCDRows)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for r, addr := range lcdRowAddr {
-		text := ""
-		if r < len(rows) {
-			text = rows[r]
+	codes, load := d.plan(rows)
+	for _, slot := range load {
+		r := codes.slotRune[slot]
+		d.slots[slot] = 0 // unknown until all 8 rows are written
+		if err := d.send(lcdSetCGRAM|byte(slot)<<3, 0); err != nil {
+			return fmt.Errorf("hd44780: CGRAM slot %d: %w", slot, err)
 		}
-		text += strings.Repeat(" ", LCDCols-len(text))
+		for _, b := range LCDGlyph(r) {
+			if err := d.send(b, lcdRS); err != nil {
+				return fmt.Errorf("hd44780: CGRAM slot %d: %w", slot, err)
+			}
+		}
+		d.slots[slot] = r
+	}
+	for r, addr := range lcdRowAddr {
 		if err := d.send(lcdSetDDRAM|addr, 0); err != nil {
 			return fmt.Errorf("hd44780: row %d: %w", r, err)
 		}
-		for i := range len(text) {
-			if err := d.send(lcdChar(text[i]), lcdRS); err != nil {
+		for _, c := range codes.rows[r] {
+			if err := d.send(c, lcdRS); err != nil {
 				return fmt.Errorf("hd44780: row %d: %w", r, err)
 			}
 		}
 	}
 	return nil
+}
+
+const lcdSlots = 8
+
+// lcdROM are the letters beyond ASCII that the A00 ROM has (datasheet
+// table 4), and β, which stands in for ß.
+var lcdROM = map[rune]byte{'ä': 0xE1, 'ö': 0xEF, 'ü': 0xF5, 'ñ': 0xEE, 'β': 0xE2}
+
+// lcdScreen is a screen as character codes, and the rune each CGRAM slot
+// must hold for it.
+type lcdScreen struct {
+	rows     [LCDRows][LCDCols]byte
+	slotRune [lcdSlots]rune
+}
+
+// plan turns rows into character codes and picks the CGRAM slots to
+// (re)load: up to 8 runes that need one, most frequent first (then first
+// seen), keeping a rune in the slot it already has so that what is on the
+// screen does not change shape while the new screen is written.
+func (d *HD44780) plan(rows []string) (s lcdScreen, load []int) {
+	count := map[rune]int{}
+	var order []rune
+	for _, row := range rows {
+		for _, r := range row {
+			if _, rom := lcdROM[r]; r > lastGlyph && !rom {
+				if count[r] == 0 {
+					order = append(order, r)
+				}
+				count[r]++
+			}
+		}
+	}
+	slices.SortStableFunc(order, func(a, b rune) int { return count[b] - count[a] })
+	order = order[:min(len(order), lcdSlots)]
+
+	s.slotRune = d.slots
+	slot := map[rune]int{}
+	var unplaced []rune
+	for _, r := range order {
+		if i := slices.Index(d.slots[:], r); i >= 0 {
+			slot[r] = i
+		} else {
+			unplaced = append(unplaced, r)
+		}
+	}
+	for i := range lcdSlots {
+		if len(unplaced) == 0 {
+			break
+		}
+		if _, keep := slot[s.slotRune[i]]; keep && s.slotRune[i] != 0 {
+			continue
+		}
+		s.slotRune[i], slot[unplaced[0]] = unplaced[0], i
+		load, unplaced = append(load, i), unplaced[1:]
+	}
+
+	for i := range LCDRows {
+		var rs []rune
+		if i < len(rows) {
+			rs = []rune(rows[i])
+		}
+		for c := range LCDCols {
+			r := ' '
+			if c < len(rs) {
+				r = rs[c]
+			}
+			s.rows[i][c] = lcdCode(r, slot)
+		}
+	}
+	return s, load
+}
+
+// lcdCode is the character code that shows r: ASCII from the ROM, a
+// CGRAM slot, a ROM letter, or the fallback.
+func lcdCode(r rune, slot map[rune]int) byte {
+	if i, ok := slot[r]; ok {
+		return byte(i)
+	}
+	if c, ok := lcdROM[r]; ok {
+		return c
+	}
+	if r == 'ß' || r == 'ẞ' {
+		return lcdROM['β']
+	}
+	r = Base(r)
+	if r < firstGlyph || r > lastGlyph {
+		return '?'
+	}
+	return lcdChar(byte(r))
+}
+
+// LCDGlyph is the CGRAM pattern of r: 8 rows, top first, the leftmost
+// column in bit 4 (datasheet table 5), drawn from the same font as the
+// OLED's; row 7, the cursor line, is blank.
+func LCDGlyph(r rune) [8]byte {
+	var rows [8]byte
+	for x, col := range Glyph(r) {
+		for y := range GlyphHeight {
+			if col>>y&1 != 0 {
+				rows[y] |= 1 << (GlyphWidth - 1 - x)
+			}
+		}
+	}
+	return rows
 }
 
 // lcdChar maps printable ASCII to the A00 character ROM, which has a yen

@@ -12,6 +12,15 @@ type NopDisplay struct{}
 // Show does nothing.
 func (NopDisplay) Show(...string) error { return nil }
 
+// NopSpeaker stands in for a speaker that is not fitted or cannot speak.
+type NopSpeaker struct{}
+
+// Say does nothing.
+func (NopSpeaker) Say(context.Context, string, string) error { return nil }
+
+// Stop does nothing.
+func (NopSpeaker) Stop() {}
+
 // NopIndicator stands in for a missing LED or buzzer. Its Mode is always
 // Off: nothing is shown, whatever was asked.
 type NopIndicator struct{}
@@ -37,6 +46,7 @@ func (NopSensor) Watch(ctx context.Context, _ chan<- hw.Edge) error {
 
 var (
 	_ hw.Display   = NopDisplay{}
+	_ hw.Speaker   = NopSpeaker{}
 	_ hw.Indicator = NopIndicator{}
 	_ hw.Sensor    = NopSensor{}
 )

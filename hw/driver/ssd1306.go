@@ -62,6 +62,7 @@ type SSD1306 struct {
 	mu    sync.Mutex
 	dev   i2c.Dev
 	frame [OLEDBytes]byte
+	tall  bool // large-text mode
 }
 
 // NewSSD1306 initialises the display at addr (0x3C, or 0x3D with the
@@ -82,12 +83,24 @@ func NewSSD1306(bus i2c.Bus, addr uint16) (*SSD1306, error) {
 }
 
 // Show replaces the screen with lines, word-wrapped, in large letters if
-// every word fits whole at LargeScale.
+// every word fits whole at LargeScale, or in large-text mode as
+// RenderTall draws them.
 func (d *SSD1306) Show(lines ...string) error {
-	frame, _ := Render(lines...)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	frame, _ := Render(lines...)
+	if d.tall {
+		frame, _ = RenderTall(lines...)
+	}
 	return d.write(frame)
+}
+
+// SetLargeText turns large-text mode (board.display.large_text) on or off
+// for the next Show.
+func (d *SSD1306) SetLargeText(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tall = on
 }
 
 // write sends a whole frame; callers hold d.mu or own d exclusively.

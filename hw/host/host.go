@@ -11,6 +11,7 @@ import (
 
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/hw/driver"
+	"github.com/pillbox/pillbox/hw/speech"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/conn/v3/i2c/i2creg"
@@ -21,6 +22,9 @@ import (
 var Ports = driver.Ports{
 	Pin:     func(name string) gpio.PinIO { return gpioreg.ByName(name) },
 	OpenI2C: i2creg.Open,
+	OpenSpeaker: func(c hw.SpeakerConfig, log *slog.Logger) (hw.Speaker, error) {
+		return speech.Open(c, log)
+	},
 }
 
 // Open initialises periph and builds the board (see driver.NewBoard for

@@ -3,6 +3,8 @@ package sim
 import (
 	"strings"
 	"sync"
+
+	"github.com/pillbox/pillbox/hw/driver"
 )
 
 // PCF8574 port bits as LCD backpacks wire them to the HD44780.
@@ -240,7 +242,7 @@ func (m *HD44780Model) Lines() []string {
 			if m.st.TwoLines {
 				a = row*0x40 + (c+m.shift)%lcdLineLen
 			}
-			b.WriteRune(lcdChar(m.ddram[a]))
+			b.WriteRune(m.charLocked(m.ddram[a]))
 		}
 		out = append(out, strings.TrimRight(b.String(), " "))
 	}
@@ -250,8 +252,41 @@ func (m *HD44780Model) Lines() []string {
 	return out
 }
 
+// CGRAM returns the 64 bytes of character generator RAM: 8 custom
+// characters of 8 rows, top first, the leftmost dot in bit 4.
+func (m *HD44780Model) CGRAM() [64]byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cgramMem
+}
+
+// charLocked is what a character code shows: codes 0x00..0x0F are the
+// CGRAM characters (0x08..0x0F repeat 0x00..0x07), read back as the font
+// letter their dots draw, or U+FFFD for a pattern that is none.
+func (m *HD44780Model) charLocked(c byte) rune {
+	if c < 0x10 {
+		var dots [8]byte
+		copy(dots[:], m.cgramMem[int(c&7)*8:])
+		if r, ok := cgramFont()[dots]; ok {
+			return r
+		}
+		return '\uFFFD'
+	}
+	return lcdChar(c)
+}
+
+// cgramFont maps the dot pattern of each letter the driver can load into
+// CGRAM back to the letter.
+var cgramFont = sync.OnceValue(func() map[[8]byte]rune {
+	m := map[[8]byte]rune{}
+	for _, r := range driver.LatinRunes() {
+		m[driver.LCDGlyph(r)] = r
+	}
+	return m
+})
+
 // lcdChar maps a character code to what the A00 (Japanese) character ROM
-// of the common modules shows.
+// of the common modules shows (datasheet table 4).
 func lcdChar(c byte) rune {
 	switch {
 	case c == 0x5C:
@@ -262,10 +297,20 @@ func lcdChar(c byte) rune {
 		return '←'
 	case c == 0xDF:
 		return '°'
+	case c == 0xE1:
+		return 'ä'
+	case c == 0xE2:
+		return 'β'
+	case c == 0xEE:
+		return 'ñ'
+	case c == 0xEF:
+		return 'ö'
+	case c == 0xF5:
+		return 'ü'
 	case c >= 0x20 && c < 0x7E:
 		return rune(c)
 	}
-	return '\uFFFD' // custom (CGRAM) or katakana/symbol glyphs
+	return '\uFFFD' // katakana and the symbols no text uses
 }
 
 var _ Device = (*HD44780Model)(nil)

@@ -9,9 +9,11 @@ import (
 )
 
 // The glyph recogniser reads what the panel shows with the font burned
-// into the device: driver.Glyph's 5x7 shapes (bit 0 the top row) in 6x8
-// cells, at double or single size. It knows nothing else of the driver's
-// layout: lines and glyphs may sit anywhere on the panel.
+// into the device: driver.Glyph's 5x7 shapes (bit 0 the top row), ASCII
+// and the accented letters, in 6x8 cells, at single size, double size or
+// double width and quadruple height (large-text mode). It knows nothing
+// else of the driver's layout: lines and glyphs may sit anywhere on the
+// panel.
 
 const (
 	glyphCols = 5 // columns of a glyph
@@ -19,14 +21,18 @@ const (
 	cellCols  = 6 // glyph pitch: 5 columns and one of spacing
 )
 
-var textScales = []int{2, 1}
+// textScale is how many panel pixels across and down a glyph pixel takes.
+type textScale struct{ x, y int }
+
+// textScales are the sizes the drivers draw, largest first.
+var textScales = []textScale{{2, 4}, {2, 2}, {1, 1}}
 
 type glyph struct {
 	r    rune
 	lead int // blank columns before the first lit one
-	// cols[s-1][c] is glyph column c/s at scale s, rows scaled, as a
+	// cols[i][c] is glyph column c/s.x at textScales[i], rows scaled, as a
 	// column mask with the box's top row at bit 0.
-	cols [2][]uint64
+	cols [][]uint64
 }
 
 // glyphs are the recognisable shapes, letters and digits first so that an
@@ -38,6 +44,7 @@ var glyphs = sync.OnceValue(func() []glyph {
 			order = append(order, r)
 		}
 	}
+	order = append(order, driver.LatinRunes()...)
 	seen := map[[5]byte]bool{{}: true} // a blank shape is a space, or a missing glyph
 	var gs []glyph
 	for _, r := range order {
@@ -56,14 +63,14 @@ var glyphs = sync.OnceValue(func() []glyph {
 				var m uint64
 				for row := range glyphRows {
 					if b>>row&1 != 0 {
-						m |= (1<<s - 1) << (row * s)
+						m |= (1<<s.y - 1) << (row * s.y)
 					}
 				}
-				for range s {
+				for range s.x {
 					cs = append(cs, m)
 				}
 			}
-			g.cols[s-1] = cs
+			g.cols = append(g.cols, cs)
 		}
 		gs = append(gs, g)
 	}
@@ -78,10 +85,10 @@ func readText(cols *[OLEDWidth]uint64) []string {
 		if band < 0 {
 			break
 		}
-		best := lineRead{top: band, scale: 1, unexplained: 1 << 30}
-		for _, s := range textScales {
-			for top := max(band-(glyphRows*s-1), y); top <= band; top++ {
-				if l := readLine(cols, top, s); l.better(best) {
+		best := lineRead{top: band, scale: len(textScales) - 1, unexplained: 1 << 30}
+		for si, s := range textScales {
+			for top := max(band-(glyphRows*s.y-1), y); top <= band; top++ {
+				if l := readLine(cols, top, si); l.better(best) {
 					best = l
 				}
 			}
@@ -89,7 +96,7 @@ func readText(cols *[OLEDWidth]uint64) []string {
 		if t := strings.TrimSpace(best.text); t != "" {
 			lines = append(lines, t)
 		}
-		y = best.top + glyphRows*best.scale
+		y = best.top + glyphRows*textScales[best.scale].y
 	}
 	return lines
 }
@@ -109,7 +116,8 @@ func firstLitRow(cols *[OLEDWidth]uint64, y int) int {
 
 type lineRead struct {
 	text                   string
-	top, scale             int
+	top                    int
+	scale                  int // index in textScales
 	explained, unexplained int // lit pixels inside / outside matched glyphs
 }
 
@@ -123,18 +131,20 @@ func (l lineRead) better(o lineRead) bool {
 	case l.explained != o.explained:
 		return l.explained > o.explained
 	case l.scale != o.scale:
-		return l.scale > o.scale
+		return l.scale < o.scale // textScales runs largest first
 	case (l.top%8 == 0) != (o.top%8 == 0):
 		return l.top%8 == 0
 	}
 	return l.top < o.top
 }
 
-// readLine reads the strip of glyph boxes whose top row is top at scale s.
-func readLine(cols *[OLEDWidth]uint64, top, s int) lineRead {
-	l := lineRead{top: top, scale: s}
-	strip := stripMask(top, glyphRows*s)
-	pitch := cellCols * s
+// readLine reads the strip of glyph boxes whose top row is top at
+// textScales[si].
+func readLine(cols *[OLEDWidth]uint64, top, si int) lineRead {
+	l := lineRead{top: top, scale: si}
+	s := textScales[si]
+	strip := stripMask(top, glyphRows*s.y)
+	pitch := cellCols * s.x
 	var b strings.Builder
 	last := 0 // origin of the previous glyph + pitch: where a next one would start
 	first := true
@@ -143,7 +153,7 @@ func readLine(cols *[OLEDWidth]uint64, top, s int) lineRead {
 			x++
 			continue
 		}
-		g, origin := matchAt(cols, x, top, s)
+		g, origin := matchAt(cols, x, top, si)
 		if g == nil {
 			// A blob that is no glyph: one "?" up to the next blank column.
 			if !first {
@@ -153,14 +163,14 @@ func readLine(cols *[OLEDWidth]uint64, top, s int) lineRead {
 			for ; x < OLEDWidth && cols[x]&strip != 0; x++ {
 				l.unexplained += bits.OnesCount64(cols[x] & strip)
 			}
-			last, first = x+s, false
+			last, first = x+s.x, false
 			continue
 		}
 		if !first {
 			b.WriteString(strings.Repeat(" ", max(0, (origin-last+pitch/2)/pitch)))
 		}
 		b.WriteRune(g.r)
-		end := min(origin+glyphCols*s, OLEDWidth)
+		end := min(origin+glyphCols*s.x, OLEDWidth)
 		for ; x < end; x++ {
 			l.explained += bits.OnesCount64(cols[x] & strip)
 		}
@@ -179,17 +189,18 @@ func stripMask(top, n int) uint64 {
 }
 
 // matchAt finds the glyph whose first lit column is at x, with its box
-// top at top, at scale s.
-func matchAt(cols *[OLEDWidth]uint64, x, top, s int) (*glyph, int) {
-	strip := stripMask(top, glyphRows*s)
+// top at top, at textScales[si].
+func matchAt(cols *[OLEDWidth]uint64, x, top, si int) (*glyph, int) {
+	s := textScales[si]
+	strip := stripMask(top, glyphRows*s.y)
 	gs := glyphs()
 next:
 	for i := range gs {
 		g := &gs[i]
-		origin := x - g.lead*s
-		for c, want := range g.cols[s-1] {
+		origin := x - g.lead*s.x
+		for c, want := range g.cols[si] {
 			// Rows of the box below the panel must be blank in the glyph.
-			if top+glyphRows*s > OLEDHeight && want>>(OLEDHeight-top) != 0 {
+			if top+glyphRows*s.y > OLEDHeight && want>>(OLEDHeight-top) != 0 {
 				continue next
 			}
 			want <<= top

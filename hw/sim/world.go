@@ -1,7 +1,7 @@
 // Package sim is the simulated dispenser board. It runs the real drivers of
 // package hw/driver over gpiotest pins and a simulated I2C bus whose device
 // models (SSD1306, HD44780 behind a PCF8574, PCA9685) decode the traffic by
-// their datasheets, and it adds a small physics model, the World: motor
+// their datasheets, a speaker model keeps the last spoken prompt, and it adds a small physics model, the World: motor
 // motion decoded from the pins turns the wheels, each full unit of forward
 // motion drops a pill through the drop beam into the cup, and a patient and
 // a fault injector act on the sensors. The daemon's sim mode and its HTTP
@@ -73,6 +73,7 @@ type World struct {
 	oled  *SSD1306Model
 	lcd   *HD44780Model
 	pca   *PCA9685Model
+	voice *SpeakerModel
 	board *hw.Board
 
 	mu         sync.Mutex
@@ -154,6 +155,10 @@ func New(b hw.BoardConfig, comps []hw.CompartmentConfig, opts ...Option) (*World
 			return nil
 		},
 		OpenI2C: func(string) (i2c.BusCloser, error) { return w.bus, nil },
+	}
+	if b.Speaker != nil {
+		w.voice = &SpeakerModel{}
+		ports.OpenSpeaker = w.voice.openSpeaker
 	}
 	board, err := driver.NewBoard(b, comps, ports, w.opts.log)
 	if err != nil {
@@ -436,6 +441,10 @@ func (w *World) OLED() *SSD1306Model { return w.oled }
 
 // LCD returns the HD44780 model, or nil when the display is not one.
 func (w *World) LCD() *HD44780Model { return w.lcd }
+
+// Speaker returns the audio output model, or nil when no speaker is
+// configured.
+func (w *World) Speaker() *SpeakerModel { return w.voice }
 
 // PCA9685 returns the PCA9685 model, or nil when none is configured.
 func (w *World) PCA9685() *PCA9685Model { return w.pca }
