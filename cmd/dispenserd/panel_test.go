@@ -447,7 +447,7 @@ func TestPanelURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := panelURL(addr); got != tc.want {
+			if got := panelURL("http", addr); got != tc.want {
 				t.Errorf("panelURL(%s) = %q, want %q", tc.addr, got, tc.want)
 			}
 		})

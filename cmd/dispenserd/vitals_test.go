@@ -119,7 +119,7 @@ func (d *vitalsDaemon) send(dev string, char uint16, hexBytes string) {
 func (d *vitalsDaemon) do(method, path, body string, want int) []byte {
 	d.t.Helper()
 	req, _ := http.NewRequestWithContext(d.t.Context(), method, d.base+path, strings.NewReader(body))
-	if body != "" {
+	if method != "GET" { // every other request is JSON, empty or not, as the API requires
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)

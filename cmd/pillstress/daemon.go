@@ -30,6 +30,7 @@ type daemon struct {
 	config string
 	data   string
 	addr   string
+	hook   string   // the Twilio webhooks' listener, for a texting daemon
 	env    []string // extra environment of the child
 	args   []string // extra flags of every start
 	api    *api
@@ -57,8 +58,8 @@ func (h *harness) newDaemon(name, config string) (*daemon, error) {
 
 // newTextingDaemon makes a daemon on the example config with replace
 // applied (as config takes them) whose texts go, through the real
-// twilio-go client, to a new Twilio stand-in; its webhooks point at the
-// daemon's own address. The caller closes the provider.
+// twilio-go client, to a new Twilio stand-in; its webhooks point at their
+// own listener's address. The caller closes the provider.
 func (h *harness) newTextingDaemon(name string, replace ...string) (*daemon, *provider, error) {
 	p, err := startProvider(h.work)
 	if err != nil {
@@ -66,7 +67,10 @@ func (h *harness) newTextingDaemon(name string, replace ...string) (*daemon, *pr
 	}
 	d, err := h.newDaemon(name, "")
 	if err == nil {
-		d.config, err = h.config(name, append([]string{twilioBlock, twilioConfig(d.addr)}, replace...)...)
+		d.hook, err = freeAddr()
+	}
+	if err == nil {
+		d.config, err = h.config(name, append([]string{twilioBlock, twilioConfig(d.hook)}, replace...)...)
 	}
 	if err != nil {
 		p.Close()
@@ -324,7 +328,7 @@ func (a *api) call(ctx context.Context, method, path string, body, out any) erro
 	if err != nil {
 		return err
 	}
-	if body != nil {
+	if method != "GET" { // every other request is JSON, empty or not, as the API requires
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := a.c.Do(req)
