@@ -136,7 +136,10 @@ func (d *daemon) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-d.exitedCh():
-			d.reap()
+			d.mu.Lock()
+			cmd := d.cmd
+			d.mu.Unlock()
+			d.reap(cmd)
 			return fmt.Errorf("dispenserd exited before it was ready:\n%s", d.logs.last(20))
 		case <-ctx.Done():
 			return ctx.Err()
@@ -199,11 +202,18 @@ func (d *daemon) signal(sig syscall.Signal) {
 		cmd.Process.Kill()
 		<-exited
 	}
-	d.reap()
+	d.reap(cmd)
 }
 
-func (d *daemon) reap() {
+// reap forgets cmd once it has exited. Two callers may kill the same child
+// (a provider hook and the scenario): the one that comes second must not
+// forget the child started since.
+func (d *daemon) reap(cmd *exec.Cmd) {
 	d.mu.Lock()
+	if d.cmd != cmd {
+		d.mu.Unlock()
+		return
+	}
 	d.cmd, d.exited = nil, nil
 	logs := d.logs
 	d.mu.Unlock()
