@@ -1,30 +1,20 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/hw/host"
 	"github.com/pillbox/pillbox/hw/sim"
+	"github.com/pillbox/pillbox/internal/testcert"
 )
 
 const (
@@ -85,27 +75,9 @@ func TestLoadAPIToken(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the test reads while the daemon writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // deviceDaemon runs the daemon as on a device (not --sim: real clock,
 // token required), with a simulated board in place of the GPIO pins.
-func deviceDaemon(t *testing.T, o options) (*running, string, *syncBuffer) {
+func deviceDaemon(t *testing.T, o options) (*running, string, *lockedBuffer) {
 	t.Helper()
 	openHost = func(cfg hw.BoardConfig, comps []hw.CompartmentConfig, log *slog.Logger) (*hw.Board, error) {
 		w, err := sim.New(cfg, comps, sim.WithLogger(log))
@@ -115,30 +87,17 @@ func deviceDaemon(t *testing.T, o options) (*running, string, *syncBuffer) {
 		return w.Board(), nil
 	}
 	t.Cleanup(func() { openHost = host.Open })
-	logs := &syncBuffer{}
+	logs := &lockedBuffer{}
 	o.config, o.data = "../../examples/dispenser.yaml", t.TempDir()
 	if o.listen == "" {
 		o.listen = "127.0.0.1:0"
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r, err := start(ctx, o, slog.New(slog.NewTextHandler(logs, nil)))
-	if err != nil {
-		cancel()
-		t.Fatalf("start: %v\n%s", err, logs)
-	}
-	done := make(chan error, 1)
-	go func() { done <- r.serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		r.close()
-	})
+	d := serveInProcess(t, o, slog.New(slog.NewTextHandler(logs, nil)), nil)
+	r := d.r
 	if _, err := r.ctrl.Status(t.Context()); err != nil { // the dose loop runs
 		t.Fatal(err)
 	}
-	return r, r.scheme() + "://" + r.listener.Addr().String(), logs
+	return r, d.base, logs
 }
 
 // call sends one request and returns its status.
@@ -259,39 +218,10 @@ func TestDeviceAPIWithoutToken(t *testing.T) {
 	}
 }
 
-// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
-// their paths and a pool that trusts it.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pillbox test"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
-
 // Beyond loopback the API needs TLS and an installed token, or the daemon
 // does not start; with both it serves HTTPS and warns.
 func TestListenBeyondLoopback(t *testing.T) {
-	cert, key, pool := selfSigned(t)
+	cert, key, pool := testcert.SelfSigned(t, t.TempDir())
 	tokFile := filepath.Join(t.TempDir(), "api.token")
 	writeToken(t, tokFile, apiToken1, 0o640)
 	for _, tc := range []struct {

@@ -159,25 +159,10 @@ var refused = map[int]bool{http.StatusUnauthorized: true, http.StatusForbidden: 
 func TestCrossSiteMatrix(t *testing.T) {
 	ctx := newBrowser(t)
 	atk := &attackLog{seen: map[string][]string{}, wake: make(chan struct{}, 1)}
-	ctxD, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	r, err := start(ctxD, options{config: "../../examples/dispenser.yaml", sim: true, data: t.TempDir(),
-		listen: "127.0.0.1:0", simStart: "2026-03-10T07:50:00-04:00"}, log)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	r.httpSrv.Handler = atk.wrap(r.httpSrv.Handler)
-	done := make(chan error, 1)
-	go func() { done <- r.serve(ctxD) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		r.close()
-	})
-	base := "http://" + r.listener.Addr().String()
+	d := serveInProcess(t, options{config: "../../examples/dispenser.yaml", sim: true, data: t.TempDir(),
+		listen: "127.0.0.1:0", simStart: "2026-03-10T07:50:00-04:00"}, log, atk.wrap)
+	base := d.base
 	const dose = "metformin@2026-03-10T08:00" // open at 07:50: a skip would log
 	state := func() string {
 		return string(httpGet(t, base+"/api/events?since=0&limit=10000")) + string(httpGet(t, base+"/api/sim/world")) +

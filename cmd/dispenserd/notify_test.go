@@ -46,15 +46,28 @@ func runDaemon(t testing.TB, config, data, listen, simStart string) *inProcess {
 // and returns once its notifier runs.
 func startInProcess(t testing.TB, o options) *inProcess {
 	t.Helper()
+	d := serveInProcess(t, o, slog.New(slog.DiscardHandler), nil)
+	// Ready once the notifier runs (the viewer waits for it).
+	d.do("GET", "/api/sim/sms", nil, http.StatusOK)
+	return d
+}
+
+// serveInProcess starts the daemon with o, logging to log, puts wrap (if
+// any) in front of its HTTP handler, and serves it until the test ends.
+func serveInProcess(t testing.TB, o options, log *slog.Logger, wrap func(http.Handler) http.Handler) *inProcess {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := start(ctx, o, slog.New(slog.DiscardHandler))
+	r, err := start(ctx, o, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
+	if wrap != nil {
+		r.httpSrv.Handler = wrap(r.httpSrv.Handler)
+	}
 	done := make(chan error, 1)
 	go func() { done <- r.serve(ctx) }()
-	d := &inProcess{t: t, r: r, base: "http://" + r.listener.Addr().String()}
+	d := &inProcess{t: t, r: r, base: r.scheme() + "://" + r.listener.Addr().String()}
 	stopped := false
 	d.stop = func() {
 		if stopped {
@@ -68,8 +81,6 @@ func startInProcess(t testing.TB, o options) *inProcess {
 		r.close()
 	}
 	t.Cleanup(d.stop)
-	// Ready once the notifier runs (the viewer waits for it).
-	d.do("GET", "/api/sim/sms", nil, http.StatusOK)
 	return d
 }
 
