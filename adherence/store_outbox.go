@@ -15,7 +15,8 @@ import (
 )
 
 // The notifier's tables (migration 0002): alerts, the SMS outbox and per-
-// number SMS state, with the notifier's cursor in meta. The store only
+// number SMS state, with the notifier's cursor in meta; and the webhooks
+// it acted on (0006). The store only
 // persists what the notifier decided; the decisions are notify's.
 
 var _ notify.Store = (*Store)(nil)
@@ -188,6 +189,17 @@ ON CONFLICT(key) DO UPDATE SET value = excluded.value`, notifyCursorKey, strconv
 			return fmt.Errorf("number: %w", err)
 		}
 	}
+	for _, h := range b.Webhooks {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_seen(id, seen) VALUES (?, ?)
+ON CONFLICT(id) DO UPDATE SET seen = excluded.seen`, h.ID, h.At.UnixMilli()); err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+	}
+	if !b.ForgetWebhooks.IsZero() {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_seen WHERE seen < ?`, b.ForgetWebhooks.UnixMilli()); err != nil {
+			return fmt.Errorf("webhooks: %w", err)
+		}
+	}
 	ins := tx.StmtContext(ctx, s.insertEvent)
 	for i := range evs {
 		ev := &evs[i]
@@ -257,6 +269,17 @@ func (s *Store) MessageBySID(ctx context.Context, sid string) (notify.Message, b
 		return notify.Message{}, false, nil
 	}
 	return ms[0], true, nil
+}
+
+// WebhookSeen reports whether the webhook id was remembered at or after
+// since.
+func (s *Store) WebhookSeen(ctx context.Context, id string, since time.Time) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM webhook_seen WHERE id = ? AND seen >= ?`, id, since.UnixMilli()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("adherence: webhook seen: %w", err)
+	}
+	return n > 0, nil
 }
 
 func (s *Store) queryMessages(ctx context.Context, query string, args ...any) ([]notify.Message, error) {

@@ -212,3 +212,38 @@ func TestMigrationStartsCursorAtLogEnd(t *testing.T) {
 		t.Errorf("cursor after upgrading a database with 2 events = %d, %v; want 2", snap.Cursor, err)
 	}
 }
+
+// The webhooks acted on are remembered with the decision, found from a
+// given time on, and forgotten once older than what a batch says.
+func TestWebhookSeen(t *testing.T) {
+	bothStores(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		seen := func(id string, since time.Time) bool {
+			t.Helper()
+			ok, err := s.WebhookSeen(ctx, id, since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		const a, b = "SM0123456789abcdef0123456789abcdef", "SMfedcba9876543210fedcba9876543210"
+		if seen(a, time.Time{}) {
+			t.Fatal("an id never stored is seen")
+		}
+		if _, err := s.ApplyNotifier(ctx, notify.Batch{Webhooks: []notify.WebhookID{{ID: a, At: t0}}}); err != nil {
+			t.Fatal(err)
+		}
+		if !seen(a, t0.Add(-time.Hour)) || !seen(a, t0) || seen(a, t0.Add(time.Millisecond)) {
+			t.Errorf("an id stored at t0: seen since t0-1h, t0, t0+1ms = %t %t %t, want true true false",
+				seen(a, t0.Add(-time.Hour)), seen(a, t0), seen(a, t0.Add(time.Millisecond)))
+		}
+		later := t0.Add(49 * time.Hour)
+		if _, err := s.ApplyNotifier(ctx, notify.Batch{Webhooks: []notify.WebhookID{{ID: b, At: later}},
+			ForgetWebhooks: later.Add(-48 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if seen(a, time.Time{}) || !seen(b, time.Time{}) {
+			t.Errorf("after forgetting ids older than 48 h: old seen %t, new seen %t; want false, true", seen(a, time.Time{}), seen(b, time.Time{}))
+		}
+	})
+}

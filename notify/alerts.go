@@ -423,7 +423,7 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("notify: rate limits: %w", err)
 	}
-	lim := newLimiter(n.pol.limits, recent)
+	lim := n.limiter(recent, now)
 	var msgs []Message
 	for _, role := range slices.Sorted(maps.Keys(byRole)) {
 		items := byRole[role]
@@ -495,6 +495,19 @@ func sentAt(due, now time.Time) time.Time {
 		return due
 	}
 	return now
+}
+
+// limiter returns the rate limits' state: the messages of the last day
+// (recent) and the help texts answered by TwiML, which the provider sends
+// and bills like any other. The caller holds mu.
+func (n *Notifier) limiter(recent []Message, now time.Time) *limiter {
+	l := newLimiter(n.pol.limits, recent)
+	for _, num := range n.numbers {
+		if !num.Helped.IsZero() && now.Sub(num.Helped) < recentWindow {
+			l.add(num.Phone, num.Helped)
+		}
+	}
+	return l
 }
 
 // limiter applies the rate limits to the messages of the last day.

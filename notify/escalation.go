@@ -3,6 +3,7 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -71,6 +72,13 @@ type RateLimits struct {
 	PerRecipientPerHour int `yaml:"per_recipient_per_hour"` // default 6
 	PerHour             int `yaml:"per_hour"`               // all recipients; default 20
 	PerDay              int `yaml:"per_day"`                // all recipients; default 60
+	// HelpPerHour and HelpPerDay cap the help texts answered to numbers
+	// not in contacts: anyone can text the number, and every answer is
+	// paid for and counts toward the limits above, so a flood of strangers
+	// must not spend the budget the caregivers' alerts need. Each such
+	// number gets at most one answer in 24 hours besides. Defaults 3 and 10.
+	HelpPerHour int `yaml:"help_per_hour"`
+	HelpPerDay  int `yaml:"help_per_day"`
 }
 
 // TwilioConfig is the `escalation.twilio:` section. The auth token is never
@@ -90,6 +98,11 @@ type TwilioConfig struct {
 	// and delivery statuses at PublicURL/twilio/status. Without it texts go
 	// out but replies and statuses are not received.
 	PublicURL string `yaml:"public_url"`
+	// Listen is the address of the webhooks' own listener, which serves
+	// nothing else (the local API is never reachable through it); the
+	// reverse proxy or tunnel behind PublicURL forwards /twilio/ there.
+	// Default DefaultTwilioListen.
+	Listen string `yaml:"listen"`
 	// InSim sends real texts even with --sim.
 	InSim bool `yaml:"in_sim"`
 }
@@ -103,6 +116,11 @@ const (
 	DefaultPerRecipient  = 6
 	DefaultPerHour       = 20
 	DefaultPerDay        = 60
+	DefaultHelpPerHour   = 3
+	DefaultHelpPerDay    = 10
+	// DefaultTwilioListen is where the webhooks listen when public_url is
+	// set and listen is not.
+	DefaultTwilioListen = "127.0.0.1:8081"
 )
 
 // DefaultDeviceReminders are the dispenser's chimes when none are configured.
@@ -191,7 +209,8 @@ func ValidateEscalation(e Escalation, contacts []Contact, meds []dispenser.Medic
 	for _, f := range []struct {
 		key string
 		v   int
-	}{{"per_recipient_per_hour", rl.PerRecipientPerHour}, {"per_hour", rl.PerHour}, {"per_day", rl.PerDay}} {
+	}{{"per_recipient_per_hour", rl.PerRecipientPerHour}, {"per_hour", rl.PerHour}, {"per_day", rl.PerDay},
+		{"help_per_hour", rl.HelpPerHour}, {"help_per_day", rl.HelpPerDay}} {
 		if f.v < 0 {
 			l.Add("rate_limits."+f.key, "write a positive number, or leave it out for the default", "%s is negative", f.key)
 		}
@@ -200,6 +219,10 @@ func ValidateEscalation(e Escalation, contacts []Contact, meds []dispenser.Medic
 	if lim.PerHour > lim.PerDay {
 		l.Add("rate_limits.per_hour", fmt.Sprintf("raise per_day to at least %d, or lower per_hour", lim.PerHour),
 			"per_hour %d is more than per_day %d", lim.PerHour, lim.PerDay)
+	}
+	if lim.HelpPerDay > 0 && lim.HelpPerHour > lim.HelpPerDay {
+		l.Add("rate_limits.help_per_hour", fmt.Sprintf("raise help_per_day to at least %d, or lower help_per_hour", lim.HelpPerHour),
+			"help_per_hour %d is more than help_per_day %d", lim.HelpPerHour, lim.HelpPerDay)
 	}
 	if e.Twilio != nil {
 		l.Merge("twilio", validateTwilio(*e.Twilio))
@@ -289,7 +312,45 @@ func validateTwilio(t TwilioConfig) problem.List {
 			l.Add("public_url", `write the base URL Twilio can reach, e.g. "https://pillbox.example.org"`, "%v", err)
 		}
 	}
+	if t.Listen != "" {
+		if err := checkListen(t.Listen); err != nil {
+			l.Add("listen", `write the address the webhooks listen on, e.g. "`+DefaultTwilioListen+`"`, "%v", err)
+		} else if t.PublicURL == "" {
+			l.Add("listen", "add public_url: (the URL Twilio calls, which the signatures cover), or remove listen",
+				"listen is set without public_url: no webhook could be checked")
+		}
+	}
 	return l
+}
+
+// checkListen checks a host:port to listen on: a numeric port from 1 to
+// 65535 and a host name, an IP literal or nothing (every interface).
+func checkListen(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("listen %q is not host:port", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("listen %q needs a port from 1 to 65535", s)
+	}
+	if host != "" && net.ParseIP(host) == nil && !hostNameRE.MatchString(host) {
+		return fmt.Errorf("listen %q: %q is not a host name or an IP address", s, host)
+	}
+	return nil
+}
+
+var hostNameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// WebhookListen is where the webhooks listen: Listen, or the default when
+// Twilio can reach us (PublicURL set); "" when it cannot.
+func (t *TwilioConfig) WebhookListen() string {
+	switch {
+	case t.PublicURL == "":
+		return ""
+	case t.Listen != "":
+		return t.Listen
+	}
+	return DefaultTwilioListen
 }
 
 func checkPublicURL(s string) error {
@@ -398,6 +459,12 @@ func (e *Escalation) limits() RateLimits {
 	}
 	if r.PerDay == 0 {
 		r.PerDay = DefaultPerDay
+	}
+	if r.HelpPerHour == 0 {
+		r.HelpPerHour = DefaultHelpPerHour
+	}
+	if r.HelpPerDay == 0 {
+		r.HelpPerDay = DefaultHelpPerDay
 	}
 	return r
 }

@@ -58,6 +58,20 @@ func TestValidateEscalation(t *testing.T) {
 		{"twilio both senders", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef"}},
 			[]string{"twilio.from: both"}},
 		{"twilio bad sender", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "5005550006"}}, []string{"twilio.from: not an E.164"}},
+		{"help caps", Escalation{RateLimits: RateLimits{HelpPerHour: -1, HelpPerDay: -2}},
+			[]string{"rate_limits.help_per_hour: is negative", "rate_limits.help_per_day: is negative"}},
+		{"help per hour over per day", Escalation{RateLimits: RateLimits{HelpPerHour: 12}},
+			[]string{"rate_limits.help_per_hour: help_per_hour 12 is more than help_per_day 10"}},
+		{"twilio listen", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: "127.0.0.1:8081"}}, nil},
+		{"twilio listen, every interface", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: ":8081"}}, nil},
+		{"twilio listen without a port", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: "127.0.0.1"}},
+			[]string{"twilio.listen: is not host:port"}},
+		{"twilio listen, port out of range", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: "127.0.0.1:70000"}},
+			[]string{"twilio.listen: port from 1 to 65535"}},
+		{"twilio listen, bad host", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: "bad_host:8081"}},
+			[]string{"twilio.listen: is not a host name"}},
+		{"twilio listen without public_url", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", Listen: "127.0.0.1:8081"}},
+			[]string{"twilio.listen: without public_url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,10 +119,22 @@ func TestResolveDefaults(t *testing.T) {
 				t.Errorf("default ladder = %v, want %v", p.ladder, tt.want)
 			}
 			if p.renotify != DefaultRenotify || p.lowDays != 3 || p.digest != 9*60 || p.quiet != (quiet{22 * 60, 7 * 60}) ||
-				p.limits != (RateLimits{6, 20, 60}) || p.medNames {
+				p.limits != (RateLimits{6, 20, 60, 3, 10}) || p.medNames {
 				t.Errorf("defaults = %+v", p)
 			}
 		})
+	}
+	for _, tc := range []struct {
+		tw   TwilioConfig
+		want string
+	}{
+		{TwilioConfig{}, ""},
+		{TwilioConfig{PublicURL: "https://pillbox.example.org"}, DefaultTwilioListen},
+		{TwilioConfig{PublicURL: "https://pillbox.example.org", Listen: "127.0.0.1:9000"}, "127.0.0.1:9000"},
+	} {
+		if got := tc.tw.WebhookListen(); got != tc.want {
+			t.Errorf("%+v.WebhookListen() = %q, want %q", tc.tw, got, tc.want)
+		}
 	}
 	e := Escalation{RenotifyEvery: dur(0)}
 	if p, _ := e.resolve(testContacts); p.renotify != 0 {

@@ -19,10 +19,16 @@ import (
 //     dispute); from anyone else it is a reply like any other;
 //   - STOP records the opt-out (the provider itself confirms it and blocks
 //     further texts) and takes the number off every ladder; START undoes it;
-//   - HELP gets the help text; anything else gets it too, once a day per
-//     number, and then silence.
+//   - HELP from a contact gets the help text; anything else gets it too,
+//     at most once in 24 hours per number, and then silence. A number not
+//     in contacts gets the short help text at most once in 24 hours, and
+//     only while the help caps and the rate limits allow (help).
 //
-// Every decision is recorded as an event; the body itself never is.
+// A message whose MessageSid was acted on in the last ReplayWindow is a
+// replay (Twilio's retry, or someone resending a captured request, whose
+// signature is still good) and is ignored: a replayed STOP must not opt a
+// caregiver out again after they texted START. Every decision is recorded
+// as an event; the body itself never is.
 func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -33,54 +39,60 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		}
 	}
 	now := n.cfg.Clock.Now()
+	var b Batch
+	if replay, err := n.replayed(ctx, in.MessageSID, now, &b); err != nil || replay {
+		if err != nil {
+			n.log.Error("notify: reply not handled", "err", err)
+		} else {
+			n.log.Warn("notify: a reply already acted on came again (a replay): ignored", "kind", in.Reply.Kind)
+		}
+		return ""
+	}
 	role, contact := n.roleOf(in.From)
 	label := role
 	if label == "" {
 		label = "unknown"
 	}
-	var b Batch
 	var answer string
-	switch in.Reply.Kind {
-	case ReplyOptOut:
+	var err error
+	switch kind := in.Reply.Kind; {
+	case kind == ReplyOptOut:
 		num := n.numbers[in.From]
 		num.Phone, num.OptedOut = in.From, now
 		n.numbers[in.From] = num
 		b.Numbers = append(b.Numbers, num)
 		b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSOptOut, Detail: "to=" + label + " source=reply"})
-	case ReplyOptIn:
+	case kind == ReplyOptIn:
 		if num, ok := n.numbers[in.From]; ok && !num.OptedOut.IsZero() {
 			num.OptedOut = time.Time{}
 			n.numbers[in.From] = num
 			b.Numbers = append(b.Numbers, num)
 			b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSOptIn, Detail: "to=" + label})
 		}
-	case ReplyHelp:
-		answer = n.text.helpText(role != "")
-	case ReplyAck, ReplyTaken:
-		if role != "" && role != RolePatient {
-			act := n.ack
-			if in.Reply.Kind == ReplyTaken {
-				act = n.dispute
-			}
-			var err error
-			if answer, err = act(ctx, role, contact, in.Reply.Code, now, &b); err != nil {
-				n.log.Error("notify: reply not handled", "err", err)
-				return ""
-			}
-			break
-		}
-		fallthrough
+	case role == "":
+		// A stranger gets at most the short help text, whatever they sent.
+		answer, err = n.help(ctx, in.From, now, kind == ReplyHelp, &b)
+	case kind == ReplyHelp:
+		answer = n.text.helpText(true)
+	case kind == ReplyAck && role != RolePatient:
+		answer, err = n.ack(ctx, role, contact, in.Reply.Code, now, &b)
+	case kind == ReplyTaken && role != RolePatient:
+		answer, err = n.dispute(ctx, role, contact, in.Reply.Code, now, &b)
 	default:
 		// Nothing unasked for goes to a number that opted out.
 		num := n.numbers[in.From]
-		if num.OptedOut.IsZero() && !sameDay(num.Helped.In(n.loc), now.In(n.loc)) {
+		if num.OptedOut.IsZero() && helpDue(num, now) {
 			num.Phone, num.Helped = in.From, now
 			n.numbers[in.From] = num
 			b.Numbers = append(b.Numbers, num)
-			answer = n.text.helpText(role != "")
+			answer = n.text.helpText(true)
 		}
 	}
-	if err := n.commit(ctx, b); err != nil {
+	if err != nil {
+		n.log.Error("notify: reply not handled", "err", err)
+		return ""
+	}
+	if err = n.commit(ctx, b); err != nil {
 		n.log.Error("notify: reply not recorded", "err", err)
 		return ""
 	}
@@ -234,15 +246,97 @@ func (n *Notifier) roleOf(phone string) (string, Contact) {
 	return "", Contact{}
 }
 
-func sameDay(a, b time.Time) bool {
-	y1, m1, d1 := a.Date()
-	y2, m2, d2 := b.Date()
-	return y1 == y2 && m1 == m2 && d1 == d2
+// ReplayWindow is how long a webhook's id is remembered. Twilio retries
+// within minutes; a captured request replayed later than this is acted
+// on again.
+const ReplayWindow = 48 * time.Hour
+
+// replayed reports whether the webhook id was acted on within
+// ReplayWindow; if not, it adds the id to b, to be remembered with the
+// decision it causes. An empty id (the simulator's reply box gives one
+// of its own) is never a replay.
+func (n *Notifier) replayed(ctx context.Context, id string, now time.Time, b *Batch) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	seen, err := n.cfg.Store.WebhookSeen(ctx, id, now.Add(-ReplayWindow))
+	if err != nil {
+		return false, fmt.Errorf("notify: replay check: %w", err)
+	}
+	if !seen {
+		b.Webhooks = append(b.Webhooks, WebhookID{ID: id, At: now})
+		b.ForgetWebhooks = now.Add(-ReplayWindow)
+	}
+	return seen, nil
+}
+
+// helpEvery is how often one number is sent the help text unasked.
+const helpEvery = 24 * time.Hour
+
+func helpDue(num Number, now time.Time) bool {
+	return num.Helped.IsZero() || now.Sub(num.Helped) >= helpEvery
+}
+
+// help answers a number not in contacts with the short help text (which
+// names nobody), recording it in b; or returns "" when that number had one
+// within helpEvery, when it opted out and did not ask, or when the help
+// caps (per hour, per day) or the rate limits are reached. Anyone can text
+// the number and every answer is paid for, so a stranger gets at most one
+// a day, and all strangers together at most the caps, whatever they send.
+// The caller holds mu.
+func (n *Notifier) help(ctx context.Context, phone string, now time.Time, asked bool, b *Batch) (string, error) {
+	num := n.numbers[phone]
+	if !asked && !num.OptedOut.IsZero() || !helpDue(num, now) {
+		return "", nil
+	}
+	hour, day := 0, 0
+	for p, x := range n.numbers {
+		if role, _ := n.roleOf(p); role != "" || x.Helped.IsZero() {
+			continue
+		}
+		if now.Sub(x.Helped) < time.Hour {
+			hour++
+		}
+		if now.Sub(x.Helped) < 24*time.Hour {
+			day++
+		}
+	}
+	if hour >= n.pol.limits.HelpPerHour || day >= n.pol.limits.HelpPerDay {
+		n.log.Warn("notify: no help text to an unknown number: the help cap is reached", "last_hour", hour, "last_day", day)
+		return "", nil
+	}
+	recent, err := n.cfg.Store.MessagesSince(ctx, now.Add(-recentWindow))
+	if err != nil {
+		return "", fmt.Errorf("notify: help: %w", err)
+	}
+	if _, held := n.limiter(recent, now).hold(phone, now); held {
+		n.log.Warn("notify: no help text to an unknown number: the rate limits are reached")
+		return "", nil
+	}
+	num.Phone, num.Helped = phone, now
+	n.numbers[phone] = num
+	b.Numbers = append(b.Numbers, num)
+	return n.text.helpText(false), nil
 }
 
 // HandleStatus records a delivery status callback (Webhook's onStatus) as
 // an event: what reached whom.
+//
+// A callback already acted on (same message, same status) within
+// ReplayWindow is ignored.
 func (n *Notifier) HandleStatus(ctx context.Context, u StatusUpdate) {
+	n.hookMu.Lock()
+	defer n.hookMu.Unlock()
+	now := n.cfg.Clock.Now()
+	var b Batch
+	if replay, err := n.replayed(ctx, u.MessageSID+"/"+string(u.Status), now, &b); err != nil || replay {
+		if err != nil {
+			n.log.Error("notify: status not recorded", "err", err)
+		} else {
+			n.log.Info("notify: a status callback already acted on came again: ignored", "status", u.Status)
+		}
+		return
+	}
 	m, ok, err := n.cfg.Store.MessageBySID(ctx, u.MessageSID)
 	if err != nil {
 		n.log.Error("notify: status not recorded", "err", err)
@@ -263,9 +357,9 @@ func (n *Notifier) HandleStatus(ctx context.Context, u StatusUpdate) {
 		detail += fmt.Sprintf(" code=%d", u.ErrorCode)
 		n.log.Warn("notify: message not delivered", "msg", m.ID, "to", m.To, "status", u.Status, "code", u.ErrorCode)
 	}
-	now := n.cfg.Clock.Now()
-	if err := n.record(ctx, Batch{Outcomes: []Outcome{{ID: m.ID, Status: string(u.Status), Updated: now}},
-		Events: []dispenser.Event{n.msgEvent(now, kind, m, detail)}}); err != nil {
+	b.Outcomes = []Outcome{{ID: m.ID, Status: string(u.Status), Updated: now}}
+	b.Events = []dispenser.Event{n.msgEvent(now, kind, m, detail)}
+	if err := n.record(ctx, b); err != nil {
 		n.log.Error("notify: status not recorded", "err", err)
 	}
 }

@@ -98,6 +98,10 @@ type Notifier struct {
 	lastMsg   int64
 	forecast  bool // the supply of every compartment was checked since loading
 
+	// hookMu serialises status callbacks, so that a replay arriving with
+	// its original sees it remembered.
+	hookMu sync.Mutex
+
 	// sendMu serialises the sender's passes.
 	sendMu      sync.Mutex
 	failingFrom time.Time           // first failure of the current run of retryable failures
@@ -310,7 +314,8 @@ func (n *Notifier) load(ctx context.Context) error {
 // state, which already holds b's changes, is dropped and reloaded on the
 // next pass: the store is the truth. The caller holds mu.
 func (n *Notifier) commit(ctx context.Context, b Batch) error {
-	if b.Cursor == 0 && len(b.Alerts) == 0 && len(b.Messages) == 0 && len(b.Outcomes) == 0 && len(b.Numbers) == 0 && len(b.Events) == 0 {
+	if b.Cursor == 0 && len(b.Alerts) == 0 && len(b.Messages) == 0 && len(b.Outcomes) == 0 && len(b.Numbers) == 0 &&
+		len(b.Events) == 0 && len(b.Webhooks) == 0 {
 		return nil
 	}
 	stored, err := n.cfg.Store.ApplyNotifier(ctx, b)

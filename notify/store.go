@@ -30,6 +30,9 @@ type Store interface {
 	MessagesSince(ctx context.Context, t time.Time) ([]Message, error)
 	// MessageBySID finds a sent message by the provider's id.
 	MessageBySID(ctx context.Context, sid string) (Message, bool, error)
+	// WebhookSeen reports whether a webhook with this id was remembered
+	// (Batch.Webhooks) at or after since.
+	WebhookSeen(ctx context.Context, id string, since time.Time) (bool, error)
 }
 
 // Snapshot is the notifier's state as stored.
@@ -54,6 +57,18 @@ type Batch struct {
 	Outcomes []Outcome // changes to existing messages
 	Numbers  []Number  // inserted or replaced, by phone
 	Events   []dispenser.Event
+	// Webhooks are the webhooks acted on, remembered with the decision
+	// they caused so that a replay of one is ignored; remembered ids from
+	// before ForgetWebhooks are dropped.
+	Webhooks       []WebhookID
+	ForgetWebhooks time.Time
+}
+
+// WebhookID is one webhook acted on: an inbound message's MessageSid, or
+// a status callback's MessageSid and status.
+type WebhookID struct {
+	ID string
+	At time.Time
 }
 
 // Priority is an alert's urgency, in the spirit of IEC 60601-1-8.
@@ -203,5 +218,5 @@ type Outcome struct {
 type Number struct {
 	Phone    string
 	OptedOut time.Time // zero unless it replied STOP
-	Helped   time.Time // when an unknown reply from it last got the help text
+	Helped   time.Time // when a reply from it last got the help text unasked, or from a stranger at all
 }

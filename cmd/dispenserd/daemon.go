@@ -36,19 +36,42 @@ type options struct {
 	// untrusted until POST /api/sim/ntp says it synced.
 	simUnsynced bool
 	logJSON     bool
+	// apiToken is the local API token's file ("" in sim mode unless
+	// given); tlsCert and tlsKey serve the API over TLS.
+	apiToken        string
+	tlsCert, tlsKey string
 }
 
-// daemon runs the dispenser until SIGTERM or SIGINT.
+// daemon runs the dispenser until SIGTERM or SIGINT. SIGHUP re-reads the
+// API token file (rotation, docs/api.md).
 func daemon(o options, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	d, err := start(ctx, o, log)
 	if err != nil {
 		return err
 	}
 	defer d.close()
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Info("dispenserd: SIGHUP: reloading the API token")
+				d.loadToken()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	return d.serve(ctx)
 }
+
+// openHost opens the real board; tests put a simulated board behind a
+// daemon that is otherwise not in sim mode.
+var openHost = host.Open
 
 // running is a started daemon: everything wired, nothing serving yet.
 type running struct {
@@ -65,6 +88,10 @@ type running struct {
 	ctrl     *dispenser.Controller
 	httpSrv  *http.Server
 	listener net.Listener
+	// token is the local API token, re-read on SIGHUP.
+	token *httpapi.Token
+	// pages are the panel's paths, which need no credential.
+	pages []string
 
 	// events is the log every writer appends through (the controller, the
 	// notifier, vitals): after each durable commit it hands the stored
@@ -107,6 +134,10 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 		config.PrintProblems(os.Stderr, o.config, probs)
 		return nil, fmt.Errorf("dispenserd: %s has %d problem(s); run dispenserd --check-config %s", o.config, len(probs), o.config)
 	}
+	tlsCfg, err := tlsConfig(o)
+	if err != nil {
+		return nil, err
+	}
 	loc, err := time.LoadLocation(f.Patient.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("dispenserd: time zone: %w", err)
@@ -123,7 +154,8 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 		return nil, err
 	}
 	store := opened.store
-	r := &running{opts: o, file: f, loc: loc, plan: plan, log: log, store: store, routes: map[string]http.Handler{}}
+	r := &running{opts: o, file: f, loc: loc, plan: plan, log: log, store: store, routes: map[string]http.Handler{},
+		token: &httpapi.Token{}}
 	r.events = &publishingLog{Store: store, subs: &r.onCommit}
 	ok := false
 	defer func() {
@@ -158,7 +190,7 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 		gate = simGate(simClock, store, ntp)
 	} else {
 		r.clock = schedule.NewRealClock()
-		r.board, err = host.Open(f.Board, f.Compartments, log)
+		r.board, err = openHost(f.Board, f.Compartments, log)
 		if err != nil {
 			return nil, fmt.Errorf("dispenserd: %w", err)
 		}
@@ -198,9 +230,9 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 		ctrl := r.ctrl
 		(&simControls{world: r.world, ntp: ntp, api: api, ctrl: func() poker { return ctrl }}).mount(r.routes)
 	}
-	r.listener, err = net.Listen("tcp", o.listen)
-	if err != nil {
-		return nil, fmt.Errorf("dispenserd: listen: %w", err)
+	r.loadToken()
+	if r.listener, api.Access, err = r.listenAPI(tlsCfg, r.pages); err != nil {
+		return nil, err
 	}
 	r.httpSrv = &http.Server{
 		Handler:           api.Handler(),
@@ -273,7 +305,7 @@ func (r *running) serve(ctx context.Context) error {
 		}
 		return fmt.Errorf("dispenserd: controller did not start: %w", err)
 	}
-	r.log.Info("dispenserd: ready", "listen", "http://"+r.listener.Addr().String(), "sim", r.world != nil)
+	r.log.Info("dispenserd: ready", "listen", r.scheme()+"://"+r.listener.Addr().String(), "sim", r.world != nil)
 	notifySystemd("READY=1")
 	stopWatchdog := startWatchdog(ctx, r.ctrl, r.log)
 	defer stopWatchdog()

@@ -139,7 +139,7 @@ func (d *daemonProc) do(method, path string, body any, want int) []byte {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, d.base+path, rd)
-	if body != nil {
+	if method != "GET" { // every other request is JSON, empty or not, as the API requires
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -42,6 +42,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.simState, "sim-state", "", "with --sim: keep the simulated world (pill counts, cup, lid) in `FILE` across restarts")
 	fs.BoolVar(&o.simUnsynced, "sim-unsynced", false, "with --sim: boot with the simulated clock not NTP-synchronised (untrusted until POST /api/sim/ntp {\"synced\":true})")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.StringVar(&o.apiToken, "api-token", "", "the local API's token `FILE` (default "+defaultAPIToken+"; none with --sim); SIGHUP re-reads it")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve the API over TLS with this certificate `FILE` (PEM; needed to --listen beyond loopback)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -62,6 +65,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !o.sim && (o.simSpeed != 0 || o.simStart != "" || o.simState != "" || o.simUnsynced) {
 		fmt.Fprintln(stderr, "dispenserd: --sim-speed, --sim-start, --sim-state and --sim-unsynced need --sim")
 		return 2
+	}
+	if o.apiToken == "" && !o.sim {
+		o.apiToken = defaultAPIToken
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if o.logJSON {

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -17,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pillbox/pillbox/cmd/internal/secret"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/httpapi"
 	"github.com/pillbox/pillbox/notify"
@@ -85,8 +88,9 @@ func wireNotify(ctx context.Context, r *running) error {
 		if err != nil {
 			return err
 		}
-		r.routes["POST "+smsPath] = wh
-		r.routes["POST "+statusPath] = wh
+		if err := serveWebhooks(r, hook.listen, wh); err != nil {
+			return err
+		}
 	}
 	if r.opts.sim {
 		v := &smsViewer{n: n, clock: r.clock, to: ourNumber(esc.Twilio)}
@@ -108,7 +112,44 @@ func (s noToken) Send(context.Context, string, string) (notify.Sent, error) {
 }
 
 // webhookConfig is what the inbound webhook needs.
-type webhookConfig struct{ token, publicURL string }
+type webhookConfig struct{ token, publicURL, listen string }
+
+// serveWebhooks gives Twilio's webhooks their own listener, which serves
+// them and nothing else: whoever opens public_url to the Internet opens
+// only these two signed routes, never the local API.
+func serveWebhooks(r *running, addr string, wh http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("twilio webhooks: listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+smsPath, wh)
+	mux.Handle("POST "+statusPath, wh)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)}
+	r.closers = append(r.closers, func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	r.services = append(r.services, func(ctx context.Context) error {
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ln) }()
+		r.log.Info("notify: Twilio webhooks listen here; forward /twilio/ of public_url to it", "listen", "http://"+ln.Addr().String())
+		select {
+		case err := <-done:
+			return fmt.Errorf("twilio webhooks: %w", err)
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+			<-done
+			return nil
+		}
+	})
+	return nil
+}
 
 // newSender returns Twilio's sender when escalation.twilio is configured
 // (and, with --sim, in_sim is set), else the local sink; and the webhook's
@@ -146,7 +187,7 @@ func newSender(r *running) (notify.Sender, *webhookConfig, error) {
 	if tw.PublicURL != "" {
 		base := strings.TrimSuffix(tw.PublicURL, "/")
 		cfg.StatusCallback = base + statusPath
-		hook = &webhookConfig{token: token, publicURL: base}
+		hook = &webhookConfig{token: token, publicURL: base, listen: tw.WebhookListen()}
 	} else {
 		r.log.Warn("notify: no escalation.twilio.public_url: replies (OK, STOP) and delivery statuses will not be received")
 	}
@@ -166,19 +207,13 @@ func authToken(tw *notify.TwilioConfig, r *running) (string, error) {
 		}
 		return "", errors.New("no Twilio auth token: set escalation.twilio.auth_token_file or the TWILIO_AUTH_TOKEN environment variable")
 	}
-	f, err := os.Open(tw.AuthTokenFile)
+	t, perm, err := secret.Read(tw.AuthTokenFile, 1024)
 	if err != nil {
 		return "", fmt.Errorf("Twilio auth token: %w", err)
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
+	if perm&0o077 != 0 {
 		r.log.Warn("notify: the Twilio auth token file is readable by others; chmod 600 it", "file", tw.AuthTokenFile)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, 1024))
-	if err != nil {
-		return "", fmt.Errorf("Twilio auth token: %w", err)
-	}
-	t := strings.TrimSpace(string(b))
 	if t == "" {
 		return "", fmt.Errorf("Twilio auth token file %s is empty", tw.AuthTokenFile)
 	}

@@ -46,15 +46,28 @@ func runDaemon(t testing.TB, config, data, listen, simStart string) *inProcess {
 // and returns once its notifier runs.
 func startInProcess(t testing.TB, o options) *inProcess {
 	t.Helper()
+	d := serveInProcess(t, o, slog.New(slog.DiscardHandler), nil)
+	// Ready once the notifier runs (the viewer waits for it).
+	d.do("GET", "/api/sim/sms", nil, http.StatusOK)
+	return d
+}
+
+// serveInProcess starts the daemon with o, logging to log, puts wrap (if
+// any) in front of its HTTP handler, and serves it until the test ends.
+func serveInProcess(t testing.TB, o options, log *slog.Logger, wrap func(http.Handler) http.Handler) *inProcess {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := start(ctx, o, slog.New(slog.DiscardHandler))
+	r, err := start(ctx, o, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
+	if wrap != nil {
+		r.httpSrv.Handler = wrap(r.httpSrv.Handler)
+	}
 	done := make(chan error, 1)
 	go func() { done <- r.serve(ctx) }()
-	d := &inProcess{t: t, r: r, base: "http://" + r.listener.Addr().String()}
+	d := &inProcess{t: t, r: r, base: r.scheme() + "://" + r.listener.Addr().String()}
 	stopped := false
 	d.stop = func() {
 		if stopped {
@@ -68,8 +81,6 @@ func startInProcess(t testing.TB, o options) *inProcess {
 		r.close()
 	}
 	t.Cleanup(d.stop)
-	// Ready once the notifier runs (the viewer waits for it).
-	d.do("GET", "/api/sim/sms", nil, http.StatusOK)
 	return d
 }
 
@@ -81,7 +92,7 @@ func (d *inProcess) do(method, path string, body any, want int) []byte {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, d.base+path, rd)
-	if body != nil {
+	if method != "GET" { // every other request is JSON, empty or not, as the API requires
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -142,15 +153,15 @@ func to(role string) func(dispenser.Event) bool {
 }
 
 // withTwilio is the example config sending through the stand-in, with the
-// webhook on the daemon's own address (none when addr is "").
-func withTwilio(t testing.TB, stand *twiliotest.Server, addr string) string {
+// webhooks' own listener at hook (none when hook is "").
+func withTwilio(t testing.TB, stand *twiliotest.Server, hook string) string {
 	t.Helper()
 	twilioHTTP = stand.Client()
 	t.Cleanup(func() { twilioHTTP = nil })
 	t.Setenv("TWILIO_AUTH_TOKEN", testToken)
 	public := ""
-	if addr != "" {
-		public = "    public_url: http://" + addr + "\n"
+	if hook != "" {
+		public = "    public_url: http://" + hook + "\n    listen: " + hook + "\n"
 	}
 	return exampleWith(t, "  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\"",
 		"  twilio:\n    account_sid: "+testAccount+"\n    from: \""+testFrom+"\"\n    in_sim: true\n"+public+"#")
@@ -161,8 +172,8 @@ func withTwilio(t testing.TB, stand *twiliotest.Server, addr string) string {
 // client, and their OK through the signed webhook stops the ladder.
 func TestNotifyEndToEnd(t *testing.T) {
 	stand := twiliotest.New(t, testAccount, testToken)
-	addr := freeAddr(t)
-	d := runDaemon(t, withTwilio(t, stand, addr), filepath.Join(t.TempDir(), "data"), addr, "2026-03-10T07:50:00-04:00")
+	addr := freeAddr(t) // the webhooks'; the API listens elsewhere
+	d := runDaemon(t, withTwilio(t, stand, addr), filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", "2026-03-10T07:50:00-04:00")
 	since := d.lastSeq()
 
 	d.advance("40m") // 08:30: the 08:00 metformin dose is 30 minutes late
@@ -184,13 +195,21 @@ func TestNotifyEndToEnd(t *testing.T) {
 	}
 	d.waitFor(notify.KindSMSDelivered, since, to("caregiver1"))
 	forged := url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "From": {anaPhone}, "To": {testFrom}, "Body": {"OK"}}
-	req, _ := http.NewRequest("POST", d.base+"/twilio/sms", strings.NewReader(forged.Encode()))
+	req, _ := http.NewRequest("POST", "http://"+addr+"/twilio/sms", strings.NewReader(forged.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Twilio-Signature", twiliotest.Sign("0000"+testToken[4:], "http://"+addr+"/twilio/sms", forged))
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("forged reply = %v, %v; want 403", resp, err)
 	} else {
 		resp.Body.Close()
+	}
+	// The webhooks' listener serves them alone: the API is not behind it.
+	for _, path := range []string{"/api/status", "/api/events", "/"} {
+		if resp, err := http.Get("http://" + addr + path); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s on the webhooks' listener = %v, %v; want 404", path, resp, err)
+		} else {
+			resp.Body.Close()
+		}
 	}
 	code, twiml, err := stand.SendInbound("http://"+addr+"/twilio/sms", anaPhone, testFrom, "OK")
 	if err != nil || code != http.StatusOK || !strings.Contains(twiml, "Thanks, Ana.") {
@@ -265,11 +284,11 @@ func TestNotifyPowerOffSummary(t *testing.T) {
 	stand := twiliotest.New(t, testAccount, testToken)
 	addr := freeAddr(t)
 	config, data := withTwilio(t, stand, addr), filepath.Join(t.TempDir(), "data")
-	d := runDaemon(t, config, data, addr, "2026-03-10T07:50:00-04:00")
+	d := runDaemon(t, config, data, "127.0.0.1:0", "2026-03-10T07:50:00-04:00")
 	d.advance("5m")
 	d.stop() // power off at 07:55
 
-	d = runDaemon(t, config, data, addr, "2026-03-10T13:55:00-04:00")
+	d = runDaemon(t, config, data, "127.0.0.1:0", "2026-03-10T13:55:00-04:00")
 	d.waitFor(notify.KindSMSSent, 0, to("caregiver1"))
 	d.advance("30m")
 	d.waitFor(notify.KindSMSSent, 0, to("caregiver2"))

@@ -44,9 +44,10 @@ func wirePanel(ctx context.Context, r *running) error {
 	for pattern, h := range p.Routes() {
 		r.routes[pattern] = h
 	}
+	r.pages = panel.Pages
 	// Said once the server listens, so the address is the real one.
 	r.services = append(r.services, func(ctx context.Context) error {
-		r.log.Info("panel: open the simulator in a browser", "url", panelURL(r.listener.Addr()))
+		r.log.Info("panel: open the simulator in a browser", "url", panelURL(r.scheme(), r.listener.Addr()))
 		<-ctx.Done()
 		return nil
 	})
@@ -54,13 +55,13 @@ func wirePanel(ctx context.Context, r *running) error {
 }
 
 // panelURL is the address a browser on this machine opens for the panel.
-func panelURL(addr net.Addr) string {
+func panelURL(scheme string, addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String() + "/"
+		return scheme + "://" + addr.String() + "/"
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }

@@ -36,26 +36,10 @@ func newBrowser(t *testing.T) context.Context { return browsertest.New(t) }
 // fresh data folder, starting the simulated clock at simStart.
 func panelDaemon(t *testing.T, config, simStart string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o := options{config: config, sim: true, data: t.TempDir(), listen: "127.0.0.1:0", simStart: simStart}
-	r, err := start(ctx, o, log)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- r.serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		r.close()
-	})
-	base := "http://" + r.listener.Addr().String()
-	httpGet(t, base+"/api/status") // answered once the dose loop runs
-	return base
+	d := serveInProcess(t, options{config: config, sim: true, data: t.TempDir(), listen: "127.0.0.1:0", simStart: simStart}, log, nil)
+	httpGet(t, d.base+"/api/status") // answered once the dose loop runs
+	return d.base
 }
 
 // page drives one tab and keeps its screenshots.
@@ -447,7 +431,7 @@ func TestPanelURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := panelURL(addr); got != tc.want {
+			if got := panelURL("http", addr); got != tc.want {
 				t.Errorf("panelURL(%s) = %q, want %q", tc.addr, got, tc.want)
 			}
 		})

@@ -51,6 +51,12 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // vitalsDaemon is the daemon run in this process, sim mode, with a replay
 // transport standing in for BlueZ.
 type vitalsDaemon struct {
@@ -93,7 +99,7 @@ func startVitalsDaemon(t *testing.T) *vitalsDaemon {
 		r.close()
 		if t.Failed() {
 			logs.mu.Lock()
-			t.Logf("daemon log:\n%s", logs.b.String())
+			t.Logf("daemon log:\n%s", logs)
 			logs.mu.Unlock()
 		}
 	})
@@ -119,7 +125,7 @@ func (d *vitalsDaemon) send(dev string, char uint16, hexBytes string) {
 func (d *vitalsDaemon) do(method, path, body string, want int) []byte {
 	d.t.Helper()
 	req, _ := http.NewRequestWithContext(d.t.Context(), method, d.base+path, strings.NewReader(body))
-	if body != "" {
+	if method != "GET" { // every other request is JSON, empty or not, as the API requires
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)

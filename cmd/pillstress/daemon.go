@@ -30,6 +30,7 @@ type daemon struct {
 	config string
 	data   string
 	addr   string
+	hook   string   // the Twilio webhooks' listener, for a texting daemon
 	env    []string // extra environment of the child
 	args   []string // extra flags of every start
 	api    *api
@@ -57,8 +58,8 @@ func (h *harness) newDaemon(name, config string) (*daemon, error) {
 
 // newTextingDaemon makes a daemon on the example config with replace
 // applied (as config takes them) whose texts go, through the real
-// twilio-go client, to a new Twilio stand-in; its webhooks point at the
-// daemon's own address. The caller closes the provider.
+// twilio-go client, to a new Twilio stand-in; its webhooks point at their
+// own listener's address. The caller closes the provider.
 func (h *harness) newTextingDaemon(name string, replace ...string) (*daemon, *provider, error) {
 	p, err := startProvider(h.work)
 	if err != nil {
@@ -66,7 +67,10 @@ func (h *harness) newTextingDaemon(name string, replace ...string) (*daemon, *pr
 	}
 	d, err := h.newDaemon(name, "")
 	if err == nil {
-		d.config, err = h.config(name, append([]string{twilioBlock, twilioConfig(d.addr)}, replace...)...)
+		d.hook, err = freeAddr()
+	}
+	if err == nil {
+		d.config, err = h.config(name, append([]string{twilioBlock, twilioConfig(d.hook)}, replace...)...)
 	}
 	if err != nil {
 		p.Close()
@@ -132,7 +136,10 @@ func (d *daemon) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-d.exitedCh():
-			d.reap()
+			d.mu.Lock()
+			cmd := d.cmd
+			d.mu.Unlock()
+			d.reap(cmd)
 			return fmt.Errorf("dispenserd exited before it was ready:\n%s", d.logs.last(20))
 		case <-ctx.Done():
 			return ctx.Err()
@@ -195,11 +202,18 @@ func (d *daemon) signal(sig syscall.Signal) {
 		cmd.Process.Kill()
 		<-exited
 	}
-	d.reap()
+	d.reap(cmd)
 }
 
-func (d *daemon) reap() {
+// reap forgets cmd once it has exited. Two callers may kill the same child
+// (a provider hook and the scenario): the one that comes second must not
+// forget the child started since.
+func (d *daemon) reap(cmd *exec.Cmd) {
 	d.mu.Lock()
+	if d.cmd != cmd {
+		d.mu.Unlock()
+		return
+	}
 	d.cmd, d.exited = nil, nil
 	logs := d.logs
 	d.mu.Unlock()
@@ -324,7 +338,7 @@ func (a *api) call(ctx context.Context, method, path string, body, out any) erro
 	if err != nil {
 		return err
 	}
-	if body != nil {
+	if method != "GET" { // every other request is JSON, empty or not, as the API requires
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := a.c.Do(req)

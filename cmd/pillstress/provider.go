@@ -167,10 +167,10 @@ func (p *provider) env() []string {
 }
 
 // twilioConfig is the escalation.twilio section pointing at the stand-in,
-// with the daemon's own address for the webhooks.
-func twilioConfig(addr string) string {
+// with the webhooks' own listener at hook.
+func twilioConfig(hook string) string {
 	return "  twilio:\n    account_sid: " + twilioAccount + "\n    from: \"" + twilioFrom + "\"\n    in_sim: true\n" +
-		"    public_url: http://" + addr + "\n#"
+		"    public_url: http://" + hook + "\n    listen: " + hook + "\n#"
 }
 
 func (p *provider) Close() {

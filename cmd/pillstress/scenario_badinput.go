@@ -65,9 +65,11 @@ func stormDay(ctx context.Context, h *harness, r *result, name string, n int) ([
 	if err := d.api.call(ctx, "GET", "/api/sim/routes", nil, &routes); err != nil {
 		return nil, 0, err
 	}
+	// The webhooks have their own listener, apart from the API's routes.
+	routes = append(routes, "POST /twilio/sms", "POST /twilio/status")
 	r.set("routes_stormed", float64(len(routes)), "")
 
-	s := &storm{h: h, r: r, base: "http://" + d.addr, routes: routes, webhook: "http://" + d.addr,
+	s := &storm{h: h, r: r, base: "http://" + d.addr, routes: routes, webhook: "http://" + d.hook,
 		c: &http.Client{Timeout: 10 * time.Second}}
 	stormCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -172,6 +174,7 @@ func (s *storm) run(ctx context.Context, rng *rand.Rand, n int) {
 // one sends one hostile request for a route and checks the answer.
 func (s *storm) one(ctx context.Context, rng *rand.Rand, method, pattern string) {
 	path := fillPath(rng, pattern)
+	base := s.base
 	var body []byte
 	ctype := "application/json"
 	sig := ""
@@ -182,6 +185,7 @@ func (s *storm) one(ctx context.Context, rng *rand.Rand, method, pattern string)
 		form := url.Values{"MessageSid": {"SM" + hex(rng, 32)}, "From": {caregiver1Phone}, "To": {twilioFrom},
 			"Body": {[]string{"STOP", "OK", "START", "HELP"}[rng.IntN(4)]}, "MessageStatus": {"delivered"}}
 		body, ctype, attack = []byte(form.Encode()), "application/x-www-form-urlencoded", "forged signature"
+		base = s.webhook
 		if rng.IntN(4) > 0 {
 			sig = twiliotest.Sign("0000"+twilioToken[4:], s.webhook+pattern, form)
 		}
@@ -205,10 +209,10 @@ func (s *storm) one(ctx context.Context, rng *rand.Rand, method, pattern string)
 		ctx = cctx
 	}
 	if rng.IntN(20) == 0 && len(body) > 10 {
-		s.cutOff(method, path, body)
+		s.cutOff(base, method, path, body)
 		return
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
 	if err != nil {
 		return // a path Go itself refuses to send
 	}
@@ -243,8 +247,8 @@ func (s *storm) one(ctx context.Context, rng *rand.Rand, method, pattern string)
 }
 
 // cutOff sends a request whose body stops halfway, then hangs up.
-func (s *storm) cutOff(method, path string, body []byte) {
-	u, _ := url.Parse(s.base)
+func (s *storm) cutOff(base, method, path string, body []byte) {
+	u, _ := url.Parse(base)
 	c, err := net.DialTimeout("tcp", u.Host, time.Second)
 	if err != nil {
 		return

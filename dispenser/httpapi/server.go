@@ -61,7 +61,11 @@ type Server struct {
 	World      World
 	Clock      SimClock
 	Logger     *slog.Logger
-	// Extra mounts more handlers (the SMS webhook, the panel) on the mux.
+	// Access decides who may use the API (see Access); nil refuses every
+	// request, so that a server wired without a policy is closed.
+	Access *Access
+	// Extra mounts more handlers (the panel, the live stream, the SMS
+	// viewer) on the mux, behind the same Access.
 	Extra map[string]http.Handler
 }
 
@@ -77,7 +81,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	return s.recoverer(mux)
+	if s.Access == nil {
+		return s.recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			WriteError(w, http.StatusForbidden, "the API has no access policy")
+		}))
+	}
+	return s.recoverer(s.Access.Wrap(mux))
 }
 
 // handlers maps every pattern the API serves, Extra included, to its handler.
@@ -280,12 +289,12 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 // size, no unknown fields, nothing after the object. An empty body is
 // accepted when optional is set.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	if r.ContentLength == 0 && optional {
-		return true
-	}
 	if !JSONBody(r.Header.Get("Content-Type")) {
 		WriteError(w, http.StatusUnsupportedMediaType, "body must be application/json")
 		return false
+	}
+	if r.ContentLength == 0 && optional {
+		return true
 	}
 	body := http.MaxBytesReader(w, r.Body, maxBody)
 	dec := json.NewDecoder(body)
@@ -320,13 +329,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 }
 
 // JSONBody reports whether a request's Content-Type lets its body be read
-// as the API's JSON: none (curl's default) or application/json, in UTF-8
-// (RFC 8259) if it names a charset. A body labelled in another charset is
-// not what it claims to be once read as UTF-8, so it is refused.
+// as the API's JSON: application/json, in UTF-8 (RFC 8259) if it names a
+// charset. A body labelled in another charset is not what it claims to be
+// once read as UTF-8, so it is refused; so is a body with no type at all,
+// which is what a browser's Blob, beacon or empty simple request sends
+// across sites (and curl's -X POST without -d).
 func JSONBody(contentType string) bool {
-	if contentType == "" {
-		return true
-	}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/json" {
 		return false

@@ -48,7 +48,7 @@ func TestJSONBody(t *testing.T) {
 		ct   string
 		want bool
 	}{
-		{"", true},
+		{"", false},
 		{"application/json", true},
 		{"Application/JSON; charset=UTF-8", true},
 		{"application/json; charset=utf-8", true},
@@ -102,8 +102,9 @@ func TestCutOffBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &lidWorld{}
-			s := &Server{World: w, Clock: fakeClock{}}
+			s := &Server{World: w, Clock: fakeClock{}, Access: NewAccess(AccessConfig{Listen: "example.com:80", Port: 80, Sim: true})}
 			req := httptest.NewRequest("POST", "/api/sim/lid", tt.body)
+			req.RemoteAddr = "127.0.0.1:5000" // a script on this machine
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
 			s.Handler().ServeHTTP(rec, req)

@@ -53,6 +53,11 @@ func New(world *sim.World, clock Clock, loc *time.Location) *Panel {
 // every pixel becomes a square block, so it stays crisp at any zoom.
 const OLEDScale = 4
 
+// Pages are the paths of the page and its assets: the API's door lets a
+// browser open them without a credential, and starts its session there.
+// The display picture is under /api/ and needs the session.
+var Pages = []string{"/", "/panel/"}
+
 // Routes are the panel's handlers by mux pattern: the page at /, its
 // assets under /panel/, and the display picture.
 func (p *Panel) Routes() map[string]http.Handler {

@@ -69,7 +69,7 @@ func (s *Server) DeliverStatus(sid, status string, errorCode int) (int, error) {
 	if errorCode != 0 {
 		p.Set("ErrorCode", strconv.Itoa(errorCode))
 	}
-	code, _, err := s.callHook(m.StatusCallback, p)
+	code, _, err := s.PostHook(m.StatusCallback, p)
 	return code, err
 }
 
@@ -77,8 +77,15 @@ func (s *Server) DeliverStatus(sid, status string, errorCode int) (int, error) {
 // as Twilio signs it, and returns the webhook's HTTP status and response
 // body (TwiML).
 func (s *Server) SendInbound(webhookURL, from, to, body string) (int, string, error) {
+	return s.PostHook(webhookURL, s.Inbound(from, to, body))
+}
+
+// Inbound is the form Twilio posts for an incoming SMS from -> to with
+// body, with a new MessageSid. PostHook sends it, as often as a test wants
+// to replay it.
+func (s *Server) Inbound(from, to, body string) url.Values {
 	sid := newSID("SM")
-	p := url.Values{
+	return url.Values{
 		"AccountSid":    {s.accountSID},
 		"ApiVersion":    {"2010-04-01"},
 		"Body":          {body},
@@ -91,10 +98,11 @@ func (s *Server) SendInbound(webhookURL, from, to, body string) (int, string, er
 		"SmsStatus":     {"received"},
 		"To":            {to},
 	}
-	return s.callHook(webhookURL, p)
 }
 
-func (s *Server) callHook(rawURL string, p url.Values) (int, string, error) {
+// PostHook posts the webhook form p to rawURL, signed as Twilio signs it,
+// and returns the webhook's HTTP status and response body.
+func (s *Server) PostHook(rawURL string, p url.Values) (int, string, error) {
 	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(p.Encode()))
 	if err != nil {
 		return 0, "", fmt.Errorf("twiliotest: webhook request: %w", err)

@@ -62,15 +62,24 @@ const MODE = { off: 'Off', on: 'On', blink: 'Blinking', 'fast-blink': 'Fast blin
 
 // ---- HTTP ----------------------------------------------------------------
 
+// The API lets this page in by its session: a cookie the page's own
+// address set (HttpOnly, SameSite=Strict), sent with same-origin requests
+// only. Every request but a GET is JSON, even without a body: the API
+// refuses any other type.
 async function api(method, path, body) {
-  const opt = { method, headers: {} };
-  if (body !== undefined) {
+  const opt = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET') {
     opt.headers['Content-Type'] = 'application/json';
-    opt.body = JSON.stringify(body);
+    if (body !== undefined) opt.body = JSON.stringify(body);
   }
   const res = await fetch(path, opt);
   let data = null;
   try { data = await res.json(); } catch (_) { /* not JSON */ }
+  if (res.status === 401) {
+    const err = new Error('the session ended: reload the page');
+    err.status = res.status;
+    throw err;
+  }
   if (!res.ok) {
     const err = new Error((data && data.error) || (res.status + ' ' + res.statusText));
     err.status = res.status;
@@ -428,7 +437,7 @@ async function refreshSMS() {
   try {
     do {
       smsAgain = false;
-      const res = await fetch('/api/sim/sms');
+      const res = await fetch('/api/sim/sms', { credentials: 'same-origin' });
       if (res.status === 404) {
         state.sms = false;
         $('sms-empty').textContent = 'Text messages are not part of this build yet.';
