@@ -57,7 +57,7 @@ var (
 // it, for the dose loop to be idle and for the parts that act on the log
 // to have acted on it: then the log holds everything the step set off.
 func (c persistClock) Settle(ctx context.Context) error {
-	if err := c.settle.ctrl().WaitIdle(ctx); err != nil {
+	if err := c.settle.r.ctrl.WaitIdle(ctx); err != nil {
 		return err
 	}
 	return c.settle.parts(ctx)
@@ -72,13 +72,8 @@ func (c persistClock) Settle(ctx context.Context) error {
 // late, and after the step had answered.
 type settler struct {
 	r       *running
-	ctrl    func() idler  // built after the clock
 	commits atomic.Uint64 // batches committed to the log
 	settled atomic.Uint64 // commits when the parts were last found settled
-}
-
-type idler interface {
-	WaitIdle(ctx context.Context) error
 }
 
 // settleTimeout bounds the settling after a timer's call, which has no
@@ -92,7 +87,7 @@ const settleTimeout = 30 * time.Second
 const maxSettleRounds = 8
 
 func newSettler(r *running) *settler {
-	s := &settler{r: r, ctrl: func() idler { return r.ctrl }}
+	s := &settler{r: r}
 	r.onCommit = append(r.onCommit, func([]dispenser.Event) { s.commits.Add(1) })
 	return s
 }
