@@ -259,7 +259,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 		case <-m.wake:
 		}
 		if err := m.drain(ctx); err != nil {
-			m.logger.Error("vitals: cross-rule", "err", err)
+			m.logger.Error("vitals: dose events not judged", "err", err)
 		}
 	}
 }
