@@ -15,27 +15,34 @@ import (
 	"github.com/pillbox/pillbox/schedule"
 )
 
+// sinkNotifier is a notifier on an in-memory store, sending to the sink,
+// on a simulated clock at 07:00; Run is the caller's to start.
+func sinkNotifier(t *testing.T) (*notify.Notifier, *adherence.Store, *schedule.SimClock) {
+	t.Helper()
+	store, err := adherence.OpenMemory(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	clock := schedule.NewSimClock(at(7, 0))
+	n, err := notify.New(notify.Config{
+		Clock: clock, Store: store, Sender: notify.Sink{},
+		Patient:  dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"},
+		Location: newYork, Contacts: contacts, Medications: meds, Counts: map[int]int{1: 56, 2: 30},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, store, clock
+}
+
 // Run's loops wake on Observe and on their own timers, with nothing
 // polling: once every goroutine is blocked, the work is done.
 func TestRunWakesOnCommitAndTimers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
-		store, err := adherence.OpenMemory(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer store.Close()
-		clock := schedule.NewSimClock(at(7, 0))
-		var n *notify.Notifier
-		n, err = notify.New(notify.Config{
-			Clock: clock, Store: store, Sender: notify.Sink{},
-			Patient:  dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"},
-			Location: newYork, Contacts: contacts, Medications: meds, Counts: map[int]int{1: 56, 2: 30},
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		n, store, clock := sinkNotifier(t)
 		done := make(chan error, 1)
 		go func() { done <- n.Run(ctx) }()
 		defer func() {
@@ -87,21 +94,7 @@ func TestRunWakesOnCommitAndTimers(t *testing.T) {
 func TestSettle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
-		store, err := adherence.OpenMemory(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer store.Close()
-		clock := schedule.NewSimClock(at(7, 0))
-		n, err := notify.New(notify.Config{
-			Clock: clock, Store: store, Sender: notify.Sink{},
-			Patient:  dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"},
-			Location: newYork, Contacts: contacts, Medications: meds, Counts: map[int]int{1: 56, 2: 30},
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		n, store, clock := sinkNotifier(t)
 		early, cancelEarly := context.WithCancel(ctx)
 		cancelEarly()
 		if err := n.Settle(early); err == nil {
