@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +115,25 @@ func TestDaemonLateKillSparesNextRun(t *testing.T) {
 				t.Errorf("killRun(%d) of the running run: alive %t after, want killed", next.run, d.alive())
 			}
 		})
+	}
+}
+
+// A daemon's address is free and outside the ephemeral range that other
+// processes' connections draw from while the daemon is down.
+func TestFreeAddr(t *testing.T) {
+	for range 20 {
+		addr, err := freeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		if p, _ := strconv.Atoi(port); p < 10000 || p >= ephemeralStart() {
+			t.Fatalf("freeAddr() = %s, want a port from 10000 to %d", addr, ephemeralStart()-1)
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("freeAddr() = %s, not free: %v", addr, err)
+		}
+		l.Close()
 	}
 }
