@@ -379,14 +379,22 @@ func TestMonitorCrossRule(t *testing.T) {
 	}
 }
 
-// TestMonitorOnCommitQueuesDoseEvents runs the cross-rule through OnCommit
-// and Run, as the daemon wires them.
-func TestMonitorOnCommitQueuesDoseEvents(t *testing.T) {
+// risingBPRig is a patient on amlodipine whose systolic rose over a day:
+// one missed dose is enough for the cross-rule's alert.
+func risingBPRig(t *testing.T) *rig {
+	t.Helper()
 	r := newRig(t, Config{Thresholds: Thresholds{MissedDays: 1, TrendMinReadings: 2}},
 		dispenser.Medication{ID: "amlodipine", Class: "Calcium Channel Blocker"})
 	r.ingest(bpReading(130, 80)...)
 	r.clock.Advance(25 * time.Hour)
 	r.ingest(bpReading(140, 80)...)
+	return r
+}
+
+// TestMonitorOnCommitQueuesDoseEvents runs the cross-rule through OnCommit
+// and Run, as the daemon wires them.
+func TestMonitorOnCommitQueuesDoseEvents(t *testing.T) {
+	r := risingBPRig(t)
 	evs, err := r.store.Append(t.Context(),
 		dispenser.Event{Time: r.clock.Now(), Kind: dispenser.KindMissed, Medication: "metformin", DoseID: "m"},
 		dispenser.Event{Time: r.clock.Now(), Kind: dispenser.KindMissed, Medication: "amlodipine", DoseID: "a"})
@@ -417,11 +425,7 @@ func TestMonitorOnCommitQueuesDoseEvents(t *testing.T) {
 // Settle returns once the dose events committed before it went through the
 // cross-rule, even when Run took them from the queue first.
 func TestMonitorSettleWaitsForRun(t *testing.T) {
-	r := newRig(t, Config{Thresholds: Thresholds{MissedDays: 1, TrendMinReadings: 2}},
-		dispenser.Medication{ID: "amlodipine", Class: "Calcium Channel Blocker"})
-	r.ingest(bpReading(130, 80)...)
-	r.clock.Advance(25 * time.Hour)
-	r.ingest(bpReading(140, 80)...)
+	r := risingBPRig(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- r.mon.Run(ctx) }()
