@@ -107,10 +107,16 @@ type Notifier struct {
 	failingFrom time.Time           // first failure of the current run of retryable failures
 	faultsSet   map[string]struct{} // fault keys shown on the device
 
-	wake      chan struct{}
-	sendWake  chan struct{}
+	wake     chan struct{}
+	sendWake chan struct{}
+	// alertNow and sendNow ask a loop for a pass and are answered by
+	// closing the channel sent once it is done: the loop's own timer uses
+	// them, and Settle.
+	alertNow  chan chan struct{}
+	sendNow   chan chan struct{}
 	started   chan struct{}
 	startOnce sync.Once
+	stopped   chan struct{} // closed when Run returns
 }
 
 // New checks cfg and returns a Notifier; call Run to start it.
@@ -139,7 +145,10 @@ func New(cfg Config) (*Notifier, error) {
 		faultsSet: map[string]struct{}{},
 		wake:      make(chan struct{}, 1),
 		sendWake:  make(chan struct{}, 1),
+		alertNow:  make(chan chan struct{}),
+		sendNow:   make(chan chan struct{}),
 		started:   make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	if n.log == nil {
 		n.log = slog.Default()
@@ -182,11 +191,12 @@ func kick(ch chan struct{}) {
 // provider errors are logged and retried, never returned: the daemon keeps
 // dispensing whatever happens to texting.
 func (n *Notifier) Run(ctx context.Context) error {
+	defer close(n.stopped)
 	var wg sync.WaitGroup
 	var first sync.WaitGroup
 	first.Add(2)
-	wg.Go(func() { n.loop(ctx, n.wake, n.alertPass, true, first.Done) })
-	wg.Go(func() { n.loop(ctx, n.sendWake, n.sendDue, false, first.Done) })
+	wg.Go(func() { n.loop(ctx, n.wake, n.alertNow, n.alertPass, first.Done) })
+	wg.Go(func() { n.loop(ctx, n.sendWake, n.sendNow, n.sendDue, first.Done) })
 	first.Wait()
 	n.startOnce.Do(func() { close(n.started) })
 	wg.Wait()
@@ -197,15 +207,40 @@ func (n *Notifier) Run(ctx context.Context) error {
 // their timers: from then on every due time is acted on.
 func (n *Notifier) Started() <-chan struct{} { return n.started }
 
-// loop runs work, then sleeps on the clock until the time work asked for
-// or a kick, whichever comes first. With wait, the timer's call waits for
-// the work it asks for, so a simulated clock's Advance returns only once
-// the alerts due on the way are queued at their time, as it does for the
-// dispenser's own timers (the sender does not make it wait for the
-// provider). ready is called after the first pass.
-func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(context.Context) (time.Time, error), wait bool, ready func()) {
+// Settle returns once the alert pass and then the sender have each made a
+// pass that began after the call: every event committed before it is acted
+// on, and every text due by then is handed to the sender. The passes run in
+// Run's loops, which keep their timers right. A simulator calls it after
+// each step of its clock so that the step's texts go out at their time and
+// are logged before it answers. It waits for Run to start, and returns at
+// once if Run has stopped.
+func (n *Notifier) Settle(ctx context.Context) error {
+	for _, loop := range []chan chan struct{}{n.alertNow, n.sendNow} {
+		done := make(chan struct{})
+		select {
+		case loop <- done:
+		case <-n.stopped:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("notify: settle: %w", ctx.Err())
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("notify: settle: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// loop runs work, then sleeps on the clock until the time work asked for,
+// a kick or a request on due, whichever comes first. The timer's call asks
+// on due and waits for the work, so a simulated clock's Advance returns
+// only once the alerts due on the way are queued, and the retries due on
+// the way made, at their time, as it does for the dispenser's own timers.
+// ready is called after the first pass.
+func (n *Notifier) loop(ctx context.Context, wake chan struct{}, due chan chan struct{}, work func(context.Context) (time.Time, error), ready func()) {
 	var timer schedule.Timer
-	due := make(chan chan struct{})
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -243,10 +278,6 @@ func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(conte
 			kick(wake)
 		default:
 			timer = n.cfg.Clock.AfterFunc(next.Sub(now), func() {
-				if !wait {
-					kick(wake)
-					return
-				}
 				done := make(chan struct{})
 				select {
 				case due <- done:
@@ -273,8 +304,8 @@ func (n *Notifier) loop(ctx context.Context, wake chan struct{}, work func(conte
 
 // Flush runs one alert pass and one sender pass now, in the caller's
 // goroutine, and returns when either wants to run next (zero for never):
-// for tests, and for a simulator that wants every consequence of a clock
-// step before it answers.
+// for tests that drive the notifier without Run. With Run, use Settle,
+// whose passes keep Run's timers right.
 func (n *Notifier) Flush(ctx context.Context) (time.Time, error) {
 	next1, err1 := n.alertPass(ctx)
 	next2, err2 := n.sendDue(ctx)

@@ -107,9 +107,12 @@ type running struct {
 	// Filled by components before the controller starts.
 	onCommit   []func([]dispenser.Event) // after each durable commit, on the appender's goroutine: must not block
 	onReadings []func()                  // after new vital-sign readings are stored: must not block
-	routes     map[string]http.Handler   // extra HTTP routes
-	services   []func(ctx context.Context) error
-	closers    []func() error
+	// settlers, in sim mode, return once their part has acted on every
+	// event committed before the call (see settler).
+	settlers []func(context.Context) error
+	routes   map[string]http.Handler // extra HTTP routes
+	services []func(ctx context.Context) error
+	closers  []func() error
 }
 
 // A component is an optional part of the daemon (the notifier, the panel,
@@ -167,6 +170,7 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	var gate dispenser.ClockGate
 	var simClock *schedule.SimClock
 	var ntp *simNTP
+	var settle *settler
 	if o.sim {
 		opts := []sim.Option{sim.WithLogger(log)}
 		if o.simState != "" {
@@ -181,7 +185,8 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.clock, r.simClock = simClock, simClock
+		settle = newSettler(r)
+		r.clock, r.simClock = settle.clock(simClock), simClock
 		r.world.SetClock(simClock.Now())
 		// With --sim-speed the clock also moves on its own: keep where it got.
 		r.closers = append(r.closers, func() error { r.world.SetClock(simClock.Now()); return nil })
@@ -226,7 +231,7 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	}
 	api := &httpapi.Server{Controller: r.ctrl, Log: store, Hub: hub, Logger: log, Extra: r.routes}
 	if o.sim {
-		api.World, api.Clock = worldAPI{r.world}, persistClock{simClock, r.world}
+		api.World, api.Clock = worldAPI{r.world}, persistClock{simClock, r.world, settle}
 		ctrl := r.ctrl
 		(&simControls{world: r.world, ntp: ntp, api: api, ctrl: func() poker { return ctrl }}).mount(r.routes)
 	}

@@ -73,6 +73,7 @@ func wireNotify(ctx context.Context, r *running) error {
 		return err
 	}
 	r.onCommit = append(r.onCommit, n.Observe)
+	r.settlers = append(r.settlers, n.Settle)
 	r.services = append(r.services, func(ctx context.Context) error {
 		// Start once the dose loop has reconciled the time the device was
 		// off, so the first pass sees those missed doses together and sends

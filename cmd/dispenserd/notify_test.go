@@ -139,9 +139,18 @@ func (d *inProcess) waitFor(kind dispenser.Kind, since int64, match func(dispens
 	return dispenser.Event{}
 }
 
-func (d *inProcess) lastSeq() int64 {
+// events reads the log after since.
+func (d *inProcess) events(since int64) []dispenser.Event {
+	d.t.Helper()
 	var evs []dispenser.Event
-	json.Unmarshal(d.do("GET", "/api/events?since=0&limit=10000", nil, http.StatusOK), &evs)
+	if err := json.Unmarshal(d.do("GET", fmt.Sprintf("/api/events?since=%d&limit=10000", since), nil, http.StatusOK), &evs); err != nil {
+		d.t.Fatal(err)
+	}
+	return evs
+}
+
+func (d *inProcess) lastSeq() int64 {
+	evs := d.events(0)
 	if len(evs) == 0 {
 		return 0
 	}

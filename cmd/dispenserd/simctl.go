@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/httpapi"
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/hw/sim"
@@ -40,13 +41,100 @@ func simGate(c schedule.Clock, store schedule.TrustStore, ntp *simNTP) *schedule
 
 // persistClock is the simulated clock as the HTTP API moves it: every move
 // is recorded in the world's state file, so a killed daemon's successor
-// resumes the world's time.
+// resumes the world's time; and a step answers once settled.
 type persistClock struct {
 	*schedule.SimClock
-	world *sim.World
+	world  *sim.World
+	settle *settler
 }
 
-var _ httpapi.SimClock = persistClock{}
+var (
+	_ httpapi.SimClock = persistClock{}
+	_ httpapi.Settler  = persistClock{}
+)
+
+// Settle waits, after a step of the clock and the controller's look at
+// it, for the dose loop to be idle and for the parts that act on the log
+// to have acted on it: then the log holds everything the step set off.
+func (c persistClock) Settle(ctx context.Context) error {
+	if err := c.settle.r.ctrl.WaitIdle(ctx); err != nil {
+		return err
+	}
+	return c.settle.parts(ctx)
+}
+
+// settler waits for the parts of the daemon that act on the event log in
+// goroutines of their own (r.settlers: the notifier, the vitals
+// cross-rule) to have acted on all of it. On a device they do so within
+// milliseconds of a commit; a simulated clock can step hours in a
+// millisecond, and without this the notifier would queue and send a step's
+// texts when its goroutines got round to it, at a simulated time hours
+// late, and after the step had answered.
+type settler struct {
+	r       *running
+	commits atomic.Uint64 // batches committed to the log
+	settled atomic.Uint64 // commits when the parts were last found settled
+}
+
+// settleTimeout bounds the settling after a timer's call, which has no
+// request to bound it; the parts answer within milliseconds.
+const settleTimeout = 30 * time.Second
+
+// maxSettleRounds bounds the rounds of parts: each round's commits may set
+// off another part (a dose missed, the cross-rule's vital alert, its
+// text), a chain a few links long. More rounds than this are commits from
+// elsewhere, which the step need not wait for.
+const maxSettleRounds = 8
+
+func newSettler(r *running) *settler {
+	s := &settler{r: r}
+	r.onCommit = append(r.onCommit, func([]dispenser.Event) { s.commits.Add(1) })
+	return s
+}
+
+// parts settles every part, in rounds until one commits nothing.
+func (s *settler) parts(ctx context.Context) error {
+	for range maxSettleRounds {
+		before := s.commits.Load()
+		for _, settle := range s.r.settlers {
+			if err := settle(ctx); err != nil {
+				return err
+			}
+		}
+		if s.commits.Load() == before {
+			s.settled.Store(before)
+			break
+		}
+	}
+	return nil
+}
+
+// clock is c as the daemon's parts see it: after each timer's call, the
+// parts settle before the clock moves on, so that what the call set off
+// happens at the simulated time it fell due. A call that committed nothing
+// (most: the display's clock ticks every minute) leaves nothing to settle,
+// when nothing else was committed since the last settling either: the
+// parts' own timers do their work inside the call.
+func (s *settler) clock(c *schedule.SimClock) schedule.Clock { return settlingClock{c, s} }
+
+type settlingClock struct {
+	*schedule.SimClock
+	s *settler
+}
+
+func (c settlingClock) AfterFunc(d time.Duration, f func()) schedule.Timer {
+	return c.SimClock.AfterFunc(d, func() {
+		f()
+		if c.s.commits.Load() == c.s.settled.Load() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		defer cancel()
+		if err := c.s.parts(ctx); err != nil {
+			c.s.r.log.Error("dispenserd: sim clock: a timer's consequences did not settle", "err", err)
+		}
+	})
+}
 
 func (c persistClock) Advance(d time.Duration) {
 	c.SimClock.Advance(d)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/notify/twiliotest"
 )
 
 func TestParseSimFault(t *testing.T) {
@@ -155,4 +158,79 @@ func TestSimFaultAndRoutes(t *testing.T) {
 			t.Errorf("GET /api/sim/routes = %q, want it to list %q", routes, want)
 		}
 	}
+}
+
+// A clock step answers once everything due on the way has happened at its
+// time: the dispenser's timers, the alerts they raise and the texts those
+// queue, sent. A script that reads the log right after the step sees every
+// text the step queued, and sent at the moment it was queued, with the
+// local sink and through Twilio's client alike.
+func TestSimClockSettles(t *testing.T) {
+	const days = 4
+	tests := []struct {
+		name   string
+		twilio bool
+		steps  []map[string]string // one day's steps, from 07:50 to 07:50 the next day
+	}{
+		{"advance/sink", false, []map[string]string{{"advance": "40m"}, {"advance": "23h20m"}}},
+		{"advance/twilio", true, []map[string]string{{"advance": "40m"}, {"advance": "23h20m"}}},
+		// A wall-clock step, as NTP makes: the controller sees the jump
+		// when the step pokes it, and the texts it leads to are sent.
+		{"set/sink", false, []map[string]string{{"set": "08:40"}, {"advance": "23h10m"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			config := "../../examples/dispenser.yaml"
+			if tt.twilio {
+				config = withTwilio(t, twiliotest.New(t, testAccount, testToken), "")
+			}
+			d := startInProcess(t, options{config: config, sim: true, listen: "127.0.0.1:0", data: t.TempDir(), simStart: "2026-03-10T07:50:00-04:00"})
+			day := time.Date(2026, 3, 10, 0, 0, 0, 0, d.r.loc)
+			for range days {
+				for _, step := range tt.steps {
+					if hm, ok := step["set"]; ok {
+						step = map[string]string{"set": day.Format("2006-01-02T") + hm + ":00" + day.Format("-07:00")}
+					}
+					since := d.lastSeq()
+					d.do("POST", "/api/sim/clock", step, http.StatusOK)
+					if err := settledTexts(d.events(since)); err != nil {
+						t.Errorf("%s %v: %v", day.Format(time.DateOnly), step, err)
+					}
+				}
+				day = day.AddDate(0, 0, 1)
+			}
+		})
+	}
+}
+
+// settledTexts checks, in the events a clock step logged, that every text
+// it queued was sent in the same step and at the same simulated time, and
+// that it queued some.
+func settledTexts(evs []dispenser.Event) error {
+	queued := map[string]dispenser.Event{}
+	var unsent []string
+	for _, ev := range evs {
+		msg, _, _ := strings.Cut(ev.Detail, " ")
+		switch ev.Kind {
+		case notify.KindSMSQueued:
+			queued[msg] = ev
+			unsent = append(unsent, msg)
+		case notify.KindSMSSent:
+			q, ok := queued[msg]
+			if !ok {
+				continue // queued in an earlier step
+			}
+			unsent = slices.DeleteFunc(unsent, func(m string) bool { return m == msg })
+			if !ev.Time.Equal(q.Time) {
+				return fmt.Errorf("%s queued at %s was sent at %s, want at once", msg, q.Time.Format(time.TimeOnly), ev.Time.Format(time.TimeOnly))
+			}
+		}
+	}
+	switch {
+	case len(queued) == 0:
+		return fmt.Errorf("no text queued in %d events, want the ladder's", len(evs))
+	case len(unsent) > 0:
+		return fmt.Errorf("%d of %d texts queued in the step unsent when it answered: %v", len(unsent), len(queued), unsent)
+	}
+	return nil
 }

@@ -90,6 +90,7 @@ func wireVitals(ctx context.Context, r *running) error {
 	}
 	r.closers = append(r.closers, func() error { v.mon.Stop(); return nil })
 	r.onCommit = append(r.onCommit, v.mon.OnCommit)
+	r.settlers = append(r.settlers, v.mon.Settle)
 	r.services = append(r.services, v.mon.Run)
 
 	var devices []ble.Device

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,11 +37,41 @@ type daemon struct {
 	args   []string // extra flags of every start
 	api    *api
 
-	mu     sync.Mutex
+	mu   sync.Mutex
+	proc *proc // the child running, nil when none
+	logs *tail // the output of the last child started
+	runs int
+}
+
+// proc is one run of the child. A kill or a reap acts on the run it was
+// aimed at: one that comes late (a provider hook, a second killer still
+// waiting for the same exit) must not touch the run started after it.
+type proc struct {
 	cmd    *exec.Cmd
-	exited chan struct{}
+	run    int
 	logs   *tail
-	runs   int
+	exited chan struct{} // closed once the child is gone and state is set
+	state  *os.ProcessState
+	err    error // cmd.Wait's
+}
+
+// how says how the run ended ("exit status 1", "signal: killed"); call it
+// once exited is closed.
+func (p *proc) how() string {
+	if p.state != nil {
+		return p.state.String()
+	}
+	return fmt.Sprintf("wait: %v", p.err)
+}
+
+// ended describes a run that ended, with the end of its output (stdout and
+// stderr, interleaved as written).
+func (p *proc) ended(what string, lines int) string {
+	out := p.logs.last(lines)
+	if strings.TrimSpace(out) == "" {
+		out = "(no output)"
+	}
+	return fmt.Sprintf("%s (run %d, pid %d, %s); its output ends:\n%s", what, p.run, p.cmd.Process.Pid, p.how(), out)
 }
 
 // newDaemon makes a daemon on a fresh data folder under the harness's
@@ -80,13 +112,38 @@ func (h *harness) newTextingDaemon(name string, replace ...string) (*daemon, *pr
 	return d, p, nil
 }
 
+// freeAddr picks a loopback address that is free now, with its port below
+// the kernel's ephemeral range: a daemon is started on it later, and again
+// after each kill, and any process's outgoing connection or ":0" listener
+// in between could take a port from that range (a soak start once failed
+// with "bind: address already in use").
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	lo, hi := 10000, ephemeralStart()
+	for range 100 {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(lo+mrand.IntN(hi-lo))))
+		if err != nil {
+			continue // taken
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr, nil
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", fmt.Errorf("pillstress: no free port in %d-%d after 100 tries", lo, hi-1)
+}
+
+// ephemeralStart is the first port of the kernel's ephemeral range
+// (Linux's default when it cannot be read).
+func ephemeralStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	if f := strings.Fields(string(b)); len(f) == 2 {
+		if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+			return n
+		}
+	}
+	return 32768
 }
 
 // db is the daemon's database file.
@@ -105,7 +162,7 @@ func (d *daemon) start(ctx context.Context, extra ...string) error {
 func (d *daemon) spawn(extra ...string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cmd != nil {
+	if d.proc != nil {
 		return errors.New("pillstress: daemon already running")
 	}
 	args := []string{"--sim", "--config", d.config, "--data", d.data, "--listen", d.addr,
@@ -118,54 +175,68 @@ func (d *daemon) spawn(extra ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pillstress: start dispenserd: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	d.cmd, d.exited = cmd, exited
 	d.runs++
+	p := &proc{cmd: cmd, run: d.runs, logs: d.logs, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.exited)
+	}()
+	d.proc = p
 	return nil
+}
+
+// current is the child running, or nil.
+func (d *daemon) current() *proc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.proc
+}
+
+// run is the number of the child running, 0 when none.
+func (d *daemon) run() int {
+	if p := d.current(); p != nil {
+		return p.run
+	}
+	return 0
 }
 
 // readyTimeout bounds a start; the machine is shared and slow at times.
 const readyTimeout = 60 * time.Second
 
 func (d *daemon) waitReady(ctx context.Context) error {
+	p := d.current()
+	if p == nil {
+		return errors.New("pillstress: no dispenserd started to wait for")
+	}
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		if d.logs.contains("dispenserd: ready") {
+		if p.logs.contains("dispenserd: ready") {
 			return nil
 		}
 		select {
-		case <-d.exitedCh():
-			d.mu.Lock()
-			cmd := d.cmd
-			d.mu.Unlock()
-			d.reap(cmd)
-			return fmt.Errorf("dispenserd exited before it was ready:\n%s", d.logs.last(20))
+		case <-p.exited:
+			d.reap(p)
+			return errors.New(p.ended("dispenserd exited before it was ready", 20))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("dispenserd not ready after %v:\n%s", readyTimeout, d.logs.last(20))
+			return fmt.Errorf("dispenserd not ready after %v (run %d, pid %d, still running); its output ends:\n%s",
+				readyTimeout, p.run, p.cmd.Process.Pid, p.logs.last(20))
 		}
 	}
 }
 
-func (d *daemon) exitedCh() <-chan struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.exited == nil {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
-	return d.exited
-}
-
 // alive reports whether the child is running.
 func (d *daemon) alive() bool {
+	p := d.current()
+	if p == nil {
+		return false
+	}
 	select {
-	case <-d.exitedCh():
+	case <-p.exited:
 		return false
 	default:
 		return true
@@ -173,53 +244,55 @@ func (d *daemon) alive() bool {
 }
 
 func (d *daemon) pid() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cmd == nil {
-		return 0
+	if p := d.current(); p != nil {
+		return p.cmd.Process.Pid
 	}
-	return d.cmd.Process.Pid
+	return 0
 }
 
 // kill sends SIGKILL, as a power cut would, and waits for the child to be
 // gone. It is harmless when the child is not running.
-func (d *daemon) kill() { d.signal(syscall.SIGKILL) }
+func (d *daemon) kill() { d.signal(d.current(), syscall.SIGKILL) }
 
-// stop asks the child to shut down cleanly.
-func (d *daemon) stop() { d.signal(syscall.SIGTERM) }
-
-func (d *daemon) signal(sig syscall.Signal) {
-	d.mu.Lock()
-	cmd, exited := d.cmd, d.exited
-	d.mu.Unlock()
-	if cmd == nil {
-		return
+// killRun kills the child if it is still run number run (see run), and
+// reports whether it was: a kill decided for one run, carried out late,
+// spares the next.
+func (d *daemon) killRun(run int) bool {
+	p := d.current()
+	if p == nil || p.run != run {
+		return false
 	}
-	cmd.Process.Signal(sig)
-	select {
-	case <-exited:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-	}
-	d.reap(cmd)
+	d.signal(p, syscall.SIGKILL)
+	return true
 }
 
-// reap forgets cmd once it has exited. Two callers may kill the same child
-// (a provider hook and the scenario): the one that comes second must not
-// forget the child started since.
-func (d *daemon) reap(cmd *exec.Cmd) {
-	d.mu.Lock()
-	if d.cmd != cmd {
-		d.mu.Unlock()
+// stop asks the child to shut down cleanly.
+func (d *daemon) stop() { d.signal(d.current(), syscall.SIGTERM) }
+
+// signal signals p (nil: none) and waits for it to be gone. Once p has been
+// waited for, Signal is a no-op, whatever process may have its pid since.
+func (d *daemon) signal(p *proc, sig syscall.Signal) {
+	if p == nil {
 		return
 	}
-	d.cmd, d.exited = nil, nil
-	logs := d.logs
-	d.mu.Unlock()
-	if logs != nil {
-		logs.flushRace()
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
 	}
+	d.reap(p)
+}
+
+// reap forgets p once it is gone, unless a later run has replaced it.
+func (d *daemon) reap(p *proc) {
+	d.mu.Lock()
+	if d.proc == p {
+		d.proc = nil
+	}
+	d.mu.Unlock()
+	p.logs.flushRace()
 }
 
 // flushRace reports a race report shorter than the cut-off once the
@@ -233,8 +306,15 @@ func (t *tail) flushRace() {
 	}
 }
 
-// exitErr describes how a child that died by itself ended.
+// crashed describes how a child that died by itself (not alive) ended.
 func (d *daemon) crashed() string {
+	if p := d.current(); p != nil {
+		select {
+		case <-p.exited:
+			return p.ended("dispenserd died on its own", 30)
+		default:
+		}
+	}
 	return fmt.Sprintf("dispenserd died on its own; its log ends:\n%s", d.logs.last(30))
 }
 

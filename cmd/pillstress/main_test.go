@@ -27,6 +27,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(fakeDaemonEnv); mode != "" {
+		fakeDaemon(mode) // a child of TestDaemon*: dispenserd's flags are not ours
+	}
 	flag.Parse()
 	if testing.Short() {
 		os.Exit(m.Run()) // every test skips itself

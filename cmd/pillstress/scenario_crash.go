@@ -70,7 +70,10 @@ type stormDevice struct {
 	p   *provider
 	chk *checker
 
-	armed    atomic.Value // "" or the kill kind the provider's hook is armed for
+	// armed is the run the provider's hook is to kill once Twilio
+	// accepted a text (0: none). The run, not whatever runs when the hook
+	// gets to it: a hook that fires late must spare the restarted daemon.
+	armed    atomic.Int64
 	mu       sync.Mutex
 	kills    []time.Time // when each SIGKILL was sent
 	restarts int
@@ -85,7 +88,6 @@ func crashDevice(ctx context.Context, h *harness, r *result, dev, kills int) {
 	defer p.Close()
 	defer d.kill()
 	s := &stormDevice{h: h, r: r, d: d, p: p}
-	s.armed.Store("")
 	p.OnAccept(s.onAccept)
 	if s.chk, err = newChecker(r, d); err != nil {
 		r.fail("%v", err)
@@ -165,19 +167,23 @@ func (s *stormDevice) restart(ctx context.Context) bool {
 // onAccept is the provider's hook: when armed, it kills the daemon after
 // Twilio accepted a text and before the daemon hears so.
 func (s *stormDevice) onAccept(m twiliotest.Message) {
-	if s.armed.Load() != killAccepted || !s.armed.CompareAndSwap(killAccepted, "") {
-		return
+	if run := s.armed.Swap(0); run != 0 {
+		s.killRun(int(run))
 	}
-	s.kill()
 }
 
 // kill kills the daemon and notes when, for the duplicate texts it may
 // explain.
-func (s *stormDevice) kill() {
-	s.mu.Lock()
-	s.kills = append(s.kills, time.Now())
-	s.mu.Unlock()
-	s.d.kill()
+func (s *stormDevice) kill() { s.killRun(s.d.run()) }
+
+// killRun kills the daemon if it is still run number run.
+func (s *stormDevice) killRun(run int) {
+	t := time.Now()
+	if s.d.killRun(run) {
+		s.mu.Lock()
+		s.kills = append(s.kills, t)
+		s.mu.Unlock()
+	}
 }
 
 // cycle runs until one kill, of a randomly chosen kind.
@@ -268,14 +274,21 @@ func (s *stormDevice) killMidSend(ctx context.Context) error {
 	kind := killSendWait
 	if s.h.intn(2) == 0 {
 		kind = killAccepted
-		s.armed.Store(killAccepted)
+		s.armed.Store(int64(s.d.run()))
 	} else {
 		s.p.FailNext(1, twiliotest.FailSlow)
 	}
 	before := s.p.Requests()
 	// The ladder's caregiver step is 30 minutes after the scheduled time;
-	// an uncertain dose from the last cycle texts at once.
-	go s.d.api.advanceTo(ctx, st.Now.Add(35*time.Minute))
+	// an uncertain dose from the last cycle texts at once. The step dies
+	// with the daemon; it is waited for so that, late, it cannot reach
+	// the restarted one.
+	advanced := make(chan struct{})
+	go func() {
+		defer close(advanced)
+		s.d.api.advanceTo(ctx, st.Now.Add(35*time.Minute))
+	}()
+	defer func() { <-advanced }()
 	deadline := time.Now().Add(5 * time.Second)
 	for s.d.alive() && s.p.Requests() == before && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -293,7 +306,7 @@ func (s *stormDevice) killMidSend(ctx context.Context) error {
 		s.kill()
 		s.r.add("kill_no_text_due", 1)
 	}
-	s.armed.Store("")
+	s.armed.Store(0)
 	s.p.ClearFaults()
 	s.p.Release()
 	return nil

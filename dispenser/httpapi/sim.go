@@ -189,10 +189,17 @@ func (s *Server) simRefill(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]any{"result": "refilled", "compartments": done})
 }
 
+// Settler is a SimClock that can wait, after a step and the controller's
+// look at it, until everything the step set off is logged: then the step
+// answers only once a script reading the log right after it sees all of it.
+type Settler interface {
+	Settle(ctx context.Context) error
+}
+
 // simClock moves the simulated clock: {"advance":"90m"} lets time pass
 // (every timer fires in order, so reminders and misses happen as they
 // would); {"set":"RFC3339"} steps the wall clock like NTP would, which the
-// controller sees as a clock jump.
+// controller sees as a clock jump. It answers once the clock has settled.
 func (s *Server) simClock(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Advance string `json:"advance"`
@@ -224,7 +231,13 @@ func (s *Server) simClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Controller.Poke(r.Context())
-	if err := r.Context().Err(); err != nil {
+	err := r.Context().Err()
+	if st, ok := s.Clock.(Settler); ok && err == nil {
+		ctx, cancel := context.WithTimeout(r.Context(), waitTimeout)
+		defer cancel()
+		err = st.Settle(ctx)
+	}
+	if err != nil {
 		s.fail(w, err)
 		return
 	}

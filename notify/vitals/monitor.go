@@ -50,6 +50,9 @@ type Monitor struct {
 	qmu   sync.Mutex
 	queue []dispenser.Event
 	wake  chan struct{}
+	// dmu makes drains one at a time, so that Settle's waits for one that
+	// Run has under way with the queue it took.
+	dmu sync.Mutex
 }
 
 // restoreWindow is how far back Start reads earlier alert events.
@@ -255,19 +258,30 @@ func (m *Monitor) Run(ctx context.Context) error {
 			return nil
 		case <-m.wake:
 		}
-		m.drain(ctx)
+		if err := m.drain(ctx); err != nil {
+			m.logger.Error("vitals: dose events not judged", "err", err)
+		}
 	}
 }
 
+// Settle runs the cross-rule, in the caller's goroutine, over every dose
+// event committed before the call that Run has not finished with: a
+// simulator calls it after each step of its clock, so that the alerts the
+// step's doses raise are logged at their time.
+func (m *Monitor) Settle(ctx context.Context) error { return m.drain(ctx) }
+
 // drain runs the cross-rule over the queued dose events.
-func (m *Monitor) drain(ctx context.Context) {
+func (m *Monitor) drain(ctx context.Context) error {
+	m.dmu.Lock()
+	defer m.dmu.Unlock()
 	m.qmu.Lock()
 	evs := m.queue
 	m.queue = nil
 	m.qmu.Unlock()
 	if err := m.doses(ctx, evs); err != nil {
-		m.logger.Error("vitals: cross-rule", "err", err)
+		return fmt.Errorf("vitals: cross-rule: %w", err)
 	}
+	return nil
 }
 
 func (m *Monitor) doses(ctx context.Context, evs []dispenser.Event) error {

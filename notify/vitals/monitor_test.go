@@ -1,6 +1,7 @@
 package vitals
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -378,14 +379,22 @@ func TestMonitorCrossRule(t *testing.T) {
 	}
 }
 
-// TestMonitorOnCommitQueuesDoseEvents runs the cross-rule through OnCommit
-// and Run, as the daemon wires them.
-func TestMonitorOnCommitQueuesDoseEvents(t *testing.T) {
+// risingBPRig is a patient on amlodipine whose systolic rose over a day:
+// one missed dose is enough for the cross-rule's alert.
+func risingBPRig(t *testing.T) *rig {
+	t.Helper()
 	r := newRig(t, Config{Thresholds: Thresholds{MissedDays: 1, TrendMinReadings: 2}},
 		dispenser.Medication{ID: "amlodipine", Class: "Calcium Channel Blocker"})
 	r.ingest(bpReading(130, 80)...)
 	r.clock.Advance(25 * time.Hour)
 	r.ingest(bpReading(140, 80)...)
+	return r
+}
+
+// TestMonitorOnCommitQueuesDoseEvents runs the cross-rule through OnCommit
+// and Run, as the daemon wires them.
+func TestMonitorOnCommitQueuesDoseEvents(t *testing.T) {
+	r := risingBPRig(t)
 	evs, err := r.store.Append(t.Context(),
 		dispenser.Event{Time: r.clock.Now(), Kind: dispenser.KindMissed, Medication: "metformin", DoseID: "m"},
 		dispenser.Event{Time: r.clock.Now(), Kind: dispenser.KindMissed, Medication: "amlodipine", DoseID: "a"})
@@ -404,10 +413,37 @@ func TestMonitorOnCommitQueuesDoseEvents(t *testing.T) {
 	default:
 		t.Fatalf("OnCommit(an amlodipine dose) did not wake Run")
 	}
-	r.mon.drain(t.Context())
+	if err := r.mon.Settle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	all, _ := r.store.Since(t.Context(), evs[1].Seq, 10)
 	if got := describe(t, all); strings.Join(got, ";") != "bp_missed_trend medium" {
 		t.Errorf("after a missed amlodipine dose via OnCommit: %v, want bp_missed_trend medium", got)
+	}
+}
+
+// Settle returns once the dose events committed before it went through the
+// cross-rule, even when Run took them from the queue first.
+func TestMonitorSettleWaitsForRun(t *testing.T) {
+	r := risingBPRig(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.mon.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	evs, err := r.store.Append(t.Context(), dispenser.Event{Time: r.clock.Now(), Kind: dispenser.KindMissed, Medication: "amlodipine", DoseID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mon.OnCommit(evs)
+	if err := r.mon.Settle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := r.store.Since(t.Context(), evs[0].Seq, 10)
+	if got := describe(t, all); strings.Join(got, ";") != "bp_missed_trend medium" {
+		t.Errorf("after OnCommit and Settle, with Run running: %v, want bp_missed_trend medium", got)
 	}
 }
 
