@@ -2,7 +2,6 @@ package insights
 
 import (
 	"math"
-	"slices"
 	"sort"
 	"time"
 )
@@ -68,15 +67,19 @@ type occasion struct {
 	delay   time.Duration // first taking - at, for a taken occasion
 	clock   int           // local minutes after midnight
 	weekday time.Weekday
-	opens   time.Time
-	closes  time.Time
-	doses   []int // indexes into History.Doses
+	// The same instants in Unix nanoseconds, and the delay in minutes:
+	// features are computed for every past dose, and integers compare
+	// faster than times.
+	atN, settledN int64
+	delayMin      float64
 }
 
 // known reports whether the occasion's outcome is Taken or Missed and
 // known at t.
-func (o *occasion) known(t time.Time) bool {
-	return (o.outcome == Taken || o.outcome == Missed) && !o.settled.After(t)
+func (o *occasion) known(t time.Time) bool { return o.knownAt(t.UnixNano()) }
+
+func (o *occasion) knownAt(tN int64) bool {
+	return (o.outcome == Taken || o.outcome == Missed) && o.settledN <= tN
 }
 
 // Occasion is the doses due at one instant as the model counts them:
@@ -138,12 +141,10 @@ func newIndex(h *History) *index {
 func (ix *index) fold(ds []Dose, from, to int) occasion {
 	d0 := &ds[from]
 	local := d0.Scheduled.In(ix.loc)
-	o := occasion{at: d0.Scheduled, clock: local.Hour()*60 + local.Minute(), weekday: local.Weekday(),
-		opens: d0.Opens, closes: d0.Closes, outcome: Pending}
+	o := occasion{at: d0.Scheduled, clock: local.Hour()*60 + local.Minute(), weekday: local.Weekday(), outcome: Pending}
 	var firstTaken, lastMissed time.Time
 	for i := from; i < to; i++ {
 		d := &ds[i]
-		o.doses = append(o.doses, i)
 		switch d.Outcome {
 		case Taken:
 			if firstTaken.IsZero() || d.Settled.Before(firstTaken) {
@@ -163,6 +164,7 @@ func (ix *index) fold(ds []Dose, from, to int) occasion {
 	default:
 		o.outcome, o.settled = d0.Outcome, d0.Settled // skipped, unknown or pending: not counted
 	}
+	o.atN, o.settledN, o.delayMin = o.at.UnixNano(), o.settled.UnixNano(), o.delay.Minutes()
 	return o
 }
 
@@ -216,27 +218,28 @@ func (ix *index) features(t time.Time, clock int, weekday time.Weekday, prior fl
 	var x [numFeatures]float64
 	ev := Evidence{Weekday: weekday, Clock: clock}
 	x[fIntercept] = 1
-	from := t.Add(-lookback)
-	start := sort.Search(len(ix.occ), func(i int) bool { return !ix.occ[i].at.Before(from) })
-	var lastTaken, lastKnown time.Time
+	tN := t.UnixNano()
+	fromN, horizonN := t.Add(-lookback).UnixNano(), t.Add(12*time.Hour).UnixNano()
+	last3N, last7N := t.Add(-3*day).UnixNano(), t.Add(-7*day).UnixNano()
+	start := sort.Search(len(ix.occ), func(i int) bool { return ix.occ[i].atN >= fromN })
+	var lastTakenN, lastKnownN int64 = math.MinInt64, math.MinInt64
 	week, all := ix.week[:0], ix.all[:0]
 	// Occasions due a little after t may already be settled (taken
 	// early, inside the window): they count too.
-	horizon := t.Add(12 * time.Hour)
-	for i := start; i < len(ix.occ) && ix.occ[i].at.Before(horizon); i++ {
+	for i := start; i < len(ix.occ) && ix.occ[i].atN < horizonN; i++ {
 		o := &ix.occ[i]
-		if !o.known(t) {
+		if !o.knownAt(tN) {
 			continue
 		}
 		ev.Recent.add(o)
-		if !o.at.Before(lastKnown) {
-			lastKnown, ev.LastMissed = o.at, o.outcome == Missed
+		if o.atN >= lastKnownN {
+			lastKnownN, ev.LastMissed = o.atN, o.outcome == Missed
 		}
-		if !o.at.Before(t.Add(-3 * day)) {
+		if o.atN >= last3N {
 			ev.Last3.add(o)
 		}
 		if o.clock == clock {
-			if !o.at.Before(t.Add(-7 * day)) {
+			if o.atN >= last7N {
 				ev.SlotDay.add(o)
 			}
 			if o.weekday == weekday {
@@ -244,16 +247,18 @@ func (ix *index) features(t time.Time, clock int, weekday time.Weekday, prior fl
 			}
 		}
 		if o.outcome == Taken {
-			took := o.at.Add(o.delay)
-			if took.After(lastTaken) {
-				lastTaken = took
+			if took := o.atN + int64(o.delay); took > lastTakenN {
+				lastTakenN = took
 			}
-			m := o.delay.Minutes()
-			all = append(all, m)
-			if !o.at.Before(t.Add(-7 * day)) {
-				week = append(week, m)
+			all = append(all, o.delayMin)
+			if o.atN >= last7N {
+				week = append(week, o.delayMin)
 			}
 		}
+	}
+	var lastTaken time.Time
+	if lastTakenN != math.MinInt64 {
+		lastTaken = time.Unix(0, lastTakenN)
 	}
 	ix.week, ix.all = week, all
 	r := ev.Recent.rate(prior, rateSmooth)
@@ -315,14 +320,54 @@ func usualInterval(rs []time.Time) time.Duration {
 	return minutes(median(iv))
 }
 
-// median sorts xs in place and returns its median.
+// median returns the median of xs, reordering them (Hoare's selection:
+// linear time, which matters because every past dose takes two).
 func median(xs []float64) float64 {
-	slices.Sort(xs)
 	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
+	if n == 0 {
+		return math.NaN()
 	}
-	return (xs[n/2-1] + xs[n/2]) / 2
+	if n%2 == 1 {
+		return selectKth(xs, n/2)
+	}
+	hi := selectKth(xs, n/2)
+	lo := xs[0]
+	for _, x := range xs[:n/2] { // after selection, the lower half
+		lo = math.Max(lo, x)
+	}
+	return (lo + hi) / 2
+}
+
+// selectKth reorders xs so that xs[k] is the k-th smallest, everything
+// before it no larger and everything after it no smaller, and returns it.
+func selectKth(xs []float64, k int) float64 {
+	lo, hi := 0, len(xs)-1
+	for lo < hi {
+		pivot := xs[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for xs[i] < pivot {
+				i++
+			}
+			for xs[j] > pivot {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return xs[k]
+		}
+	}
+	return xs[k]
 }
 
 func minutes(m float64) time.Duration { return time.Duration(m * float64(time.Minute)) }

@@ -96,23 +96,29 @@ type Model struct {
 // whose outcome had settled and whose features were computed by then.
 // Nothing after asOf is read.
 func (l *Learner) Train(asOf time.Time) Model {
+	return l.TrainFrom(asOf, Model{W: l.prior.Mean})
+}
+
+// TrainFrom is Train with Newton's method started from an earlier model's
+// weights rather than the prior's: the same answer (the problem has one
+// optimum) in fewer steps, when models are retrained as time goes on.
+func (l *Learner) TrainFrom(asOf time.Time, start Model) Model {
 	m := Model{W: l.prior.Mean, AsOf: asOf}
-	use := l.ex[:0:0]
 	// Examples are in time order of their doses; a dose can settle late
-	// (reconciled after a power cut), so each is checked.
+	// (reconciled after a power cut): one not settled by asOf weighs 0.
 	end := sort.Search(len(l.ex), func(i int) bool { return l.ex[i].at.Add(-Horizon).After(asOf) })
 	l.omega = l.omega[:0]
 	for i := range l.ex[:end] {
 		e := &l.ex[i]
-		if e.settled.After(asOf) {
-			continue
+		w := 0.0
+		if !e.settled.After(asOf) {
+			w = math.Exp2(-asOf.Sub(e.at).Hours() / HalfLife.Hours())
+			m.Examples++
 		}
-		use = append(use, *e)
-		l.omega = append(l.omega, math.Exp2(-asOf.Sub(e.at).Hours()/HalfLife.Hours()))
+		l.omega = append(l.omega, w)
 	}
-	m.Examples = len(use)
-	if len(use) > 0 {
-		m.W = fit(use, l.omega, l.prior, l.prior.Mean)
+	if m.Examples > 0 {
+		m.W = fit(l.ex[:end], l.omega, l.prior, start.W)
 	}
 	return m
 }
@@ -145,6 +151,9 @@ func fit(exs []example, omega []float64, prior Prior, start Weights) Weights {
 				y = 1
 			}
 			r, c := omega[i]*(p-y), omega[i]*p*(1-p)
+			if c == 0 && r == 0 {
+				continue
+			}
 			for j := range n {
 				if x[j] == 0 {
 					continue

@@ -3,6 +3,7 @@ package insights
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -115,5 +116,29 @@ func TestSolve(t *testing.T) {
 	h[0][0] = -1
 	if _, ok := solve(h, g); ok {
 		t.Error("solve succeeded on a matrix that is not positive definite")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for n := 1; n < 60; n++ {
+		for range 20 {
+			xs := make([]float64, n)
+			for i := range xs {
+				xs[i] = float64(rng.IntN(10)) // many ties
+			}
+			sorted := slices.Clone(xs)
+			slices.Sort(sorted)
+			want := sorted[n/2]
+			if n%2 == 0 {
+				want = (sorted[n/2-1] + sorted[n/2]) / 2
+			}
+			if got := median(xs); got != want {
+				t.Fatalf("median(%v) = %v, want %v", sorted, got, want)
+			}
+		}
+	}
+	if !math.IsNaN(median(nil)) {
+		t.Error("median of nothing is not NaN")
 	}
 }

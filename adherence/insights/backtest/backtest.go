@@ -32,6 +32,9 @@ type Options struct {
 	Threshold float64
 	// Workers is how many patients are scored at once (default GOMAXPROCS).
 	Workers int
+	// VitalsOnly skips the missed-dose risk (the costly part), to score
+	// the vital-sign rules on a larger cohort.
+	VitalsOnly bool
 }
 
 func (o Options) withDefaults() Options {

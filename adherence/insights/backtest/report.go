@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/pillbox/pillbox/adherence/insights"
 )
 
 // Report is the backtest's figures.
@@ -56,11 +58,23 @@ type RiskReport struct {
 }
 
 // Model returns the insights model's score.
-func (r RiskReport) Model() Score { return r.Scores[predModel] }
+func (r RiskReport) Model() Score { return r.score(predModel) }
 
 // Baselines returns the two baselines' scores.
 func (r RiskReport) Baselines() (overall, lastWeek Score) {
-	return r.Scores[predOverall], r.Scores[predLastWeek]
+	return r.score(predOverall), r.score(predLastWeek)
+}
+
+// SlotRate and Oracle return the Bayesian slot rate's and the generator's
+// own probabilities' scores.
+func (r RiskReport) SlotRate() Score { return r.score(predSlotRate) }
+func (r RiskReport) Oracle() Score   { return r.score(predOracle) }
+
+func (r RiskReport) score(k int) Score {
+	if k < len(r.Scores) {
+		return r.Scores[k]
+	}
+	return Score{Name: predictorNames[k], AUC: math.NaN(), Brier: math.NaN()}
 }
 
 // RuleReport scores one vital-sign rule on its labelled events.
@@ -235,20 +249,13 @@ func Reliability(ps []float64, ys []bool, n int) []Bin {
 // WriteText writes the report as the tables docs/insights.md shows.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "cohort: %d patients, %.0f patient-years; model retrained every %d days, each dose judged %s before it is due\n\n",
-		r.Patients, r.PatientYears, r.RetrainDays, "2h")
+	fmt.Fprintf(&b, "cohort: %d patients, %.0f patient-years; model retrained every %d days, each dose judged %v before it is due\n\n",
+		r.Patients, r.PatientYears, r.RetrainDays, insights.Horizon)
 	rr := r.Risk
-	fmt.Fprintf(&b, "missed-dose risk: %d dose times, %.1f%% missed\n", rr.Occasions, 100*rr.MissRate)
-	fmt.Fprintf(&b, "  %-72s %6s %6s\n", "predictor", "AUC", "Brier")
-	for _, s := range rr.Scores {
-		fmt.Fprintf(&b, "  %-72s %6.3f %6.4f\n", s.Name, s.AUC, s.Brier)
-	}
-	fmt.Fprintf(&b, "  model AUC in each patient's first 4 weeks (population prior): %.3f\n", rr.FirstWeeks)
-	fmt.Fprintf(&b, "  heads-up at risk >= %.2f: %.1f%% of doses flagged (%.2f a patient-week), %.1f%% of them missed, %.1f%% of misses flagged\n\n",
-		r.Threshold, 100*rr.Flagged, rr.FlaggedPerWeek, 100*rr.FlaggedMissed, 100*rr.MissesFlagged)
-	fmt.Fprintf(&b, "reliability of the model (predicted vs observed):\n  %-11s %8s %9s %8s\n", "risk", "doses", "predicted", "observed")
-	for _, bin := range rr.Reliability {
-		fmt.Fprintf(&b, "  %.1f - %.1f   %8d %9.3f %8.3f\n", bin.From, bin.To, bin.N, bin.Predicted, bin.Observed)
+	if rr.Occasions == 0 {
+		fmt.Fprintf(&b, "missed-dose risk: not scored\n")
+	} else {
+		r.writeRisk(&b)
 	}
 	fmt.Fprintf(&b, "\nvital-sign rules on labelled events:\n  %-72s %7s %11s %14s %12s\n", "rule", "events", "sensitivity", "false/pt-year", "median days")
 	for _, x := range r.Rules {
@@ -256,4 +263,20 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func (r *Report) writeRisk(b *strings.Builder) {
+	rr := r.Risk
+	fmt.Fprintf(b, "missed-dose risk: %d dose times, %.1f%% missed\n", rr.Occasions, 100*rr.MissRate)
+	fmt.Fprintf(b, "  %-72s %6s %6s\n", "predictor", "AUC", "Brier")
+	for _, s := range rr.Scores {
+		fmt.Fprintf(b, "  %-72s %6.3f %6.4f\n", s.Name, s.AUC, s.Brier)
+	}
+	fmt.Fprintf(b, "  model AUC in each patient's first 4 weeks (population prior): %.3f\n", rr.FirstWeeks)
+	fmt.Fprintf(b, "  heads-up at risk >= %.2f: %.1f%% of doses flagged (%.2f a patient-week), %.1f%% of them missed, %.1f%% of misses flagged\n\n",
+		r.Threshold, 100*rr.Flagged, rr.FlaggedPerWeek, 100*rr.FlaggedMissed, 100*rr.MissesFlagged)
+	fmt.Fprintf(b, "reliability of the model (predicted vs observed):\n  %-11s %8s %9s %8s\n", "risk", "doses", "predicted", "observed")
+	for _, bin := range rr.Reliability {
+		fmt.Fprintf(b, "  %.1f - %.1f   %8d %9.3f %8.3f\n", bin.From, bin.To, bin.N, bin.Predicted, bin.Observed)
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 // scored is one occasion's predictions and what became of it.
 type scored struct {
+	at     time.Time
 	missed bool
 	early  bool // in the patient's first 4 weeks
 	p      [numPredictors]float64
@@ -37,8 +38,9 @@ var predictorNames = [numPredictors]string{
 // score runs the rolling origin over one patient.
 func score(p *cohort.Patient, opts Options) patientResult {
 	res := patientResult{index: p.Index, years: p.YearsOfRecord()}
-	h := p.History()
-	res.doses = scoreDoses(p, h, opts)
+	if !opts.VitalsOnly {
+		res.doses = scoreDoses(p, p.History(), opts)
+	}
 	res.vitals = scoreVitals(p)
 	return res
 }
@@ -71,14 +73,14 @@ func scoreDoses(p *cohort.Patient, h *insights.History, opts Options) []scored {
 		asOf := o.At.Add(-insights.Horizon)
 		for !origin.Add(opts.Retrain).After(asOf) {
 			origin = origin.Add(opts.Retrain)
-			m = l.Train(origin)
+			m = l.TrainFrom(origin, m)
 		}
 		for next < len(bySettled) && !occ[bySettled[next]].Settled.After(asOf) {
 			base.learn(&occ[bySettled[next]])
 			next++
 		}
 		r := l.Risk(m, asOf, insights.Dose{Scheduled: o.At})
-		s := scored{missed: o.Outcome == insights.Missed, early: o.At.Sub(p.Start) < 28*24*time.Hour}
+		s := scored{at: o.At, missed: o.Outcome == insights.Missed, early: o.At.Sub(p.Start) < 28*24*time.Hour}
 		s.p[predModel] = r.Probability
 		s.p[predOverall], s.p[predLastWeek], s.p[predSlotRate] = base.predict(o, asOf)
 		s.p[predOracle] = truth[o.At]

@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence/insights"
@@ -19,6 +20,17 @@ const (
 	RulePersonalBP     = "personal systolic (CUSUM on the own baseline)"
 	RuleFixedCrisis    = "fixed: systolic 180 or more"
 )
+
+// WeightCurve are the crossover thresholds (C, in standard errors) the
+// report also scores the personal weight rule at, to show what it trades:
+// the default's neighbours. Only DefaultDetector.C was chosen (on the
+// development cohort); the others are for reading, not for picking.
+var WeightCurve = []float64{1.75, 2, 2.5, 3}
+
+// curveRule names the personal weight rule at threshold c.
+func curveRule(c float64) string {
+	return fmt.Sprintf("  personal weight at C = %.2f (for comparison)", c)
+}
 
 // ruleRun is one rule's alert episodes on one patient, with the events
 // they should have come before.
@@ -71,6 +83,19 @@ func scoreVitals(p *cohort.Patient) []ruleRun {
 			ruleRun{RuleFixed2kg3d, cohort.LabelDecompensation, years, fixedWeight(weights, []gainWindow{{2, 72 * time.Hour}}), ev},
 			ruleRun{RuleDeviceWeight, cohort.LabelDecompensation, years,
 				fixedWeight(weights, []gainWindow{{1, 24 * time.Hour}, {2, 72 * time.Hour}, {2.3, 7 * 24 * time.Hour}}), ev})
+		for _, c := range WeightCurve {
+			m := insights.NewMonitor(p.Location)
+			m.Detector.C = c
+			var eps []episode
+			for _, r := range weights {
+				for _, w := range m.Add(r) {
+					if w.Open() {
+						eps = append(eps, episode{from: w.Opened})
+					}
+				}
+			}
+			out = append(out, ruleRun{curveRule(c), cohort.LabelDecompensation, years, eps, ev})
+		}
 	}
 	if p.Truth.Hypertension {
 		ev := events[cohort.LabelDrift]
