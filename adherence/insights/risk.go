@@ -47,7 +47,12 @@ func (l *Learner) Risks(m Model, asOf time.Time, ds []Dose) []Risk {
 
 // reasons ranks the features by how much each moved the log-odds away
 // from a typical dose's: w_j * (x_j - typical_j), where a typical dose is
-// at the population's miss rate with nothing else unusual.
+// at the population's miss rate with nothing else unusual. Only features
+// whose weight is positive are said: their words ("missed 3 of the last
+// 4") read the right way round. A patient's own fit may turn a weight
+// negative (a feature that says little for them); it still counts in the
+// probability, but "missed none of the last 7" is never given as why a
+// risk is high.
 func (l *Learner) reasons(m Model, x *[numFeatures]float64, ev Evidence) []Reason {
 	type contrib struct {
 		f int
@@ -59,7 +64,7 @@ func (l *Learner) reasons(m Model, x *[numFeatures]float64, ev Evidence) []Reaso
 		if j == fRecent {
 			typical = logit(l.prior.Rate)
 		}
-		if c := m.W[j] * (x[j] - typical); c != 0 {
+		if c := m.W[j] * (x[j] - typical); m.W[j] > 0 && c != 0 {
 			cs = append(cs, contrib{j, c})
 		}
 	}

@@ -111,11 +111,33 @@ func (p *Patient) YearsOfRecord() float64 { return float64(p.Days) / 365.25 }
 // parameters that cannot generate (a programming error: they are
 // constants or come from Validate).
 func Generate(pr Params, seed uint64, index int) Patient {
+	return generate(pr, seed, index, nil)
+}
+
+// Schedule is a dispenser's own schedule, for GenerateFor.
+type Schedule struct {
+	Location *time.Location
+	// Start is the local midnight of the record's first day.
+	Start time.Time
+	Days  int
+	// Doses returns the scheduled doses due in [from, to), in time order,
+	// with their ids, medications and windows.
+	Doses func(from, to time.Time) []insights.Dose
+}
+
+// GenerateFor makes patient index of the cohort seed on a given schedule
+// (a config's regimens) instead of one the generator draws: the same
+// behaviours, on the doses a real dispenser would log.
+func GenerateFor(pr Params, seed uint64, index int, sch Schedule) Patient {
+	return generate(pr, seed, index, &sch)
+}
+
+func generate(pr Params, seed uint64, index int, sch *Schedule) Patient {
 	if err := pr.Validate(); err != nil {
 		panic(err)
 	}
 	g := &gen{p: pr, rng: rand.New(rand.NewPCG(seed, uint64(index)*0x9e3779b97f4a7c15+1))}
-	return g.patient(index)
+	return g.patient(index, sch)
 }
 
 // Validate checks that the parameters can generate a cohort.
@@ -181,45 +203,33 @@ func free(spans []span, from, to int) bool {
 	return true
 }
 
-func (g *gen) patient(index int) Patient {
+func (g *gen) patient(index int, sch *Schedule) Patient {
 	p := g.p
-	zone := Zones[g.rng.IntN(len(Zones))]
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		panic(err) // embedded
+	var pt Patient
+	if sch == nil {
+		zone := Zones[g.rng.IntN(len(Zones))]
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			panic(err) // embedded
+		}
+		s := cohortStart.AddDate(0, 0, g.rng.IntN(365))
+		pt = Patient{Zone: zone, Location: loc, Start: time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, loc), Days: p.Days}
+	} else {
+		pt = Patient{Zone: sch.Location.String(), Location: sch.Location, Start: sch.Start, Days: sch.Days}
 	}
-	s := cohortStart.AddDate(0, 0, g.rng.IntN(365))
-	pt := Patient{Index: index, ID: fmt.Sprintf("p%06d", index), Zone: zone, Location: loc,
-		Start: time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, loc), Days: p.Days}
+	pt.Index, pt.ID = index, fmt.Sprintf("p%06d", index)
 	t := &pt.Truth
 	t.Skipper = g.chance(p.SkipperShare)
 	t.HeartFailure, t.Hypertension, t.Diabetes = g.chance(p.HFShare), g.chance(p.HTNShare), g.chance(p.DMShare)
 	t.PostDischarge = g.chance(p.PostDischargeShare)
 
-	// The regimen: once (45%), twice (35%) or three times (20%) a day, at
-	// the patient's own hours, and for half the patients a second,
-	// once-daily medication with the first dose of the day.
-	morning := 7*60 + 15*g.rng.IntN(9)
-	midday := 12*60 + 15*g.rng.IntN(9)
-	evening := 18*60 + 15*g.rng.IntN(17)
 	var slots []int
-	switch r := g.rng.Float64(); {
-	case r < 0.45 && g.chance(0.7):
-		slots = []int{morning}
-	case r < 0.45:
-		slots = []int{evening}
-	case r < 0.80:
-		slots = []int{morning, evening}
-	default:
-		slots = []int{morning, midday, evening}
-	}
-	window := 60
-	if len(slots) == 1 {
-		window = 120
-	}
-	pt.Regimens = []Regimen{{Medication: "m1", Times: slots, WindowMin: window}}
-	if g.chance(0.5) {
-		pt.Regimens = append(pt.Regimens, Regimen{Medication: "m2", Times: slots[:1], WindowMin: 120})
+	var dosesAt func(day time.Time, clock int) []insights.Dose
+	if sch == nil {
+		slots = g.regimen(&pt)
+		dosesAt = pt.regimenDoses
+	} else {
+		slots, dosesAt = scheduleDoses(&pt, sch)
 	}
 
 	t.BaseLogit = g.normal(p.MissLogit, p.MissLogitSD)
@@ -373,7 +383,11 @@ func (g *gen) patient(index int) Patient {
 		}
 		weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
 		for si, clock := range slots {
-			due := at(day, float64(clock))
+			doses := dosesAt(day, clock)
+			if len(doses) == 0 {
+				continue // not due that day (a schedule that is not daily)
+			}
+			due := doses[0].Scheduled
 			lo := base + float64(max(d-declineFrom, 0))/365*t.Decline + p.DisruptionSD*u
 			for _, dis := range discharges {
 				if d >= dis {
@@ -395,7 +409,7 @@ func (g *gen) patient(index int) Patient {
 					pm, cause = pa.q, "skipped"
 				}
 			}
-			empty := stock <= 0 && (refillAt.IsZero() || due.Before(refillAt))
+			empty := stock <= 0 && (refillAt.IsZero() || due.Before(refillAt.UTC()))
 			powerBack, powerOut := cutAt(due)
 			switch {
 			case spansHave(hospital, d):
@@ -412,19 +426,15 @@ func (g *gen) patient(index int) Patient {
 			missed := g.chance(pm)
 			meanDelay := habit[si] + p.DisruptionDelayMin*math.Max(u, 0)
 			delay := g.normal(meanDelay, timingSD)
-			for _, r := range pt.Regimens {
-				if !slices.Contains(r.Times, clock) {
-					continue
-				}
-				win := time.Duration(r.WindowMin) * time.Minute
-				dose := Dose{Dose: insights.Dose{ID: fmt.Sprintf("%s@%s", r.Medication, due.Format("2006-01-02T15:04")),
-					Medication: r.Medication, Scheduled: due.UTC(), Opens: due.Add(-win).UTC(), Closes: due.Add(win).UTC()}}
+			for _, d := range doses {
+				dose := Dose{Dose: d}
 				// The chance of a miss: not taking, or taking after the
 				// window closed.
-				late := 1 - normalCDF((float64(r.WindowMin)-meanDelay)/timingSD)
+				lateMin, earlyMin := dose.Closes.Sub(due).Minutes(), due.Sub(dose.Opens).Minutes()
+				late := 1 - normalCDF((lateMin-meanDelay)/timingSD)
 				dose.P = round(pm+(1-pm)*late, 4)
 				taken := dose.Opens.Add(time.Duration(g.uniform(0, 5) * float64(time.Minute)))
-				if delay > -float64(r.WindowMin) {
+				if delay > -earlyMin {
 					taken = due.Add(time.Duration(delay * float64(time.Minute))).UTC()
 				}
 				switch {
@@ -454,6 +464,97 @@ func (g *gen) patient(index int) Patient {
 	slices.SortFunc(pt.Readings, func(a, b insights.Reading) int { return a.Time.Compare(b.Time) })
 	slices.SortFunc(pt.Labels, func(a, b Label) int { return a.At.Compare(b.At) })
 	return pt
+}
+
+// regimen draws the patient's own regimen: once (45%), twice (35%) or
+// three times (20%) a day, at the patient's own hours, and for half the
+// patients a second, once-daily medication with the first dose of the
+// day. It returns the times of day.
+func (g *gen) regimen(pt *Patient) []int {
+	morning := 7*60 + 15*g.rng.IntN(9)
+	midday := 12*60 + 15*g.rng.IntN(9)
+	evening := 18*60 + 15*g.rng.IntN(17)
+	var slots []int
+	switch r := g.rng.Float64(); {
+	case r < 0.45 && g.chance(0.7):
+		slots = []int{morning}
+	case r < 0.45:
+		slots = []int{evening}
+	case r < 0.80:
+		slots = []int{morning, evening}
+	default:
+		slots = []int{morning, midday, evening}
+	}
+	window := 60
+	if len(slots) == 1 {
+		window = 120
+	}
+	pt.Regimens = []Regimen{{Medication: "m1", Times: slots, WindowMin: window}}
+	if g.chance(0.5) {
+		pt.Regimens = append(pt.Regimens, Regimen{Medication: "m2", Times: slots[:1], WindowMin: 120})
+	}
+	return slots
+}
+
+// regimenDoses are the doses of the patient's own regimen due on day at
+// clock.
+func (pt *Patient) regimenDoses(day time.Time, clock int) []insights.Dose {
+	due := at(day, float64(clock))
+	var out []insights.Dose
+	for _, r := range pt.Regimens {
+		if !slices.Contains(r.Times, clock) {
+			continue
+		}
+		win := time.Duration(r.WindowMin) * time.Minute
+		out = append(out, insights.Dose{ID: fmt.Sprintf("%s@%s", r.Medication, due.Format("2006-01-02T15:04")),
+			Medication: r.Medication, Scheduled: due.UTC(), Opens: due.Add(-win).UTC(), Closes: due.Add(win).UTC()})
+	}
+	return out
+}
+
+// scheduleDoses reads a given schedule: its times of day (from its first
+// week) and a lookup of each day's doses by time of day. It sets the
+// patient's Regimens to match.
+func scheduleDoses(pt *Patient, sch *Schedule) ([]int, func(time.Time, int) []insights.Dose) {
+	clockOf := func(t time.Time) int {
+		l := t.In(sch.Location)
+		return l.Hour()*60 + l.Minute()
+	}
+	times := map[string][]int{}
+	window := map[string]int{}
+	var slots []int
+	for _, d := range sch.Doses(sch.Start, addDays(sch.Start, 7)) {
+		c := clockOf(d.Scheduled)
+		if !slices.Contains(slots, c) {
+			slots = append(slots, c)
+		}
+		if !slices.Contains(times[d.Medication], c) {
+			times[d.Medication] = append(times[d.Medication], c)
+		}
+		window[d.Medication] = int(max(d.Scheduled.Sub(d.Opens), d.Closes.Sub(d.Scheduled)).Minutes())
+	}
+	slices.Sort(slots)
+	meds := make([]string, 0, len(times))
+	for m := range times {
+		meds = append(meds, m)
+	}
+	slices.Sort(meds)
+	for _, m := range meds {
+		slices.Sort(times[m])
+		pt.Regimens = append(pt.Regimens, Regimen{Medication: m, Times: times[m], WindowMin: window[m]})
+	}
+	var cached time.Time
+	byClock := map[int][]insights.Dose{}
+	return slots, func(day time.Time, clock int) []insights.Dose {
+		if !day.Equal(cached) {
+			cached = day
+			clear(byClock)
+			for _, d := range sch.Doses(day, addDays(day, 1)) {
+				byClock[clockOf(d.Scheduled)] = append(byClock[clockOf(d.Scheduled)], d)
+			}
+		}
+		return byClock[clock]
+	}
 }
 
 // weightEvent is a decompensation as the weight model needs it.
