@@ -59,11 +59,11 @@ type Reminder struct {
 	Reason ReminderReason `json:"reason"`
 	// Habit is the median delay of the takings, Spread how much they
 	// scatter (a robust SD), Takings how many there were.
-	Habit   time.Duration `json:"habit_ns"`
-	Spread  time.Duration `json:"spread_ns"`
+	Habit   time.Duration `json:"-"`
+	Spread  time.Duration `json:"-"`
 	Takings int           `json:"takings"`
 	// Shift is At - Scheduled.
-	Shift time.Duration `json:"shift_ns"`
+	Shift time.Duration `json:"-"`
 	Text  string        `json:"text"`
 }
 
