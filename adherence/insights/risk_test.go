@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence/insights"
+	"github.com/pillbox/pillbox/adherence/insights/internal/lookahead"
 )
 
 var ny = mustZone("America/New_York")
@@ -132,18 +133,7 @@ func TestNothingAfterAsOfIsRead(t *testing.T) {
 	changed := *h
 	changed.Doses = slices.Clone(h.Doses)
 	for i := range changed.Doses {
-		d := &changed.Doses[i]
-		if !d.Settled.After(asOf) {
-			continue
-		}
-		if d.Outcome == insights.Taken {
-			d.Outcome, d.TakenAt, d.Settled = insights.Missed, time.Time{}, d.Closes
-		} else {
-			d.Outcome, d.TakenAt, d.Settled = insights.Taken, d.Opens, d.Opens.Add(time.Second)
-		}
-		if !d.Settled.After(asOf) {
-			d.Settled = asOf.Add(time.Minute)
-		}
+		lookahead.Flip(&changed.Doses[i], asOf)
 	}
 	changed.Refills = append(slices.Clone(h.Refills), asOf.Add(time.Hour))
 	changed.ClockJumps = append(slices.Clone(h.ClockJumps), asOf.Add(time.Hour))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence/insights"
 	"github.com/pillbox/pillbox/adherence/insights/cohort"
+	"github.com/pillbox/pillbox/adherence/insights/internal/lookahead"
 )
 
 func TestAUC(t *testing.T) {
@@ -116,19 +117,7 @@ func TestNoLookAhead(t *testing.T) {
 	q := p
 	q.Doses = slices.Clone(p.Doses)
 	for i := range q.Doses {
-		d := &q.Doses[i]
-		if !d.Settled.After(cut) {
-			continue
-		}
-		if d.Outcome == insights.Taken {
-			d.Outcome, d.TakenAt, d.Settled = insights.Missed, time.Time{}, d.Closes
-		} else {
-			d.Outcome, d.TakenAt = insights.Taken, d.Scheduled.Add(time.Minute)
-			d.Settled = d.TakenAt
-		}
-		if !d.Settled.After(cut) {
-			d.Settled = cut.Add(time.Second)
-		}
+		lookahead.Flip(&q.Doses[i].Dose, cut)
 	}
 	q.Refills = append(slices.DeleteFunc(slices.Clone(p.Refills), func(r time.Time) bool { return r.After(cut) }), cut.Add(time.Hour))
 	q.ClockJumps = append(slices.Clone(p.ClockJumps), cut.Add(2*time.Hour))
