@@ -40,7 +40,7 @@ stress:
 	$(GO) run ./cmd/pillstress --full --fuzztime 5m
 
 # The insights backtest at full size (1,100 synthetic patients, over 1,000
-# patient-years, on the test cohort's seed; a few minutes on 2 cores): the
+# patient-years, on the test cohort's seed; about 17 s of CPU): the
 # missed-dose risk against its baselines and the personal vital-sign rules
 # against the fixed ones. docs/insights.md reports its figures; `make test`
 # runs a bounded subset (adherence/insights/backtest).

@@ -74,10 +74,8 @@ type occasion struct {
 	delayMin      float64
 }
 
-// known reports whether the occasion's outcome is Taken or Missed and
-// known at t.
-func (o *occasion) known(t time.Time) bool { return o.knownAt(t.UnixNano()) }
-
+// knownAt reports whether the occasion's outcome is Taken or Missed and
+// known at tN (Unix nanoseconds).
 func (o *occasion) knownAt(tN int64) bool {
 	return (o.outcome == Taken || o.outcome == Missed) && o.settledN <= tN
 }

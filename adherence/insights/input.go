@@ -60,11 +60,6 @@ type Dose struct {
 	Settled time.Time
 }
 
-// known reports whether the dose's outcome is known at t.
-func (d *Dose) known(t time.Time) bool {
-	return d.Outcome != Pending && !d.Settled.IsZero() && !d.Settled.After(t)
-}
-
 // History is one patient's record: doses, refills and clock jumps. The
 // functions of this package read it and never change it.
 type History struct {

@@ -181,11 +181,11 @@ func addDays(t time.Time, n int) time.Time {
 	return time.Date(y, m, d+n, 0, 0, 0, 0, t.Location())
 }
 
-// at is the instant of local wall time min minutes after midnight of day.
-func at(day time.Time, min float64) time.Time {
+// at is the instant of local wall time `minutes` after midnight of day.
+func at(day time.Time, minutes float64) time.Time {
 	y, m, d := day.Date()
-	whole := int(math.Floor(min))
-	return time.Date(y, m, d, whole/60, whole%60, int((min-float64(whole))*60), 0, day.Location())
+	whole := int(math.Floor(minutes))
+	return time.Date(y, m, d, whole/60, whole%60, int((minutes-float64(whole))*60), 0, day.Location())
 }
 
 // span marks days [from, to) of the record.

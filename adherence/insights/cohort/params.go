@@ -2,7 +2,9 @@
 // a year (by default) of scheduled doses with their outcomes, refills,
 // power cuts, and vital-sign readings with labelled clinical events, from
 // behaviours described in the adherence and heart-failure literature. It
-// also writes and reads the cohort as JSON lines (format.go).
+// also writes and reads the cohort as JSON lines (format.go), and writes a
+// patient as a dispenser logs it (devicelog.go; GenerateFor puts the
+// patient on a real config's schedule).
 //
 // The generator is written from its sources, not from the model it tests:
 // every parameter below says where its value comes from, and those marked
