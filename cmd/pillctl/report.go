@@ -15,8 +15,6 @@ import (
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
-	"github.com/pillbox/pillbox/cmd/internal/config"
-	"github.com/pillbox/pillbox/dispenser"
 )
 
 // pillctl report and pillctl export write a patient's report files from a
@@ -192,14 +190,7 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 	in := adherence.ReportInput{Subject: adherence.Subject{ID: st.DeviceID()}, Generated: at,
 		Dispensers: []adherence.DispenserInfo{{ID: st.DeviceID(), Label: "this dispenser"}}}
 	if cfgPath != "" {
-		cfg, probs, err := config.Load(cfgPath)
-		if err != nil {
-			return nil, "", err
-		}
-		if cfg == nil || len(probs) > 0 {
-			return nil, "", fmt.Errorf("%s has problems; run dispenserd --check-config", cfgPath)
-		}
-		loc, err := time.LoadLocation(cfg.Patient.Timezone)
+		cfg, loc, err := loadConfig(cfgPath)
 		if err != nil {
 			return nil, "", err
 		}
@@ -210,17 +201,9 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 			in.Setup.Thresholds = clinic.ThresholdsOf(cfg.Vitals)
 		}
 	}
-	if in.Events, err = pageAll(func(seq int64) ([]dispenser.Event, error) { return st.Since(ctx, seq, 5000) },
-		func(e dispenser.Event) int64 { return e.Seq }); err != nil {
+	if in.Events, in.Readings, err = deviceLog(ctx, st); err != nil {
 		return nil, "", err
 	}
-	if in.Readings, err = pageAll(func(seq int64) ([]dispenser.Reading, error) { return st.ReadingsSince(ctx, seq, 5000) },
-		func(r dispenser.Reading) int64 { return r.Seq }); err != nil {
-		return nil, "", err
-	}
-	// The device's log is in seq order; reports want time order.
-	slices.SortStableFunc(in.Events, func(a, b dispenser.Event) int { return a.Time.Compare(b.Time) })
-	slices.SortStableFunc(in.Readings, func(a, b dispenser.Reading) int { return a.Time.Compare(b.Time) })
 	if n := len(in.Events); !fixed && n > 0 && in.Events[n-1].Time.After(at) {
 		at = in.Events[n-1].Time // a simulated dispenser's clock runs ahead
 	}
