@@ -55,8 +55,10 @@ func TestSimClockSettles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			log := &stepLog{}
-			s := &Server{World: fakeWorld{}, Clock: stepClock{log: log, settle: tt.settle}, Controller: pokeController{log: log}}
+			s := &Server{World: fakeWorld{}, Clock: stepClock{log: log, settle: tt.settle}, Controller: pokeController{log: log},
+				Access: NewAccess(AccessConfig{Listen: "example.com:80", Port: 80, Sim: true})}
 			req := httptest.NewRequest("POST", "/api/sim/clock", strings.NewReader(tt.body))
+			req.RemoteAddr = "127.0.0.1:5000" // a script on this machine
 			req.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			s.Handler().ServeHTTP(w, req)
