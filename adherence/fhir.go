@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // A report as a FHIR R4 (4.0.1) Bundle of type collection: the Patient,
@@ -128,21 +128,21 @@ type loincVital struct {
 	vital         bool
 }
 
-var loincOf = map[dispenser.Quantity]loincVital{
-	dispenser.Systolic:     {"8480-6", "Systolic blood pressure", true},
-	dispenser.Diastolic:    {"8462-4", "Diastolic blood pressure", true},
-	dispenser.MeanArterial: {"8478-0", "Mean blood pressure", true},
-	dispenser.Pulse:        {"8867-4", "Heart rate", true},
-	dispenser.SpO2:         {"2708-6", "Oxygen saturation in Arterial blood", true},
-	dispenser.Temperature:  {"8310-5", "Body temperature", true},
-	dispenser.Weight:       {"29463-7", "Body weight", true},
-	dispenser.Height:       {"8302-2", "Body height", true},
-	dispenser.BMI:          {"39156-5", "Body mass index (BMI) [Ratio]", true},
+var loincOf = map[vital.Quantity]loincVital{
+	vital.Systolic:     {"8480-6", "Systolic blood pressure", true},
+	vital.Diastolic:    {"8462-4", "Diastolic blood pressure", true},
+	vital.MeanArterial: {"8478-0", "Mean blood pressure", true},
+	vital.Pulse:        {"8867-4", "Heart rate", true},
+	vital.SpO2:         {"2708-6", "Oxygen saturation in Arterial blood", true},
+	vital.Temperature:  {"8310-5", "Body temperature", true},
+	vital.Weight:       {"29463-7", "Body weight", true},
+	vital.Height:       {"8302-2", "Body height", true},
+	vital.BMI:          {"39156-5", "Body mass index (BMI) [Ratio]", true},
 	// A home meter's glucose is reported with the vital signs it is
 	// monitored with; the generic vital-signs profile's code binding is
 	// extensible, and no vital-signs code covers glucose.
-	dispenser.Glucose: {"2339-0", "Glucose [Mass/volume] in Blood", true},
-	dispenser.HbA1c:   {"4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", false},
+	vital.Glucose: {"2339-0", "Glucose [Mass/volume] in Blood", true},
+	vital.HbA1c:   {"4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", false},
 }
 
 // pulseOximetry is the code US Core and the SpO2 profile pair with 2708-6
@@ -186,7 +186,7 @@ func dataAbsent(absent string) *fhirConcept {
 	return &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: code, Display: display}}, Text: absent}
 }
 
-func (fb *fhirBuilder) interpretation(q dispenser.Quantity, r dispenser.Reading) []fhirConcept {
+func (fb *fhirBuilder) interpretation(q vital.Quantity, r vital.Reading) []fhirConcept {
 	b, _, ok := fb.r.Band(q)
 	if !ok || !r.HasValue() || len(r.Unreliable) > 0 {
 		return nil
@@ -200,11 +200,11 @@ func (fb *fhirBuilder) interpretation(q dispenser.Quantity, r dispenser.Reading)
 	return []fhirConcept{{Coding: []fhirCoding{{System: sysInterp, Code: "N", Display: "Normal"}}}}
 }
 
-func quantityOf(r dispenser.Reading) *fhirQuantity {
+func quantityOf(r vital.Reading) *fhirQuantity {
 	if !r.HasValue() {
 		return nil
 	}
-	if r.Quantity == dispenser.Height && r.Unit == "m" {
+	if r.Quantity == vital.Height && r.Unit == "m" {
 		// The R4 body height profile wants cm or [in_i].
 		return &fhirQuantity{Value: fv(r.Value * 100), Unit: "cm", System: sysUCUM, Code: "cm"}
 	}
@@ -275,19 +275,19 @@ func (b *fhirBuilder) devices() {
 	meters := slices.Clone(b.r.setup.Meters)
 	known := map[string]bool{}
 	for _, m := range meters {
-		addr, _ := dispenser.NormalizeAddress(m.Address)
+		addr, _ := vital.NormalizeAddress(m.Address)
 		known[addr] = true
 	}
 	// A reading from a device the profile does not list still names its
 	// source.
 	for _, rd := range b.r.Readings {
-		if addr, ok := dispenser.NormalizeAddress(rd.Device); ok && !known[addr] {
+		if addr, ok := vital.NormalizeAddress(rd.Device); ok && !known[addr] {
 			known[addr] = true
 			meters = append(meters, Meter{Address: addr})
 		}
 	}
 	for _, m := range meters {
-		addr, _ := dispenser.NormalizeAddress(m.Address)
+		addr, _ := vital.NormalizeAddress(m.Address)
 		id := fhirID(sub, "Device", addr)
 		kind := meterKinds[m.Kind]
 		if kind == "" {
@@ -457,27 +457,27 @@ func (b *fhirBuilder) observations() {
 		device string
 		at     time.Time
 	}
-	dia := map[key]dispenser.Reading{}
+	dia := map[key]vital.Reading{}
 	sys := map[key]bool{}
 	for _, rd := range b.r.Readings {
 		switch rd.Quantity {
-		case dispenser.Diastolic:
+		case vital.Diastolic:
 			dia[key{rd.Device, rd.Time}] = rd
-		case dispenser.Systolic:
+		case vital.Systolic:
 			sys[key{rd.Device, rd.Time}] = true
 		}
 	}
 	for _, rd := range b.r.Readings {
 		k := key{rd.Device, rd.Time}
 		switch {
-		case rd.Quantity == dispenser.Systolic:
+		case rd.Quantity == vital.Systolic:
 			d, ok := dia[k]
-			var dp *dispenser.Reading
+			var dp *vital.Reading
 			if ok {
 				dp = &d
 			}
 			b.bloodPressure(rd, dp)
-		case rd.Quantity == dispenser.Diastolic && sys[k]:
+		case rd.Quantity == vital.Diastolic && sys[k]:
 			// In the panel of its systolic reading.
 		default:
 			b.reading(rd)
@@ -485,13 +485,13 @@ func (b *fhirBuilder) observations() {
 	}
 }
 
-func (b *fhirBuilder) obsBase(rd dispenser.Reading, code fhirConcept) fhirObservation {
+func (b *fhirBuilder) obsBase(rd vital.Reading, code fhirConcept) fhirObservation {
 	o := fhirObservation{ResourceType: "Observation", ID: fhirID(b.r.Subject.ID, "Observation", rd.ID, string(rd.Quantity)),
 		Status: "final", Code: code, Subject: b.patient, EffectiveDateTime: fhirTime(rd.Time)}
 	if rd.ID != "" {
 		o.Identifier = []fhirIdentifier{{System: sysReadingID, Value: rd.ID}}
 	}
-	if addr, ok := dispenser.NormalizeAddress(rd.Device); ok {
+	if addr, ok := vital.NormalizeAddress(rd.Device); ok {
 		ref := b.device[addr]
 		o.Device = &ref
 	}
@@ -511,13 +511,13 @@ func (b *fhirBuilder) obsBase(rd dispenser.Reading, code fhirConcept) fhirObserv
 	return o
 }
 
-func (b *fhirBuilder) reading(rd dispenser.Reading) {
+func (b *fhirBuilder) reading(rd vital.Reading) {
 	lv, known := loincOf[rd.Quantity]
 	code := fhirConcept{Text: string(rd.Quantity)}
 	if known {
 		code = fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: lv.code, Display: lv.display}}, Text: lv.display}
 	}
-	if rd.Quantity == dispenser.SpO2 {
+	if rd.Quantity == vital.SpO2 {
 		code.Coding = append([]fhirCoding{pulseOximetry}, code.Coding...)
 	}
 	o := b.obsBase(rd, code)
@@ -535,10 +535,10 @@ func (b *fhirBuilder) reading(rd dispenser.Reading) {
 	b.add(o.ID, o)
 }
 
-func (b *fhirBuilder) bloodPressure(s dispenser.Reading, d *dispenser.Reading) {
+func (b *fhirBuilder) bloodPressure(s vital.Reading, d *vital.Reading) {
 	o := b.obsBase(s, fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: bpPanelCode, Display: bpPanelDisplay}}, Text: "Blood pressure"})
 	o.Category = vitalCategory()
-	comp := func(rd *dispenser.Reading, q dispenser.Quantity) fhirComponent {
+	comp := func(rd *vital.Reading, q vital.Quantity) fhirComponent {
 		lv := loincOf[q]
 		c := fhirComponent{Code: fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: lv.code, Display: lv.display}}, Text: lv.display}}
 		switch {
@@ -552,7 +552,7 @@ func (b *fhirBuilder) bloodPressure(s dispenser.Reading, d *dispenser.Reading) {
 		}
 		return c
 	}
-	o.Component = []fhirComponent{comp(&s, dispenser.Systolic), comp(d, dispenser.Diastolic)}
+	o.Component = []fhirComponent{comp(&s, vital.Systolic), comp(d, vital.Diastolic)}
 	if d != nil && len(d.Unreliable) > 0 && len(s.Unreliable) == 0 {
 		o.Note = append(o.Note, fhirAnnotation{Text: "The device flagged the diastolic value: " + strings.Join(d.Unreliable, ", ") + "."})
 	}

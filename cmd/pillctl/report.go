@@ -17,6 +17,7 @@ import (
 	"github.com/pillbox/pillbox/adherence/clinic"
 	"github.com/pillbox/pillbox/cmd/internal/config"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // pillctl report and pillctl export write a patient's report files from a
@@ -214,13 +215,13 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 		func(e dispenser.Event) int64 { return e.Seq }); err != nil {
 		return nil, "", err
 	}
-	if in.Readings, err = pageAll(func(seq int64) ([]dispenser.Reading, error) { return st.ReadingsSince(ctx, seq, 5000) },
-		func(r dispenser.Reading) int64 { return r.Seq }); err != nil {
+	if in.Readings, err = pageAll(func(seq int64) ([]vital.Reading, error) { return st.ReadingsSince(ctx, seq, 5000) },
+		func(r vital.Reading) int64 { return r.Seq }); err != nil {
 		return nil, "", err
 	}
 	// The device's log is in seq order; reports want time order.
 	slices.SortStableFunc(in.Events, func(a, b dispenser.Event) int { return a.Time.Compare(b.Time) })
-	slices.SortStableFunc(in.Readings, func(a, b dispenser.Reading) int { return a.Time.Compare(b.Time) })
+	slices.SortStableFunc(in.Readings, func(a, b vital.Reading) int { return a.Time.Compare(b.Time) })
 	if n := len(in.Events); !fixed && n > 0 && in.Events[n-1].Time.After(at) {
 		at = in.Events[n-1].Time // a simulated dispenser's clock runs ahead
 	}

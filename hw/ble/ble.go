@@ -4,7 +4,7 @@
 // indications, reconnection with backoff, a glucometer's stored records
 // through the Record Access Control Point), a Replay transport for tests
 // and the simulator, and the Assembler that turns the values into
-// dispenser.Readings with hw/gatt (joining a glucose measurement to its
+// vital.Readings with hw/gatt (joining a glucose measurement to its
 // context, thinning continuous streams). Pairing is the installer's job,
 // done once with bluetoothctl (docs/vitals.md).
 package ble

@@ -13,7 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 var (
@@ -113,7 +113,7 @@ func TestAssemblerReadings(t *testing.T) {
 		t.Fatalf("Add = %v, %v; want one reading", rs, err)
 	}
 	r := rs[0]
-	if r.Device != "meter" || r.Quantity != dispenser.Glucose || r.Value != 52 || r.Unit != "mg/dL" ||
+	if r.Device != "meter" || r.Quantity != vital.Glucose || r.Value != 52 || r.Unit != "mg/dL" ||
 		!r.DeviceTime || !r.Time.Equal(at0.Add(5*time.Hour)) || r.Context["sequence"] != "3" {
 		t.Errorf("reading = %+v, want 52 mg/dL from meter at the device's local 07:30 EST, sequence 3", r)
 	}

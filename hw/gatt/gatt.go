@@ -2,7 +2,7 @@
 // (heart rate, blood pressure, glucose, health thermometer, pulse oximeter,
 // weight scale) byte-exactly as the GATT Specification Supplement and the
 // service specifications lay them out, and flattens them into
-// dispenser.Readings in canonical units. It owns no radio: a transport hands
+// vital.Readings in canonical units. It owns no radio: a transport hands
 // it the characteristic's 16-bit UUID and value bytes.
 //
 // Decisions where the specifications leave a receiver a choice:

@@ -8,8 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // Config is the `vitals:` section of the config file: the patient's paired
@@ -230,7 +230,7 @@ func (c *Config) Validate() problem.List {
 	seen := map[string]int{}
 	for i, d := range c.Devices {
 		at := problem.Index("devices", i)
-		switch norm, ok := dispenser.NormalizeAddress(d.Address); {
+		switch norm, ok := vital.NormalizeAddress(d.Address); {
 		case d.Address == "":
 			l.Add(at, `add address: the device's Bluetooth address as bluetoothctl shows it, e.g. address: "A4:C1:38:12:34:56"`,
 				"device has no address")
