@@ -2,12 +2,12 @@ package hw
 
 import (
 	"fmt"
-	"github.com/pillbox/pillbox/internal/textdist"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
+	"github.com/pillbox/pillbox/internal/textdist"
 )
 
 // Defaults of the board section, applied by Defaulted so that the

@@ -8,8 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // Config is the `vitals:` section of the config file: the patient's paired
