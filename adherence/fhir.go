@@ -121,39 +121,16 @@ type fhirBundle struct {
 	Entry        []fhirEntry    `json:"entry"`
 }
 
-// loincVital is how a quantity is coded: its LOINC code and display, and
-// whether it is a vital sign of the FHIR vital-signs profile family.
-type loincVital struct {
-	code, display string
-	vital         bool
+// loinc is q's LOINC coding (vital.QuantitySpec), if it has one.
+func loinc(q vital.Quantity) (c fhirCoding, spec vital.QuantitySpec, ok bool) {
+	spec, known := q.Spec()
+	if !known || spec.LOINC.Code == "" {
+		return fhirCoding{}, spec, false
+	}
+	return fhirCoding{System: sysLOINC, Code: spec.LOINC.Code, Display: spec.LOINC.Display}, spec, true
 }
-
-var loincOf = map[vital.Quantity]loincVital{
-	vital.Systolic:     {"8480-6", "Systolic blood pressure", true},
-	vital.Diastolic:    {"8462-4", "Diastolic blood pressure", true},
-	vital.MeanArterial: {"8478-0", "Mean blood pressure", true},
-	vital.Pulse:        {"8867-4", "Heart rate", true},
-	vital.SpO2:         {"2708-6", "Oxygen saturation in Arterial blood", true},
-	vital.Temperature:  {"8310-5", "Body temperature", true},
-	vital.Weight:       {"29463-7", "Body weight", true},
-	vital.Height:       {"8302-2", "Body height", true},
-	vital.BMI:          {"39156-5", "Body mass index (BMI) [Ratio]", true},
-	// A home meter's glucose is reported with the vital signs it is
-	// monitored with; the generic vital-signs profile's code binding is
-	// extensible, and no vital-signs code covers glucose.
-	vital.Glucose: {"2339-0", "Glucose [Mass/volume] in Blood", true},
-	vital.HbA1c:   {"4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", false},
-}
-
-// pulseOximetry is the code US Core and the SpO2 profile pair with 2708-6
-// for a reading taken by pulse oximetry.
-var pulseOximetry = fhirCoding{System: sysLOINC, Code: "59408-5", Display: "Oxygen saturation in Arterial blood by Pulse oximetry"}
 
 const bpPanelCode, bpPanelDisplay = "85354-9", "Blood pressure panel with all children optional"
-
-// ucumDisplay is how a UCUM code reads to a person.
-var ucumDisplay = map[string]string{"mm[Hg]": "mmHg", "/min": "beats/minute", "%": "%", "mg/dL": "mg/dL", "Cel": "°C",
-	"kg": "kg", "kg/m2": "kg/m2", "m": "m", "ms": "ms"}
 
 // fhirID returns a name-based UUID (version 5 layout) of the parts.
 func fhirID(parts ...string) string {
@@ -208,7 +185,7 @@ func quantityOf(r vital.Reading) *fhirQuantity {
 		// The R4 body height profile wants cm or [in_i].
 		return &fhirQuantity{Value: fv(r.Value * 100), Unit: "cm", System: sysUCUM, Code: "cm"}
 	}
-	unit := ucumDisplay[r.Unit]
+	unit := vital.UnitLabel(r.Unit)
 	if unit == "" {
 		unit = r.Unit
 	}
@@ -289,10 +266,7 @@ func (b *fhirBuilder) devices() {
 	for _, m := range meters {
 		addr, _ := vital.NormalizeAddress(m.Address)
 		id := fhirID(sub, "Device", addr)
-		kind := meterKinds[m.Kind]
-		if kind == "" {
-			kind = "Health measuring device"
-		}
+		kind := m.Title()
 		name := m.Label()
 		if m.Kind == "" && m.Name == "" {
 			name = kind
@@ -512,16 +486,16 @@ func (b *fhirBuilder) obsBase(rd vital.Reading, code fhirConcept) fhirObservatio
 }
 
 func (b *fhirBuilder) reading(rd vital.Reading) {
-	lv, known := loincOf[rd.Quantity]
+	lc, spec, known := loinc(rd.Quantity)
 	code := fhirConcept{Text: string(rd.Quantity)}
 	if known {
-		code = fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: lv.code, Display: lv.display}}, Text: lv.display}
+		code = fhirConcept{Coding: []fhirCoding{lc}, Text: lc.Display}
 	}
-	if rd.Quantity == vital.SpO2 {
-		code.Coding = append([]fhirCoding{pulseOximetry}, code.Coding...)
+	for _, c := range slices.Backward(spec.LOINCFirst) {
+		code.Coding = append([]fhirCoding{{System: sysLOINC, Code: c.Code, Display: c.Display}}, code.Coding...)
 	}
 	o := b.obsBase(rd, code)
-	if known && lv.vital {
+	if known && spec.VitalSign {
 		o.Category = vitalCategory()
 	} else if known {
 		o.Category = []fhirConcept{{Coding: []fhirCoding{{System: sysObsCat, Code: "laboratory", Display: "Laboratory"}}}}
@@ -539,8 +513,8 @@ func (b *fhirBuilder) bloodPressure(s vital.Reading, d *vital.Reading) {
 	o := b.obsBase(s, fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: bpPanelCode, Display: bpPanelDisplay}}, Text: "Blood pressure"})
 	o.Category = vitalCategory()
 	comp := func(rd *vital.Reading, q vital.Quantity) fhirComponent {
-		lv := loincOf[q]
-		c := fhirComponent{Code: fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: lv.code, Display: lv.display}}, Text: lv.display}}
+		lc, _, _ := loinc(q)
+		c := fhirComponent{Code: fhirConcept{Coding: []fhirCoding{lc}, Text: lc.Display}}
 		switch {
 		case rd == nil:
 			c.DataAbsentReason = &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: "unknown", Display: "Unknown"}}}

@@ -19,32 +19,6 @@ var ruleQuantity = map[string]vital.Quantity{
 	"weight_gain": vital.Weight, "bp_missed_trend": vital.Systolic,
 }
 
-// Band is a quantity's reference range for reports: values outside
-// [Low, High] count as abnormal and the charts shade it. It is a display
-// range, not a rule: alerts are the vitals rules' business.
-type Band struct{ Low, High float64 }
-
-// Abnormal reports whether v is outside the band.
-func (b Band) Abnormal(v float64) bool { return v < b.Low || v > b.High }
-
-// Bands are the default reference ranges (docs/reports.md gives the
-// sources): glucose and blood pressure at the vitals rules' defaults
-// (notify/vitals Defaults: ADA levels, AHA crisis), the others the NEWS2
-// zero-score ranges. A patient whose thresholds are known gets theirs in
-// place of some (VitalThresholds).
-var Bands = map[vital.Quantity]Band{
-	vital.Systolic:    {91, 179},
-	vital.Diastolic:   {math.Inf(-1), 119},
-	vital.Pulse:       {51, 90},
-	vital.SpO2:        {96, 100},
-	vital.Temperature: {36.1, 38.0},
-	vital.Glucose:     {70, 250},
-}
-
-// spO2Scale2 is the NEWS2 scale 2 zero-score range on air (every reading
-// at home is taken on air).
-var spO2Scale2 = Band{88, 100}
-
 // VitalThresholds are the patient's own vitals alert thresholds, as the
 // dispenser's rules apply them (notify/vitals Thresholds with the defaults
 // filled in; the clinic learns them from uplink.Profile). This package
@@ -65,27 +39,31 @@ const (
 
 // Band returns the band reports use for q and where it comes from:
 // the patient's thresholds for glucose, blood pressure and SpO2 when t is
-// known, else the default range. ok is false for a quantity without a
-// band (weight). Blood pressure is whole mmHg, so the band ends 1 below
-// the crisis threshold, as the default one does (179 for 180).
-func (t *VitalThresholds) Band(q vital.Quantity) (b Band, source string, ok bool) {
-	b, ok = Bands[q]
-	if !ok {
-		return Band{}, "", false
+// known, else the quantity's default range (vital.QuantitySpec.Band:
+// glucose and blood pressure at the vitals rules' defaults, the others the
+// NEWS2 zero-score ranges; docs/reports.md gives the sources). ok is false
+// for a quantity without a band (weight). Blood pressure is whole mmHg, so
+// the band ends 1 below the crisis threshold, as the default one does (179
+// for 180).
+func (t *VitalThresholds) Band(q vital.Quantity) (b vital.Band, source string, ok bool) {
+	spec, _ := q.Spec()
+	if spec.Band == nil {
+		return vital.Band{}, "", false
 	}
+	b = *spec.Band
 	if t == nil {
 		return b, RangeDefault, true
 	}
 	switch q {
 	case vital.Glucose:
-		b = Band{t.GlucoseLow, t.GlucoseHigh}
+		b = vital.Band{Low: t.GlucoseLow, High: t.GlucoseHigh}
 	case vital.Systolic:
 		b.High = t.CrisisSystolic - 1
 	case vital.Diastolic:
 		b.High = t.CrisisDiastolic - 1
 	case vital.SpO2:
 		if t.SpO2Scale == 2 {
-			b = spO2Scale2
+			b = vital.SpO2Scale2Band
 		}
 	default:
 		return b, RangeDefault, true
@@ -95,18 +73,13 @@ func (t *VitalThresholds) Band(q vital.Quantity) (b Band, source string, ok bool
 
 // Band returns the band of q in the report: the patient's thresholds
 // where the setup has them (VitalThresholds.Band).
-func (r *Report) Band(q vital.Quantity) (b Band, source string, ok bool) {
+func (r *Report) Band(q vital.Quantity) (b vital.Band, source string, ok bool) {
 	return r.setup.Thresholds.Band(q)
 }
 
 // GlucoseRange is the consensus time-in-range target, 70-180 mg/dL; it
 // does not move with the patient's thresholds.
-var GlucoseRange = Band{70, 180}
-
-// QuantityOrder is the order reports list quantities in.
-var QuantityOrder = []vital.Quantity{vital.Systolic, vital.Diastolic, vital.MeanArterial,
-	vital.Pulse, vital.SpO2, vital.Temperature, vital.Glucose, vital.Weight,
-	vital.BMI, vital.Height, vital.HbA1c, vital.RRInterval}
+var GlucoseRange = vital.Band{Low: 70, High: 180}
 
 // VitalStats summarise one quantity's readings over a period. Values
 // flagged unreliable by the device, and absent values, are counted but
@@ -139,7 +112,7 @@ type VitalStats struct {
 func reliable(r vital.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
 
 // SummarizeVitals summarises the readings and the vital alerts in p, per
-// quantity in QuantityOrder, counting abnormal values by the patient's
+// quantity in the order of vital.Quantities, counting abnormal values by the patient's
 // thresholds th (nil: unknown, the defaults). rs must be in time order.
 func SummarizeVitals(rs []vital.Reading, evs []dispenser.Event, p Period, loc *time.Location, th *VitalThresholds) []VitalStats {
 	byQ := map[vital.Quantity][]vital.Reading{}
@@ -163,7 +136,7 @@ func SummarizeVitals(rs []vital.Reading, evs []dispenser.Event, p Period, loc *t
 		}
 	}
 	var out []VitalStats
-	for _, q := range QuantityOrder {
+	for _, q := range vital.Quantities() {
 		qs := byQ[q]
 		if len(qs) == 0 && len(alerts[q]) == 0 {
 			continue

@@ -155,20 +155,20 @@ func TestVitalThresholdsBand(t *testing.T) {
 	tests := []struct {
 		th     *VitalThresholds
 		q      vital.Quantity
-		want   Band
+		want   vital.Band
 		source string
 		ok     bool
 	}{
-		{nil, vital.Glucose, Band{70, 250}, RangeDefault, true},
-		{nil, vital.Weight, Band{}, "", false},
-		{th, vital.Glucose, Band{60, 300}, RangePatient, true},
-		{th, vital.Systolic, Band{91, 169}, RangePatient, true},
-		{th, vital.Diastolic, Band{math.Inf(-1), 109}, RangePatient, true},
-		{th, vital.SpO2, Band{88, 100}, RangePatient, true},
-		{scale1, vital.SpO2, Band{96, 100}, RangePatient, true},
-		{th, vital.Pulse, Band{51, 90}, RangeDefault, true},
-		{th, vital.Temperature, Band{36.1, 38.0}, RangeDefault, true},
-		{th, vital.Weight, Band{}, "", false},
+		{nil, vital.Glucose, vital.Band{Low: 70, High: 250}, RangeDefault, true},
+		{nil, vital.Weight, vital.Band{}, "", false},
+		{th, vital.Glucose, vital.Band{Low: 60, High: 300}, RangePatient, true},
+		{th, vital.Systolic, vital.Band{Low: 91, High: 169}, RangePatient, true},
+		{th, vital.Diastolic, vital.Band{Low: math.Inf(-1), High: 109}, RangePatient, true},
+		{th, vital.SpO2, vital.Band{Low: 88, High: 100}, RangePatient, true},
+		{scale1, vital.SpO2, vital.Band{Low: 96, High: 100}, RangePatient, true},
+		{th, vital.Pulse, vital.Band{Low: 51, High: 90}, RangeDefault, true},
+		{th, vital.Temperature, vital.Band{Low: 36.1, High: 38.0}, RangeDefault, true},
+		{th, vital.Weight, vital.Band{}, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%v/%s", tc.th != nil, tc.q), func(t *testing.T) {

@@ -34,9 +34,9 @@ func SyntheticSetup(loc *time.Location) Setup {
 			{Medication: "paracetamol", PRN: &schedule.PRN{MinInterval: 4 * time.Hour, MaxPerDay: 4}},
 		},
 		Meters: []Meter{
-			{Address: "A4:C1:38:00:00:01", Kind: "blood_pressure", Name: "cuff"},
-			{Address: "A4:C1:38:00:00:02", Kind: "scale"},
-			{Address: "A4:C1:38:00:00:03", Kind: "glucose"},
+			{Address: "A4:C1:38:00:00:01", Kind: vital.KindBloodPressure.Name, Name: "cuff"},
+			{Address: "A4:C1:38:00:00:02", Kind: vital.KindScale.Name},
+			{Address: "A4:C1:38:00:00:03", Kind: vital.KindGlucose.Name},
 		},
 	}
 }

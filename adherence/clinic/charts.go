@@ -239,7 +239,7 @@ func vitalsCharts(r *adherence.Report, loc *time.Location) []Chart {
 
 // bandOf gives a quantity's band and where it comes from
 // (adherence.Report.Band).
-type bandOf func(vital.Quantity) (b adherence.Band, source string, ok bool)
+type bandOf func(vital.Quantity) (b vital.Band, source string, ok bool)
 
 // bandNames are how the charts name a band's source, so that a clinician
 // knows whether the shading is this patient's or everyone's.
@@ -373,7 +373,7 @@ func chart(group []series, rs [][]vital.Reading, from, to time.Time, loc *time.L
 	return c
 }
 
-func rangeText(b adherence.Band) string {
+func rangeText(b vital.Band) string {
 	switch {
 	case math.IsInf(b.Low, -1):
 		return "up to " + num(b.High)

@@ -39,16 +39,6 @@ var newTransport = func(r *running) ble.Transport {
 	return &ble.BlueZ{Logger: r.log}
 }
 
-// profiles maps the config's device kinds to their Bluetooth services.
-var profiles = map[string]ble.Profile{
-	vitals.KindBloodPressure: ble.BloodPressure,
-	vitals.KindGlucose:       ble.Glucose,
-	vitals.KindThermometer:   ble.Thermometer,
-	vitals.KindPulseOximeter: ble.PulseOximeter,
-	vitals.KindScale:         ble.Scale,
-	vitals.KindHeartRate:     ble.HeartRate,
-}
-
 // vitalsPart is the wired component; it is the transport's sink.
 type vitalsPart struct {
 	mon   *vitals.Monitor
@@ -96,7 +86,8 @@ func wireVitals(ctx context.Context, r *running) error {
 	var devices []ble.Device
 	for _, d := range cfg.Devices {
 		addr, _ := vital.NormalizeAddress(d.Address) // the config checker vetted it
-		devices = append(devices, ble.Device{Address: addr, Profile: profiles[d.Kind]})
+		kind, _ := vital.KindNamed(d.Kind)           // and the kind
+		devices = append(devices, ble.Device{Address: addr, Profile: kind.Profile})
 	}
 	if t := newTransport(r); t != nil && len(devices) > 0 {
 		r.services = append(r.services, func(ctx context.Context) error {

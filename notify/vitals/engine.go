@@ -264,11 +264,12 @@ func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[vital.Quantity
 }
 
 // news2Source reports whether r may count in a NEWS2 observation set: a
-// sound value, and not from a heart-rate strap, which is worn during
-// exercise (NEWS2 scores a patient at rest; a pulse of 135 on a walk is not
-// a red parameter).
+// sound value, and not from a device worn during exercise such as a
+// heart-rate strap (NEWS2 scores a patient at rest; a pulse of 135 on a
+// walk is not a red parameter).
 func (e *Engine) news2Source(r vital.Reading) bool {
-	return reliable(r) && e.devices[r.Device].Kind != KindHeartRate
+	k, _ := vital.KindNamed(e.devices[r.Device].Kind)
+	return reliable(r) && !k.Exercise
 }
 
 // crossRule evaluates missed blood-pressure medication with a rising

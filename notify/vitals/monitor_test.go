@@ -204,7 +204,7 @@ func TestMonitorLatches(t *testing.T) {
 
 func TestMonitorHeartRateStrapStaysOutOfNEWS2(t *testing.T) {
 	const strap = "00:11:22:33:44:05"
-	r := newRig(t, Config{Devices: []Device{{Address: strap, Kind: KindHeartRate}}})
+	r := newRig(t, Config{Devices: []Device{{Address: strap, Kind: vital.KindHeartRate.Name}}})
 	if got := r.ingest(rd(strap, vital.Pulse, 140)); len(got) != 0 {
 		t.Errorf("a strap's pulse of 140: %v, want nothing", got)
 	}
@@ -272,8 +272,8 @@ func TestMonitorRestartKeepsLatches(t *testing.T) {
 
 func TestMonitorDeviceSilent(t *testing.T) {
 	cfg := Config{Devices: []Device{
-		{Address: "00:11:22:33:44:03", Kind: KindScale, SilentAfter: 36 * time.Hour},
-		{Address: cuff, Kind: KindBloodPressure}, // no alarm
+		{Address: "00:11:22:33:44:03", Kind: vital.KindScale.Name, SilentAfter: 36 * time.Hour},
+		{Address: cuff, Kind: vital.KindBloodPressure.Name}, // no alarm
 	}}
 	r := newRig(t, cfg)
 	alerts := func(since int64) []string {
@@ -415,7 +415,7 @@ func TestMonitorOnCommitQueuesDoseEvents(t *testing.T) {
 // TestMonitorReplayedMemoryIsNotANewMeasurement: a device that only sends
 // records already stored stays silent.
 func TestMonitorReplayedMemoryIsNotANewMeasurement(t *testing.T) {
-	cfg := Config{Devices: []Device{{Address: scale, Kind: KindScale, SilentAfter: 36 * time.Hour}}}
+	cfg := Config{Devices: []Device{{Address: scale, Kind: vital.KindScale.Name, SilentAfter: 36 * time.Hour}}}
 	r := newRig(t, cfg)
 	w := rd(scale, vital.Weight, 80)
 	w.Time, w.DeviceTime = start, true
