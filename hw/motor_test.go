@@ -3,10 +3,9 @@ package hw
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // exampleBoard is a board with a servo driver whose own pins leave the
@@ -70,20 +69,33 @@ func TestMotorKinds(t *testing.T) {
 	}
 }
 
+// TestMotorKindMessages: a missing or unknown kind is told with every
+// kind the file may name, in order, the last after "or" (with what
+// installers know each as, for an unknown one).
 func TestMotorKindMessages(t *testing.T) {
+	var names, hinted []string
+	for _, k := range MotorKinds() {
+		names = append(names, strconv.Quote(k.Name))
+		hinted = append(hinted, strconv.Quote(k.Name)+" ("+k.Hint+")")
+	}
+	list := func(s []string) string {
+		return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+	}
 	tests := []struct {
-		kind, path, want string
+		kind, want string
 	}{
-		{"", "compartments[0].motor.kind", `no motor kind (fix: set kind to "uln2003", "stepdir" or "servo")`},
-		{"uln2004", "compartments[0].motor.kind",
-			`unknown motor kind "uln2004" (fix: use "uln2003" (28BYJ-48 on a ULN2003 board), "stepdir" (A4988 or DRV8825) or "servo" (on a PCA9685))`},
+		{"", "no motor kind (fix: set kind to " + list(names) + ")"},
+		{"uln2004", `unknown motor kind "uln2004" (fix: use ` + list(hinted) + ")"},
+	}
+	if got := tests[1].want; !strings.Contains(got, `"uln2003" (28BYJ-48 on a ULN2003 board), "stepdir" (A4988 or DRV8825)`) {
+		t.Fatalf("want %s to name the first two kinds as before", got)
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
 			probs := ValidateBoard(exampleBoard(), []CompartmentConfig{{ID: 1, Capacity: 10, Motor: MotorConfig{Kind: tt.kind}}})
-			want := problem.List{{Path: tt.path}}
-			if len(probs) != 1 || probs[0].Path != want[0].Path || !strings.HasSuffix(probs[0].String(), tt.want) {
-				t.Errorf("ValidateBoard(kind %q) = %v, want one problem %s: %s", tt.kind, probs, tt.path, tt.want)
+			want := "compartments[0].motor.kind: " + tt.want
+			if len(probs) != 1 || probs[0].String() != want {
+				t.Errorf("ValidateBoard(kind %q) = %v, want one problem %s", tt.kind, probs, want)
 			}
 		})
 	}
