@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // A report as a FHIR R4 (4.0.1) Bundle of type collection: the Patient,
@@ -121,39 +121,16 @@ type fhirBundle struct {
 	Entry        []fhirEntry    `json:"entry"`
 }
 
-// loincVital is how a quantity is coded: its LOINC code and display, and
-// whether it is a vital sign of the FHIR vital-signs profile family.
-type loincVital struct {
-	code, display string
-	vital         bool
+// loinc is q's LOINC coding (vital.QuantitySpec), if it has one.
+func loinc(q vital.Quantity) (c fhirCoding, spec vital.QuantitySpec, ok bool) {
+	spec, known := q.Spec()
+	if !known || spec.LOINC.Code == "" {
+		return fhirCoding{}, spec, false
+	}
+	return fhirCoding{System: sysLOINC, Code: spec.LOINC.Code, Display: spec.LOINC.Display}, spec, true
 }
-
-var loincOf = map[dispenser.Quantity]loincVital{
-	dispenser.Systolic:     {"8480-6", "Systolic blood pressure", true},
-	dispenser.Diastolic:    {"8462-4", "Diastolic blood pressure", true},
-	dispenser.MeanArterial: {"8478-0", "Mean blood pressure", true},
-	dispenser.Pulse:        {"8867-4", "Heart rate", true},
-	dispenser.SpO2:         {"2708-6", "Oxygen saturation in Arterial blood", true},
-	dispenser.Temperature:  {"8310-5", "Body temperature", true},
-	dispenser.Weight:       {"29463-7", "Body weight", true},
-	dispenser.Height:       {"8302-2", "Body height", true},
-	dispenser.BMI:          {"39156-5", "Body mass index (BMI) [Ratio]", true},
-	// A home meter's glucose is reported with the vital signs it is
-	// monitored with; the generic vital-signs profile's code binding is
-	// extensible, and no vital-signs code covers glucose.
-	dispenser.Glucose: {"2339-0", "Glucose [Mass/volume] in Blood", true},
-	dispenser.HbA1c:   {"4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", false},
-}
-
-// pulseOximetry is the code US Core and the SpO2 profile pair with 2708-6
-// for a reading taken by pulse oximetry.
-var pulseOximetry = fhirCoding{System: sysLOINC, Code: "59408-5", Display: "Oxygen saturation in Arterial blood by Pulse oximetry"}
 
 const bpPanelCode, bpPanelDisplay = "85354-9", "Blood pressure panel with all children optional"
-
-// ucumDisplay is how a UCUM code reads to a person.
-var ucumDisplay = map[string]string{"mm[Hg]": "mmHg", "/min": "beats/minute", "%": "%", "mg/dL": "mg/dL", "Cel": "°C",
-	"kg": "kg", "kg/m2": "kg/m2", "m": "m", "ms": "ms"}
 
 // fhirID returns a name-based UUID (version 5 layout) of the parts.
 func fhirID(parts ...string) string {
@@ -186,7 +163,7 @@ func dataAbsent(absent string) *fhirConcept {
 	return &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: code, Display: display}}, Text: absent}
 }
 
-func (fb *fhirBuilder) interpretation(q dispenser.Quantity, r dispenser.Reading) []fhirConcept {
+func (fb *fhirBuilder) interpretation(q vital.Quantity, r vital.Reading) []fhirConcept {
 	b, _, ok := fb.r.Band(q)
 	if !ok || !r.HasValue() || len(r.Unreliable) > 0 {
 		return nil
@@ -200,15 +177,15 @@ func (fb *fhirBuilder) interpretation(q dispenser.Quantity, r dispenser.Reading)
 	return []fhirConcept{{Coding: []fhirCoding{{System: sysInterp, Code: "N", Display: "Normal"}}}}
 }
 
-func quantityOf(r dispenser.Reading) *fhirQuantity {
+func quantityOf(r vital.Reading) *fhirQuantity {
 	if !r.HasValue() {
 		return nil
 	}
-	if r.Quantity == dispenser.Height && r.Unit == "m" {
+	if r.Quantity == vital.Height && r.Unit == "m" {
 		// The R4 body height profile wants cm or [in_i].
 		return &fhirQuantity{Value: fv(r.Value * 100), Unit: "cm", System: sysUCUM, Code: "cm"}
 	}
-	unit := ucumDisplay[r.Unit]
+	unit := vital.UnitLabel(r.Unit)
 	if unit == "" {
 		unit = r.Unit
 	}
@@ -275,24 +252,21 @@ func (b *fhirBuilder) devices() {
 	meters := slices.Clone(b.r.setup.Meters)
 	known := map[string]bool{}
 	for _, m := range meters {
-		addr, _ := dispenser.NormalizeAddress(m.Address)
+		addr, _ := vital.NormalizeAddress(m.Address)
 		known[addr] = true
 	}
 	// A reading from a device the profile does not list still names its
 	// source.
 	for _, rd := range b.r.Readings {
-		if addr, ok := dispenser.NormalizeAddress(rd.Device); ok && !known[addr] {
+		if addr, ok := vital.NormalizeAddress(rd.Device); ok && !known[addr] {
 			known[addr] = true
 			meters = append(meters, Meter{Address: addr})
 		}
 	}
 	for _, m := range meters {
-		addr, _ := dispenser.NormalizeAddress(m.Address)
+		addr, _ := vital.NormalizeAddress(m.Address)
 		id := fhirID(sub, "Device", addr)
-		kind := meterKinds[m.Kind]
-		if kind == "" {
-			kind = "Health measuring device"
-		}
+		kind := m.Title()
 		name := m.Label()
 		if m.Kind == "" && m.Name == "" {
 			name = kind
@@ -457,27 +431,27 @@ func (b *fhirBuilder) observations() {
 		device string
 		at     time.Time
 	}
-	dia := map[key]dispenser.Reading{}
+	dia := map[key]vital.Reading{}
 	sys := map[key]bool{}
 	for _, rd := range b.r.Readings {
 		switch rd.Quantity {
-		case dispenser.Diastolic:
+		case vital.Diastolic:
 			dia[key{rd.Device, rd.Time}] = rd
-		case dispenser.Systolic:
+		case vital.Systolic:
 			sys[key{rd.Device, rd.Time}] = true
 		}
 	}
 	for _, rd := range b.r.Readings {
 		k := key{rd.Device, rd.Time}
 		switch {
-		case rd.Quantity == dispenser.Systolic:
+		case rd.Quantity == vital.Systolic:
 			d, ok := dia[k]
-			var dp *dispenser.Reading
+			var dp *vital.Reading
 			if ok {
 				dp = &d
 			}
 			b.bloodPressure(rd, dp)
-		case rd.Quantity == dispenser.Diastolic && sys[k]:
+		case rd.Quantity == vital.Diastolic && sys[k]:
 			// In the panel of its systolic reading.
 		default:
 			b.reading(rd)
@@ -485,13 +459,13 @@ func (b *fhirBuilder) observations() {
 	}
 }
 
-func (b *fhirBuilder) obsBase(rd dispenser.Reading, code fhirConcept) fhirObservation {
+func (b *fhirBuilder) obsBase(rd vital.Reading, code fhirConcept) fhirObservation {
 	o := fhirObservation{ResourceType: "Observation", ID: fhirID(b.r.Subject.ID, "Observation", rd.ID, string(rd.Quantity)),
 		Status: "final", Code: code, Subject: b.patient, EffectiveDateTime: fhirTime(rd.Time)}
 	if rd.ID != "" {
 		o.Identifier = []fhirIdentifier{{System: sysReadingID, Value: rd.ID}}
 	}
-	if addr, ok := dispenser.NormalizeAddress(rd.Device); ok {
+	if addr, ok := vital.NormalizeAddress(rd.Device); ok {
 		ref := b.device[addr]
 		o.Device = &ref
 	}
@@ -511,17 +485,17 @@ func (b *fhirBuilder) obsBase(rd dispenser.Reading, code fhirConcept) fhirObserv
 	return o
 }
 
-func (b *fhirBuilder) reading(rd dispenser.Reading) {
-	lv, known := loincOf[rd.Quantity]
+func (b *fhirBuilder) reading(rd vital.Reading) {
+	lc, spec, known := loinc(rd.Quantity)
 	code := fhirConcept{Text: string(rd.Quantity)}
 	if known {
-		code = fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: lv.code, Display: lv.display}}, Text: lv.display}
+		code = fhirConcept{Coding: []fhirCoding{lc}, Text: lc.Display}
 	}
-	if rd.Quantity == dispenser.SpO2 {
-		code.Coding = append([]fhirCoding{pulseOximetry}, code.Coding...)
+	for _, c := range slices.Backward(spec.LOINCFirst) {
+		code.Coding = append([]fhirCoding{{System: sysLOINC, Code: c.Code, Display: c.Display}}, code.Coding...)
 	}
 	o := b.obsBase(rd, code)
-	if known && lv.vital {
+	if known && spec.VitalSign {
 		o.Category = vitalCategory()
 	} else if known {
 		o.Category = []fhirConcept{{Coding: []fhirCoding{{System: sysObsCat, Code: "laboratory", Display: "Laboratory"}}}}
@@ -535,12 +509,12 @@ func (b *fhirBuilder) reading(rd dispenser.Reading) {
 	b.add(o.ID, o)
 }
 
-func (b *fhirBuilder) bloodPressure(s dispenser.Reading, d *dispenser.Reading) {
+func (b *fhirBuilder) bloodPressure(s vital.Reading, d *vital.Reading) {
 	o := b.obsBase(s, fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: bpPanelCode, Display: bpPanelDisplay}}, Text: "Blood pressure"})
 	o.Category = vitalCategory()
-	comp := func(rd *dispenser.Reading, q dispenser.Quantity) fhirComponent {
-		lv := loincOf[q]
-		c := fhirComponent{Code: fhirConcept{Coding: []fhirCoding{{System: sysLOINC, Code: lv.code, Display: lv.display}}, Text: lv.display}}
+	comp := func(rd *vital.Reading, q vital.Quantity) fhirComponent {
+		lc, _, _ := loinc(q)
+		c := fhirComponent{Code: fhirConcept{Coding: []fhirCoding{lc}, Text: lc.Display}}
 		switch {
 		case rd == nil:
 			c.DataAbsentReason = &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: "unknown", Display: "Unknown"}}}
@@ -552,7 +526,7 @@ func (b *fhirBuilder) bloodPressure(s dispenser.Reading, d *dispenser.Reading) {
 		}
 		return c
 	}
-	o.Component = []fhirComponent{comp(&s, dispenser.Systolic), comp(d, dispenser.Diastolic)}
+	o.Component = []fhirComponent{comp(&s, vital.Systolic), comp(d, vital.Diastolic)}
 	if d != nil && len(d.Unreliable) > 0 && len(s.Unreliable) == 0 {
 		o.Note = append(o.Note, fhirAnnotation{Text: "The device flagged the diastolic value: " + strings.Join(d.Unreliable, ", ") + "."})
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
 
@@ -15,27 +15,27 @@ import (
 func weekReport(t testing.TB) *Report {
 	t.Helper()
 	cuff := "A4:C1:38:12:34:56"
-	at := func(s string, q dispenser.Quantity, v float64) dispenser.Reading {
-		r := vital(s, q, v)
+	at := func(s string, q vital.Quantity, v float64) vital.Reading {
+		r := vitalReading(s, q, v)
 		r.Device, r.DeviceTime = cuff, true
 		r.ID = "r-" + string(q) + "-" + strings.NewReplacer(" ", "T", ":", "").Replace(s)
 		return r
 	}
-	nan := at("2026-03-07 07:00", dispenser.Glucose, 0)
+	nan := at("2026-03-07 07:00", vital.Glucose, 0)
 	nan.Absent = "NaN (not a number)"
-	moved := at("2026-03-07 07:30", dispenser.Systolic, 150)
+	moved := at("2026-03-07 07:30", vital.Systolic, 150)
 	moved.Unreliable = []string{"body movement"}
-	failed := at("2026-03-08 07:00", dispenser.Weight, 0)
+	failed := at("2026-03-08 07:00", vital.Weight, 0)
 	failed.Absent = "measurement unsuccessful"
-	lone := at("2026-03-08 09:00", dispenser.Diastolic, 70) // no systolic beside it
-	rs := []dispenser.Reading{
-		at("2026-03-06 07:00", dispenser.Systolic, 185), at("2026-03-06 07:00", dispenser.Diastolic, 95),
-		at("2026-03-06 07:00", dispenser.Pulse, 88), at("2026-03-06 07:00", dispenser.MeanArterial, 125),
-		at("2026-03-06 07:05", dispenser.SpO2, 94), at("2026-03-06 07:06", dispenser.Temperature, 37.2),
-		at("2026-03-06 07:10", dispenser.Weight, 80.4), at("2026-03-06 07:10", dispenser.Height, 1.68),
-		at("2026-03-06 07:10", dispenser.BMI, 28.5), at("2026-03-06 12:00", dispenser.Glucose, 140),
-		nan, moved, at("2026-03-07 07:30", dispenser.Diastolic, 90), failed, lone,
-		at("2026-03-08 12:00", dispenser.HbA1c, 6.9), at("2026-03-08 12:00", dispenser.RRInterval, 800),
+	lone := at("2026-03-08 09:00", vital.Diastolic, 70) // no systolic beside it
+	rs := []vital.Reading{
+		at("2026-03-06 07:00", vital.Systolic, 185), at("2026-03-06 07:00", vital.Diastolic, 95),
+		at("2026-03-06 07:00", vital.Pulse, 88), at("2026-03-06 07:00", vital.MeanArterial, 125),
+		at("2026-03-06 07:05", vital.SpO2, 94), at("2026-03-06 07:06", vital.Temperature, 37.2),
+		at("2026-03-06 07:10", vital.Weight, 80.4), at("2026-03-06 07:10", vital.Height, 1.68),
+		at("2026-03-06 07:10", vital.BMI, 28.5), at("2026-03-06 12:00", vital.Glucose, 140),
+		nan, moved, at("2026-03-07 07:30", vital.Diastolic, 90), failed, lone,
+		at("2026-03-08 12:00", vital.HbA1c, 6.9), at("2026-03-08 12:00", vital.RRInterval, 800),
 	}
 	setup := fixtureSetup
 	setup.Meters = []Meter{{Address: cuff, Kind: "blood_pressure", Name: "cuff"}}

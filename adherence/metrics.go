@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -37,14 +38,8 @@ type Setup struct {
 // package cannot import notify/vitals, whose tests use the store).
 type Meter struct {
 	Address string `json:"address"` // Bluetooth address
-	Kind    string `json:"kind"`    // blood_pressure, glucose, thermometer, pulse_oximeter, scale, heart_rate
+	Kind    string `json:"kind"`    // a vital.Kind's name
 	Name    string `json:"name,omitempty"`
-}
-
-// meterKinds say what each kind of meter is.
-var meterKinds = map[string]string{
-	"blood_pressure": "Blood pressure monitor", "glucose": "Blood glucose meter", "thermometer": "Thermometer",
-	"pulse_oximeter": "Pulse oximeter", "scale": "Body weight scale", "heart_rate": "Heart rate monitor",
 }
 
 // Label is how reports name the meter: its name, else what it is.
@@ -52,8 +47,14 @@ func (m Meter) Label() string {
 	if m.Name != "" {
 		return m.Name
 	}
-	if k, ok := meterKinds[m.Kind]; ok {
-		return k
+	return m.Title()
+}
+
+// Title says what the meter is: its kind's title, or a generic one for a
+// kind this version does not know.
+func (m Meter) Title() string {
+	if k, ok := vital.KindNamed(m.Kind); ok {
+		return k.Title
 	}
 	return "Health measuring device"
 }

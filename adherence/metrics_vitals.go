@@ -7,42 +7,17 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 )
 
 // ruleQuantity is the quantity each vitals rule watches (the rule is the
 // first part of a vital alert's key; notify/vitals names them). Rules over
 // several quantities (news2) or none (device_silent) count under "".
-var ruleQuantity = map[string]dispenser.Quantity{
-	"glucose_low": dispenser.Glucose, "glucose_high": dispenser.Glucose, "bp_crisis": dispenser.Systolic,
-	"weight_gain": dispenser.Weight, "bp_missed_trend": dispenser.Systolic,
+var ruleQuantity = map[string]vital.Quantity{
+	"glucose_low": vital.Glucose, "glucose_high": vital.Glucose, "bp_crisis": vital.Systolic,
+	"weight_gain": vital.Weight, "bp_missed_trend": vital.Systolic,
 }
-
-// Band is a quantity's reference range for reports: values outside
-// [Low, High] count as abnormal and the charts shade it. It is a display
-// range, not a rule: alerts are the vitals rules' business.
-type Band struct{ Low, High float64 }
-
-// Abnormal reports whether v is outside the band.
-func (b Band) Abnormal(v float64) bool { return v < b.Low || v > b.High }
-
-// Bands are the default reference ranges (docs/reports.md gives the
-// sources): glucose and blood pressure at the vitals rules' defaults
-// (notify/vitals Defaults: ADA levels, AHA crisis), the others the NEWS2
-// zero-score ranges. A patient whose thresholds are known gets theirs in
-// place of some (VitalThresholds).
-var Bands = map[dispenser.Quantity]Band{
-	dispenser.Systolic:    {91, 179},
-	dispenser.Diastolic:   {math.Inf(-1), 119},
-	dispenser.Pulse:       {51, 90},
-	dispenser.SpO2:        {96, 100},
-	dispenser.Temperature: {36.1, 38.0},
-	dispenser.Glucose:     {70, 250},
-}
-
-// spO2Scale2 is the NEWS2 scale 2 zero-score range on air (every reading
-// at home is taken on air).
-var spO2Scale2 = Band{88, 100}
 
 // VitalThresholds are the patient's own vitals alert thresholds, as the
 // dispenser's rules apply them (notify/vitals Thresholds with the defaults
@@ -64,27 +39,31 @@ const (
 
 // Band returns the band reports use for q and where it comes from:
 // the patient's thresholds for glucose, blood pressure and SpO2 when t is
-// known, else the default range. ok is false for a quantity without a
-// band (weight). Blood pressure is whole mmHg, so the band ends 1 below
-// the crisis threshold, as the default one does (179 for 180).
-func (t *VitalThresholds) Band(q dispenser.Quantity) (b Band, source string, ok bool) {
-	b, ok = Bands[q]
-	if !ok {
-		return Band{}, "", false
+// known, else the quantity's default range (vital.QuantitySpec.Band:
+// glucose and blood pressure at the vitals rules' defaults, the others the
+// NEWS2 zero-score ranges; docs/reports.md gives the sources). ok is false
+// for a quantity without a band (weight). Blood pressure is whole mmHg, so
+// the band ends 1 below the crisis threshold, as the default one does (179
+// for 180).
+func (t *VitalThresholds) Band(q vital.Quantity) (b vital.Band, source string, ok bool) {
+	spec, _ := q.Spec()
+	if spec.Band == nil {
+		return vital.Band{}, "", false
 	}
+	b = *spec.Band
 	if t == nil {
 		return b, RangeDefault, true
 	}
 	switch q {
-	case dispenser.Glucose:
-		b = Band{t.GlucoseLow, t.GlucoseHigh}
-	case dispenser.Systolic:
+	case vital.Glucose:
+		b = vital.Band{Low: t.GlucoseLow, High: t.GlucoseHigh}
+	case vital.Systolic:
 		b.High = t.CrisisSystolic - 1
-	case dispenser.Diastolic:
+	case vital.Diastolic:
 		b.High = t.CrisisDiastolic - 1
-	case dispenser.SpO2:
+	case vital.SpO2:
 		if t.SpO2Scale == 2 {
-			b = spO2Scale2
+			b = vital.SpO2Scale2Band
 		}
 	default:
 		return b, RangeDefault, true
@@ -94,33 +73,28 @@ func (t *VitalThresholds) Band(q dispenser.Quantity) (b Band, source string, ok 
 
 // Band returns the band of q in the report: the patient's thresholds
 // where the setup has them (VitalThresholds.Band).
-func (r *Report) Band(q dispenser.Quantity) (b Band, source string, ok bool) {
+func (r *Report) Band(q vital.Quantity) (b vital.Band, source string, ok bool) {
 	return r.setup.Thresholds.Band(q)
 }
 
 // GlucoseRange is the consensus time-in-range target, 70-180 mg/dL; it
 // does not move with the patient's thresholds.
-var GlucoseRange = Band{70, 180}
-
-// QuantityOrder is the order reports list quantities in.
-var QuantityOrder = []dispenser.Quantity{dispenser.Systolic, dispenser.Diastolic, dispenser.MeanArterial,
-	dispenser.Pulse, dispenser.SpO2, dispenser.Temperature, dispenser.Glucose, dispenser.Weight,
-	dispenser.BMI, dispenser.Height, dispenser.HbA1c, dispenser.RRInterval}
+var GlucoseRange = vital.Band{Low: 70, High: 180}
 
 // VitalStats summarise one quantity's readings over a period. Values
 // flagged unreliable by the device, and absent values, are counted but
 // left out of the figures.
 type VitalStats struct {
-	Quantity   dispenser.Quantity `json:"quantity"`
-	Unit       string             `json:"unit"`
-	Readings   int                `json:"readings"`
-	Values     int                `json:"values"` // readings with a reliable value
-	Absent     int                `json:"absent"`
-	Unreliable int                `json:"unreliable"`
-	Min        float64            `json:"min"`
-	Median     float64            `json:"median"`
-	Max        float64            `json:"max"`
-	Abnormal   int                `json:"abnormal"` // values outside the band
+	Quantity   vital.Quantity `json:"quantity"`
+	Unit       string         `json:"unit"`
+	Readings   int            `json:"readings"`
+	Values     int            `json:"values"` // readings with a reliable value
+	Absent     int            `json:"absent"`
+	Unreliable int            `json:"unreliable"`
+	Min        float64        `json:"min"`
+	Median     float64        `json:"median"`
+	Max        float64        `json:"max"`
+	Abnormal   int            `json:"abnormal"` // values outside the band
 	// Range says which band Abnormal counts by: RangePatient or
 	// RangeDefault; empty for a quantity without one.
 	Range  string `json:"range,omitempty"`
@@ -135,19 +109,19 @@ type VitalStats struct {
 }
 
 // reliable reports whether a reading's value may be used.
-func reliable(r dispenser.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
+func reliable(r vital.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
 
 // SummarizeVitals summarises the readings and the vital alerts in p, per
-// quantity in QuantityOrder, counting abnormal values by the patient's
+// quantity in the order of vital.Quantities, counting abnormal values by the patient's
 // thresholds th (nil: unknown, the defaults). rs must be in time order.
-func SummarizeVitals(rs []dispenser.Reading, evs []dispenser.Event, p Period, loc *time.Location, th *VitalThresholds) []VitalStats {
-	byQ := map[dispenser.Quantity][]dispenser.Reading{}
+func SummarizeVitals(rs []vital.Reading, evs []dispenser.Event, p Period, loc *time.Location, th *VitalThresholds) []VitalStats {
+	byQ := map[vital.Quantity][]vital.Reading{}
 	for _, r := range rs {
 		if p.Contains(DayOf(r.Time, loc)) {
 			byQ[r.Quantity] = append(byQ[r.Quantity], r)
 		}
 	}
-	alerts := map[dispenser.Quantity]map[string]bool{}
+	alerts := map[vital.Quantity]map[string]bool{}
 	for _, ev := range evs {
 		if ev.Kind != notify.KindVitalAlert || !p.Contains(DayOf(ev.Time, loc)) {
 			continue
@@ -162,7 +136,7 @@ func SummarizeVitals(rs []dispenser.Reading, evs []dispenser.Event, p Period, lo
 		}
 	}
 	var out []VitalStats
-	for _, q := range QuantityOrder {
+	for _, q := range vital.Quantities() {
 		qs := byQ[q]
 		if len(qs) == 0 && len(alerts[q]) == 0 {
 			continue
@@ -172,11 +146,11 @@ func SummarizeVitals(rs []dispenser.Reading, evs []dispenser.Event, p Period, lo
 	return out
 }
 
-func summarizeQuantity(q dispenser.Quantity, rs []dispenser.Reading, alerts int, loc *time.Location, th *VitalThresholds) VitalStats {
+func summarizeQuantity(q vital.Quantity, rs []vital.Reading, alerts int, loc *time.Location, th *VitalThresholds) VitalStats {
 	band, source, banded := th.Band(q)
 	s := VitalStats{Quantity: q, Unit: q.Unit(), Readings: len(rs), Alerts: alerts, Range: source}
 	var vals []float64
-	var used []dispenser.Reading
+	var used []vital.Reading
 	inRange := 0
 	for _, r := range rs {
 		switch {
@@ -203,11 +177,11 @@ func summarizeQuantity(q dispenser.Quantity, rs []dispenser.Reading, alerts int,
 		s.Min, s.Max = sorted[0], sorted[len(sorted)-1]
 		s.Median = quantile(sorted, 0.5)
 	}
-	if q == dispenser.Glucose && len(vals) > 0 {
+	if q == vital.Glucose && len(vals) > 0 {
 		share := ratio(inRange, len(vals))
 		s.InRange = &share
 	}
-	if q == dispenser.Weight {
+	if q == vital.Weight {
 		s.DayChange = change(used, 1, loc)
 		s.WeekChange = change(used, 7, loc)
 	}
@@ -216,7 +190,7 @@ func summarizeQuantity(q dispenser.Quantity, rs []dispenser.Reading, alerts int,
 
 // change is the latest value minus the last one on a day from n to 2n
 // days before the latest's day; nil when there is none.
-func change(rs []dispenser.Reading, n int, loc *time.Location) *float64 {
+func change(rs []vital.Reading, n int, loc *time.Location) *float64 {
 	if len(rs) == 0 {
 		return nil
 	}

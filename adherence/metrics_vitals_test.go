@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 )
 
-func vital(at string, q dispenser.Quantity, v float64) dispenser.Reading {
-	return dispenser.Reading{Quantity: q, Value: v, Unit: q.Unit(), Time: local(at).UTC(), Device: "AA:BB:CC:DD:EE:FF"}
+func vitalReading(at string, q vital.Quantity, v float64) vital.Reading {
+	return vital.Reading{Quantity: q, Value: v, Unit: q.Unit(), Time: local(at).UTC(), Device: "AA:BB:CC:DD:EE:FF"}
 }
 
 func vitalAlert(t *testing.T, at string, p notify.Priority, key, text string) dispenser.Event {
@@ -27,30 +28,30 @@ func vitalAlert(t *testing.T, at string, p notify.Priority, key, text string) di
 func ptr(v float64) *float64 { return &v }
 
 func TestSummarizeVitals(t *testing.T) {
-	absent := vital("2026-03-06 07:05", dispenser.Glucose, 0)
+	absent := vitalReading("2026-03-06 07:05", vital.Glucose, 0)
 	absent.Absent = "NaN (not a number)"
-	shaky := vital("2026-03-06 07:10", dispenser.Glucose, 150)
+	shaky := vitalReading("2026-03-06 07:10", vital.Glucose, 150)
 	shaky.Unreliable = []string{"sample size insufficient"}
-	rs := []dispenser.Reading{
-		vital("2026-03-01 08:00", dispenser.Weight, 80.0),
-		vital("2026-03-05 08:00", dispenser.Weight, 80.6),
-		vital("2026-03-06 07:00", dispenser.Glucose, 65),
+	rs := []vital.Reading{
+		vitalReading("2026-03-01 08:00", vital.Weight, 80.0),
+		vitalReading("2026-03-05 08:00", vital.Weight, 80.6),
+		vitalReading("2026-03-06 07:00", vital.Glucose, 65),
 		absent, shaky,
-		vital("2026-03-06 12:00", dispenser.Glucose, 100),
-		vital("2026-03-06 18:00", dispenser.Glucose, 180),
-		vital("2026-03-07 07:00", dispenser.Glucose, 181),
-		vital("2026-03-07 07:00", dispenser.Weight, 81.0),
-		vital("2026-03-07 12:00", dispenser.Glucose, 250),
-		vital("2026-03-07 18:00", dispenser.Glucose, 260),
-		vital("2026-03-07 19:00", dispenser.Systolic, 185),
-		vital("2026-03-07 19:00", dispenser.Diastolic, 95),
-		vital("2026-03-08 07:00", dispenser.Weight, 81.5),
-		vital("2026-03-08 07:30", dispenser.Systolic, 120),
-		vital("2026-03-08 07:30", dispenser.Diastolic, 80),
-		vital("2026-03-08 09:00", dispenser.Systolic, 90),
-		vital("2026-03-08 09:00", dispenser.Diastolic, 60),
-		vital("2026-03-08 20:00", dispenser.Weight, 81.9),
-		vital("2026-04-01 08:00", dispenser.Weight, 70), // outside the period
+		vitalReading("2026-03-06 12:00", vital.Glucose, 100),
+		vitalReading("2026-03-06 18:00", vital.Glucose, 180),
+		vitalReading("2026-03-07 07:00", vital.Glucose, 181),
+		vitalReading("2026-03-07 07:00", vital.Weight, 81.0),
+		vitalReading("2026-03-07 12:00", vital.Glucose, 250),
+		vitalReading("2026-03-07 18:00", vital.Glucose, 260),
+		vitalReading("2026-03-07 19:00", vital.Systolic, 185),
+		vitalReading("2026-03-07 19:00", vital.Diastolic, 95),
+		vitalReading("2026-03-08 07:00", vital.Weight, 81.5),
+		vitalReading("2026-03-08 07:30", vital.Systolic, 120),
+		vitalReading("2026-03-08 07:30", vital.Diastolic, 80),
+		vitalReading("2026-03-08 09:00", vital.Systolic, 90),
+		vitalReading("2026-03-08 09:00", vital.Diastolic, 60),
+		vitalReading("2026-03-08 20:00", vital.Weight, 81.9),
+		vitalReading("2026-04-01 08:00", vital.Weight, 70), // outside the period
 	}
 	evs := []dispenser.Event{
 		vitalAlert(t, "2026-03-06 07:01", notify.Medium, "glucose_low:t1", "Low blood sugar."),
@@ -62,16 +63,16 @@ func TestSummarizeVitals(t *testing.T) {
 	got := SummarizeVitals(rs, evs, p, ny, nil)
 	want := []VitalStats{
 		// 185 is a crisis reading, 90 at or below NEWS2's 90.
-		{Quantity: dispenser.Systolic, Unit: "mm[Hg]", Readings: 3, Values: 3, Min: 90, Median: 120, Max: 185, Abnormal: 2, Range: RangeDefault, Alerts: 1},
-		{Quantity: dispenser.Diastolic, Unit: "mm[Hg]", Readings: 3, Values: 3, Min: 60, Median: 80, Max: 95, Range: RangeDefault},
+		{Quantity: vital.Systolic, Unit: "mm[Hg]", Readings: 3, Values: 3, Min: 90, Median: 120, Max: 185, Abnormal: 2, Range: RangeDefault, Alerts: 1},
+		{Quantity: vital.Diastolic, Unit: "mm[Hg]", Readings: 3, Values: 3, Min: 60, Median: 80, Max: 95, Range: RangeDefault},
 		// Values 65 100 180 181 250 260 (the absent and the unreliable one
 		// left out): median (180+181)/2; 65 and 260 outside 70-250; 100
 		// and 180 in 70-180, 2 of 6. Two alerts (one raised twice).
-		{Quantity: dispenser.Glucose, Unit: "mg/dL", Readings: 8, Values: 6, Absent: 1, Unreliable: 1, Min: 65, Median: 180.5,
+		{Quantity: vital.Glucose, Unit: "mg/dL", Readings: 8, Values: 6, Absent: 1, Unreliable: 1, Min: 65, Median: 180.5,
 			Max: 260, Abnormal: 2, Range: RangeDefault, Alerts: 2, InRange: ptr(2.0 / 6)},
 		// Latest 81.9 (Sun evening): the day before's last is 81.0 (+0.9),
 		// the last on or before a week earlier is Mar 1's 80.0 (+1.9).
-		{Quantity: dispenser.Weight, Unit: "kg", Readings: 5, Values: 5, Min: 80, Median: 81, Max: 81.9,
+		{Quantity: vital.Weight, Unit: "kg", Readings: 5, Values: 5, Min: 80, Median: 81, Max: 81.9,
 			DayChange: ptr(0.9), WeekChange: ptr(1.9)},
 	}
 	if len(got) != len(want) {
@@ -92,17 +93,17 @@ func TestSummarizeVitals(t *testing.T) {
 // alert thresholds when they are known, by the defaults otherwise; the
 // glucose time in range stays 70-180 whatever the thresholds.
 func TestSummarizeVitalsThresholds(t *testing.T) {
-	rs := []dispenser.Reading{
-		vital("2026-03-07 07:00", dispenser.Systolic, 165),
-		vital("2026-03-07 07:00", dispenser.Diastolic, 105),
-		vital("2026-03-07 07:00", dispenser.SpO2, 90),
-		vital("2026-03-07 07:00", dispenser.Pulse, 95),
-		vital("2026-03-07 07:00", dispenser.Glucose, 75),
-		vital("2026-03-07 12:00", dispenser.Glucose, 190),
-		vital("2026-03-07 19:00", dispenser.Glucose, 260),
-		vital("2026-03-08 07:00", dispenser.Systolic, 185),
-		vital("2026-03-08 07:00", dispenser.Diastolic, 95),
-		vital("2026-03-08 07:00", dispenser.SpO2, 86),
+	rs := []vital.Reading{
+		vitalReading("2026-03-07 07:00", vital.Systolic, 165),
+		vitalReading("2026-03-07 07:00", vital.Diastolic, 105),
+		vitalReading("2026-03-07 07:00", vital.SpO2, 90),
+		vitalReading("2026-03-07 07:00", vital.Pulse, 95),
+		vitalReading("2026-03-07 07:00", vital.Glucose, 75),
+		vitalReading("2026-03-07 12:00", vital.Glucose, 190),
+		vitalReading("2026-03-07 19:00", vital.Glucose, 260),
+		vitalReading("2026-03-08 07:00", vital.Systolic, 185),
+		vitalReading("2026-03-08 07:00", vital.Diastolic, 95),
+		vitalReading("2026-03-08 07:00", vital.SpO2, 86),
 	}
 	defaults := VitalThresholds{GlucoseLow: 70, GlucoseHigh: 250, CrisisSystolic: 180, CrisisDiastolic: 120, SpO2Scale: 1}
 	custom := VitalThresholds{GlucoseLow: 80, GlucoseHigh: 180, CrisisSystolic: 160, CrisisDiastolic: 100, SpO2Scale: 2}
@@ -113,22 +114,22 @@ func TestSummarizeVitalsThresholds(t *testing.T) {
 	tests := []struct {
 		name string
 		th   *VitalThresholds
-		want map[dispenser.Quantity]fig
+		want map[vital.Quantity]fig
 	}{
-		{"unknown: the defaults", nil, map[dispenser.Quantity]fig{
-			dispenser.Systolic: {1, RangeDefault}, dispenser.Diastolic: {0, RangeDefault}, dispenser.SpO2: {2, RangeDefault},
-			dispenser.Pulse: {1, RangeDefault}, dispenser.Glucose: {1, RangeDefault}}},
+		{"unknown: the defaults", nil, map[vital.Quantity]fig{
+			vital.Systolic: {1, RangeDefault}, vital.Diastolic: {0, RangeDefault}, vital.SpO2: {2, RangeDefault},
+			vital.Pulse: {1, RangeDefault}, vital.Glucose: {1, RangeDefault}}},
 		// The default thresholds sent by a device count as the defaults
 		// do, but are the patient's.
-		{"the defaults, sent", &defaults, map[dispenser.Quantity]fig{
-			dispenser.Systolic: {1, RangePatient}, dispenser.Diastolic: {0, RangePatient}, dispenser.SpO2: {2, RangePatient},
-			dispenser.Pulse: {1, RangeDefault}, dispenser.Glucose: {1, RangePatient}}},
+		{"the defaults, sent", &defaults, map[vital.Quantity]fig{
+			vital.Systolic: {1, RangePatient}, vital.Diastolic: {0, RangePatient}, vital.SpO2: {2, RangePatient},
+			vital.Pulse: {1, RangeDefault}, vital.Glucose: {1, RangePatient}}},
 		// Crisis at 160/100: 165/105 and 185 are abnormal; scale 2 takes
 		// 90 as normal, 86 not; glucose 75 is below 80, 190 and 260 above
 		// 180; the heart rate keeps the NEWS2 range.
-		{"custom", &custom, map[dispenser.Quantity]fig{
-			dispenser.Systolic: {2, RangePatient}, dispenser.Diastolic: {1, RangePatient}, dispenser.SpO2: {1, RangePatient},
-			dispenser.Pulse: {1, RangeDefault}, dispenser.Glucose: {3, RangePatient}}},
+		{"custom", &custom, map[vital.Quantity]fig{
+			vital.Systolic: {2, RangePatient}, vital.Diastolic: {1, RangePatient}, vital.SpO2: {1, RangePatient},
+			vital.Pulse: {1, RangeDefault}, vital.Glucose: {3, RangePatient}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,7 +141,7 @@ func TestSummarizeVitalsThresholds(t *testing.T) {
 				if w := tc.want[s.Quantity]; s.Abnormal != w.abnormal || s.Range != w.rng {
 					t.Errorf("%s: abnormal, range = %d, %q; want %d, %q", s.Quantity, s.Abnormal, s.Range, w.abnormal, w.rng)
 				}
-				if s.Quantity == dispenser.Glucose && (s.InRange == nil || math.Abs(*s.InRange-1.0/3) > 1e-12) {
+				if s.Quantity == vital.Glucose && (s.InRange == nil || math.Abs(*s.InRange-1.0/3) > 1e-12) {
 					t.Errorf("glucose in range = %v, want 1/3 (75 in 70-180)", fmtStats(s))
 				}
 			}
@@ -153,21 +154,21 @@ func TestVitalThresholdsBand(t *testing.T) {
 	scale1 := &VitalThresholds{GlucoseLow: 70, GlucoseHigh: 250, CrisisSystolic: 180, CrisisDiastolic: 120, SpO2Scale: 1}
 	tests := []struct {
 		th     *VitalThresholds
-		q      dispenser.Quantity
-		want   Band
+		q      vital.Quantity
+		want   vital.Band
 		source string
 		ok     bool
 	}{
-		{nil, dispenser.Glucose, Band{70, 250}, RangeDefault, true},
-		{nil, dispenser.Weight, Band{}, "", false},
-		{th, dispenser.Glucose, Band{60, 300}, RangePatient, true},
-		{th, dispenser.Systolic, Band{91, 169}, RangePatient, true},
-		{th, dispenser.Diastolic, Band{math.Inf(-1), 109}, RangePatient, true},
-		{th, dispenser.SpO2, Band{88, 100}, RangePatient, true},
-		{scale1, dispenser.SpO2, Band{96, 100}, RangePatient, true},
-		{th, dispenser.Pulse, Band{51, 90}, RangeDefault, true},
-		{th, dispenser.Temperature, Band{36.1, 38.0}, RangeDefault, true},
-		{th, dispenser.Weight, Band{}, "", false},
+		{nil, vital.Glucose, vital.Band{Low: 70, High: 250}, RangeDefault, true},
+		{nil, vital.Weight, vital.Band{}, "", false},
+		{th, vital.Glucose, vital.Band{Low: 60, High: 300}, RangePatient, true},
+		{th, vital.Systolic, vital.Band{Low: 91, High: 169}, RangePatient, true},
+		{th, vital.Diastolic, vital.Band{Low: math.Inf(-1), High: 109}, RangePatient, true},
+		{th, vital.SpO2, vital.Band{Low: 88, High: 100}, RangePatient, true},
+		{scale1, vital.SpO2, vital.Band{Low: 96, High: 100}, RangePatient, true},
+		{th, vital.Pulse, vital.Band{Low: 51, High: 90}, RangeDefault, true},
+		{th, vital.Temperature, vital.Band{Low: 36.1, High: 38.0}, RangeDefault, true},
+		{th, vital.Weight, vital.Band{}, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%v/%s", tc.th != nil, tc.q), func(t *testing.T) {
@@ -196,17 +197,17 @@ func fmtStats(s VitalStats) any {
 func TestWeightChangeGaps(t *testing.T) {
 	tests := []struct {
 		name      string
-		rs        []dispenser.Reading
+		rs        []vital.Reading
 		day, week *float64
 	}{
-		{"one reading", []dispenser.Reading{vital("2026-03-08 07:00", dispenser.Weight, 80)}, nil, nil},
+		{"one reading", []vital.Reading{vitalReading("2026-03-08 07:00", vital.Weight, 80)}, nil, nil},
 		// The previous weight is 3 days back: too old for a day change,
 		// too recent for a week change.
-		{"three days apart", []dispenser.Reading{vital("2026-03-05 07:00", dispenser.Weight, 80),
-			vital("2026-03-08 07:00", dispenser.Weight, 81)}, nil, nil},
+		{"three days apart", []vital.Reading{vitalReading("2026-03-05 07:00", vital.Weight, 80),
+			vitalReading("2026-03-08 07:00", vital.Weight, 81)}, nil, nil},
 		// 13 days back still makes a week change (7 to 14 days).
-		{"thirteen days apart", []dispenser.Reading{vital("2026-02-23 07:00", dispenser.Weight, 82),
-			vital("2026-03-08 07:00", dispenser.Weight, 81)}, nil, ptr(-1)},
+		{"thirteen days apart", []vital.Reading{vitalReading("2026-02-23 07:00", vital.Weight, 82),
+			vitalReading("2026-03-08 07:00", vital.Weight, 81)}, nil, ptr(-1)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

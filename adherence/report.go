@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // Reports: one patient over a period, built from the log by the metrics
@@ -48,7 +49,7 @@ type ReportInput struct {
 	// reach back before From (fills carried into the period): the builder
 	// leaves out of the dose figures whatever falls outside the period.
 	Events    []dispenser.Event
-	Readings  []dispenser.Reading // in time order
+	Readings  []vital.Reading // in time order
 	Marks     map[string]FalseMiss
 	From, To  time.Time
 	Generated time.Time
@@ -93,23 +94,23 @@ type DoseRow struct {
 
 // Report is one patient's report over a period.
 type Report struct {
-	Subject     Subject             `json:"subject"`
-	Dispensers  []DispenserInfo     `json:"dispensers"`
-	Timezone    string              `json:"timezone"`
-	From        time.Time           `json:"from"`
-	To          time.Time           `json:"to"`
-	Period      Period              `json:"-"`
-	Generated   time.Time           `json:"generated"`
-	Overall     DoseStats           `json:"overall"`
-	Rates       Rates               `json:"rates"`
-	Medications []MedicationReport  `json:"medications"`
-	PRN         []PRNStats          `json:"prn"`
-	PDC         []PDCResult         `json:"pdc"`
-	Fills       []Fill              `json:"fills"`
-	Vitals      []VitalStats        `json:"vitals"`
-	Alerts      []AlertRecord       `json:"alerts"`
-	Doses       []DoseRow           `json:"doses"`
-	Readings    []dispenser.Reading `json:"readings"`
+	Subject     Subject            `json:"subject"`
+	Dispensers  []DispenserInfo    `json:"dispensers"`
+	Timezone    string             `json:"timezone"`
+	From        time.Time          `json:"from"`
+	To          time.Time          `json:"to"`
+	Period      Period             `json:"-"`
+	Generated   time.Time          `json:"generated"`
+	Overall     DoseStats          `json:"overall"`
+	Rates       Rates              `json:"rates"`
+	Medications []MedicationReport `json:"medications"`
+	PRN         []PRNStats         `json:"prn"`
+	PDC         []PDCResult        `json:"pdc"`
+	Fills       []Fill             `json:"fills"`
+	Vitals      []VitalStats       `json:"vitals"`
+	Alerts      []AlertRecord      `json:"alerts"`
+	Doses       []DoseRow          `json:"doses"`
+	Readings    []vital.Reading    `json:"readings"`
 
 	setup Setup
 	facts map[string]RegimenFacts
@@ -163,7 +164,7 @@ func BuildReport(in ReportInput) *Report {
 	r.Fills = Fills(in.Events, in.Setup, r.facts)
 	r.PDC = PDC(r.Fills, in.Setup, p)
 	r.Fills = slices.DeleteFunc(r.Fills, func(f Fill) bool { return !p.Contains(DayOf(f.Time, loc)) })
-	var periodReadings []dispenser.Reading
+	var periodReadings []vital.Reading
 	for _, rd := range in.Readings {
 		if p.Contains(DayOf(rd.Time, loc)) {
 			periodReadings = append(periodReadings, rd)

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // Vital-sign readings live beside the event log, in the readings table
@@ -40,12 +40,12 @@ ON CONFLICT(device, quantity, time, dedupe) WHERE dedupe IS NOT NULL DO NOTHING`
 // device, a known quantity or a time, in another unit than its quantity's
 // canonical one, or with a value that is not a finite number, is an error
 // and nothing is stored.
-func (s *Store) AppendReadings(ctx context.Context, rs ...dispenser.Reading) ([]dispenser.Reading, error) {
+func (s *Store) AppendReadings(ctx context.Context, rs ...vital.Reading) ([]vital.Reading, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
 	type row struct {
-		r                   dispenser.Reading
+		r                   vital.Reading
 		unreliable, context sql.NullString
 		dedupe              sql.NullString
 	}
@@ -71,7 +71,7 @@ func (s *Store) AppendReadings(ctx context.Context, rs ...dispenser.Reading) ([]
 		w.dedupe = dedupeKey(r)
 		rows[i] = w
 	}
-	var out []dispenser.Reading
+	var out []vital.Reading
 	err := func() error {
 		tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (DSN)
 		if err != nil {
@@ -111,7 +111,7 @@ func (s *Store) AppendReadings(ctx context.Context, rs ...dispenser.Reading) ([]
 	return out, nil
 }
 
-func checkReading(r dispenser.Reading) error {
+func checkReading(r vital.Reading) error {
 	switch {
 	case r.Device == "":
 		return errors.New("no device")
@@ -129,7 +129,7 @@ func checkReading(r dispenser.Reading) error {
 
 // dedupeKey is the readings_dedupe key of r; NULL when r is timed on
 // arrival.
-func dedupeKey(r dispenser.Reading) sql.NullString {
+func dedupeKey(r vital.Reading) sql.NullString {
 	if !r.DeviceTime {
 		return sql.NullString{}
 	}
@@ -141,7 +141,7 @@ func dedupeKey(r dispenser.Reading) sql.NullString {
 
 // ReadingsSince returns up to limit readings with Seq > seq, in Seq order:
 // the sync's cursor, as Since is for events.
-func (s *Store) ReadingsSince(ctx context.Context, seq int64, limit int) ([]dispenser.Reading, error) {
+func (s *Store) ReadingsSince(ctx context.Context, seq int64, limit int) ([]vital.Reading, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("adherence: readings since: limit %d, want at least 1", limit)
 	}
@@ -155,7 +155,7 @@ func (s *Store) ReadingsSince(ctx context.Context, seq int64, limit int) ([]disp
 // ReadingsBetween returns the readings of quantity q measured in
 // [from, to), from every device, in time order (Seq order within the same
 // time).
-func (s *Store) ReadingsBetween(ctx context.Context, q dispenser.Quantity, from, to time.Time) ([]dispenser.Reading, error) {
+func (s *Store) ReadingsBetween(ctx context.Context, q vital.Quantity, from, to time.Time) ([]vital.Reading, error) {
 	rs, err := s.queryReadings(ctx, `SELECT `+readingColumns+` FROM readings
 WHERE quantity = ? AND time >= ? AND time < ? ORDER BY time, seq`, string(q), ceilMillis(from), ceilMillis(to))
 	if err != nil {
@@ -168,7 +168,7 @@ WHERE quantity = ? AND time >= ? AND time < ? ORDER BY time, seq`, string(q), ce
 // quantity q or, when q is "", of any quantity; ok is false if there is
 // none. It tells how long a device has been silent, and where a
 // glucometer's record transfer should resume (its Context["sequence"]).
-func (s *Store) LastReading(ctx context.Context, device string, q dispenser.Quantity) (r dispenser.Reading, ok bool, err error) {
+func (s *Store) LastReading(ctx context.Context, device string, q vital.Quantity) (r vital.Reading, ok bool, err error) {
 	query := `SELECT ` + readingColumns + ` FROM readings WHERE device = ? ORDER BY seq DESC LIMIT 1`
 	args := []any{device}
 	if q != "" {
@@ -177,23 +177,23 @@ func (s *Store) LastReading(ctx context.Context, device string, q dispenser.Quan
 	}
 	rs, err := s.queryReadings(ctx, query, args...)
 	if err != nil {
-		return dispenser.Reading{}, false, fmt.Errorf("adherence: last reading: %w", err)
+		return vital.Reading{}, false, fmt.Errorf("adherence: last reading: %w", err)
 	}
 	if len(rs) == 0 {
-		return dispenser.Reading{}, false, nil
+		return vital.Reading{}, false, nil
 	}
 	return rs[0], true, nil
 }
 
-func (s *Store) queryReadings(ctx context.Context, query string, args ...any) ([]dispenser.Reading, error) {
+func (s *Store) queryReadings(ctx context.Context, query string, args ...any) ([]vital.Reading, error) {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var rs []dispenser.Reading
+	var rs []vital.Reading
 	for rows.Next() {
-		var r dispenser.Reading
+		var r vital.Reading
 		var value sql.NullFloat64
 		var ms int64
 		var unreliable, context sql.NullString

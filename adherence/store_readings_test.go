@@ -8,30 +8,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 const cuff = "A4:C1:38:00:00:01"
 
-func reading(q dispenser.Quantity, v float64, at time.Time) dispenser.Reading {
-	return dispenser.Reading{Device: cuff, Quantity: q, Value: v, Unit: q.Unit(), Time: at,
+func reading(q vital.Quantity, v float64, at time.Time) vital.Reading {
+	return vital.Reading{Device: cuff, Quantity: q, Value: v, Unit: q.Unit(), Time: at,
 		Original: strconv.FormatFloat(v, 'f', -1, 64)}
 }
 
 func TestReadingsRoundTrip(t *testing.T) {
 	bothStores(t, func(t *testing.T, s *Store) {
-		in := []dispenser.Reading{
-			{Device: cuff, Quantity: dispenser.Systolic, Value: 120.5, Unit: "mm[Hg]", Original: "16.1 kPa",
+		in := []vital.Reading{
+			{Device: cuff, Quantity: vital.Systolic, Value: 120.5, Unit: "mm[Hg]", Original: "16.1 kPa",
 				Time: t0.Add(1500 * time.Microsecond), DeviceTime: true,
 				Unreliable: []string{"body movement"}, Context: map[string]string{"user_id": "1"}},
-			{Device: "meter", Quantity: dispenser.Glucose, Unit: "mg/dL", Time: t0.In(time.FixedZone("x", 3600)),
+			{Device: "meter", Quantity: vital.Glucose, Unit: "mg/dL", Time: t0.In(time.FixedZone("x", 3600)),
 				Absent: "NaN (not a number)", Value: 99}, // Value is dropped when Absent
 		}
 		got, err := s.AppendReadings(t.Context(), in...)
 		if err != nil {
 			t.Fatalf("AppendReadings: %v", err)
 		}
-		want := []dispenser.Reading{in[0], in[1]}
+		want := []vital.Reading{in[0], in[1]}
 		want[0].Time = t0.Add(time.Millisecond)
 		want[1].Time, want[1].Value = t0, 0
 		for i := range want {
@@ -64,18 +64,18 @@ func TestReadingsRoundTrip(t *testing.T) {
 }
 
 func TestAppendReadingsRejects(t *testing.T) {
-	ok := reading(dispenser.Pulse, 70, t0)
+	ok := reading(vital.Pulse, 70, t0)
 	tests := []struct {
 		name string
-		edit func(r *dispenser.Reading)
+		edit func(r *vital.Reading)
 		want string
 	}{
-		{"no device", func(r *dispenser.Reading) { r.Device = "" }, "no device"},
-		{"unknown quantity", func(r *dispenser.Reading) { r.Quantity = "mood" }, "unknown quantity"},
-		{"wrong unit", func(r *dispenser.Reading) { r.Unit = "bpm" }, `unit "bpm"`},
-		{"no time", func(r *dispenser.Reading) { r.Time = time.Time{} }, "no time"},
-		{"NaN value", func(r *dispenser.Reading) { r.Value = math.NaN() }, "finite"},
-		{"infinite value", func(r *dispenser.Reading) { r.Value = math.Inf(1) }, "finite"},
+		{"no device", func(r *vital.Reading) { r.Device = "" }, "no device"},
+		{"unknown quantity", func(r *vital.Reading) { r.Quantity = "mood" }, "unknown quantity"},
+		{"wrong unit", func(r *vital.Reading) { r.Unit = "bpm" }, `unit "bpm"`},
+		{"no time", func(r *vital.Reading) { r.Time = time.Time{} }, "no time"},
+		{"NaN value", func(r *vital.Reading) { r.Value = math.NaN() }, "finite"},
+		{"infinite value", func(r *vital.Reading) { r.Value = math.Inf(1) }, "finite"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,27 +94,27 @@ func TestAppendReadingsRejects(t *testing.T) {
 }
 
 func TestAppendReadingsDedupe(t *testing.T) {
-	glucose := func(seq string, v float64, at time.Time) dispenser.Reading {
-		return dispenser.Reading{Device: "meter", Quantity: dispenser.Glucose, Value: v, Unit: "mg/dL",
+	glucose := func(seq string, v float64, at time.Time) vital.Reading {
+		return vital.Reading{Device: "meter", Quantity: vital.Glucose, Value: v, Unit: "mg/dL",
 			Original: "x", Time: at, DeviceTime: true, Context: map[string]string{"sequence": seq}}
 	}
-	arrival := reading(dispenser.Pulse, 70, t0) // timed on arrival
-	stamped := reading(dispenser.Weight, 80, t0)
+	arrival := reading(vital.Pulse, 70, t0) // timed on arrival
+	stamped := reading(vital.Weight, 80, t0)
 	stamped.DeviceTime = true
 	tests := []struct {
 		name   string
-		first  []dispenser.Reading
-		second []dispenser.Reading
+		first  []vital.Reading
+		second []vital.Reading
 		stored int // of second
 	}{
-		{"same record again", []dispenser.Reading{glucose("7", 95, t0)}, []dispenser.Reading{glucose("7", 95, t0)}, 0},
-		{"next record", []dispenser.Reading{glucose("7", 95, t0)}, []dispenser.Reading{glucose("8", 95, t0)}, 1},
-		{"meter reset: same number, other time", []dispenser.Reading{glucose("7", 95, t0)}, []dispenser.Reading{glucose("7", 95, t0.Add(time.Hour))}, 1},
-		{"timed on arrival is always new", []dispenser.Reading{arrival}, []dispenser.Reading{arrival}, 1},
-		{"stamped replay of the same value", []dispenser.Reading{stamped}, []dispenser.Reading{stamped}, 0},
-		{"repeat inside one batch", nil, []dispenser.Reading{glucose("9", 95, t0), glucose("9", 95, t0)}, 1},
-		{"other device, same record", []dispenser.Reading{glucose("7", 95, t0)},
-			[]dispenser.Reading{func() dispenser.Reading { r := glucose("7", 95, t0); r.Device = "meter2"; return r }()}, 1},
+		{"same record again", []vital.Reading{glucose("7", 95, t0)}, []vital.Reading{glucose("7", 95, t0)}, 0},
+		{"next record", []vital.Reading{glucose("7", 95, t0)}, []vital.Reading{glucose("8", 95, t0)}, 1},
+		{"meter reset: same number, other time", []vital.Reading{glucose("7", 95, t0)}, []vital.Reading{glucose("7", 95, t0.Add(time.Hour))}, 1},
+		{"timed on arrival is always new", []vital.Reading{arrival}, []vital.Reading{arrival}, 1},
+		{"stamped replay of the same value", []vital.Reading{stamped}, []vital.Reading{stamped}, 0},
+		{"repeat inside one batch", nil, []vital.Reading{glucose("9", 95, t0), glucose("9", 95, t0)}, 1},
+		{"other device, same record", []vital.Reading{glucose("7", 95, t0)},
+			[]vital.Reading{func() vital.Reading { r := glucose("7", 95, t0); r.Device = "meter2"; return r }()}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,17 +139,17 @@ func TestAppendReadingsDedupe(t *testing.T) {
 
 func TestReadingsBetweenAndLast(t *testing.T) {
 	s := newMemStore(t)
-	other := reading(dispenser.Systolic, 150, t0.Add(30*time.Minute))
+	other := reading(vital.Systolic, 150, t0.Add(30*time.Minute))
 	other.Device = "cuff2"
 	if _, err := s.AppendReadings(t.Context(),
-		reading(dispenser.Systolic, 130, t0.Add(time.Hour)),
-		reading(dispenser.Diastolic, 80, t0.Add(time.Hour)),
-		reading(dispenser.Systolic, 120, t0),
+		reading(vital.Systolic, 130, t0.Add(time.Hour)),
+		reading(vital.Diastolic, 80, t0.Add(time.Hour)),
+		reading(vital.Systolic, 120, t0),
 		other,
 	); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := s.ReadingsBetween(t.Context(), dispenser.Systolic, t0, t0.Add(time.Hour))
+	rs, err := s.ReadingsBetween(t.Context(), vital.Systolic, t0, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,13 +163,13 @@ func TestReadingsBetweenAndLast(t *testing.T) {
 
 	tests := []struct {
 		device string
-		q      dispenser.Quantity
+		q      vital.Quantity
 		ok     bool
 		want   float64
 	}{
 		{cuff, "", true, 120},
-		{cuff, dispenser.Diastolic, true, 80},
-		{cuff, dispenser.Glucose, false, 0},
+		{cuff, vital.Diastolic, true, 80},
+		{cuff, vital.Glucose, false, 0},
 		{"cuff2", "", true, 150},
 		{"nobody", "", false, 0},
 	}
@@ -183,7 +183,7 @@ func TestReadingsBetweenAndLast(t *testing.T) {
 
 func TestReadingsAreAppendOnly(t *testing.T) {
 	s := newMemStore(t)
-	if _, err := s.AppendReadings(t.Context(), reading(dispenser.Pulse, 60, t0)); err != nil {
+	if _, err := s.AppendReadings(t.Context(), reading(vital.Pulse, 60, t0)); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{`UPDATE readings SET value = 1`, `DELETE FROM readings`} {
@@ -196,9 +196,9 @@ func TestReadingsAreAppendOnly(t *testing.T) {
 func BenchmarkAppendReadings(b *testing.B) {
 	s, _ := newFileStore(b)
 	// One blood pressure measurement: systolic, diastolic, mean, pulse.
-	batch := []dispenser.Reading{
-		reading(dispenser.Systolic, 120, t0), reading(dispenser.Diastolic, 80, t0),
-		reading(dispenser.MeanArterial, 93, t0), reading(dispenser.Pulse, 70, t0),
+	batch := []vital.Reading{
+		reading(vital.Systolic, 120, t0), reading(vital.Diastolic, 80, t0),
+		reading(vital.MeanArterial, 93, t0), reading(vital.Pulse, 70, t0),
 	}
 	for b.Loop() {
 		if _, err := s.AppendReadings(b.Context(), batch...); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -33,9 +34,9 @@ func SyntheticSetup(loc *time.Location) Setup {
 			{Medication: "paracetamol", PRN: &schedule.PRN{MinInterval: 4 * time.Hour, MaxPerDay: 4}},
 		},
 		Meters: []Meter{
-			{Address: "A4:C1:38:00:00:01", Kind: "blood_pressure", Name: "cuff"},
-			{Address: "A4:C1:38:00:00:02", Kind: "scale"},
-			{Address: "A4:C1:38:00:00:03", Kind: "glucose"},
+			{Address: "A4:C1:38:00:00:01", Kind: vital.KindBloodPressure.Name, Name: "cuff"},
+			{Address: "A4:C1:38:00:00:02", Kind: vital.KindScale.Name},
+			{Address: "A4:C1:38:00:00:03", Kind: vital.KindGlucose.Name},
 		},
 	}
 }
@@ -43,7 +44,7 @@ func SyntheticSetup(loc *time.Location) Setup {
 // Synthetic returns days of a patient's log from the local midnight of
 // start, in time order, and the readings of the same days. adherence is
 // the chance that a dose is taken (about); seed makes it repeatable.
-func Synthetic(seed uint64, start time.Time, days int, adherence float64) ([]dispenser.Event, []dispenser.Reading) {
+func Synthetic(seed uint64, start time.Time, days int, adherence float64) ([]dispenser.Event, []vital.Reading) {
 	loc := start.Location()
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	setup := SyntheticSetup(loc)
@@ -139,21 +140,21 @@ func Synthetic(seed uint64, start time.Time, days int, adherence float64) ([]dis
 		evs[i].Seq = int64(i + 1)
 		evs[i].ID = fmt.Sprintf("s%d-%d", seed, i+1)
 	}
-	var rs []dispenser.Reading
-	add := func(at time.Time, dev string, q dispenser.Quantity, v float64) {
-		rs = append(rs, dispenser.Reading{Seq: int64(len(rs) + 1), ID: fmt.Sprintf("r%d-%d", seed, len(rs)+1), Device: dev,
+	var rs []vital.Reading
+	add := func(at time.Time, dev string, q vital.Quantity, v float64) {
+		rs = append(rs, vital.Reading{Seq: int64(len(rs) + 1), ID: fmt.Sprintf("r%d-%d", seed, len(rs)+1), Device: dev,
 			Quantity: q, Value: float64(int(v*10)) / 10, Unit: q.Unit(), Time: at.UTC(), DeviceTime: true})
 	}
 	weight := 80 + rng.Float64()*10
 	for day := 0; day < days; day++ {
 		at := time.Date(y, m, d+day, 7, 30, 0, 0, loc)
-		add(at, "A4:C1:38:00:00:01", dispenser.Systolic, 130+rng.NormFloat64()*14)
-		add(at, "A4:C1:38:00:00:01", dispenser.Diastolic, 82+rng.NormFloat64()*8)
-		add(at, "A4:C1:38:00:00:01", dispenser.Pulse, 72+rng.NormFloat64()*9)
+		add(at, "A4:C1:38:00:00:01", vital.Systolic, 130+rng.NormFloat64()*14)
+		add(at, "A4:C1:38:00:00:01", vital.Diastolic, 82+rng.NormFloat64()*8)
+		add(at, "A4:C1:38:00:00:01", vital.Pulse, 72+rng.NormFloat64()*9)
 		weight += rng.NormFloat64() * 0.2
-		add(at.Add(10*time.Minute), "A4:C1:38:00:00:02", dispenser.Weight, weight)
-		add(at.Add(20*time.Minute), "A4:C1:38:00:00:03", dispenser.Glucose, 130+rng.NormFloat64()*35)
-		add(at.Add(11*time.Hour), "A4:C1:38:00:00:03", dispenser.Glucose, 150+rng.NormFloat64()*40)
+		add(at.Add(10*time.Minute), "A4:C1:38:00:00:02", vital.Weight, weight)
+		add(at.Add(20*time.Minute), "A4:C1:38:00:00:03", vital.Glucose, 130+rng.NormFloat64()*35)
+		add(at.Add(11*time.Hour), "A4:C1:38:00:00:03", vital.Glucose, 150+rng.NormFloat64()*40)
 	}
 	return evs, rs
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/dispensertest"
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/hw/hwtest"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -39,8 +41,8 @@ var (
 type rig struct {
 	t      *testing.T
 	clock  *schedule.SimClock
-	log    *memLog
-	board  *fakeBoard
+	log    *dispensertest.MemLog
+	board  *hwtest.Board
 	gate   *fakeGate
 	ctrl   *dispenser.Controller
 	cfg    dispenser.Config
@@ -65,9 +67,9 @@ func newRig(t *testing.T, start time.Time, regs []schedule.Regimen, meds ...disp
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, clock: schedule.NewSimClock(start), log: &memLog{}, board: newFakeBoard(1, 2, 3), gate: &fakeGate{trusted: true}}
+	r := &rig{t: t, clock: schedule.NewSimClock(start), log: &dispensertest.MemLog{}, board: hwtest.NewBoard(1, 2, 3), gate: &fakeGate{trusted: true}}
 	r.cfg = dispenser.Config{
-		Clock: r.clock, Log: r.log, Board: r.board.board, Plan: plan, Location: newYork,
+		Clock: r.clock, Log: r.log, Board: r.board.Board, Plan: plan, Location: newYork,
 		Medications: meds, Counts: map[int]int{1: 30, 2: 30, 3: 30}, Capacity: map[int]int{1: 30, 2: 30, 3: 30},
 		Gate: r.gate,
 	}
@@ -107,7 +109,7 @@ func (r *rig) advanceTo(t time.Time) { r.advance(t.Sub(r.clock.Now())) }
 
 // press presses the button and waits for whatever it started to finish.
 func (r *rig) press() {
-	r.board.press()
+	r.board.Press()
 	synctest.Wait()
 	if err := r.ctrl.WaitIdle(context.Background()); err != nil {
 		r.t.Fatal(err)
@@ -117,12 +119,12 @@ func (r *rig) press() {
 
 func (r *rig) display() []string {
 	synctest.Wait()
-	return r.board.display.text()
+	return r.board.Display.Lines()
 }
 
 func (r *rig) wantKinds(doseID string, want ...dispenser.Kind) {
 	r.t.Helper()
-	if got := r.log.kinds(doseID); !slices.Equal(got, want) {
+	if got := r.log.Kinds(doseID); !slices.Equal(got, want) {
 		r.t.Errorf("events for %q = %v, want %v", doseID, got, want)
 	}
 }
@@ -162,21 +164,21 @@ func TestScheduledDoseEndToEnd(t *testing.T) {
 		r.advanceTo(local(2026, 3, 2, 8, 0))
 		r.wantKinds(id, due, reminder)
 		r.wantDisplay("Time for pills", "Press the button")
-		if got := r.board.board.Attention.Mode(); got != hw.Blink {
+		if got := r.board.Board.Attention.Mode(); got != hw.Blink {
 			t.Errorf("attention LED = %v, want %v", got, hw.Blink)
 		}
-		if got := r.board.board.Buzzer.Mode(); got != hw.Blink {
+		if got := r.board.Board.Buzzer.Mode(); got != hw.Blink {
 			t.Errorf("buzzer = %v, want %v", got, hw.Blink)
 		}
 
 		r.press()
 		r.wantKinds(id, due, reminder, started, dispensed)
 		r.wantDisplay("Take your pills", "from the cup")
-		if got := r.board.motors[1].turns(); got != 1 {
+		if got := r.board.Motors[1].Turns(); got != 1 {
 			t.Errorf("motor 1 turns = %d, want 1", got)
 		}
 
-		r.board.cup.Set(false)
+		r.board.Cup.Set(false)
 		synctest.Wait()
 		r.wantKinds(id, due, reminder, started, dispensed, taken)
 		r.wantDisplay("Next pills", "8:00 AM tomorrow")
@@ -199,17 +201,17 @@ func TestWindowBounds(t *testing.T) {
 
 		r.advanceTo(local(2026, 3, 2, 5, 59))
 		r.press()
-		if got := r.board.motors[1].turns(); got != 0 {
+		if got := r.board.Motors[1].Turns(); got != 0 {
 			t.Fatalf("press before the window: motor turns = %d, want 0", got)
 		}
 
 		r.advanceTo(local(2026, 3, 2, 10, 0)) // window closes 2 h after 08:00
 		r.wantKinds(id, due, reminder, reminder, missed)
 		r.press()
-		if got := r.board.motors[1].turns(); got != 0 {
+		if got := r.board.Motors[1].Turns(); got != 0 {
 			t.Errorf("press after the window: motor turns = %d, want 0", got)
 		}
-		if n := r.log.count(started); n != 0 {
+		if n := r.log.Count(started); n != 0 {
 			t.Errorf("dispense_started events = %d, want 0", n)
 		}
 	})
@@ -221,14 +223,14 @@ func TestPressedTwiceDispensesOnce(t *testing.T) {
 		r := newRig(t, local(2026, 3, 2, 7, 59), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
 		defer r.stop()
 		r.advance(time.Minute)
-		r.board.press()
-		r.board.press()
+		r.board.Press()
+		r.board.Press()
 		r.press()
 		r.press()
-		if got := r.board.motors[1].turns(); got != 1 {
+		if got := r.board.Motors[1].Turns(); got != 1 {
 			t.Errorf("motor turns = %d, want 1", got)
 		}
-		if n := r.log.count(dispensed); n != 1 {
+		if n := r.log.Count(dispensed); n != 1 {
 			t.Errorf("dispensed events = %d, want 1", n)
 		}
 	})
@@ -241,31 +243,31 @@ func TestCrashMidDispenseIsUncertain(t *testing.T) {
 		r := newRig(t, local(2026, 3, 2, 7, 59), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
 		r.advance(time.Minute)
 		// A motor whose turn never ends: the process dies mid-turn.
-		r.board.motors[1].Err = nil
+		r.board.Motors[1].Err = nil
 		block := make(chan struct{})
-		r.board.board.Compartments[0].Motor = blockingMotor{block}
-		r.cfg.Board = r.board.board
+		r.board.Board.Compartments[0].Motor = blockingMotor{block}
+		r.cfg.Board = r.board.Board
 		r.stop()
 		r.start()
-		r.board.press()
+		r.board.Press()
 		synctest.Wait()
 		r.wantKinds("metformin@2026-03-02T08:00", due, reminder, started)
 		r.stop() // "kill" while the motor turns
 		close(block)
 
-		r.board.board.Compartments[0].Motor = r.board.motors[1]
+		r.board.Board.Compartments[0].Motor = r.board.Motors[1]
 		r.start()
 		defer r.stop()
 		r.wantKinds("metformin@2026-03-02T08:00", due, reminder, started, uncertain)
 		r.press()
-		if got := r.board.motors[1].turns(); got != 0 {
+		if got := r.board.Motors[1].Turns(); got != 0 {
 			t.Errorf("motor turns after restart = %d, want 0", got)
 		}
 		r.wantDisplay("Check the cup", "Do not take", "extra pills", "Caregiver told")
 		// Restarting again reports nothing new.
 		r.stop()
 		r.start()
-		if n := r.log.count(uncertain); n != 1 {
+		if n := r.log.Count(uncertain); n != 1 {
 			t.Errorf("uncertain events after second restart = %d, want 1", n)
 		}
 	})
@@ -304,10 +306,10 @@ func TestJam(t *testing.T) {
 				spec := "0 8 * * *"
 				r := newRig(t, local(2026, 3, 2, 7, 0), []schedule.Regimen{daily(tt.med.ID, spec)}, tt.med)
 				defer r.stop()
-				m := r.board.motors[tt.med.Compartment]
+				m := r.board.Motors[tt.med.Compartment]
 				m.Script = tt.script
 				r.press()
-				if got := m.turns(); got != tt.wantTurns {
+				if got := m.Turns(); got != tt.wantTurns {
 					t.Errorf("motor turns = %d, want %d", got, tt.wantTurns)
 				}
 				id := tt.med.ID + "@2026-03-02T08:00"
@@ -329,13 +331,13 @@ func TestNoDispenseWithoutDurableIntent(t *testing.T) {
 		defer r.stop()
 		r.log.FailKind = started
 		r.press()
-		if got := r.board.motors[1].turns(); got != 0 {
+		if got := r.board.Motors[1].Turns(); got != 0 {
 			t.Errorf("motor turns = %d, want 0", got)
 		}
 		r.wantDisplay("Cannot save", "Pills held back", "Call caregiver")
 		r.log.FailKind = ""
 		r.press()
-		if got := r.board.motors[1].turns(); got != 1 {
+		if got := r.board.Motors[1].Turns(); got != 1 {
 			t.Errorf("motor turns after the store recovered = %d, want 1", got)
 		}
 	})
@@ -347,10 +349,10 @@ func TestSameTimeDosesGoTogether(t *testing.T) {
 		defer r.stop()
 		r.advance(time.Minute)
 		r.press()
-		if a, b := r.board.motors[1].turns(), r.board.motors[2].turns(); a != 1 || b != 2 {
+		if a, b := r.board.Motors[1].Turns(), r.board.Motors[2].Turns(); a != 1 || b != 2 {
 			t.Errorf("motor turns = %d, %d, want 1, 2", a, b)
 		}
-		if n := r.log.count(dispensed); n != 2 {
+		if n := r.log.Count(dispensed); n != 2 {
 			t.Errorf("dispensed = %d, want 2", n)
 		}
 	})
@@ -370,7 +372,7 @@ func TestDowntimeAndClockJumps(t *testing.T) {
 			for _, id := range []string{"metformin@2026-03-02T08:00", "metformin@2026-03-02T20:00"} {
 				r.wantKinds(id, missed)
 			}
-			for _, ev := range r.log.events {
+			for _, ev := range r.log.Events() {
 				if ev.Kind == missed && ev.Detail != "reconciled" {
 					t.Errorf("missed %s detail = %q, want reconciled", ev.DoseID, ev.Detail)
 				}
@@ -384,7 +386,7 @@ func TestDowntimeAndClockJumps(t *testing.T) {
 			r.clock.Set(local(2026, 3, 2, 13, 0))
 			r.ctrl.Poke(context.Background())
 			synctest.Wait()
-			if n := r.log.count(dispenser.KindClockJump); n != 1 {
+			if n := r.log.Count(dispenser.KindClockJump); n != 1 {
 				t.Errorf("clock_jump events = %d, want 1", n)
 			}
 			r.wantKinds("metformin@2026-03-02T08:00", due, missed)
@@ -395,11 +397,11 @@ func TestDowntimeAndClockJumps(t *testing.T) {
 			r := newRig(t, local(2026, 3, 2, 8, 0), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
 			defer r.stop()
 			r.press()
-			r.board.cup.Set(false)
+			r.board.Cup.Set(false)
 			r.clock.Set(local(2026, 3, 2, 7, 0))
 			r.ctrl.Poke(context.Background())
 			r.press()
-			if got := r.board.motors[1].turns(); got != 1 {
+			if got := r.board.Motors[1].Turns(); got != 1 {
 				t.Errorf("motor turns = %d, want 1", got)
 			}
 			r.wantKinds("metformin@2026-03-02T08:00", due, reminder, started, dispensed, taken)
@@ -416,18 +418,18 @@ func TestUntrustedClock(t *testing.T) {
 		defer r.stop()
 		r.advanceTo(local(2026, 3, 2, 8, 30))
 		r.press()
-		if got := r.board.motors[1].turns(); got != 0 {
+		if got := r.board.Motors[1].Turns(); got != 0 {
 			t.Errorf("motor turns with an untrusted clock = %d, want 0", got)
 		}
 		r.wantDisplay("Setting clock", "Please wait")
 		r.advanceTo(local(2026, 3, 2, 12, 0))
-		if n := r.log.count(missed); n != 0 {
+		if n := r.log.Count(missed); n != 0 {
 			t.Errorf("missed while untrusted = %d, want 0", n)
 		}
 		r.gate.trusted = true
 		r.advance(time.Minute)
 		r.wantKinds("metformin@2026-03-02T08:00", due, missed)
-		if n := r.log.count(dispenser.KindClockTrusted); n != 1 {
+		if n := r.log.Count(dispenser.KindClockTrusted); n != 1 {
 			t.Errorf("clock_trusted = %d, want 1", n)
 		}
 	})
@@ -441,7 +443,7 @@ func TestNotTakenThenLatePickup(t *testing.T) {
 		r.advance(30 * time.Minute)
 		id := "metformin@2026-03-02T08:00"
 		r.wantKinds(id, due, reminder, started, dispensed, notTaken)
-		r.board.lid.Set(true)
+		r.board.Lid.Set(true)
 		synctest.Wait()
 		r.wantKinds(id, due, reminder, started, dispensed, notTaken, taken)
 	})
@@ -465,10 +467,10 @@ func TestPRNLimits(t *testing.T) {
 			r.ctrl.WaitIdle(ctx)
 			synctest.Wait()
 		}
-		if got := r.board.motors[3].turns(); got != 2 {
+		if got := r.board.Motors[3].Turns(); got != 2 {
 			t.Errorf("motor turns = %d, want 2", got)
 		}
-		if n := r.log.count(prnRefused); n != 3 {
+		if n := r.log.Count(prnRefused); n != 3 {
 			t.Errorf("prn_refused = %d, want 3", n)
 		}
 	})
@@ -479,16 +481,16 @@ func TestHoldButtonForPRN(t *testing.T) {
 		regs := []schedule.Regimen{{Medication: "paracetamol", PRN: &schedule.PRN{MinInterval: 4 * time.Hour, MaxPerDay: 4}}}
 		r := newRig(t, local(2026, 3, 2, 9, 0), regs, paracet)
 		defer r.stop()
-		r.board.button.Set(true)
+		r.board.Button.Set(true)
 		<-time.After(3 * time.Second) // held, in the bubble's virtual time
-		r.board.button.Set(false)
+		r.board.Button.Set(false)
 		r.ctrl.WaitIdle(context.Background())
 		synctest.Wait()
-		if got := r.board.motors[3].turns(); got != 1 {
+		if got := r.board.Motors[3].Turns(); got != 1 {
 			t.Errorf("motor turns after a hold = %d, want 1", got)
 		}
 		r.press() // a short press gives nothing
-		if got := r.board.motors[3].turns(); got != 1 {
+		if got := r.board.Motors[3].Turns(); got != 1 {
 			t.Errorf("motor turns after a short press = %d, want 1", got)
 		}
 	})
@@ -500,14 +502,14 @@ func TestFlappingButton(t *testing.T) {
 		r := newRig(t, local(2026, 3, 2, 12, 0), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
 		defer r.stop()
 		for range 100 {
-			r.board.button.Set(true)
-			r.board.button.Set(false)
+			r.board.Button.Set(true)
+			r.board.Button.Set(false)
 		}
 		synctest.Wait()
-		if n := r.log.count(dispenser.KindFault); n != 1 {
+		if n := r.log.Count(dispenser.KindFault); n != 1 {
 			t.Errorf("fault events = %d, want 1", n)
 		}
-		if n := r.log.count(dispenser.KindButton); n > 11 {
+		if n := r.log.Count(dispenser.KindButton); n > 11 {
 			t.Errorf("button events = %d, want at most 11", n)
 		}
 	})
@@ -517,10 +519,10 @@ func TestStrayDrop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, local(2026, 3, 2, 12, 0), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
 		defer r.stop()
-		r.board.drop.Set(true)
-		r.board.drop.Set(false)
+		r.board.Drop.Set(true)
+		r.board.Drop.Set(false)
 		synctest.Wait()
-		if n := r.log.count(dispenser.KindStrayDrop); n != 1 {
+		if n := r.log.Count(dispenser.KindStrayDrop); n != 1 {
 			t.Errorf("stray_drop events = %d, want 1", n)
 		}
 	})
@@ -535,16 +537,16 @@ func TestFaultShownWhenIdle(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.wantDisplay("Texts not sent", "Call caregiver")
-		if got := r.board.board.Fault.Mode(); got != hw.On {
+		if got := r.board.Board.Fault.Mode(); got != hw.On {
 			t.Errorf("fault LED = %v, want %v", got, hw.On)
 		}
 		r.advanceTo(local(2026, 3, 2, 8, 0)) // a due dose comes first
 		r.wantDisplay("Time for pills", "Press the button")
 		r.ctrl.ClearFault(ctx, "sms")
 		r.press()
-		r.board.cup.Set(false)
+		r.board.Cup.Set(false)
 		r.wantDisplay("Next pills", "8:00 AM tomorrow")
-		if got := r.board.board.Fault.Mode(); got != hw.Off {
+		if got := r.board.Board.Fault.Mode(); got != hw.Off {
 			t.Errorf("fault LED after clearing = %v, want %v", got, hw.Off)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/dispensertest"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -34,7 +35,7 @@ func TestRequestPRNOutlivesItsCaller(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		if got, want := r.log.kinds(""), []dispenser.Kind{dispenser.KindBoot, started, dispensed}; !slices.Equal(got[:min(3, len(got))], want) {
+		if got, want := r.log.Kinds(""), []dispenser.Kind{dispenser.KindBoot, started, dispensed}; !slices.Equal(got[:min(3, len(got))], want) {
 			t.Errorf("events after an as-needed request whose caller left = %v, want %v", got, want)
 		}
 	})
@@ -43,7 +44,7 @@ func TestRequestPRNOutlivesItsCaller(t *testing.T) {
 // blockingLog holds the next Append until released, so a test can end the
 // caller's context while the controller is committing its request.
 type blockingLog struct {
-	*memLog
+	*dispensertest.MemLog
 	armed   bool
 	entered chan struct{}
 	release chan struct{}
@@ -55,7 +56,7 @@ func (l *blockingLog) Append(ctx context.Context, evs ...dispenser.Event) ([]dis
 		close(l.entered)
 		<-l.release
 	}
-	return l.memLog.Append(ctx, evs...)
+	return l.MemLog.Append(ctx, evs...)
 }
 
 var _ dispenser.Log = (*blockingLog)(nil)
@@ -68,7 +69,7 @@ func TestSkipWhileCallerGivesUp(t *testing.T) {
 		r := newRig(t, local(2026, 3, 2, 7, 0), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
 		r.advanceTo(local(2026, 3, 2, 8, 0))
 		r.stop()
-		bl := &blockingLog{memLog: r.log, entered: make(chan struct{}), release: make(chan struct{})}
+		bl := &blockingLog{MemLog: r.log, entered: make(chan struct{}), release: make(chan struct{})}
 		r.cfg.Log = bl
 		r.start()
 		defer r.stop()
@@ -84,7 +85,7 @@ func TestSkipWhileCallerGivesUp(t *testing.T) {
 		if err := <-errc; err != nil {
 			t.Errorf("Skip() = %v, want nil: the skip was committed", err)
 		}
-		if got := r.log.kinds(id); len(got) == 0 || got[len(got)-1] != dispenser.KindSkipped {
+		if got := r.log.Kinds(id); len(got) == 0 || got[len(got)-1] != dispenser.KindSkipped {
 			t.Errorf("events of %s = %v, want it to end in skipped", id, got)
 		}
 		st, err := r.ctrl.Status(context.Background())

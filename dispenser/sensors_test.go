@@ -7,25 +7,16 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/dispensertest"
 	"github.com/pillbox/pillbox/schedule"
 )
 
 // Faulty sensors: each is detected and logged once, and none turns into a
 // double dose.
 
-// blockBeam makes the drop sensor read blocked without an edge, as a beam
-// covered by dust or a stuck pill does once its one pulse is counted.
-func (f *fakeBoard) blockBeam(blocked bool) {
-	f.drop.mu.Lock()
-	f.drop.active = blocked
-	f.drop.mu.Unlock()
-}
-
-func faults(l *memLog, prefix string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func faults(l *dispensertest.MemLog, prefix string) int {
 	n := 0
-	for _, ev := range l.events {
+	for _, ev := range l.Events() {
 		if ev.Kind == dispenser.KindFault && strings.HasPrefix(ev.Detail, prefix) {
 			n++
 		}
@@ -42,20 +33,20 @@ func TestBlockedBeamHoldsBack(t *testing.T) {
 		defer r.stop()
 		id := "metformin@2026-03-02T08:00"
 		r.advance(time.Minute)
-		r.board.blockBeam(true)
+		r.board.Drop.Hold(true) // a stuck pill: blocked, no edge after its one pulse
 		r.press()
 		r.press()
-		if got := r.board.motors[1].turns(); got != 0 {
+		if got := r.board.Motors[1].Turns(); got != 0 {
 			t.Errorf("motor turns with the beam blocked = %d, want 0", got)
 		}
 		if n := faults(r.log, "drop sensor blocked"); n != 1 {
 			t.Errorf("drop sensor faults after two presses = %d, want 1", n)
 		}
 		r.wantKinds(id, due, reminder)
-		r.board.blockBeam(false)
+		r.board.Drop.Hold(false)
 		r.press()
 		r.wantKinds(id, due, reminder, started, dispensed)
-		if got := r.board.motors[1].turns(); got != 1 {
+		if got := r.board.Motors[1].Turns(); got != 1 {
 			t.Errorf("motor turns once the beam is clear = %d, want 1", got)
 		}
 	})
@@ -68,23 +59,21 @@ func TestBeamBlockedMidDose(t *testing.T) {
 		r := newRig(t, local(2026, 3, 2, 7, 59), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
 		defer r.stop()
 		r.advance(time.Minute)
-		m := r.board.motors[1]
+		m := r.board.Motors[1]
 		m.Script = []int{0, 0, 0}
-		r.board.drop.mu.Lock()
-		r.board.drop.active = false
-		r.board.drop.mu.Unlock()
+		r.board.Drop.Hold(false)
 		go func() {
 			// The first turn's pill sticks in the beam.
-			for m.turns() == 0 {
+			for m.Turns() == 0 {
 				<-time.After(10 * time.Millisecond)
 			}
-			r.board.blockBeam(true)
+			r.board.Drop.Hold(true) // a stuck pill: blocked, no edge after its one pulse
 		}()
 		r.press()
-		if got := m.turns(); got != 1 {
+		if got := m.Turns(); got != 1 {
 			t.Errorf("motor turns after the beam blocked = %d, want 1", got)
 		}
-		if got := r.log.kinds("metformin@2026-03-02T08:00"); got[len(got)-1] != jam {
+		if got := r.log.Kinds("metformin@2026-03-02T08:00"); got[len(got)-1] != jam {
 			t.Errorf("events of the dose = %v, want it to end in a jam", got)
 		}
 	})
@@ -96,7 +85,7 @@ func TestLidOpenTooLong(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, local(2026, 3, 2, 10, 0), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
 		defer r.stop()
-		r.board.lid.Set(true)
+		r.board.Lid.Set(true)
 		synctest.Wait()
 		r.advance(dispenser.DefaultLidAlarm - time.Minute)
 		if n := faults(r.log, "lid"); n != 0 {
@@ -106,9 +95,9 @@ func TestLidOpenTooLong(t *testing.T) {
 		if n := faults(r.log, "lid"); n != 1 {
 			t.Errorf("lid faults after hours open = %d, want 1", n)
 		}
-		r.board.lid.Set(false)
+		r.board.Lid.Set(false)
 		synctest.Wait()
-		r.board.lid.Set(true)
+		r.board.Lid.Set(true)
 		synctest.Wait()
 		r.advance(dispenser.DefaultLidAlarm)
 		if n := faults(r.log, "lid"); n != 2 {

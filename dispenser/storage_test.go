@@ -24,14 +24,14 @@ func TestStartsOnUnwritableLog(t *testing.T) {
 		id := "metformin@2026-03-02T08:00"
 		r.advance(time.Minute)
 		block := make(chan struct{})
-		r.board.board.Compartments[0].Motor = blockingMotor{block}
+		r.board.Board.Compartments[0].Motor = blockingMotor{block}
 		r.stop()
 		r.start()
-		r.board.press()
+		r.board.Press()
 		synctest.Wait()
 		r.stop() // killed mid-turn
 		close(block)
-		r.board.board.Compartments[0].Motor = r.board.motors[1]
+		r.board.Board.Compartments[0].Motor = r.board.Motors[1]
 
 		r.log.Fail = true
 		ctrl, err := dispenser.New(r.cfg)
@@ -52,13 +52,13 @@ func TestStartsOnUnwritableLog(t *testing.T) {
 		defer r.stop()
 		r.wantDisplay("Cannot save", "Pills held back", "Call caregiver")
 		r.press()
-		if got := r.board.motors[1].turns(); got != 0 {
+		if got := r.board.Motors[1].Turns(); got != 0 {
 			t.Errorf("motor turns with the log unwritable = %d, want 0", got)
 		}
 
 		r.log.Fail = false
 		r.advance(time.Minute) // the next tick writes what is owed
-		kinds := r.log.kinds("")
+		kinds := r.log.Kinds("")
 		if i := slices.Index(kinds, dispenser.KindBoot); i < 0 || slices.Index(kinds[i:], dispenser.KindBoot) < 0 {
 			t.Fatalf("events after the log recovered = %v, want the second boot", kinds)
 		}
@@ -83,14 +83,14 @@ func TestOutcomeWrittenWhenLogRecovers(t *testing.T) {
 		r.press()
 		r.wantKinds(id, due, reminder, started)
 		r.log.Fail, r.log.FailKind = true, ""
-		r.board.cup.Set(false) // the patient takes the pills
+		r.board.Cup.Set(false) // the patient takes the pills
 		synctest.Wait()
-		r.board.cup.Set(true)
+		r.board.Cup.Set(true)
 		synctest.Wait()
 		r.log.Fail = false
 		r.advance(time.Minute)
 		r.wantKinds(id, due, reminder, started, dispensed, taken)
-		if got := r.board.motors[1].turns(); got != 1 {
+		if got := r.board.Motors[1].Turns(); got != 1 {
 			t.Errorf("motor turns = %d, want 1", got)
 		}
 		st, _ := r.ctrl.Status(context.Background())

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // ValidatePatient checks the `patient:` section. Paths are relative to it

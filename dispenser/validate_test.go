@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // want is one expected problem: its path, and words its message and fix contain.

@@ -81,9 +81,10 @@ type CompartmentConfig struct {
 
 // MotorConfig describes one compartment's actuator.
 type MotorConfig struct {
-	// Kind is "uln2003" (28BYJ-48 unipolar stepper, four coil pins,
-	// half-step), "stepdir" (A4988/DRV8825: step, dir, optional enable) or
-	// "servo" (a channel of the PCA9685).
+	// Kind is the name of a MotorKind: "uln2003" (28BYJ-48 unipolar
+	// stepper, four coil pins, half-step), "stepdir" (A4988/DRV8825: step,
+	// dir, optional enable) or "servo" (a channel of the PCA9685). The
+	// fields below are each kind's; a kind reads only its own.
 	Kind string `yaml:"kind"`
 
 	Pins   []string `yaml:"pins"`   // uln2003: IN1..IN4

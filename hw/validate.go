@@ -2,22 +2,19 @@ package hw
 
 import (
 	"fmt"
-	"github.com/pillbox/pillbox/internal/textdist"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
+	"github.com/pillbox/pillbox/internal/textdist"
 )
 
 // Defaults of the board section, applied by Defaulted so that the
-// validator, the real board and the simulated board agree on them.
+// validator, the real board and the simulated board agree on them (each
+// motor kind declares its own, in its motor_*.go file).
 const (
 	DefaultSwitchDebounce = 20 * time.Millisecond
-	DefaultULN2003Delay   = 2 * time.Millisecond
-	DefaultStepDirDelay   = time.Millisecond
-	DefaultMinPulse       = 500 * time.Microsecond
-	DefaultMaxPulse       = 2500 * time.Microsecond
 	DefaultAudioDevice    = "default"
 	DefaultVolume         = 50
 	DefaultSpeechRate     = 140
@@ -55,25 +52,11 @@ func (c InputConfig) Defaulted(in Input) InputConfig {
 	return c
 }
 
-// Defaulted returns m with a zero StepDelay, MinPulse and MaxPulse filled
-// in for its kind.
+// Defaulted returns m with what its kind defaults (MotorKind.Defaults)
+// filled in; a motor of an unknown kind comes back as it is.
 func (m MotorConfig) Defaulted() MotorConfig {
-	switch m.Kind {
-	case "uln2003":
-		if m.StepDelay == 0 {
-			m.StepDelay = DefaultULN2003Delay
-		}
-	case "stepdir":
-		if m.StepDelay == 0 {
-			m.StepDelay = DefaultStepDirDelay
-		}
-	case "servo":
-		if m.MinPulse == 0 {
-			m.MinPulse = DefaultMinPulse
-		}
-		if m.MaxPulse == 0 {
-			m.MaxPulse = DefaultMaxPulse
-		}
+	if k, ok := MotorKindNamed(m.Kind); ok && k.Defaults != nil {
+		k.Defaults(&m)
 	}
 	return m
 }
@@ -175,65 +158,14 @@ func (v *boardValidator) input(path string, c *InputConfig, required bool, what 
 }
 
 func (v *boardValidator) motor(path string, m MotorConfig, haveServoDriver bool, channels map[int]int, i int) {
-	switch m.Kind {
-	case "uln2003":
-		if len(m.Pins) != 4 {
-			v.Add(path+".pins", "list the four GPIOs wired to IN1, IN2, IN3 and IN4 of the ULN2003 board, in that order",
-				"a uln2003 motor needs 4 pins, got %d", len(m.Pins))
-		}
-		for j, p := range m.Pins {
-			v.pin(problem.Index(path+".pins", j), p)
-		}
-	case "stepdir":
-		for _, f := range []struct{ name, pin, what string }{{"step", m.Step, "STEP"}, {"dir", m.Dir, "DIR"}} {
-			if f.pin == "" {
-				v.Add(path+"."+f.name, fmt.Sprintf("give the GPIO wired to the driver's %s input", f.what), "a stepdir motor needs a %s pin", f.name)
-			} else {
-				v.pin(path+"."+f.name, f.pin)
-			}
-		}
-		if m.Enable != "" {
-			v.pin(path+".enable", m.Enable)
-		}
-	case "servo":
-		if !haveServoDriver {
-			v.Add(path+".kind", "add a board.servo_driver section with the PCA9685's I2C address (usually 0x40)",
-				"a servo motor needs a servo_driver on the board")
-		}
-		if m.Channel < 0 || m.Channel > 15 {
-			v.Add(path+".channel", "use the PCA9685 output number the servo is plugged into, 0 to 15", "channel %d is outside 0..15", m.Channel)
-		} else if first, dup := channels[m.Channel]; dup {
-			v.Add(path+".channel", "plug each servo into its own PCA9685 output", "channel %d is also used by compartments[%d]", m.Channel, first)
-		} else {
-			channels[m.Channel] = i
-		}
-		for _, a := range []struct {
-			name string
-			deg  float64
-		}{{"rest_angle", m.RestAngle}, {"dispense_angle", m.DispenseAngle}} {
-			if a.deg < 0 || a.deg > 180 {
-				v.Add(path+"."+a.name, "use an angle from 0 to 180 degrees", "%s %g is outside 0..180", a.name, a.deg)
-			}
-		}
-		if m.MinPulse <= 0 || m.MaxPulse <= m.MinPulse || m.MaxPulse >= 20*time.Millisecond {
-			v.Add(path+".max_pulse", "most servos take min_pulse 500us and max_pulse 2500us; leave both out for those",
-				"pulse range %s..%s is not 0 < min < max < 20ms", m.MinPulse, m.MaxPulse)
-		}
-		return
-	case "":
-		v.Add(path+".kind", `set kind to "uln2003", "stepdir" or "servo"`, "no motor kind")
-		return
+	k, ok := MotorKindNamed(m.Kind)
+	switch {
+	case m.Kind == "":
+		v.Add(path+".kind", "set kind to "+motorKindList(false), "no motor kind")
+	case !ok:
+		v.Add(path+".kind", "use "+motorKindList(true), "unknown motor kind %q", m.Kind)
 	default:
-		v.Add(path+".kind", `use "uln2003" (28BYJ-48 on a ULN2003 board), "stepdir" (A4988 or DRV8825) or "servo" (on a PCA9685)`,
-			"unknown motor kind %q", m.Kind)
-		return
-	}
-	if m.StepsPerUnit <= 0 {
-		v.Add(path+".steps_per_unit", "set steps_per_unit to the steps that move the wheel by one pill slot (a 28BYJ-48 makes 4096 half steps per turn)",
-			"steps_per_unit %d is not positive", m.StepsPerUnit)
-	}
-	if m.StepDelay < 0 {
-		v.Add(path+".step_delay", "use a duration such as 2ms, or leave it out", "step_delay %s is negative", m.StepDelay)
+		k.Check(m, &MotorCheck{v: v, path: path, compartment: i, channels: channels, servoDriver: haveServoDriver})
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // Escalation is the `escalation:` section of the config file: who hears

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // Contact roles.

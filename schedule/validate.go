@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // Default windows (each side of the scheduled time), by how often the

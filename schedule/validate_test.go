@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 func TestValidateRegimens(t *testing.T) {

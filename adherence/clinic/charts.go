@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // Charts are SVG written on the server: no script, no outside resource,
@@ -181,18 +181,18 @@ func bar(v float64, label string) template.HTML {
 
 // series is one line of a vitals chart.
 type series struct {
-	q     dispenser.Quantity
+	q     vital.Quantity
 	label string
 	class string
 }
 
 var chartOf = [][]series{
-	{{dispenser.Systolic, "systolic", "s1"}, {dispenser.Diastolic, "diastolic", "s2"}},
-	{{dispenser.Pulse, "heart rate", "s1"}},
-	{{dispenser.SpO2, "oxygen saturation", "s1"}},
-	{{dispenser.Temperature, "temperature", "s1"}},
-	{{dispenser.Glucose, "glucose", "s1"}},
-	{{dispenser.Weight, "weight", "s1"}},
+	{{vital.Systolic, "systolic", "s1"}, {vital.Diastolic, "diastolic", "s2"}},
+	{{vital.Pulse, "heart rate", "s1"}},
+	{{vital.SpO2, "oxygen saturation", "s1"}},
+	{{vital.Temperature, "temperature", "s1"}},
+	{{vital.Glucose, "glucose", "s1"}},
+	{{vital.Weight, "weight", "s1"}},
 }
 
 // Chart is one vitals chart with its data as a table.
@@ -217,10 +217,10 @@ func vitalsCharts(r *adherence.Report, loc *time.Location) []Chart {
 	from, to := r.Period.From.Start(loc), r.Period.To.Start(loc)
 	var out []Chart
 	for _, group := range chartOf {
-		var rs [][]dispenser.Reading
+		var rs [][]vital.Reading
 		n := 0
 		for _, s := range group {
-			var qs []dispenser.Reading
+			var qs []vital.Reading
 			for _, rd := range r.Readings {
 				if rd.Quantity == s.q {
 					qs = append(qs, rd)
@@ -239,7 +239,7 @@ func vitalsCharts(r *adherence.Report, loc *time.Location) []Chart {
 
 // bandOf gives a quantity's band and where it comes from
 // (adherence.Report.Band).
-type bandOf func(dispenser.Quantity) (b adherence.Band, source string, ok bool)
+type bandOf func(vital.Quantity) (b vital.Band, source string, ok bool)
 
 // bandNames are how the charts name a band's source, so that a clinician
 // knows whether the shading is this patient's or everyone's.
@@ -278,7 +278,7 @@ func bandLegend(group []series, band bandOf) string {
 	return strings.Join(parts, "; ")
 }
 
-func chart(group []series, rs [][]dispenser.Reading, from, to time.Time, loc *time.Location, band bandOf) Chart {
+func chart(group []series, rs [][]vital.Reading, from, to time.Time, loc *time.Location, band bandOf) Chart {
 	// The top margin holds the legend line.
 	const w, h, left, right, top, bottom = 640, 194, 44, 8, 24, 22
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -373,7 +373,7 @@ func chart(group []series, rs [][]dispenser.Reading, from, to time.Time, loc *ti
 	return c
 }
 
-func rangeText(b adherence.Band) string {
+func rangeText(b vital.Band) string {
 	switch {
 	case math.IsInf(b.Low, -1):
 		return "up to " + num(b.High)

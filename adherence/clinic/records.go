@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // PanelEntry is one patient on a panel with their dispensers' state.
@@ -69,7 +70,7 @@ ORDER BY time, device_id, log_id, seq LIMIT ?`, patientID, millis(from), millis(
 // PatientReadings returns the patient's synced readings with a time in
 // [from, to), in time order. It checks no access: handlers check the
 // panel.
-func (s *Store) PatientReadings(ctx context.Context, patientID string, from, to time.Time, limit int) ([]dispenser.Reading, error) {
+func (s *Store) PatientReadings(ctx context.Context, patientID string, from, to time.Time, limit int) ([]vital.Reading, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, time, device_time, quantity, value, unit, coalesce(absent, ''), extra
 FROM clinic_readings WHERE patient_id = ? AND time >= ? AND time < ? ORDER BY time, device_id, log_id, seq LIMIT ?`,
 		patientID, millis(from), millis(to), limit)
@@ -77,9 +78,9 @@ FROM clinic_readings WHERE patient_id = ? AND time >= ? AND time < ? ORDER BY ti
 		return nil, fmt.Errorf("clinic: patient readings: %w", err)
 	}
 	defer rows.Close()
-	var out []dispenser.Reading
+	var out []vital.Reading
 	for rows.Next() {
-		var r dispenser.Reading
+		var r vital.Reading
 		var t int64
 		var value sql.NullFloat64
 		var extra sql.NullString

@@ -14,6 +14,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
 
@@ -26,7 +27,7 @@ var nyc = func() *time.Location {
 }()
 
 // syncSynthetic syncs days of a synthetic log for patient A.
-func (e *env) syncSynthetic(days int) (evs []dispenser.Event, rs []dispenser.Reading) {
+func (e *env) syncSynthetic(days int) (evs []dispenser.Event, rs []vital.Reading) {
 	e.t.Helper()
 	evs, rs, err := e.store.SeedSynthetic(e.ctx, CLI("test"), e.patA.ID, days, 42, nyc)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify/vitals"
 )
 
@@ -16,7 +17,7 @@ import (
 // the store's clock), with its profile, in batches as a dispenser sends
 // them: for demos, tests and benchmarks. It returns the events and
 // readings sent.
-func (s *Store) SeedSynthetic(ctx context.Context, a Actor, patientID string, days int, seed uint64, loc *time.Location) ([]dispenser.Event, []dispenser.Reading, error) {
+func (s *Store) SeedSynthetic(ctx context.Context, a Actor, patientID string, days int, seed uint64, loc *time.Location) ([]dispenser.Event, []vital.Reading, error) {
 	dev, tok, err := s.RegisterDevice(ctx, a, patientID, "synthetic")
 	if err != nil {
 		return nil, nil, err

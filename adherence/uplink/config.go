@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // Config is the `sync:` section of the dispenser's config file. Without it

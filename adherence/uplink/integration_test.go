@@ -20,6 +20,7 @@ import (
 	"github.com/pillbox/pillbox/adherence/clinic"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -198,8 +199,8 @@ func TestSyncThroughOutage(t *testing.T) {
 		if got := tx.list(); len(got) != 0 {
 			t.Fatalf("texts after 29 minutes of outage = %q, want none", got)
 		}
-		if _, err := dev.AppendReadings(ctx, dispenser.Reading{Device: "aa:bb", Quantity: dispenser.Pulse, Value: 70, Unit: "/min", Time: clock.Now()},
-			dispenser.Reading{Device: "aa:bb", Quantity: dispenser.SpO2, Value: 97, Unit: "%", Time: clock.Now()}); err != nil {
+		if _, err := dev.AppendReadings(ctx, vital.Reading{Device: "aa:bb", Quantity: vital.Pulse, Value: 70, Unit: "/min", Time: clock.Now()},
+			vital.Reading{Device: "aa:bb", Quantity: vital.SpO2, Value: 97, Unit: "%", Time: clock.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		minute(16, 3) // silent at 30 minutes after the last request; then more outage

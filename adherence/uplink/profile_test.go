@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -22,7 +23,7 @@ func TestProfileRoundTrip(t *testing.T) {
 		{Medication: "warfarin", Cron: "0 18 * * *", Early: 30 * time.Minute, Late: 3 * time.Hour},
 		{Medication: "warfarin", PRN: &schedule.PRN{MinInterval: 4 * time.Hour, MaxPerDay: 3}},
 	}
-	meters := []vitals.Device{{Address: "A4:C1:38:12:34:56", Kind: vitals.KindBloodPressure, Name: "cuff"}}
+	meters := []vitals.Device{{Address: "A4:C1:38:12:34:56", Kind: vital.KindBloodPressure.Name, Name: "cuff"}}
 	p := NewProfile(dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"}, meds, regs, meters)
 	b := Batch{Version: Version, Device: "dv_1", Log: "log1", Heartbeat: Heartbeat{Time: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Profile: p}}
 	j, err := json.Marshal(b)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -28,7 +29,7 @@ type Source interface {
 // own. The Pusher sends readings when Options.Readings is set; dispenserd
 // sets it when its store has this method.
 type ReadingSource interface {
-	ReadingsSince(ctx context.Context, seq int64, limit int) ([]dispenser.Reading, error)
+	ReadingsSince(ctx context.Context, seq int64, limit int) ([]vital.Reading, error)
 }
 
 // Options configure a Pusher.
@@ -242,7 +243,7 @@ func (p *Pusher) pushAll(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("uplink: read log: %w", err)
 		}
-		var rds []dispenser.Reading
+		var rds []vital.Reading
 		if p.o.Readings != nil {
 			if rds, err = p.o.Readings.ReadingsSince(ctx, rseq, limit); err != nil {
 				return fmt.Errorf("uplink: read readings: %w", err)
@@ -274,7 +275,7 @@ func (p *Pusher) isKnown() bool {
 }
 
 // post sends one batch and records the server's acknowledgement.
-func (p *Pusher) post(ctx context.Context, evs []dispenser.Event, rds []dispenser.Reading) error {
+func (p *Pusher) post(ctx context.Context, evs []dispenser.Event, rds []vital.Reading) error {
 	b := Batch{Version: Version, Device: p.o.Device, Log: p.o.Source.DeviceID(),
 		Events: make([]Event, len(evs)), Readings: make([]Reading, len(rds))}
 	for i, ev := range evs {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // Version is the batch format this package writes and reads. A server
@@ -72,7 +73,7 @@ type Event struct {
 	Detail      string    `json:"detail,omitempty"`
 }
 
-// Reading is a dispenser.Reading on the wire.
+// Reading is a vital.Reading on the wire.
 type Reading struct {
 	Seq        int64             `json:"seq"`
 	ID         string            `json:"id"`
@@ -117,15 +118,15 @@ func (e Event) Domain() dispenser.Event {
 }
 
 // FromReading converts a stored reading for the wire.
-func FromReading(r dispenser.Reading) Reading {
+func FromReading(r vital.Reading) Reading {
 	return Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: string(r.Quantity), Value: r.Value,
 		Unit: r.Unit, Original: r.Original, Time: r.Time, DeviceTime: r.DeviceTime, Absent: r.Absent,
 		Unreliable: r.Unreliable, Context: r.Context}
 }
 
 // Domain converts a wire reading back into the domain's.
-func (r Reading) Domain() dispenser.Reading {
-	return dispenser.Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: dispenser.Quantity(r.Quantity),
+func (r Reading) Domain() vital.Reading {
+	return vital.Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: vital.Quantity(r.Quantity),
 		Value: r.Value, Unit: r.Unit, Original: r.Original, Time: r.Time, DeviceTime: r.DeviceTime,
 		Absent: r.Absent, Unreliable: r.Unreliable, Context: r.Context}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -87,7 +88,7 @@ func TestEventRoundTrip(t *testing.T) {
 	if got := FromEvent(ev).Domain(); got != ev {
 		t.Errorf("FromEvent(%+v).Domain() = %+v", ev, got)
 	}
-	r := dispenser.Reading{Seq: 1, ID: "r", Device: "aa", Quantity: dispenser.Pulse, Value: 60, Unit: "/min", Time: t0}
+	r := vital.Reading{Seq: 1, ID: "r", Device: "aa", Quantity: vital.Pulse, Value: 60, Unit: "/min", Time: t0}
 	if got := FromReading(r).Domain(); got.ID != r.ID || got.Value != r.Value || got.Quantity != r.Quantity {
 		t.Errorf("FromReading(%+v).Domain() = %+v", r, got)
 	}

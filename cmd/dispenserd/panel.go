@@ -8,7 +8,7 @@ import (
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/httpapi"
-	"github.com/pillbox/pillbox/dispenser/panel"
+	"github.com/pillbox/pillbox/hw/sim/panel"
 )
 
 // The live stream (/api/stream) serves every client of the API; in sim mode

@@ -17,6 +17,7 @@ import (
 	"github.com/pillbox/pillbox/dispenser/httpapi"
 	"github.com/pillbox/pillbox/hw/ble"
 	"github.com/pillbox/pillbox/hw/gatt"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -38,16 +39,6 @@ var newTransport = func(r *running) ble.Transport {
 	return &ble.BlueZ{Logger: r.log}
 }
 
-// profiles maps the config's device kinds to their Bluetooth services.
-var profiles = map[string]ble.Profile{
-	vitals.KindBloodPressure: ble.BloodPressure,
-	vitals.KindGlucose:       ble.Glucose,
-	vitals.KindThermometer:   ble.Thermometer,
-	vitals.KindPulseOximeter: ble.PulseOximeter,
-	vitals.KindScale:         ble.Scale,
-	vitals.KindHeartRate:     ble.HeartRate,
-}
-
 // vitalsPart is the wired component; it is the transport's sink.
 type vitalsPart struct {
 	mon   *vitals.Monitor
@@ -62,8 +53,8 @@ type vitalsPart struct {
 
 // readingStore is what the API and the record transfer read.
 type readingStore interface {
-	ReadingsSince(ctx context.Context, seq int64, limit int) ([]dispenser.Reading, error)
-	LastReading(ctx context.Context, device string, q dispenser.Quantity) (dispenser.Reading, bool, error)
+	ReadingsSince(ctx context.Context, seq int64, limit int) ([]vital.Reading, error)
+	LastReading(ctx context.Context, device string, q vital.Quantity) (vital.Reading, bool, error)
 }
 
 var _ ble.Sink = (*vitalsPart)(nil)
@@ -95,8 +86,9 @@ func wireVitals(ctx context.Context, r *running) error {
 
 	var devices []ble.Device
 	for _, d := range cfg.Devices {
-		addr, _ := dispenser.NormalizeAddress(d.Address) // the config checker vetted it
-		devices = append(devices, ble.Device{Address: addr, Profile: profiles[d.Kind]})
+		addr, _ := vital.NormalizeAddress(d.Address) // the config checker vetted it
+		kind, _ := vital.KindNamed(d.Kind)           // and the kind
+		devices = append(devices, ble.Device{Address: addr, Profile: kind.Profile})
 	}
 	if t := newTransport(r); t != nil && len(devices) > 0 {
 		r.services = append(r.services, func(ctx context.Context) error {
@@ -130,7 +122,7 @@ func (v *vitalsPart) Payload(p ble.Payload) {
 // that will not come.
 func (v *vitalsPart) Disconnected(device string) { v.ingest(v.asm.Flush(device)) }
 
-func (v *vitalsPart) ingest(rs []dispenser.Reading) {
+func (v *vitalsPart) ingest(rs []vital.Reading) {
 	if len(rs) == 0 {
 		return
 	}
@@ -149,7 +141,7 @@ func (v *vitalsPart) ingest(rs []dispenser.Reading) {
 func (v *vitalsPart) LastRecord(device string) (uint16, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, ok, err := v.store.LastReading(ctx, device, dispenser.Glucose)
+	r, ok, err := v.store.LastReading(ctx, device, vital.Glucose)
 	if err != nil || !ok {
 		return 0, false
 	}
@@ -174,7 +166,7 @@ func (v *vitalsPart) listReadings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rs == nil {
-		rs = []dispenser.Reading{}
+		rs = []vital.Reading{}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, rs)
 }
@@ -203,30 +195,30 @@ type simReadingBody struct {
 }
 
 type simValue struct {
-	Quantity   dispenser.Quantity `json:"quantity"`
-	Value      *float64           `json:"value"`
-	Unit       string             `json:"unit"`
-	Unreliable []string           `json:"unreliable"`
+	Quantity   vital.Quantity `json:"quantity"`
+	Value      *float64       `json:"value"`
+	Unit       string         `json:"unit"`
+	Unreliable []string       `json:"unreliable"`
 }
 
 // simInput is a checked simReadingBody: a payload, or readings.
 type simInput struct {
 	payload  *ble.Payload
-	readings []dispenser.Reading
+	readings []vital.Reading
 }
 
 const maxSimBody = 64 << 10
 
 // unitAliases are units people write for a quantity, and how to convert
 // them to the canonical unit.
-var unitAliases = map[dispenser.Quantity]map[string]func(float64) float64{
-	dispenser.Systolic:     {"mmHg": same},
-	dispenser.Diastolic:    {"mmHg": same},
-	dispenser.MeanArterial: {"mmHg": same},
-	dispenser.Pulse:        {"bpm": same, "beats/min": same},
-	dispenser.Glucose:      {"mmol/L": func(v float64) float64 { return math.Round(v*18*10) / 10 }},
-	dispenser.Temperature:  {"°C": same, "C": same, "°F": fahrenheit, "F": fahrenheit, "[degF]": fahrenheit},
-	dispenser.Weight:       {"lb": func(v float64) float64 { return math.Round(v*0.45359237*100) / 100 }, "[lb_av]": func(v float64) float64 { return math.Round(v*0.45359237*100) / 100 }},
+var unitAliases = map[vital.Quantity]map[string]func(float64) float64{
+	vital.Systolic:     {"mmHg": same},
+	vital.Diastolic:    {"mmHg": same},
+	vital.MeanArterial: {"mmHg": same},
+	vital.Pulse:        {"bpm": same, "beats/min": same},
+	vital.Glucose:      {"mmol/L": func(v float64) float64 { return math.Round(v*18*10) / 10 }},
+	vital.Temperature:  {"°C": same, "C": same, "°F": fahrenheit, "F": fahrenheit, "[degF]": fahrenheit},
+	vital.Weight:       {"lb": func(v float64) float64 { return math.Round(v*0.45359237*100) / 100 }, "[lb_av]": func(v float64) float64 { return math.Round(v*0.45359237*100) / 100 }},
 }
 
 func same(v float64) float64       { return v }
@@ -303,19 +295,19 @@ func parseSimReading(body []byte, now time.Time) (simInput, error) {
 	return in, nil
 }
 
-func (sv simValue) reading(device string, at time.Time) (dispenser.Reading, error) {
+func (sv simValue) reading(device string, at time.Time) (vital.Reading, error) {
 	canonical := sv.Quantity.Unit()
 	switch {
 	case sv.Quantity == "":
-		return dispenser.Reading{}, errors.New("quantity is missing")
+		return vital.Reading{}, errors.New("quantity is missing")
 	case canonical == "":
-		return dispenser.Reading{}, fmt.Errorf("unknown quantity %q", sv.Quantity)
+		return vital.Reading{}, fmt.Errorf("unknown quantity %q", sv.Quantity)
 	case sv.Value == nil:
-		return dispenser.Reading{}, errors.New("value is missing")
+		return vital.Reading{}, errors.New("value is missing")
 	case math.IsNaN(*sv.Value) || math.IsInf(*sv.Value, 0):
-		return dispenser.Reading{}, errors.New("value must be a finite number")
+		return vital.Reading{}, errors.New("value must be a finite number")
 	case len(sv.Unreliable) > 8:
-		return dispenser.Reading{}, errors.New("at most 8 unreliable conditions")
+		return vital.Reading{}, errors.New("at most 8 unreliable conditions")
 	}
 	v := *sv.Value
 	unit := sv.Unit
@@ -325,19 +317,19 @@ func (sv simValue) reading(device string, at time.Time) (dispenser.Reading, erro
 	if unit != canonical {
 		conv, ok := unitAliases[sv.Quantity][unit]
 		if !ok {
-			return dispenser.Reading{}, fmt.Errorf("unit %q is not one for %s (want %s)", unit, sv.Quantity, canonical)
+			return vital.Reading{}, fmt.Errorf("unit %q is not one for %s (want %s)", unit, sv.Quantity, canonical)
 		}
 		v = conv(v)
 		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return dispenser.Reading{}, fmt.Errorf("value is out of range in %s", canonical)
+			return vital.Reading{}, fmt.Errorf("value is out of range in %s", canonical)
 		}
 	}
 	for _, c := range sv.Unreliable {
 		if c == "" || len(c) > 64 {
-			return dispenser.Reading{}, errors.New("each unreliable condition must be 1 to 64 characters")
+			return vital.Reading{}, errors.New("each unreliable condition must be 1 to 64 characters")
 		}
 	}
-	return dispenser.Reading{
+	return vital.Reading{
 		Device: device, Quantity: sv.Quantity, Value: v, Unit: canonical,
 		Original: strconv.FormatFloat(*sv.Value, 'f', -1, 64) + " " + unit,
 		Time:     at, DeviceTime: false, Unreliable: sv.Unreliable,
@@ -346,8 +338,8 @@ func (sv simValue) reading(device string, at time.Time) (dispenser.Reading, erro
 
 // simReadingResult is the answer to POST /api/sim/reading.
 type simReadingResult struct {
-	Stored []dispenser.Reading `json:"stored"`
-	Alerts []dispenser.Event   `json:"alerts"`
+	Stored []vital.Reading   `json:"stored"`
+	Alerts []dispenser.Event `json:"alerts"`
 	// Pending: a glucose measurement waits for its context (send the 2A34
 	// value next).
 	Pending bool `json:"pending,omitempty"`
@@ -395,7 +387,7 @@ func (v *vitalsPart) simReading(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Stored == nil {
-		res.Stored = []dispenser.Reading{}
+		res.Stored = []vital.Reading{}
 	}
 	if res.Alerts == nil {
 		res.Alerts = []dispenser.Event{}

@@ -19,6 +19,7 @@ import (
 	"github.com/pillbox/pillbox/cmd/internal/config"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/ble"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/vitals"
 )
@@ -258,7 +259,7 @@ func TestVitalsFromBytesToAlerts(t *testing.T) {
 	}
 
 	// GET /api/readings lists what was stored, in order, after since.
-	var rs []dispenser.Reading
+	var rs []vital.Reading
 	if err := json.Unmarshal(d.do("GET", "/api/readings?since=0", "", 200), &rs); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +302,7 @@ func TestVitalsGlucoseContext(t *testing.T) {
 	d.send(meterAddr, 0x2A18, "12 02 00 EA 07 03 05 07 23 00 5F B0 11") // 95 mg/dL, context follows
 	d.send(meterAddr, 0x2A34, "02 02 00 01")                            // before a meal
 	d.send(meterAddr, 0x2A18, "12 03 00 EA 07 03 05 07 24 00 60 B0 11") // 96 mg/dL, context follows
-	var rs []dispenser.Reading
+	var rs []vital.Reading
 	json.Unmarshal(d.do("GET", "/api/readings", "", 200), &rs)
 	if len(rs) != 1 || rs[0].Context["meal"] != "preprandial" {
 		t.Fatalf("readings = %+v, want record 2 with its meal, record 3 waiting", rs)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/gatt"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 func init() {
@@ -20,8 +20,8 @@ func init() {
 
 // gattOutput is what `pillctl gatt decode` prints.
 type gattOutput struct {
-	Measurement gatt.Measurement    `json:"measurement"`
-	Readings    []dispenser.Reading `json:"readings"`
+	Measurement gatt.Measurement `json:"measurement"`
+	Readings    []vital.Reading  `json:"readings"`
 }
 
 func runGatt(args []string, stdout, stderr io.Writer) int {
@@ -85,7 +85,7 @@ func runGatt(args []string, stdout, stderr io.Writer) int {
 	m.Device, m.Received, m.Zone = *device, received.UTC(), loc
 	out := gattOutput{Measurement: m, Readings: m.Readings()}
 	if out.Readings == nil {
-		out.Readings = []dispenser.Reading{} // print [] rather than null
+		out.Readings = []vital.Reading{} // print [] rather than null
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

@@ -145,18 +145,21 @@ func wiring(f *config.File) pinWiring {
 	}
 
 	for _, c := range f.Compartments {
-		m := c.Motor
 		name := fmt.Sprintf("compartment %d", c.ID)
-		switch m.Kind {
-		case "servo":
-			w.notes = append(w.notes, fmt.Sprintf("%s: servo on PCA9685 channel %d", name, m.Channel))
-		default:
-			for i, p := range m.Pins {
-				add(p, fmt.Sprintf("%s IN%d", name, i+1), kindMotor)
+		k, known := hw.MotorKindNamed(c.Motor.Kind)
+		kinds := []hw.MotorKind{k}
+		if !known {
+			// A mistyped kind: draw every pin the motor names as any kind
+			// would wire it; the checker says what is wrong with the kind.
+			kinds = hw.MotorKinds()
+		}
+		for _, k := range kinds {
+			for _, p := range k.Pins(c.Motor) {
+				add(p.Pin, name+" "+p.Label, kindMotor)
 			}
-			add(m.Step, name+" STEP", kindMotor)
-			add(m.Dir, name+" DIR", kindMotor)
-			add(m.Enable, name+" EN", kindMotor)
+		}
+		if known && k.Elsewhere != nil {
+			w.notes = append(w.notes, name+": "+k.Elsewhere(c.Motor))
 		}
 	}
 	return w

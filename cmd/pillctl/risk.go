@@ -14,6 +14,7 @@ import (
 	"github.com/pillbox/pillbox/adherence/insights"
 	"github.com/pillbox/pillbox/adherence/insights/fromlog"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -148,18 +149,18 @@ func buildRisk(path, cfgPath string, at time.Time, fixed bool, days int) (*riskO
 
 // deviceLog reads a dispenser database's whole log and readings, in time
 // order (the device's log is in seq order).
-func deviceLog(ctx context.Context, st *adherence.Store) ([]dispenser.Event, []dispenser.Reading, error) {
+func deviceLog(ctx context.Context, st *adherence.Store) ([]dispenser.Event, []vital.Reading, error) {
 	evs, err := pageAll(func(seq int64) ([]dispenser.Event, error) { return st.Since(ctx, seq, 5000) },
 		func(e dispenser.Event) int64 { return e.Seq })
 	if err != nil {
 		return nil, nil, err
 	}
-	rs, err := pageAll(func(seq int64) ([]dispenser.Reading, error) { return st.ReadingsSince(ctx, seq, 5000) },
-		func(r dispenser.Reading) int64 { return r.Seq })
+	rs, err := pageAll(func(seq int64) ([]vital.Reading, error) { return st.ReadingsSince(ctx, seq, 5000) },
+		func(r vital.Reading) int64 { return r.Seq })
 	if err != nil {
 		return nil, nil, err
 	}
 	slices.SortStableFunc(evs, func(a, b dispenser.Event) int { return a.Time.Compare(b.Time) })
-	slices.SortStableFunc(rs, func(a, b dispenser.Reading) int { return a.Time.Compare(b.Time) })
+	slices.SortStableFunc(rs, func(a, b vital.Reading) int { return a.Time.Compare(b.Time) })
 	return evs, rs, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -37,7 +38,7 @@ type push struct {
 // plan returns the pushes of a device whose log is evs and rs (in time
 // order), heartbeating every interval from start+phase until end and
 // pushing each new instant of its log.
-func plan(evs []dispenser.Event, rs []dispenser.Reading, start, end time.Time, phase, interval time.Duration) []push {
+func plan(evs []dispenser.Event, rs []vital.Reading, start, end time.Time, phase, interval time.Duration) []push {
 	var out []push
 	i, j := 0, 0
 	hb := start.Add(phase)
@@ -72,7 +73,7 @@ type device struct {
 	patient   string // known when pillload registered the device itself
 	log       string // the id of its event log, new for each run
 	events    []dispenser.Event
-	readings  []dispenser.Reading
+	readings  []vital.Reading
 	pushes    []push
 
 	mu                sync.Mutex
@@ -117,10 +118,10 @@ func (d *device) Since(_ context.Context, seq int64, limit int) ([]dispenser.Eve
 }
 
 // ReadingsSince returns the visible readings after seq (uplink.ReadingSource).
-func (d *device) ReadingsSince(_ context.Context, seq int64, limit int) ([]dispenser.Reading, error) {
+func (d *device) ReadingsSince(_ context.Context, seq int64, limit int) ([]vital.Reading, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return after(d.readings[:d.visibleReadings], seq, limit, func(r dispenser.Reading) int64 { return r.Seq }), nil
+	return after(d.readings[:d.visibleReadings], seq, limit, func(r vital.Reading) int64 { return r.Seq }), nil
 }
 
 // after returns at most limit items of xs (in seq order) with a seq above seq.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // dependOnAdherenced makes the files adherenced is built from part of this
@@ -98,19 +99,19 @@ func TestPlan(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	ev := func(m int) dispenser.Event { return dispenser.Event{Time: at(m)} }
-	rd := func(m int) dispenser.Reading { return dispenser.Reading{Time: at(m)} }
+	rd := func(m int) vital.Reading { return vital.Reading{Time: at(m)} }
 	tests := []struct {
 		name  string
 		evs   []dispenser.Event
-		rs    []dispenser.Reading
+		rs    []vital.Reading
 		phase int
 		want  []push
 	}{
 		{"heartbeats only", nil, nil, 5, []push{{at(5), 0, 0}, {at(25), 0, 0}, {at(45), 0, 0}}},
 		{"events at one instant go together; a push restarts the heartbeat period",
-			[]dispenser.Event{ev(10), ev(10)}, []dispenser.Reading{rd(30)}, 0,
+			[]dispenser.Event{ev(10), ev(10)}, []vital.Reading{rd(30)}, 0,
 			[]push{{at(0), 0, 0}, {at(10), 2, 0}, {at(30), 2, 1}, {at(50), 2, 1}}},
-		{"an event and a reading at one instant go together", []dispenser.Event{ev(15)}, []dispenser.Reading{rd(15)}, 0,
+		{"an event and a reading at one instant go together", []dispenser.Event{ev(15)}, []vital.Reading{rd(15)}, 0,
 			[]push{{at(0), 0, 0}, {at(15), 1, 1}, {at(35), 1, 1}, {at(55), 1, 1}}},
 		{"an event after the end is still pushed", []dispenser.Event{ev(70)}, nil, 0,
 			[]push{{at(0), 0, 0}, {at(20), 0, 0}, {at(40), 0, 0}, {at(70), 1, 0}}},

@@ -15,59 +15,11 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/dispensertest"
 )
 
-// memLog is an in-memory dispenser.Log.
-type memLog struct {
-	mu  sync.Mutex
-	evs []dispenser.Event
-}
-
-var _ dispenser.Log = (*memLog)(nil)
-
-func (l *memLog) Append(_ context.Context, evs ...dispenser.Event) ([]dispenser.Event, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []dispenser.Event
-	for _, ev := range evs {
-		ev.Seq = int64(len(l.evs) + 1)
-		ev.ID = fmt.Sprint("ev", ev.Seq)
-		l.evs = append(l.evs, ev)
-		out = append(out, ev)
-	}
-	return out, nil
-}
-
-func (l *memLog) Since(_ context.Context, seq int64, limit int) ([]dispenser.Event, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []dispenser.Event
-	for _, ev := range l.evs {
-		if ev.Seq > seq && len(out) < limit {
-			out = append(out, ev)
-		}
-	}
-	return out, nil
-}
-
-func (l *memLog) SinceTime(_ context.Context, t time.Time) ([]dispenser.Event, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []dispenser.Event
-	for _, ev := range l.evs {
-		if !ev.Time.Before(t) {
-			out = append(out, ev)
-		}
-	}
-	return out, nil
-}
-
-func (l *memLog) LastOfKinds(context.Context, int, ...dispenser.Kind) (dispenser.Event, bool, error) {
-	return dispenser.Event{}, false, nil
-}
-
-// add appends n button events without telling any hub.
-func (l *memLog) add(t *testing.T, n int) []dispenser.Event {
+// addButtons appends n button events to l without telling any hub.
+func addButtons(t *testing.T, l *dispensertest.MemLog, n int) []dispenser.Event {
 	t.Helper()
 	evs := make([]dispenser.Event, n)
 	for i := range evs {
@@ -200,8 +152,8 @@ func TestStreamStart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				log := &memLog{}
-				log.add(t, 5)
+				log := &dispensertest.MemLog{}
+				addButtons(t, log, 5)
 				s := &Stream{Hub: NewHub(), Log: log}
 				if tc.backlog {
 					s.Backlog = func(ctx context.Context) ([]dispenser.Event, error) { return log.Since(ctx, 3, 100) }
@@ -252,13 +204,13 @@ func TestStreamLive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				log := &memLog{}
-				log.add(t, 2)
+				log := &dispensertest.MemLog{}
+				addButtons(t, log, 2)
 				hub := NewHub()
 				run := startStream(&Stream{Hub: hub, Log: log}, httptest.NewRequest("GET", "/api/stream?since=2", nil))
 				defer run.stop()
 
-				stored := log.add(t, tc.n)
+				stored := addButtons(t, log, tc.n)
 				var pub []dispenser.Event
 				for i, ev := range stored {
 					if tc.which == nil || tc.which(i) {
@@ -286,7 +238,7 @@ func TestStreamSources(t *testing.T) {
 		value := `{"n":1}`
 		set := func(v string) { mu.Lock(); value = v; mu.Unlock() }
 		read := func() ([]byte, error) { mu.Lock(); defer mu.Unlock(); return []byte(value), nil }
-		s := &Stream{Hub: NewHub(), Log: &memLog{}, Interval: time.Second,
+		s := &Stream{Hub: NewHub(), Log: &dispensertest.MemLog{}, Interval: time.Second,
 			Sources: []Source{{Name: "world", Read: read}}}
 		run := startStream(s, httptest.NewRequest("GET", "/api/stream", nil))
 		defer run.stop()
@@ -330,7 +282,7 @@ func TestStreamSources(t *testing.T) {
 func TestStreamDone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		done := make(chan struct{})
-		s := &Stream{Hub: NewHub(), Log: &memLog{}, Done: done}
+		s := &Stream{Hub: NewHub(), Log: &dispensertest.MemLog{}, Done: done}
 		run := startStream(s, httptest.NewRequest("GET", "/api/stream", nil))
 		close(done)
 		synctest.Wait()
@@ -349,7 +301,7 @@ func TestStreamDone(t *testing.T) {
 // connection is noticed.
 func TestStreamHeartbeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		run := startStream(&Stream{Hub: NewHub(), Log: &memLog{}}, httptest.NewRequest("GET", "/api/stream", nil))
+		run := startStream(&Stream{Hub: NewHub(), Log: &dispensertest.MemLog{}}, httptest.NewRequest("GET", "/api/stream", nil))
 		defer run.stop()
 		time.Sleep(streamHeartbeat)
 		synctest.Wait()
@@ -399,8 +351,8 @@ func TestStreamHello(t *testing.T) {
 	} {
 		t.Run(tc.instance, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				log := &memLog{}
-				log.add(t, 1)
+				log := &dispensertest.MemLog{}
+				addButtons(t, log, 1)
 				s := &Stream{Hub: NewHub(), Log: log, Instance: tc.instance}
 				run := startStream(s, httptest.NewRequest("GET", "/api/stream?since=0", nil))
 				defer run.stop()

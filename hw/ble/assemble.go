@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/gatt"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // Assembler turns characteristic values into readings. It holds a glucose
@@ -41,7 +41,7 @@ var continuous = map[uint16]bool{gatt.HeartRateMeasurement: true, gatt.PLXContin
 // A value that does not decode is an error naming the device's
 // characteristic, never a panic; a pending measurement is released all the
 // same.
-func (a *Assembler) Add(p Payload, received time.Time) ([]dispenser.Reading, error) {
+func (a *Assembler) Add(p Payload, received time.Time) ([]vital.Reading, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.pending == nil {
@@ -79,13 +79,13 @@ func (a *Assembler) Add(p Payload, received time.Time) ([]dispenser.Reading, err
 
 // Flush releases the glucose measurement still waiting for its context
 // from device, without it.
-func (a *Assembler) Flush(device string) []dispenser.Reading {
+func (a *Assembler) Flush(device string) []vital.Reading {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.flushLocked(device)
 }
 
-func (a *Assembler) flushLocked(device string) []dispenser.Reading {
+func (a *Assembler) flushLocked(device string) []vital.Reading {
 	m, ok := a.pending[device]
 	if !ok {
 		return nil

@@ -4,7 +4,7 @@
 // indications, reconnection with backoff, a glucometer's stored records
 // through the Record Access Control Point), a Replay transport for tests
 // and the simulator, and the Assembler that turns the values into
-// dispenser.Readings with hw/gatt (joining a glucose measurement to its
+// vital.Readings with hw/gatt (joining a glucose measurement to its
 // context, thinning continuous streams). Pairing is the installer's job,
 // done once with bluetoothctl (docs/vitals.md).
 package ble
@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // Payload is one characteristic value a device sent.
@@ -40,10 +42,11 @@ type Sink interface {
 	LastRecord(device string) (seq uint16, ok bool)
 }
 
-// Device is one configured device and what to read from it.
+// Device is one configured device and what to read from it: its kind's
+// profile (vital.Kind).
 type Device struct {
 	Address string
-	Profile Profile
+	Profile vital.Profile
 }
 
 // Transport connects to devices and hands their values to a sink.
@@ -53,30 +56,6 @@ type Transport interface {
 	// all (no Bluetooth adapter, no system bus).
 	Run(ctx context.Context, devices []Device, sink Sink) error
 }
-
-// Profile is a Bluetooth SIG health service and the characteristics read
-// from it.
-type Profile struct {
-	Name    string
-	Service uint16
-	// Chars are subscribed to (notifications or indications, as each
-	// allows). The first is the measurement and required; the others are
-	// optional.
-	Chars []uint16
-	// RACP marks a service whose stored records are read through the
-	// Record Access Control Point (0x2A52) on every connection.
-	RACP bool
-}
-
-// The profiles of the device kinds.
-var (
-	BloodPressure = Profile{Name: "blood pressure", Service: 0x1810, Chars: []uint16{0x2A35, 0x2A36}}
-	Glucose       = Profile{Name: "glucose", Service: 0x1808, Chars: []uint16{0x2A18, 0x2A34}, RACP: true}
-	Thermometer   = Profile{Name: "health thermometer", Service: 0x1809, Chars: []uint16{0x2A1C}}
-	PulseOximeter = Profile{Name: "pulse oximeter", Service: 0x1822, Chars: []uint16{0x2A5E, 0x2A5F}}
-	Scale         = Profile{Name: "weight scale", Service: 0x181D, Chars: []uint16{0x2A9D}}
-	HeartRate     = Profile{Name: "heart rate", Service: 0x180D, Chars: []uint16{0x2A37}}
-)
 
 // RACPChar is the Record Access Control Point characteristic.
 const RACPChar = 0x2A52

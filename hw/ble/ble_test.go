@@ -13,7 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 var (
@@ -113,7 +113,7 @@ func TestAssemblerReadings(t *testing.T) {
 		t.Fatalf("Add = %v, %v; want one reading", rs, err)
 	}
 	r := rs[0]
-	if r.Device != "meter" || r.Quantity != dispenser.Glucose || r.Value != 52 || r.Unit != "mg/dL" ||
+	if r.Device != "meter" || r.Quantity != vital.Glucose || r.Value != 52 || r.Unit != "mg/dL" ||
 		!r.DeviceTime || !r.Time.Equal(at0.Add(5*time.Hour)) || r.Context["sequence"] != "3" {
 		t.Errorf("reading = %+v, want 52 mg/dL from meter at the device's local 07:30 EST, sequence 3", r)
 	}
@@ -393,7 +393,7 @@ func TestSessionReconnectsWithBackoff(t *testing.T) {
 		l := &fakeLink{fails: 3, has: []uint16{0x2A35}, conns: make(chan *fakeConn, 4)}
 		sink := &recSink{}
 		ctx, cancel := context.WithCancel(t.Context())
-		dev := Device{Address: "AA:BB:CC:DD:EE:02", Profile: BloodPressure}
+		dev := Device{Address: "AA:BB:CC:DD:EE:02", Profile: vital.KindBloodPressure.Profile}
 		done := make(chan struct{})
 		go func() { serve(ctx, l, []Device{dev}, sink, quiet); close(done) }()
 
@@ -449,7 +449,7 @@ func TestSessionReadsStoredRecords(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() {
-			serve(ctx, l, []Device{{Address: "meter", Profile: Glucose}}, sink, quiet)
+			serve(ctx, l, []Device{{Address: "meter", Profile: vital.KindGlucose.Profile}}, sink, quiet)
 			close(done)
 		}()
 		c := <-l.conns
@@ -473,7 +473,7 @@ func TestSessionWithoutMeasurementWaitsLong(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() {
-			serve(ctx, l, []Device{{Address: "cuff", Profile: BloodPressure}}, &recSink{}, quiet)
+			serve(ctx, l, []Device{{Address: "cuff", Profile: vital.KindBloodPressure.Profile}}, &recSink{}, quiet)
 			close(done)
 		}()
 		<-l.conns

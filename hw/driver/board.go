@@ -127,56 +127,56 @@ func (bb *boardBuilder) pin(name string) (gpio.PinIO, error) {
 	return p, nil
 }
 
+// motor builds the driver of m's kind's drive on the pins the kind wires
+// (hw.MotorKind.Pins, in the order the drive takes them).
 func (bb *boardBuilder) motor(m hw.MotorConfig, pca *PCA9685) (hw.Motor, error) {
-	switch m.Kind {
-	case "uln2003":
-		var pins [4]gpio.PinOut
-		for i, name := range m.Pins {
-			p, err := bb.pin(name)
-			if err != nil {
-				return nil, err
-			}
-			pins[i] = p
-		}
-		u, err := NewULN2003(pins, m.StepsPerUnit, m.StepDelay, m.Reverse)
+	k, ok := hw.MotorKindNamed(m.Kind)
+	if !ok {
+		return nil, fmt.Errorf("unknown motor kind %q", m.Kind)
+	}
+	var pins []gpio.PinOut
+	for _, p := range k.Pins(m) {
+		pin, err := bb.pin(p.Pin)
 		if err != nil {
 			return nil, err
 		}
-		bb.onClose(u.Halt)
-		return u, nil
-	case "stepdir":
-		step, err := bb.pin(m.Step)
-		if err != nil {
-			return nil, err
+		pins = append(pins, pin)
+	}
+	var (
+		motor interface {
+			hw.Motor
+			Halt() error
 		}
-		dir, err := bb.pin(m.Dir)
-		if err != nil {
-			return nil, err
+		err error
+	)
+	switch k.Drive {
+	case hw.DriveHalfStep:
+		if len(pins) != 4 {
+			return nil, fmt.Errorf("%s: %d coil pins, want 4", k.Name, len(pins))
+		}
+		motor, err = NewULN2003([4]gpio.PinOut(pins), m.StepsPerUnit, m.StepDelay, m.Reverse)
+	case hw.DriveStepDir:
+		if len(pins) < 2 {
+			return nil, fmt.Errorf("%s: %d pins, want STEP and DIR", k.Name, len(pins))
 		}
 		var en gpio.PinOut
-		if m.Enable != "" {
-			if en, err = bb.pin(m.Enable); err != nil {
-				return nil, err
-			}
+		if len(pins) > 2 {
+			en = pins[2]
 		}
-		s, err := NewStepDir(step, dir, en, m.StepsPerUnit, m.StepDelay, m.Reverse)
-		if err != nil {
-			return nil, err
-		}
-		bb.onClose(s.Halt)
-		return s, nil
-	case "servo":
+		motor, err = NewStepDir(pins[0], pins[1], en, m.StepsPerUnit, m.StepDelay, m.Reverse)
+	case hw.DriveServo:
 		if pca == nil {
 			return nil, errors.New("servo driver not available")
 		}
-		s, err := NewServo(pca, m.Channel, m.RestAngle, m.DispenseAngle, m.MinPulse, m.MaxPulse, DefaultServoSettle)
-		if err != nil {
-			return nil, err
-		}
-		bb.onClose(s.Halt)
-		return s, nil
+		motor, err = NewServo(pca, m.Channel, m.RestAngle, m.DispenseAngle, m.MinPulse, m.MaxPulse, DefaultServoSettle)
+	default:
+		return nil, fmt.Errorf("%s: no driver for drive %d", k.Name, k.Drive)
 	}
-	return nil, fmt.Errorf("unknown motor kind %q", m.Kind)
+	if err != nil {
+		return nil, err
+	}
+	bb.onClose(motor.Halt)
+	return motor, nil
 }
 
 // Pull maps a config pull name ("up", "down", "none") to periph's. "none"

@@ -281,3 +281,44 @@ func TestNewBoardSpeaker(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryMotorKind builds each declared motor kind from its example and
+// turns it one unit: every kind has a driver for its drive, on the pins
+// the kind lists (each driven) or its PCA9685 channel.
+func TestEveryMotorKind(t *testing.T) {
+	for _, k := range hw.MotorKinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tp := newTestPorts()
+				cfg, _ := fullConfig()
+				cfg.Display = nil
+				b, err := NewBoard(cfg, []hw.CompartmentConfig{{ID: 1, Capacity: 10, Motor: k.Example}}, tp.ports(), slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Fatalf("NewBoard(example %s): %v", k.Name, err)
+				}
+				defer b.Close()
+				tp.log.take()
+				tp.bus.take()
+				if err := b.Compartments[0].Motor.DispenseOne(t.Context()); err != nil {
+					t.Fatalf("%s: DispenseOne() = %v", k.Name, err)
+				}
+				driven := map[string]bool{}
+				for _, op := range tp.log.take() {
+					driven[op.pin] = true
+				}
+				pins := k.Pins(k.Example.Defaulted())
+				for _, p := range pins {
+					if !driven[p.Pin] {
+						t.Errorf("%s: %s (%s) was not driven", k.Name, p.Pin, p.Label)
+					}
+				}
+				if len(driven) > len(pins) {
+					t.Errorf("%s: drove %v, more than its pins %v", k.Name, driven, pins)
+				}
+				if wrote := len(tp.bus.take()) > 0; wrote != (len(pins) == 0) {
+					t.Errorf("%s: wrote to the PCA9685 %v with %d pins", k.Name, wrote, len(pins))
+				}
+			})
+		})
+	}
+}

@@ -56,9 +56,9 @@ type BloodPressure struct {
 }
 
 func decodeBloodPressure(r *reader, m *Measurement) error {
-	flags := r.u8("flags")
+	flags := r.readFlags(bpDefined)
 	b := &BloodPressure{Flags: flags, Intermediate: m.Char == IntermediateCuffPressure, Unit: "mmHg"}
-	if flags&bpKPa != 0 {
+	if r.has(bpKPa) {
 		b.Unit = "kPa"
 	}
 	if b.Intermediate {
@@ -68,29 +68,15 @@ func decodeBloodPressure(r *reader, m *Measurement) error {
 	}
 	b.Diastolic = r.sfloat("diastolic")
 	b.MeanArterial = r.sfloat("mean arterial pressure")
-	if flags&bpTimeStamp != 0 {
-		t := r.dateTime("time stamp")
-		b.TimeStamp = &t
+	b.TimeStamp = optional(r, bpTimeStamp, "time stamp", r.dateTime)
+	b.PulseRate = optional(r, bpPulseRate, "pulse rate", r.sfloat)
+	b.UserID = optional(r, bpUserID, "user id", r.u8)
+	b.Status = r.status(bpStatus, "measurement status", bpStatusFieldWidth, bpStatusBits)
+	if s := b.Status; s != nil && s.Raw&bpPulseRangeMask == bpPulseRangeRFU {
+		m.note("measurement status pulse rate range value 3 is reserved for future use; ignored")
+		s.Conditions = without(s.Conditions, PulseAboveRange, PulseBelowRange)
 	}
-	if flags&bpPulseRate != 0 {
-		p := r.sfloat("pulse rate")
-		b.PulseRate = &p
-	}
-	if flags&bpUserID != 0 {
-		u := r.u8("user id")
-		b.UserID = &u
-	}
-	if flags&bpStatus != 0 {
-		raw := r.u16("measurement status")
-		s := m.status("measurement status", uint32(raw), bpStatusFieldWidth, bpStatusBits)
-		if raw&bpPulseRangeMask == bpPulseRangeRFU {
-			m.note("measurement status pulse rate range value 3 is reserved for future use; ignored")
-			s.Conditions = without(s.Conditions, PulseAboveRange, PulseBelowRange)
-		}
-		b.Status = &s
-	}
-	reserved := m.noteReservedFlags(flags, bpDefined)
-	if err := r.finish(m, reserved); err != nil {
+	if err := r.done(); err != nil {
 		return err
 	}
 	m.BloodPressure = b

@@ -2,7 +2,7 @@
 // (heart rate, blood pressure, glucose, health thermometer, pulse oximeter,
 // weight scale) byte-exactly as the GATT Specification Supplement and the
 // service specifications lay them out, and flattens them into
-// dispenser.Readings in canonical units. It owns no radio: a transport hands
+// vital.Readings in canonical units. It owns no radio: a transport hands
 // it the characteristic's 16-bit UUID and value bytes.
 //
 // Decisions where the specifications leave a receiver a choice:
@@ -22,6 +22,8 @@ package gatt
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,23 +46,39 @@ const (
 	WeightMeasurement         = 0x2A9D
 )
 
-var names = map[UUID]string{
-	GlucoseMeasurement:        "Glucose Measurement",
-	TemperatureMeasurement:    "Temperature Measurement",
-	GlucoseMeasurementContext: "Glucose Measurement Context",
-	BloodPressureMeasurement:  "Blood Pressure Measurement",
-	IntermediateCuffPressure:  "Intermediate Cuff Pressure",
-	HeartRateMeasurement:      "Heart Rate Measurement",
-	PLXSpotCheckMeasurement:   "PLX Spot-check Measurement",
-	PLXContinuousMeasurement:  "PLX Continuous Measurement",
-	WeightMeasurement:         "Weight Measurement",
+// characteristic is what Decode knows of one characteristic: its name in
+// the specification and the decoder of its value.
+type characteristic struct {
+	name   string
+	decode func(*reader, *Measurement) error
 }
+
+var characteristics = map[UUID]characteristic{
+	GlucoseMeasurement:        {"Glucose Measurement", decodeGlucose},
+	TemperatureMeasurement:    {"Temperature Measurement", decodeTemperature},
+	GlucoseMeasurementContext: {"Glucose Measurement Context", decodeGlucoseContext},
+	BloodPressureMeasurement:  {"Blood Pressure Measurement", decodeBloodPressure},
+	IntermediateCuffPressure:  {"Intermediate Cuff Pressure", decodeBloodPressure},
+	HeartRateMeasurement:      {"Heart Rate Measurement", decodeHeartRate},
+	PLXSpotCheckMeasurement:   {"PLX Spot-check Measurement", decodePLXSpotCheck},
+	PLXContinuousMeasurement:  {"PLX Continuous Measurement", decodePLXContinuous},
+	WeightMeasurement:         {"Weight Measurement", decodeWeight},
+}
+
+// unsupported is the message for a characteristic Decode does not know.
+var unsupported = func() string {
+	var known []string
+	for _, u := range slices.Sorted(maps.Keys(characteristics)) {
+		known = append(known, u.String())
+	}
+	return "not a health measurement this decoder knows (" + strings.Join(known, ", ") + ")"
+}()
 
 func (u UUID) String() string { return fmt.Sprintf("%04X", uint16(u)) }
 
 // Name is the characteristic's name in the specification, or "" if Decode
 // does not know it.
-func (u UUID) Name() string { return names[u] }
+func (u UUID) Name() string { return characteristics[u].name }
 
 func (u UUID) MarshalJSON() ([]byte, error) { return []byte(`"` + u.String() + `"`), nil }
 
@@ -111,47 +129,16 @@ func (m *Measurement) note(format string, args ...any) {
 	m.Notes = append(m.Notes, fmt.Sprintf(format, args...))
 }
 
-// noteReservedFlags notes flag bits outside defined and reports whether any
-// were set.
-func (m *Measurement) noteReservedFlags(flags uint8, defined uint8) bool {
-	rfu := flags &^ defined
-	for bit := 0; bit < 8; bit++ {
-		if rfu&(1<<bit) != 0 {
-			m.note("flags bit %d is reserved for future use; ignored", bit)
-		}
-	}
-	return rfu != 0
-}
-
 // Decode decodes the value of the characteristic uuid. The error, if any,
 // is an *Error naming the characteristic and the field.
 func Decode(uuid uint16, payload []byte) (Measurement, error) {
 	u := UUID(uuid)
-	m := Measurement{Char: u, Name: u.Name()}
-	r := &reader{char: u, b: payload}
-	var err error
-	switch u {
-	case HeartRateMeasurement:
-		err = decodeHeartRate(r, &m)
-	case BloodPressureMeasurement, IntermediateCuffPressure:
-		err = decodeBloodPressure(r, &m)
-	case GlucoseMeasurement:
-		err = decodeGlucose(r, &m)
-	case GlucoseMeasurementContext:
-		err = decodeGlucoseContext(r, &m)
-	case TemperatureMeasurement:
-		err = decodeTemperature(r, &m)
-	case PLXSpotCheckMeasurement:
-		err = decodePLXSpotCheck(r, &m)
-	case PLXContinuousMeasurement:
-		err = decodePLXContinuous(r, &m)
-	case WeightMeasurement:
-		err = decodeWeight(r, &m)
-	default:
-		return Measurement{}, &Error{Char: u, Err: ErrUnsupported,
-			Msg: "not a health measurement this decoder knows (2A18, 2A1C, 2A34, 2A35, 2A36, 2A37, 2A5E, 2A5F, 2A9D)"}
+	c, ok := characteristics[u]
+	if !ok {
+		return Measurement{}, &Error{Char: u, Err: ErrUnsupported, Msg: unsupported}
 	}
-	if err != nil {
+	m := Measurement{Char: u, Name: c.name}
+	if err := c.decode(newReader(&m, payload), &m); err != nil {
 		return Measurement{}, err
 	}
 	return m, nil
@@ -162,16 +149,6 @@ func Decode(uuid uint16, payload []byte) (Measurement, error) {
 type Code struct {
 	Value uint8  `json:"value"`
 	Name  string `json:"name"`
-}
-
-// code looks v up in a table of names indexed by value; what is missing or
-// empty is reserved, and noted.
-func (m *Measurement) code(field string, v uint8, table map[uint8]string) Code {
-	if n, ok := table[v]; ok {
-		return Code{Value: v, Name: n}
-	}
-	m.note("%s value %d is reserved for future use", field, v)
-	return Code{Value: v, Name: fmt.Sprintf("reserved (%d)", v)}
 }
 
 // Status is a status or annunciation bit field as sent, with the names of
@@ -187,25 +164,6 @@ type statusBit struct {
 	bit        uint
 	name       string
 	unreliable bool
-}
-
-// status decodes raw with the bits of table and notes set bits that table
-// does not name (reserved). width is the field's size in bits.
-func (m *Measurement) status(field string, raw uint32, width uint, table []statusBit) Status {
-	s := Status{Raw: raw}
-	var known uint32
-	for _, b := range table {
-		known |= 1 << b.bit
-		if raw&(1<<b.bit) != 0 {
-			s.Conditions = append(s.Conditions, b.name)
-		}
-	}
-	for bit := uint(0); bit < width; bit++ {
-		if raw&^known&(1<<bit) != 0 {
-			m.note("%s bit %d is reserved for future use; ignored", field, bit)
-		}
-	}
-	return s
 }
 
 // has reports whether the condition name is set in s.

@@ -70,35 +70,23 @@ type Glucose struct {
 }
 
 func decodeGlucose(r *reader, m *Measurement) error {
-	flags := r.u8("flags")
-	g := &Glucose{Flags: flags, ContextFollows: flags&glContextFollows != 0}
+	flags := r.readFlags(glDefined)
+	g := &Glucose{Flags: flags, ContextFollows: r.has(glContextFollows)}
 	g.Sequence = r.u16("sequence number")
 	g.BaseTime = r.dateTime("base time")
-	if flags&glTimeOffset != 0 {
-		off := int16(r.u16("time offset"))
-		g.TimeOffset = &off
+	if off := optional(r, glTimeOffset, "time offset", r.u16); off != nil {
+		g.TimeOffset = ptrTo(int16(*off))
 	}
-	if flags&glConcentration != 0 {
-		c := r.sfloat("glucose concentration")
-		g.Concentration = &c
+	if g.Concentration = optional(r, glConcentration, "glucose concentration", r.sfloat); g.Concentration != nil {
 		g.Unit = "kg/L"
-		if flags&glMolPerL != 0 {
+		if r.has(glMolPerL) {
 			g.Unit = "mol/L"
 		}
 		ts := r.u8("type-sample location")
-		if r.err == nil {
-			t := m.code("type", ts&0x0F, glucoseTypes)
-			l := m.code("sample location", ts>>4, sampleLocations)
-			g.Type, g.SampleLocation = &t, &l
-		}
+		g.Type, g.SampleLocation = r.code("type", ts&0x0F, glucoseTypes), r.code("sample location", ts>>4, sampleLocations)
 	}
-	if flags&glStatus != 0 {
-		raw := r.u16("sensor status annunciation")
-		s := m.status("sensor status annunciation", uint32(raw), glucoseStatusFieldBits, glucoseStatusBits)
-		g.Status = &s
-	}
-	reserved := m.noteReservedFlags(flags, glDefined)
-	if err := r.finish(m, reserved); err != nil {
+	g.Status = r.status(glStatus, "sensor status annunciation", glucoseStatusFieldBits, glucoseStatusBits)
+	if err := r.done(); err != nil {
 		return err
 	}
 	m.Glucose = g
@@ -165,65 +153,39 @@ type GlucoseContext struct {
 }
 
 func decodeGlucoseContext(r *reader, m *Measurement) error {
-	flags := r.u8("flags")
+	flags := r.readFlags(0xFF) // every bit is defined; bit 7 announces the extended flags
 	c := &GlucoseContext{Flags: flags}
 	c.Sequence = r.u16("sequence number")
-	reserved := false
-	if flags&gcExtended != 0 {
-		x := r.u8("extended flags")
-		c.ExtendedFlags = &x
-		for bit := 0; bit < 8; bit++ {
-			if x&(1<<bit) != 0 {
-				m.note("extended flags bit %d is reserved for future use; ignored", bit)
-				reserved = true
-			}
-		}
+	if c.ExtendedFlags = optional(r, gcExtended, "extended flags", r.u8); c.ExtendedFlags != nil {
+		r.noteReserved("extended flags", *c.ExtendedFlags, 0)
 	}
-	if flags&gcCarbohydrate != 0 {
+	if r.has(gcCarbohydrate) {
 		id := r.u8("carbohydrate id")
 		v := r.sfloat("carbohydrate")
-		if r.err == nil {
-			code := m.code("carbohydrate id", id, carbohydrateIDs)
-			c.CarbohydrateID, c.Carbohydrate = &code, &v
-		}
+		c.CarbohydrateID, c.Carbohydrate = r.code("carbohydrate id", id, carbohydrateIDs), &v
 	}
-	if flags&gcMeal != 0 {
-		v := r.u8("meal")
-		if r.err == nil {
-			code := m.code("meal", v, meals)
-			c.Meal = &code
-		}
+	if r.has(gcMeal) {
+		c.Meal = r.code("meal", r.u8("meal"), meals)
 	}
-	if flags&gcTesterHealth != 0 {
+	if r.has(gcTesterHealth) {
 		v := r.u8("tester-health")
-		if r.err == nil {
-			t := m.code("tester", v&0x0F, testers)
-			h := m.code("health", v>>4, healths)
-			c.Tester, c.Health = &t, &h
-		}
+		c.Tester, c.Health = r.code("tester", v&0x0F, testers), r.code("health", v>>4, healths)
 	}
-	if flags&gcExercise != 0 {
-		d := r.u16("exercise duration")
-		i := r.u8("exercise intensity")
-		c.ExerciseDuration, c.ExerciseIntensity = &d, &i
+	if r.has(gcExercise) {
+		c.ExerciseDuration = ptrTo(r.u16("exercise duration"))
+		c.ExerciseIntensity = ptrTo(r.u8("exercise intensity"))
 	}
-	if flags&gcMedication != 0 {
+	if r.has(gcMedication) {
 		id := r.u8("medication id")
 		v := r.sfloat("medication")
-		if r.err == nil {
-			code := m.code("medication id", id, medicationIDs)
-			c.MedicationID, c.Medication = &code, &v
-			c.MedicationUnit = "kg"
-			if flags&gcMedLitres != 0 {
-				c.MedicationUnit = "L"
-			}
+		c.MedicationID, c.Medication = r.code("medication id", id, medicationIDs), &v
+		c.MedicationUnit = "kg"
+		if r.has(gcMedLitres) {
+			c.MedicationUnit = "L"
 		}
 	}
-	if flags&gcHbA1c != 0 {
-		v := r.sfloat("HbA1c")
-		c.HbA1c = &v
-	}
-	if err := r.finish(m, reserved); err != nil {
+	c.HbA1c = optional(r, gcHbA1c, "HbA1c", r.sfloat)
+	if err := r.done(); err != nil {
 		return err
 	}
 	m.GlucoseContext = c

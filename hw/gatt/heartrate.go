@@ -34,34 +34,30 @@ type HeartRate struct {
 }
 
 func decodeHeartRate(r *reader, m *Measurement) error {
-	flags := r.u8("flags")
+	flags := r.readFlags(hrDefined)
 	h := &HeartRate{Flags: flags}
-	if flags&hrValue16 != 0 {
+	if r.has(hrValue16) {
 		h.BPM = r.u16("heart rate")
 	} else {
 		h.BPM = uint16(r.u8("heart rate"))
 	}
 	switch {
-	case flags&hrContactSupp == 0:
+	case !r.has(hrContactSupp):
 		h.SensorContact = ContactUnsupported
-	case flags&hrContactStatus == 0:
+	case !r.has(hrContactStatus):
 		h.SensorContact = ContactNotDetected
 	default:
 		h.SensorContact = ContactDetected
 	}
-	if flags&hrEnergy != 0 {
-		e := r.u16("energy expended")
-		h.EnergyExpended = &e
-	}
-	if flags&hrRR != 0 {
+	h.EnergyExpended = optional(r, hrEnergy, "energy expended", r.u16)
+	if r.has(hrRR) {
 		// The flag promises one or more intervals; they fill the rest.
 		h.RRIntervals = append(h.RRIntervals, r.u16("RR interval"))
 		for r.err == nil && r.left() > 0 {
 			h.RRIntervals = append(h.RRIntervals, r.u16("RR interval"))
 		}
 	}
-	reserved := m.noteReservedFlags(flags, hrDefined)
-	if err := r.finish(m, reserved); err != nil {
+	if err := r.done(); err != nil {
 		return err
 	}
 	m.HeartRate = h

@@ -97,36 +97,22 @@ func (r *reader) spo2pr(name string) SpO2PR {
 }
 
 // plxStatuses reads the measurement status and device and sensor status
-// fields that both PLX characteristics share.
-func plxStatuses(r *reader, m *Measurement, meas, dev bool) (ms, ds *Status) {
-	if meas {
-		raw := r.u16("measurement status")
-		s := m.status("measurement status", uint32(raw), 16, plxMeasurementStatusBits)
-		ms = &s
-	}
-	if dev {
-		raw := r.u24("device and sensor status")
-		s := m.status("device and sensor status", raw, 24, plxDeviceStatusBits)
-		ds = &s
-	}
+// fields that both PLX characteristics share, each when the flags set its
+// bit (meas, dev).
+func plxStatuses(r *reader, meas, dev uint8) (ms, ds *Status) {
+	ms = r.status(meas, "measurement status", 16, plxMeasurementStatusBits)
+	ds = r.status(dev, "device and sensor status", 24, plxDeviceStatusBits)
 	return ms, ds
 }
 
 func decodePLXSpotCheck(r *reader, m *Measurement) error {
-	flags := r.u8("flags")
-	p := &PLXSpotCheck{Flags: flags, ClockNotSet: flags&spClockNotSet != 0}
+	flags := r.readFlags(spDefined)
+	p := &PLXSpotCheck{Flags: flags, ClockNotSet: r.has(spClockNotSet)}
 	p.SpO2PR = r.spo2pr("")
-	if flags&spTimeStamp != 0 {
-		t := r.dateTime("time stamp")
-		p.TimeStamp = &t
-	}
-	p.MeasurementStatus, p.DeviceSensorStatus = plxStatuses(r, m, flags&spMeasStatus != 0, flags&spDeviceStatus != 0)
-	if flags&spPAI != 0 {
-		v := r.sfloat("pulse amplitude index")
-		p.PulseAmplitudeIndex = &v
-	}
-	reserved := m.noteReservedFlags(flags, spDefined)
-	if err := r.finish(m, reserved); err != nil {
+	p.TimeStamp = optional(r, spTimeStamp, "time stamp", r.dateTime)
+	p.MeasurementStatus, p.DeviceSensorStatus = plxStatuses(r, spMeasStatus, spDeviceStatus)
+	p.PulseAmplitudeIndex = optional(r, spPAI, "pulse amplitude index", r.sfloat)
+	if err := r.done(); err != nil {
 		return err
 	}
 	m.PLXSpotCheck = p
@@ -134,24 +120,14 @@ func decodePLXSpotCheck(r *reader, m *Measurement) error {
 }
 
 func decodePLXContinuous(r *reader, m *Measurement) error {
-	flags := r.u8("flags")
+	flags := r.readFlags(ctDefined)
 	p := &PLXContinuous{Flags: flags}
 	p.Normal = r.spo2pr("")
-	if flags&ctFast != 0 {
-		v := r.spo2pr("fast ")
-		p.Fast = &v
-	}
-	if flags&ctSlow != 0 {
-		v := r.spo2pr("slow ")
-		p.Slow = &v
-	}
-	p.MeasurementStatus, p.DeviceSensorStatus = plxStatuses(r, m, flags&ctMeasStatus != 0, flags&ctDeviceStatus != 0)
-	if flags&ctPAI != 0 {
-		v := r.sfloat("pulse amplitude index")
-		p.PulseAmplitudeIndex = &v
-	}
-	reserved := m.noteReservedFlags(flags, ctDefined)
-	if err := r.finish(m, reserved); err != nil {
+	p.Fast = optional(r, ctFast, "fast ", r.spo2pr)
+	p.Slow = optional(r, ctSlow, "slow ", r.spo2pr)
+	p.MeasurementStatus, p.DeviceSensorStatus = plxStatuses(r, ctMeasStatus, ctDeviceStatus)
+	p.PulseAmplitudeIndex = optional(r, ctPAI, "pulse amplitude index", r.sfloat)
+	if err := r.done(); err != nil {
 		return err
 	}
 	m.PLXContinuous = p

@@ -31,15 +31,30 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// reader walks a payload field by field. The first failure sticks and later
-// reads return zero values, so a decoder reads every announced field and
-// checks r.err once, like bufio.Scanner.
+// reader walks a payload field by field, the one place the decoders'
+// common steps live: the flags byte that opens every health measurement,
+// the fields its bits announce, enumerations and status bit fields with
+// their reserved values noted on the measurement, and the check that
+// nothing follows the last field. The first failure sticks and later reads
+// return zero values, so a decoder reads every announced field and checks
+// the error once, at done, like bufio.Scanner.
 type reader struct {
 	char UUID
+	m    *Measurement // where notes about reserved bits and values go
 	b    []byte
 	off  int
 	last string // last field read, for the trailing-bytes message
 	err  error
+
+	flags   uint8 // the flags byte, once read
+	defined uint8 // the flag bits the specification defines
+	// reserved is set when a reserved bit was found set elsewhere than in
+	// the flags byte (the glucose context's extended flags).
+	reserved bool
+}
+
+func newReader(m *Measurement, payload []byte) *reader {
+	return &reader{char: m.Char, m: m, b: payload}
 }
 
 func (r *reader) take(field string, n int) []byte {
@@ -58,6 +73,16 @@ func (r *reader) take(field string, n int) []byte {
 }
 
 func (r *reader) left() int { return len(r.b) - r.off }
+
+// readFlags reads the flags byte that opens the value; defined are the
+// bits the specification assigns (the others are noted at done).
+func (r *reader) readFlags(defined uint8) uint8 {
+	r.flags, r.defined = r.u8("flags"), defined
+	return r.flags
+}
+
+// has reports whether the flags set bit.
+func (r *reader) has(bit uint8) bool { return r.flags&bit != 0 }
 
 func (r *reader) u8(field string) uint8 {
 	p := r.take(field, 1)
@@ -106,21 +131,87 @@ func (r *reader) dateTime(field string) DateTime {
 	}
 }
 
-// finish checks that nothing follows the last announced field. When the
-// flags set reserved bits, trailing bytes are taken to be the fields those
-// bits announce in a later version of the specification (fields are only
-// ever appended) and are skipped with a note; otherwise they are an error,
-// since a payload longer than its flags say is corrupt or misread.
-func (r *reader) finish(m *Measurement, reservedSet bool) error {
+// optional reads field with read when the flags set bit, else returns nil
+// and reads nothing.
+func optional[T any](r *reader, bit uint8, field string, read func(string) T) *T {
+	if !r.has(bit) {
+		return nil
+	}
+	v := read(field)
+	return &v
+}
+
+// code looks v up in a table of names indexed by value; what is missing or
+// empty is reserved, and noted. It returns nil once a read has failed, so
+// that nothing is noted about a value that was not read.
+func (r *reader) code(field string, v uint8, table map[uint8]string) *Code {
+	if r.err != nil {
+		return nil
+	}
+	if n, ok := table[v]; ok {
+		return &Code{Value: v, Name: n}
+	}
+	r.m.note("%s value %d is reserved for future use", field, v)
+	return &Code{Value: v, Name: fmt.Sprintf("reserved (%d)", v)}
+}
+
+// status reads a status or annunciation bit field of width bits (16 or
+// 24) when the flags set bit, names the conditions of table its set bits
+// report and notes set bits that table does not name (reserved).
+func (r *reader) status(bit uint8, field string, width uint, table []statusBit) *Status {
+	if !r.has(bit) {
+		return nil
+	}
+	var raw uint32
+	if width == 24 {
+		raw = r.u24(field)
+	} else {
+		raw = uint32(r.u16(field))
+	}
+	s := Status{Raw: raw}
+	var known uint32
+	for _, b := range table {
+		known |= 1 << b.bit
+		if raw&(1<<b.bit) != 0 {
+			s.Conditions = append(s.Conditions, b.name)
+		}
+	}
+	for bit := uint(0); bit < width; bit++ {
+		if raw&^known&(1<<bit) != 0 {
+			r.m.note("%s bit %d is reserved for future use; ignored", field, bit)
+		}
+	}
+	return &s
+}
+
+// noteReserved notes the set bits of an 8-bit field that the
+// specification reserves and remembers that one was set.
+func (r *reader) noteReserved(field string, v, defined uint8) {
+	for bit := 0; bit < 8; bit++ {
+		if v&^defined&(1<<bit) != 0 {
+			r.m.note("%s bit %d is reserved for future use; ignored", field, bit)
+			r.reserved = true
+		}
+	}
+}
+
+// done ends the walk: it notes reserved flag bits and checks that nothing
+// follows the last announced field. When a reserved bit is set, trailing
+// bytes are taken to be the fields it announces in a later version of the
+// specification (fields are only ever appended) and are skipped with a
+// note; otherwise they are an error, since a payload longer than its flags
+// say is corrupt or misread.
+func (r *reader) done() error {
 	if r.err != nil {
 		return r.err
 	}
+	r.noteReserved("flags", r.flags, r.defined)
 	n := r.left()
 	if n == 0 {
 		return nil
 	}
-	if reservedSet {
-		m.note("skipped %s after the known fields: announced by reserved flag bits", nbytes(n))
+	if r.reserved {
+		r.m.note("skipped %s after the known fields: announced by reserved flag bits", nbytes(n))
 		return nil
 	}
 	return &Error{Char: r.char, Field: r.last, Err: ErrTrailing,
@@ -133,3 +224,5 @@ func nbytes(n int) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+func ptrTo[T any](v T) *T { return &v }

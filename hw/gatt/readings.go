@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
-// Unit conversions to the canonical units of dispenser.Quantity.
+// Unit conversions to the canonical units of vital.Quantity.
 //
 // Glucose in mol/L becomes mg/dL through mmol/L with the conventional
 // clinical factor 18.0 mg/dL per mmol/L (glucose's molar mass is
@@ -75,7 +75,7 @@ type flattener struct {
 	m          Measurement
 	time       time.Time
 	deviceTime bool
-	out        []dispenser.Reading
+	out        []vital.Reading
 }
 
 // at sets the time for the readings that follow: the device's time stamp
@@ -93,12 +93,12 @@ func (f *flattener) at(ts *DateTime, offset time.Duration, trusted bool) {
 
 // add appends a reading of q from the reported value v in unit (as the
 // device names it), converted to q's canonical unit by c.
-func (f *flattener) add(q dispenser.Quantity, v Float, unit string, c conv, unreliable []string, ctx map[string]string) {
+func (f *flattener) add(q vital.Quantity, v Float, unit string, c conv, unreliable []string, ctx map[string]string) {
 	sep := " "
 	if strings.HasPrefix(unit, "/") { // "820/1024 s"
 		sep = ""
 	}
-	r := dispenser.Reading{
+	r := vital.Reading{
 		Device:     f.m.Device,
 		Quantity:   q,
 		Unit:       q.Unit(),
@@ -117,12 +117,12 @@ func (f *flattener) add(q dispenser.Quantity, v Float, unit string, c conv, unre
 }
 
 // Readings flattens the measurement into vital-sign readings in canonical
-// units (see dispenser.Quantity), in payload order. What it leaves out, on
+// units (see vital.Quantity), in payload order. What it leaves out, on
 // purpose: Intermediate Cuff Pressure (a pressure on the way to a result,
 // not a result), energy expended and pulse amplitude index (not vital
 // signs), and the fast and slow averages of a continuous oximeter (the
 // normal average already reports the same signal).
-func (m Measurement) Readings() []dispenser.Reading {
+func (m Measurement) Readings() []vital.Reading {
 	f := &flattener{m: m}
 	switch {
 	case m.HeartRate != nil:
@@ -156,9 +156,9 @@ func (f *flattener) heartRate(h *HeartRate) {
 	if h.SensorContact == ContactNotDetected {
 		unreliable = []string{NoSkinContact}
 	}
-	f.add(dispenser.Pulse, Dec(int32(h.BPM), 0), "bpm", identity, unreliable, nil)
+	f.add(vital.Pulse, Dec(int32(h.BPM), 0), "bpm", identity, unreliable, nil)
 	for _, rr := range h.RRIntervals {
-		f.add(dispenser.RRInterval, Dec(int32(rr), 0), "/1024 s", rrToMs, unreliable, nil)
+		f.add(vital.RRInterval, Dec(int32(rr), 0), "/1024 s", rrToMs, unreliable, nil)
 	}
 }
 
@@ -183,11 +183,11 @@ func (f *flattener) bloodPressure(b *BloodPressure) {
 	}
 	all := b.Status.unreliable(bpStatusBits)
 	pressure := without(all, PulseAboveRange, PulseBelowRange)
-	f.add(dispenser.Systolic, b.Systolic, b.Unit, c, pressure, ctx)
-	f.add(dispenser.Diastolic, b.Diastolic, b.Unit, c, pressure, ctx)
-	f.add(dispenser.MeanArterial, b.MeanArterial, b.Unit, c, pressure, ctx)
+	f.add(vital.Systolic, b.Systolic, b.Unit, c, pressure, ctx)
+	f.add(vital.Diastolic, b.Diastolic, b.Unit, c, pressure, ctx)
+	f.add(vital.MeanArterial, b.MeanArterial, b.Unit, c, pressure, ctx)
 	if b.PulseRate != nil {
-		f.add(dispenser.Pulse, *b.PulseRate, "bpm", identity, all, ctx)
+		f.add(vital.Pulse, *b.PulseRate, "bpm", identity, all, ctx)
 	}
 }
 
@@ -226,7 +226,7 @@ func (f *flattener) glucose(g *Glucose) {
 		if g.Unit == "mol/L" {
 			c = molLToMgDL
 		}
-		f.add(dispenser.Glucose, *g.Concentration, g.Unit, c, unreliable, gctx)
+		f.add(vital.Glucose, *g.Concentration, g.Unit, c, unreliable, gctx)
 	}
 	if g.Context != nil {
 		f.hba1c(g.Context, ctx)
@@ -235,7 +235,7 @@ func (f *flattener) glucose(g *Glucose) {
 
 func (f *flattener) hba1c(c *GlucoseContext, ctx map[string]string) {
 	if c.HbA1c != nil {
-		f.add(dispenser.HbA1c, *c.HbA1c, "%", identity, nil, ctx)
+		f.add(vital.HbA1c, *c.HbA1c, "%", identity, nil, ctx)
 	}
 }
 
@@ -261,13 +261,13 @@ func (f *flattener) temperature(t *Temperature) {
 	if t.Type != nil {
 		ctx = map[string]string{"body_site": t.Type.Name}
 	}
-	f.add(dispenser.Temperature, t.Value, unit, c, nil, ctx)
+	f.add(vital.Temperature, t.Value, unit, c, nil, ctx)
 }
 
 func (f *flattener) spo2pr(v SpO2PR, meas, dev *Status) {
 	unreliable := append(meas.unreliable(plxMeasurementStatusBits), dev.unreliable(plxDeviceStatusBits)...)
-	f.add(dispenser.SpO2, v.SpO2, "%", identity, unreliable, nil)
-	f.add(dispenser.Pulse, v.PulseRate, "bpm", identity, unreliable, nil)
+	f.add(vital.SpO2, v.SpO2, "%", identity, unreliable, nil)
+	f.add(vital.Pulse, v.PulseRate, "bpm", identity, unreliable, nil)
 }
 
 func (f *flattener) weight(w *Weight) {
@@ -281,16 +281,16 @@ func (f *flattener) weight(w *Weight) {
 		wc, hc = lbToKg, inToM
 	}
 	if w.Weight != nil {
-		f.add(dispenser.Weight, *w.Weight, w.WeightUnit, wc, nil, ctx)
+		f.add(vital.Weight, *w.Weight, w.WeightUnit, wc, nil, ctx)
 	} else {
-		f.out = append(f.out, dispenser.Reading{
-			Device: f.m.Device, Quantity: dispenser.Weight, Unit: dispenser.Weight.Unit(),
+		f.out = append(f.out, vital.Reading{
+			Device: f.m.Device, Quantity: vital.Weight, Unit: vital.Weight.Unit(),
 			Time: f.time, DeviceTime: f.deviceTime, Absent: MeasurementUnsuccessful,
 			Context: maps.Clone(ctx),
 		})
 	}
 	if w.BMI != nil {
-		f.add(dispenser.BMI, *w.BMI, "kg/m2", identity, nil, ctx)
-		f.add(dispenser.Height, *w.Height, w.HeightUnit, hc, nil, ctx)
+		f.add(vital.BMI, *w.BMI, "kg/m2", identity, nil, ctx)
+		f.add(vital.Height, *w.Height, w.HeightUnit, hc, nil, ctx)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 var received = time.Date(2024, 3, 5, 20, 0, 0, 0, time.UTC)
@@ -14,21 +14,21 @@ var received = time.Date(2024, 3, 5, 20, 0, 0, 0, time.UTC)
 // deviceAt is the example time stamp read in UTC.
 var deviceAt = time.Date(2024, 3, 5, 14, 7, 9, 0, time.UTC)
 
-func reading(q dispenser.Quantity, v float64, orig string) dispenser.Reading {
-	return dispenser.Reading{Device: "dev1", Quantity: q, Value: v, Unit: q.Unit(), Original: orig, Time: received}
+func reading(q vital.Quantity, v float64, orig string) vital.Reading {
+	return vital.Reading{Device: "dev1", Quantity: q, Value: v, Unit: q.Unit(), Original: orig, Time: received}
 }
 
-func atDevice(r dispenser.Reading, t time.Time) dispenser.Reading {
+func atDevice(r vital.Reading, t time.Time) vital.Reading {
 	r.Time, r.DeviceTime = t, true
 	return r
 }
 
-func with(r dispenser.Reading, unreliable []string, ctx map[string]string) dispenser.Reading {
+func with(r vital.Reading, unreliable []string, ctx map[string]string) vital.Reading {
 	r.Unreliable, r.Context = unreliable, ctx
 	return r
 }
 
-func absent(q dispenser.Quantity, orig, why string) dispenser.Reading {
+func absent(q vital.Quantity, orig, why string) vital.Reading {
 	r := reading(q, 0, orig)
 	r.Absent = why
 	return r
@@ -42,88 +42,88 @@ func TestReadings(t *testing.T) {
 		name string
 		char UUID
 		hex  string
-		want []dispenser.Reading
+		want []vital.Reading
 	}{
 		{"BP mmHg with every field", BloodPressureMeasurement,
 			// flags 1E; 120, 80, 93 mmHg; 2024-03-05 14:07:09; pulse 72; user 1; status body movement + irregular pulse
 			"1E 78 00 50 00 5D 00 E8 07 03 05 0E 07 09 48 00 01 05 00",
-			[]dispenser.Reading{
-				atDevice(with(reading(dispenser.Systolic, 120, "120 mmHg"), []string{BodyMovement}, map[string]string{"user_id": "1", "irregular_pulse": "detected"}), deviceAt),
-				atDevice(with(reading(dispenser.Diastolic, 80, "80 mmHg"), []string{BodyMovement}, map[string]string{"user_id": "1", "irregular_pulse": "detected"}), deviceAt),
-				atDevice(with(reading(dispenser.MeanArterial, 93, "93 mmHg"), []string{BodyMovement}, map[string]string{"user_id": "1", "irregular_pulse": "detected"}), deviceAt),
-				atDevice(with(reading(dispenser.Pulse, 72, "72 bpm"), []string{BodyMovement}, map[string]string{"user_id": "1", "irregular_pulse": "detected"}), deviceAt),
+			[]vital.Reading{
+				atDevice(with(reading(vital.Systolic, 120, "120 mmHg"), []string{BodyMovement}, map[string]string{"user_id": "1", "irregular_pulse": "detected"}), deviceAt),
+				atDevice(with(reading(vital.Diastolic, 80, "80 mmHg"), []string{BodyMovement}, map[string]string{"user_id": "1", "irregular_pulse": "detected"}), deviceAt),
+				atDevice(with(reading(vital.MeanArterial, 93, "93 mmHg"), []string{BodyMovement}, map[string]string{"user_id": "1", "irregular_pulse": "detected"}), deviceAt),
+				atDevice(with(reading(vital.Pulse, 72, "72 bpm"), []string{BodyMovement}, map[string]string{"user_id": "1", "irregular_pulse": "detected"}), deviceAt),
 			}},
 		{"BP kPa, MAP NaN", BloodPressureMeasurement,
 			// 16.0 kPa, 10.7 kPa, NaN
 			"01 A0 F0 6B F0 FF 07",
-			[]dispenser.Reading{
-				reading(dispenser.Systolic, 120.0, "16.0 kPa"),
-				reading(dispenser.Diastolic, 80.3, "10.7 kPa"),
-				absent(dispenser.MeanArterial, "NaN kPa", "NaN (not a number)"),
+			[]vital.Reading{
+				reading(vital.Systolic, 120.0, "16.0 kPa"),
+				reading(vital.Diastolic, 80.3, "10.7 kPa"),
+				absent(vital.MeanArterial, "NaN kPa", "NaN (not a number)"),
 			}},
 		{"BP pulse out of range only marks the pulse", BloodPressureMeasurement,
 			"14 78 00 50 00 5D 00 48 00 10 00",
-			[]dispenser.Reading{
-				reading(dispenser.Systolic, 120, "120 mmHg"),
-				reading(dispenser.Diastolic, 80, "80 mmHg"),
-				reading(dispenser.MeanArterial, 93, "93 mmHg"),
-				with(reading(dispenser.Pulse, 72, "72 bpm"), []string{PulseBelowRange}, nil),
+			[]vital.Reading{
+				reading(vital.Systolic, 120, "120 mmHg"),
+				reading(vital.Diastolic, 80, "80 mmHg"),
+				reading(vital.MeanArterial, 93, "93 mmHg"),
+				with(reading(vital.Pulse, 72, "72 bpm"), []string{PulseBelowRange}, nil),
 			}},
 		{"BP year unknown falls back to reception time", BloodPressureMeasurement,
 			"02 78 00 50 00 5D 00 00 00 03 05 0E 07 09",
-			[]dispenser.Reading{
-				reading(dispenser.Systolic, 120, "120 mmHg"),
-				reading(dispenser.Diastolic, 80, "80 mmHg"),
-				reading(dispenser.MeanArterial, 93, "93 mmHg"),
+			[]vital.Reading{
+				reading(vital.Systolic, 120, "120 mmHg"),
+				reading(vital.Diastolic, 80, "80 mmHg"),
+				reading(vital.MeanArterial, 93, "93 mmHg"),
 			}},
 		{"intermediate cuff pressure gives no reading", IntermediateCuffPressure,
 			"00 64 00 FF 07 FF 07", nil},
 		{"HR uint8, contact detected, RR", HeartRateMeasurement,
 			// 72 bpm; RR 1024/1024 s and 820/1024 s
 			"16 48 00 04 34 03",
-			[]dispenser.Reading{
-				reading(dispenser.Pulse, 72, "72 bpm"),
-				reading(dispenser.RRInterval, 1000, "1024/1024 s"),
-				reading(dispenser.RRInterval, 800.8, "820/1024 s"),
+			[]vital.Reading{
+				reading(vital.Pulse, 72, "72 bpm"),
+				reading(vital.RRInterval, 1000, "1024/1024 s"),
+				reading(vital.RRInterval, 800.8, "820/1024 s"),
 			}},
 		{"HR uint16 no skin contact, energy", HeartRateMeasurement,
 			"0D 2C 01 D2 04",
-			[]dispenser.Reading{
-				with(reading(dispenser.Pulse, 300, "300 bpm"), []string{NoSkinContact}, nil),
+			[]vital.Reading{
+				with(reading(vital.Pulse, 300, "300 bpm"), []string{NoSkinContact}, nil),
 			}},
 		{"temperature 98.6 F in the mouth", TemperatureMeasurement,
 			"05 DA 03 00 FF 06",
-			[]dispenser.Reading{
-				with(reading(dispenser.Temperature, 37.0, "98.6 °F"), nil, map[string]string{"body_site": "mouth"}),
+			[]vital.Reading{
+				with(reading(vital.Temperature, 37.0, "98.6 °F"), nil, map[string]string{"body_site": "mouth"}),
 			}},
 		{"temperature 36.4 C with time stamp", TemperatureMeasurement,
 			"02 6C 01 00 FF E8 07 03 05 0E 07 09",
-			[]dispenser.Reading{
-				atDevice(reading(dispenser.Temperature, 36.4, "36.4 °C"), deviceAt),
+			[]vital.Reading{
+				atDevice(reading(vital.Temperature, 36.4, "36.4 °C"), deviceAt),
 			}},
 		{"temperature NRes", TemperatureMeasurement,
 			"00 00 00 80 00",
-			[]dispenser.Reading{absent(dispenser.Temperature, "NRes °C", "NRes (not at this resolution)")}},
+			[]vital.Reading{absent(vital.Temperature, "NRes °C", "NRes (not at this resolution)")}},
 		{"glucose kg/L with offset", GlucoseMeasurement,
 			// seq 1; base 2024-03-05 07:30:00; +5 min; 95e-5 kg/L; capillary whole blood, finger
 			"03 01 00 E8 07 03 05 07 1E 00 05 00 5F B0 11",
-			[]dispenser.Reading{
-				atDevice(with(reading(dispenser.Glucose, 95, "0.00095 kg/L"), nil, map[string]string{
+			[]vital.Reading{
+				atDevice(with(reading(vital.Glucose, 95, "0.00095 kg/L"), nil, map[string]string{
 					"sequence": "1", "sample_type": "capillary whole blood", "sample_location": "finger"}),
 					time.Date(2024, 3, 5, 7, 35, 0, 0, time.UTC)),
 			}},
 		{"glucose mol/L, strip pulled early", GlucoseMeasurement,
 			// 55e-4 mol/L = 5.5 mmol/L; capillary plasma, finger; annunciation bit 9 and battery low
 			"0E 02 00 E8 07 03 05 07 1E 00 37 C0 12 01 02",
-			[]dispenser.Reading{
-				atDevice(with(reading(dispenser.Glucose, 99, "0.0055 mol/L"), []string{"sensor read interrupted"}, map[string]string{
+			[]vital.Reading{
+				atDevice(with(reading(vital.Glucose, 99, "0.0055 mol/L"), []string{"sensor read interrupted"}, map[string]string{
 					"sequence": "2", "sample_type": "capillary plasma", "sample_location": "finger"}),
 					time.Date(2024, 3, 5, 7, 30, 0, 0, time.UTC)),
 			}},
 		{"glucose control solution", GlucoseMeasurement,
 			"02 03 00 E8 07 03 05 07 1E 00 5F B0 4A",
-			[]dispenser.Reading{
-				atDevice(with(reading(dispenser.Glucose, 95, "0.00095 kg/L"), []string{ControlSolution}, map[string]string{
+			[]vital.Reading{
+				atDevice(with(reading(vital.Glucose, 95, "0.00095 kg/L"), []string{ControlSolution}, map[string]string{
 					"sequence": "3", "sample_type": "control solution", "sample_location": "control solution"}),
 					time.Date(2024, 3, 5, 7, 30, 0, 0, time.UTC)),
 			}},
@@ -131,46 +131,46 @@ func TestReadings(t *testing.T) {
 			"00 04 00 E8 07 03 05 07 1E 00", nil},
 		{"glucose context HbA1c", GlucoseMeasurementContext,
 			"40 01 00 41 F0",
-			[]dispenser.Reading{
-				with(reading(dispenser.HbA1c, 6.5, "6.5 %"), nil, map[string]string{"sequence": "1"}),
+			[]vital.Reading{
+				with(reading(vital.HbA1c, 6.5, "6.5 %"), nil, map[string]string{"sequence": "1"}),
 			}},
 		{"PLX spot-check, sensor displaced", PLXSpotCheckMeasurement,
 			"07 61 00 40 00 E8 07 03 05 0E 07 09 00 00 00 20 00",
-			[]dispenser.Reading{
-				atDevice(with(reading(dispenser.SpO2, 97, "97 %"), []string{"sensor displaced"}, nil), deviceAt),
-				atDevice(with(reading(dispenser.Pulse, 64, "64 bpm"), []string{"sensor displaced"}, nil), deviceAt),
+			[]vital.Reading{
+				atDevice(with(reading(vital.SpO2, 97, "97 %"), []string{"sensor displaced"}, nil), deviceAt),
+				atDevice(with(reading(vital.Pulse, 64, "64 bpm"), []string{"sensor displaced"}, nil), deviceAt),
 			}},
 		{"PLX spot-check, clock not set", PLXSpotCheckMeasurement,
 			"11 61 00 40 00 E8 07 03 05 0E 07 09",
-			[]dispenser.Reading{
-				reading(dispenser.SpO2, 97, "97 %"),
-				reading(dispenser.Pulse, 64, "64 bpm"),
+			[]vital.Reading{
+				reading(vital.SpO2, 97, "97 %"),
+				reading(vital.Pulse, 64, "64 bpm"),
 			}},
 		{"PLX continuous, questionable, low perfusion, fast ignored", PLXContinuousMeasurement,
 			"0D 60 00 FF 07 5F 00 41 00 00 40 20 00 00",
-			[]dispenser.Reading{
-				with(reading(dispenser.SpO2, 96, "96 %"), []string{"questionable measurement", "low perfusion"}, nil),
-				with(absent(dispenser.Pulse, "NaN bpm", "NaN (not a number)"), []string{"questionable measurement", "low perfusion"}, nil),
+			[]vital.Reading{
+				with(reading(vital.SpO2, 96, "96 %"), []string{"questionable measurement", "low perfusion"}, nil),
+				with(absent(vital.Pulse, "NaN bpm", "NaN (not a number)"), []string{"questionable measurement", "low perfusion"}, nil),
 			}},
 		{"weight SI with BMI and height", WeightMeasurement,
 			// 14000 × 0.005 kg; BMI 22.9; 1.750 m
 			"08 B0 36 E5 00 D6 06",
-			[]dispenser.Reading{
-				reading(dispenser.Weight, 70, "70.000 kg"),
-				reading(dispenser.BMI, 22.9, "22.9 kg/m2"),
-				reading(dispenser.Height, 1.75, "1.750 m"),
+			[]vital.Reading{
+				reading(vital.Weight, 70, "70.000 kg"),
+				reading(vital.BMI, 22.9, "22.9 kg/m2"),
+				reading(vital.Height, 1.75, "1.750 m"),
 			}},
 		{"weight imperial, user 1", WeightMeasurement,
 			// 154.32 lb; user 1; BMI 22.9; 68.9 in
 			"0D 48 3C 01 E5 00 B1 02",
-			[]dispenser.Reading{
-				with(reading(dispenser.Weight, 69.998, "154.32 lb"), nil, userCtx),
-				with(reading(dispenser.BMI, 22.9, "22.9 kg/m2"), nil, userCtx),
-				with(reading(dispenser.Height, 1.750, "68.9 in"), nil, userCtx),
+			[]vital.Reading{
+				with(reading(vital.Weight, 69.998, "154.32 lb"), nil, userCtx),
+				with(reading(vital.BMI, 22.9, "22.9 kg/m2"), nil, userCtx),
+				with(reading(vital.Height, 1.750, "68.9 in"), nil, userCtx),
 			}},
 		{"weight unsuccessful", WeightMeasurement,
 			"00 FF FF",
-			[]dispenser.Reading{{Device: "dev1", Quantity: dispenser.Weight, Unit: "kg", Time: received, Absent: MeasurementUnsuccessful}}},
+			[]vital.Reading{{Device: "dev1", Quantity: vital.Weight, Unit: "kg", Time: received, Absent: MeasurementUnsuccessful}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,9 +260,9 @@ func TestAttachContext(t *testing.T) {
 		"meal": "postprandial", "tester": "self", "health": "minor health issues",
 	}
 	at := time.Date(2024, 3, 5, 7, 30, 0, 0, time.UTC)
-	want := []dispenser.Reading{
-		{Quantity: dispenser.Glucose, Value: 95, Unit: "mg/dL", Original: "0.00095 kg/L", Time: at, DeviceTime: true, Context: withSample},
-		{Quantity: dispenser.HbA1c, Value: 6.5, Unit: "%", Original: "6.5 %", Time: at, DeviceTime: true, Context: ctxOnly},
+	want := []vital.Reading{
+		{Quantity: vital.Glucose, Value: 95, Unit: "mg/dL", Original: "0.00095 kg/L", Time: at, DeviceTime: true, Context: withSample},
+		{Quantity: vital.HbA1c, Value: 6.5, Unit: "%", Original: "6.5 %", Time: at, DeviceTime: true, Context: ctxOnly},
 	}
 	if got := g.Readings(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Readings() after AttachContext =\n%s\nwant\n%s", asJSON(got), asJSON(want))

@@ -25,25 +25,17 @@ type Temperature struct {
 }
 
 func decodeTemperature(r *reader, m *Measurement) error {
-	flags := r.u8("flags")
+	flags := r.readFlags(tmDefined)
 	t := &Temperature{Flags: flags, Unit: "Cel"}
-	if flags&tmFahrenheit != 0 {
+	if r.has(tmFahrenheit) {
 		t.Unit = "[degF]"
 	}
 	t.Value = r.float("temperature")
-	if flags&tmTimeStamp != 0 {
-		ts := r.dateTime("time stamp")
-		t.TimeStamp = &ts
+	t.TimeStamp = optional(r, tmTimeStamp, "time stamp", r.dateTime)
+	if r.has(tmType) {
+		t.Type = r.code("temperature type", r.u8("temperature type"), temperatureTypes)
 	}
-	if flags&tmType != 0 {
-		v := r.u8("temperature type")
-		if r.err == nil {
-			c := m.code("temperature type", v, temperatureTypes)
-			t.Type = &c
-		}
-	}
-	reserved := m.noteReservedFlags(flags, tmDefined)
-	if err := r.finish(m, reserved); err != nil {
+	if err := r.done(); err != nil {
 		return err
 	}
 	m.Temperature = t

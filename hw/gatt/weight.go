@@ -33,9 +33,9 @@ type Weight struct {
 }
 
 func decodeWeight(r *reader, m *Measurement) error {
-	flags := r.u8("flags")
+	flags := r.readFlags(wtDefined)
 	w := &Weight{Flags: flags, WeightUnit: "kg", HeightUnit: "m"}
-	imperial := flags&wtImperial != 0
+	imperial := r.has(wtImperial)
 	if imperial {
 		w.WeightUnit, w.HeightUnit = "lb", "in"
 	}
@@ -50,15 +50,9 @@ func decodeWeight(r *reader, m *Measurement) error {
 		v := Dec(int32(raw)*5, -3) // 0.005 kg
 		w.Weight = &v
 	}
-	if flags&wtTimeStamp != 0 {
-		t := r.dateTime("time stamp")
-		w.TimeStamp = &t
-	}
-	if flags&wtUserID != 0 {
-		u := r.u8("user id")
-		w.UserID = &u
-	}
-	if flags&wtBMI != 0 {
+	w.TimeStamp = optional(r, wtTimeStamp, "time stamp", r.dateTime)
+	w.UserID = optional(r, wtUserID, "user id", r.u8)
+	if r.has(wtBMI) {
 		bmi := Dec(int32(r.u16("BMI")), -1) // 0.1 kg/m2
 		h := r.u16("height")
 		height := Dec(int32(h), -3) // 0.001 m
@@ -67,8 +61,7 @@ func decodeWeight(r *reader, m *Measurement) error {
 		}
 		w.BMI, w.Height = &bmi, &height
 	}
-	reserved := m.noteReservedFlags(flags, wtDefined)
-	if err := r.finish(m, reserved); err != nil {
+	if err := r.done(); err != nil {
 		return err
 	}
 	m.Weight = w

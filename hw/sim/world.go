@@ -248,44 +248,41 @@ func (w *World) pin(name, use string, onOut func(gpio.Level)) (*Pin, error) {
 	return p, nil
 }
 
-// wireMotor connects compartment c's mechanism to its pins or its PCA9685
+// wireMotor connects compartment c's mechanism, as its kind's drive moves
+// it, to the pins the kind wires (hw.MotorKind.Pins) or to its PCA9685
 // channel.
 func (w *World) wireMotor(c *compartment) error {
 	m := c.cfg.Motor
-	use := fmt.Sprintf("compartment %d ", c.cfg.ID)
-	// out makes an output pin whose changes update c under the world lock.
-	out := func(name, what string, f func(high bool)) error {
-		_, err := w.pin(name, use+what, func(l gpio.Level) {
+	k, ok := hw.MotorKindNamed(m.Kind)
+	if !ok {
+		return fmt.Errorf("compartment %d: unknown motor kind %q", c.cfg.ID, m.Kind)
+	}
+	if k.Drive == hw.DriveServo {
+		c.servo = newServo(m.MinPulse, m.MaxPulse, m.RestAngle, m.DispenseAngle)
+		return nil
+	}
+	for i, p := range k.Pins(m) {
+		var f func(high bool) // a change of the pin, under the world lock
+		switch {
+		case k.Drive == hw.DriveHalfStep && i < 4:
+			f = func(high bool) { w.moveLocked(c, c.coils.set(i, high, time.Now())) }
+		case k.Drive == hw.DriveStepDir && i == 0: // STEP
+			f = func(high bool) { w.moveLocked(c, c.stepDir.setStep(high)) }
+		case k.Drive == hw.DriveStepDir && i == 1: // DIR
+			f = func(high bool) { c.stepDir.dir = high }
+		case k.Drive == hw.DriveStepDir && i == 2: // EN
+			// EN is active low; unwired, the carrier is always on.
+			f = func(high bool) { c.stepDir.disabled = high }
+		default:
+			return fmt.Errorf("compartment %d: no model of %s pin %s", c.cfg.ID, k.Name, p.Label)
+		}
+		if _, err := w.pin(p.Pin, fmt.Sprintf("compartment %d %s", c.cfg.ID, p.Label), func(l gpio.Level) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			f(l == gpio.High)
-		})
-		return err
-	}
-	switch m.Kind {
-	case "uln2003":
-		for i, name := range m.Pins {
-			if err := out(name, fmt.Sprintf("IN%d", i+1), func(high bool) {
-				w.moveLocked(c, c.coils.set(i, high, time.Now()))
-			}); err != nil {
-				return err
-			}
-		}
-	case "stepdir":
-		if err := out(m.Step, "STEP", func(high bool) { w.moveLocked(c, c.stepDir.setStep(high)) }); err != nil {
+		}); err != nil {
 			return err
 		}
-		if err := out(m.Dir, "DIR", func(high bool) { c.stepDir.dir = high }); err != nil {
-			return err
-		}
-		if m.Enable != "" {
-			// ENABLE is active low; unwired, the carrier is always on.
-			if err := out(m.Enable, "ENABLE", func(high bool) { c.stepDir.disabled = high }); err != nil {
-				return err
-			}
-		}
-	case "servo":
-		c.servo = newServo(m.MinPulse, m.MaxPulse, m.RestAngle, m.DispenseAngle)
 	}
 	return nil
 }

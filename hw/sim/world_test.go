@@ -154,6 +154,29 @@ func TestDispenseOneDropsOnePill(t *testing.T) {
 	}
 }
 
+// TestEveryMotorKind: the simulator models every declared motor kind's
+// drive, so the example of each, driven by its real driver, drops a pill.
+func TestEveryMotorKind(t *testing.T) {
+	for _, k := range hw.MotorKinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w, err := New(testBoard(""), []hw.CompartmentConfig{{ID: 1, Capacity: 10, Count: 5, Motor: k.Example}})
+				if err != nil {
+					t.Fatalf("New(example %s): %v", k.Name, err)
+				}
+				defer w.Board().Close()
+				if err := w.Board().Compartments[0].Motor.DispenseOne(context.Background()); err != nil {
+					t.Fatalf("DispenseOne: %v", err)
+				}
+				settle(time.Second)
+				if c := w.Snapshot().Compartments[0]; c.Count != 4 || c.Dispensed != 1 || c.MotorFaults != 0 {
+					t.Errorf("%s: compartment = %+v, want count 4, dispensed 1, no motor faults", k.Name, c)
+				}
+			})
+		})
+	}
+}
+
 func TestNothingDrops(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 )
 
@@ -42,14 +43,14 @@ type Alert struct {
 
 // Quantity is the quantity the alert's rule watches; "" for rules over
 // several (news2) or none (device_silent).
-func (a Alert) Quantity() dispenser.Quantity { return ruleQuantity[a.Rule] }
+func (a Alert) Quantity() vital.Quantity { return ruleQuantity[a.Rule] }
 
-var ruleQuantity = map[string]dispenser.Quantity{
-	RuleGlucoseLow:    dispenser.Glucose,
-	RuleGlucoseHigh:   dispenser.Glucose,
-	RuleBPCrisis:      dispenser.Systolic,
-	RuleWeightGain:    dispenser.Weight,
-	RuleBPMissedTrend: dispenser.Systolic,
+var ruleQuantity = map[string]vital.Quantity{
+	RuleGlucoseLow:    vital.Glucose,
+	RuleGlucoseHigh:   vital.Glucose,
+	RuleBPCrisis:      vital.Systolic,
+	RuleWeightGain:    vital.Weight,
+	RuleBPMissedTrend: vital.Systolic,
 }
 
 // alertKey builds the key of an episode of rule that starts at at.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 func TestAlertDetailRoundTrip(t *testing.T) {
@@ -39,7 +40,7 @@ func TestAlertDetailRoundTrip(t *testing.T) {
 			t.Errorf("key %q is longer than the notifier's 40", got.Key)
 		}
 	}
-	if q := (Alert{Rule: RuleGlucoseHigh}).Quantity(); q != dispenser.Glucose {
+	if q := (Alert{Rule: RuleGlucoseHigh}).Quantity(); q != vital.Glucose {
 		t.Errorf("Quantity of glucose_high = %q, want glucose", q)
 	}
 }

@@ -2,14 +2,13 @@ package vitals
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // Config is the `vitals:` section of the config file: the patient's paired
@@ -35,7 +34,7 @@ type Config struct {
 type Device struct {
 	// Address is the device's Bluetooth address, "A4:C1:38:12:34:56".
 	Address string `yaml:"address"`
-	// Kind is what it measures: one of DeviceKinds.
+	// Kind is what it measures: one of vital.KindNames().
 	Kind string `yaml:"kind"`
 	// Name is an optional label for caregivers ("bathroom scale"); it is
 	// used in no-data alerts in place of the kind.
@@ -47,36 +46,13 @@ type Device struct {
 	SilentAfter time.Duration `yaml:"silent_after"`
 }
 
-// The device kinds, as written in the config. The transport maps each to
-// its Bluetooth SIG service.
-const (
-	KindBloodPressure = "blood_pressure"
-	KindGlucose       = "glucose"
-	KindThermometer   = "thermometer"
-	KindPulseOximeter = "pulse_oximeter"
-	KindScale         = "scale"
-	KindHeartRate     = "heart_rate"
-)
-
-// DeviceKinds lists the kinds a device may have.
-var DeviceKinds = []string{KindBloodPressure, KindGlucose, KindThermometer, KindPulseOximeter, KindScale, KindHeartRate}
-
-var kindNouns = map[string]string{
-	KindBloodPressure: "blood pressure monitor",
-	KindGlucose:       "glucose meter",
-	KindThermometer:   "thermometer",
-	KindPulseOximeter: "pulse oximeter",
-	KindScale:         "scale",
-	KindHeartRate:     "heart rate monitor",
-}
-
-// Label is how alerts name the device: its Name, else what it is.
+// Label is how alerts name the device: its Name, else its kind's noun.
 func (d Device) Label() string {
 	if d.Name != "" {
 		return d.Name
 	}
-	if n, ok := kindNouns[d.Kind]; ok {
-		return n
+	if k, ok := vital.KindNamed(d.Kind); ok {
+		return k.Noun
 	}
 	return "health device"
 }
@@ -130,22 +106,19 @@ type WeightGain struct {
 
 // Defaults are the thresholds used where the config leaves one out.
 // Sources (see docs/vitals.md for the full citations):
-//   - glucose: ADA Standards of Care, section 6 (hypoglycaemia level 1
-//     < 70 mg/dL, level 2 < 54 mg/dL); International Consensus on Time in
-//     Range, 2019 (level 2 hyperglycaemia > 250 mg/dL);
-//   - hypertensive crisis: AHA blood pressure categories (systolic >= 180
-//     and/or diastolic >= 120; wait 5 minutes and test again);
+//   - glucose and hypertensive crisis: declared with their device kinds
+//     (package hw/vital), whose reports use them too;
 //   - NEWS2: Royal College of Physicians, 2017 (chart 1, scale 1);
 //   - weight: ESC Heart Failure Association self-care recommendations
 //     (> 2 kg in 3 days); AHA patient guidance (2-3 lb in a day, 5 lb in a
 //     week);
 //   - the trend and the timing defaults are this project's choices.
 var Defaults = Thresholds{
-	GlucoseLow:          70,
-	GlucoseVeryLow:      54,
-	GlucoseHigh:         250,
-	CrisisSystolic:      180,
-	CrisisDiastolic:     120,
+	GlucoseLow:          vital.DefaultGlucoseLow,
+	GlucoseVeryLow:      vital.DefaultGlucoseVeryLow,
+	GlucoseHigh:         vital.DefaultGlucoseHigh,
+	CrisisSystolic:      vital.DefaultCrisisSystolic,
+	CrisisDiastolic:     vital.DefaultCrisisDiastolic,
 	CrisisConfirmWithin: 5 * time.Minute,
 	SpO2Scale:           1,
 	NEWS2Window:         time.Hour,
@@ -228,9 +201,10 @@ func (c Config) EffectiveThresholds() Thresholds { return c.resolved().Threshold
 func (c *Config) Validate() problem.List {
 	var l problem.List
 	seen := map[string]int{}
+	kinds := strings.Join(vital.KindNames(), ", ")
 	for i, d := range c.Devices {
 		at := problem.Index("devices", i)
-		switch norm, ok := dispenser.NormalizeAddress(d.Address); {
+		switch norm, ok := vital.NormalizeAddress(d.Address); {
 		case d.Address == "":
 			l.Add(at, `add address: the device's Bluetooth address as bluetoothctl shows it, e.g. address: "A4:C1:38:12:34:56"`,
 				"device has no address")
@@ -244,11 +218,11 @@ func (c *Config) Validate() problem.List {
 				seen[norm] = i
 			}
 		}
-		switch {
+		switch _, known := vital.KindNamed(d.Kind); {
 		case d.Kind == "":
-			l.Add(at, "add kind: one of "+strings.Join(DeviceKinds, ", "), "device has no kind")
-		case !slices.Contains(DeviceKinds, d.Kind):
-			l.Add(at+".kind", "use one of "+strings.Join(DeviceKinds, ", "), "unknown device kind %q", d.Kind)
+			l.Add(at, "add kind: one of "+kinds, "device has no kind")
+		case !known:
+			l.Add(at+".kind", "use one of "+kinds, "unknown device kind %q", d.Kind)
 		}
 		if d.Name != "" && (utf8.RuneCountInString(d.Name) > 40 || strings.IndexFunc(d.Name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0) {
 			l.Add(at+".name", "write a short label such as bathroom scale", "name must be at most 40 printable characters: it goes into text messages")

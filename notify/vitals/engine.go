@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -16,7 +17,7 @@ import (
 type History interface {
 	// ReadingsBetween returns the readings of q measured in [from, to), in
 	// time order.
-	ReadingsBetween(ctx context.Context, q dispenser.Quantity, from, to time.Time) ([]dispenser.Reading, error)
+	ReadingsBetween(ctx context.Context, q vital.Quantity, from, to time.Time) ([]vital.Reading, error)
 }
 
 // DoseHistory is the event log the cross-rule reads missed doses from
@@ -67,7 +68,7 @@ func NewEngine(cfg Config, meds []dispenser.Medication, clock schedule.Clock, hi
 		}
 	}
 	for _, d := range cfg.Devices {
-		addr, _ := dispenser.NormalizeAddress(d.Address)
+		addr, _ := vital.NormalizeAddress(d.Address)
 		e.devices[addr] = d
 	}
 	return e
@@ -120,14 +121,14 @@ func (e *Engine) step(v verdict, at time.Time, a Alert, clearReason string) []Al
 	return out
 }
 
-func reliable(r dispenser.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
+func reliable(r vital.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
 
 // Measurement runs the rules over the readings of one measurement (one
 // device, one time), already stored, and returns the alert changes.
 // Readings older than MaxAge are stored history but raise nothing; a
 // reading the device flagged unreliable neither raises nor clears an alert
 // on its own.
-func (e *Engine) Measurement(ctx context.Context, rs []dispenser.Reading) ([]Alert, error) {
+func (e *Engine) Measurement(ctx context.Context, rs []vital.Reading) ([]Alert, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
@@ -138,20 +139,20 @@ func (e *Engine) Measurement(ctx context.Context, rs []dispenser.Reading) ([]Ale
 	if e.clock.Now().Sub(at) > e.th.MaxAge {
 		return out, nil
 	}
-	byQ := map[dispenser.Quantity]dispenser.Reading{}
+	byQ := map[vital.Quantity]vital.Reading{}
 	for _, r := range rs {
 		if r.HasValue() {
 			byQ[r.Quantity] = r
 		}
 	}
 
-	if g, ok := byQ[dispenser.Glucose]; ok && reliable(g) {
+	if g, ok := byQ[vital.Glucose]; ok && reliable(g) {
 		out = append(out, e.step(glucoseLow(g.Value, e.th), at, Alert{Rule: RuleGlucoseLow}, "normal")...)
 		out = append(out, e.step(glucoseHigh(g.Value, e.th), at, Alert{Rule: RuleGlucoseHigh}, "normal")...)
 	}
 
-	sys, hasSys := byQ[dispenser.Systolic]
-	dia, hasDia := byQ[dispenser.Diastolic]
+	sys, hasSys := byQ[vital.Systolic]
+	dia, hasDia := byQ[vital.Diastolic]
 	if hasSys && hasDia {
 		cur := bp{at: at, sys: sys.Value, dia: dia.Value, unreliable: !reliable(sys) || !reliable(dia)}
 		earlier, err := e.bpBetween(ctx, at.Add(-e.th.CrisisConfirmWithin), at)
@@ -167,12 +168,12 @@ func (e *Engine) Measurement(ctx context.Context, rs []dispenser.Reading) ([]Ale
 	}
 	out = append(out, alerts...)
 
-	if w, ok := byQ[dispenser.Weight]; ok && reliable(w) && len(e.cfg.WeightGain) > 0 {
+	if w, ok := byQ[vital.Weight]; ok && reliable(w) && len(e.cfg.WeightGain) > 0 {
 		var longest time.Duration
 		for _, g := range e.cfg.WeightGain {
 			longest = max(longest, g.Within)
 		}
-		earlier, err := e.hist.ReadingsBetween(ctx, dispenser.Weight, at.Add(-longest-longest/4), at)
+		earlier, err := e.hist.ReadingsBetween(ctx, vital.Weight, at.Add(-longest-longest/4), at)
 		if err != nil {
 			return out, err
 		}
@@ -190,8 +191,8 @@ func (e *Engine) Measurement(ctx context.Context, rs []dispenser.Reading) ([]Ale
 	return out, nil
 }
 
-func onlyReliable(rs []dispenser.Reading) []dispenser.Reading {
-	var out []dispenser.Reading
+func onlyReliable(rs []vital.Reading) []vital.Reading {
+	var out []vital.Reading
 	for _, r := range rs {
 		if reliable(r) {
 			out = append(out, r)
@@ -203,11 +204,11 @@ func onlyReliable(rs []dispenser.Reading) []dispenser.Reading {
 // bpBetween pairs the stored systolic and diastolic readings measured in
 // [from, to) into measurements.
 func (e *Engine) bpBetween(ctx context.Context, from, to time.Time) ([]bp, error) {
-	sys, err := e.hist.ReadingsBetween(ctx, dispenser.Systolic, from, to)
+	sys, err := e.hist.ReadingsBetween(ctx, vital.Systolic, from, to)
 	if err != nil {
 		return nil, err
 	}
-	dia, err := e.hist.ReadingsBetween(ctx, dispenser.Diastolic, from, to)
+	dia, err := e.hist.ReadingsBetween(ctx, vital.Diastolic, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +216,7 @@ func (e *Engine) bpBetween(ctx context.Context, from, to time.Time) ([]bp, error
 		dev string
 		at  int64
 	}
-	d := map[key]dispenser.Reading{}
+	d := map[key]vital.Reading{}
 	for _, r := range dia {
 		if r.HasValue() {
 			d[key{r.Device, r.Time.UnixMilli()}] = r
@@ -233,8 +234,8 @@ func (e *Engine) bpBetween(ctx context.Context, from, to time.Time) ([]bp, error
 // news2 scores the observation set around a measurement that carries a
 // NEWS2 parameter: the measurement's own reliable values, and for the other
 // parameters the latest reliable reading within NEWS2Window before it.
-func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[dispenser.Quantity]dispenser.Reading) ([]Alert, error) {
-	obs := map[dispenser.Quantity]float64{}
+func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[vital.Quantity]vital.Reading) ([]Alert, error) {
+	obs := map[vital.Quantity]float64{}
 	for _, q := range news2Quantities {
 		if r, ok := byQ[q]; ok && e.news2Source(r) {
 			obs[q] = r.Value
@@ -263,11 +264,12 @@ func (e *Engine) news2(ctx context.Context, at time.Time, byQ map[dispenser.Quan
 }
 
 // news2Source reports whether r may count in a NEWS2 observation set: a
-// sound value, and not from a heart-rate strap, which is worn during
-// exercise (NEWS2 scores a patient at rest; a pulse of 135 on a walk is not
-// a red parameter).
-func (e *Engine) news2Source(r dispenser.Reading) bool {
-	return reliable(r) && e.devices[r.Device].Kind != KindHeartRate
+// sound value, and not from a device worn during exercise such as a
+// heart-rate strap (NEWS2 scores a patient at rest; a pulse of 135 on a
+// walk is not a red parameter).
+func (e *Engine) news2Source(r vital.Reading) bool {
+	k, _ := vital.KindNamed(e.devices[r.Device].Kind)
+	return reliable(r) && !k.Exercise
 }
 
 // crossRule evaluates missed blood-pressure medication with a rising
@@ -282,7 +284,7 @@ func (e *Engine) crossRule(ctx context.Context) ([]Alert, error) {
 		return nil, err
 	}
 	count, span := missedStreak(evs, e.bpMeds)
-	sys, err := e.hist.ReadingsBetween(ctx, dispenser.Systolic, now.Add(-e.th.TrendWindow), now.Add(time.Millisecond))
+	sys, err := e.hist.ReadingsBetween(ctx, vital.Systolic, now.Add(-e.th.TrendWindow), now.Add(time.Millisecond))
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -15,10 +16,10 @@ import (
 type Store interface {
 	History
 	// AppendReadings stores rs durably and returns those that were new.
-	AppendReadings(ctx context.Context, rs ...dispenser.Reading) ([]dispenser.Reading, error)
+	AppendReadings(ctx context.Context, rs ...vital.Reading) ([]vital.Reading, error)
 	// LastReading returns the latest stored reading of a device (q "" for
 	// any quantity).
-	LastReading(ctx context.Context, device string, q dispenser.Quantity) (dispenser.Reading, bool, error)
+	LastReading(ctx context.Context, device string, q vital.Quantity) (vital.Reading, bool, error)
 }
 
 // Log is the event log the monitor appends alerts to and reads dose
@@ -71,7 +72,7 @@ func NewMonitor(cfg Config, meds []dispenser.Medication, clock schedule.Clock, s
 	m := &Monitor{engine: NewEngine(cfg, meds, clock, store, log), store: store, log: log, clock: clock,
 		logger: logger, devices: map[string]Device{}, timers: map[string]schedule.Timer{}, wake: make(chan struct{}, 1)}
 	for _, d := range cfg.Devices {
-		addr, _ := dispenser.NormalizeAddress(d.Address)
+		addr, _ := vital.NormalizeAddress(d.Address)
 		d.Address = addr
 		m.devices[addr] = d
 	}
@@ -149,7 +150,7 @@ func (m *Monitor) silent(addr string) {
 // they were taken or received), runs the rules over the new ones and
 // appends the alert events. It returns the readings stored (repeats of
 // stored ones are left out) and the events appended.
-func (m *Monitor) Ingest(ctx context.Context, rs []dispenser.Reading) ([]dispenser.Reading, []dispenser.Event, error) {
+func (m *Monitor) Ingest(ctx context.Context, rs []vital.Reading) ([]vital.Reading, []dispenser.Event, error) {
 	if len(rs) == 0 {
 		return nil, nil, nil
 	}
@@ -189,8 +190,8 @@ func (m *Monitor) Ingest(ctx context.Context, rs []dispenser.Reading) ([]dispens
 }
 
 // measurements splits readings into runs of one device and one time.
-func measurements(rs []dispenser.Reading) [][]dispenser.Reading {
-	var out [][]dispenser.Reading
+func measurements(rs []vital.Reading) [][]vital.Reading {
+	var out [][]vital.Reading
 	for i := 0; i < len(rs); {
 		j := i + 1
 		for j < len(rs) && rs[j].Device == rs[i].Device && rs[j].Time.Equal(rs[i].Time) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -62,7 +63,7 @@ func (r *rig) restart(cfg Config, meds ...dispenser.Medication) {
 
 // ingest stores readings taken now and returns the alerts they raised, as
 // "rule priority" or "rule cleared=reason".
-func (r *rig) ingest(rs ...dispenser.Reading) []string {
+func (r *rig) ingest(rs ...vital.Reading) []string {
 	r.t.Helper()
 	for i := range rs {
 		if rs[i].Time.IsZero() {
@@ -93,19 +94,19 @@ func describe(t *testing.T, evs []dispenser.Event) []string {
 	return out
 }
 
-func rd(dev string, q dispenser.Quantity, v float64, unreliable ...string) dispenser.Reading {
-	return dispenser.Reading{Device: dev, Quantity: q, Value: v, Unit: q.Unit(), Unreliable: unreliable}
+func rd(dev string, q vital.Quantity, v float64, unreliable ...string) vital.Reading {
+	return vital.Reading{Device: dev, Quantity: q, Value: v, Unit: q.Unit(), Unreliable: unreliable}
 }
 
-func bpReading(sys, dia float64, unreliable ...string) []dispenser.Reading {
-	return []dispenser.Reading{rd(cuff, dispenser.Systolic, sys, unreliable...), rd(cuff, dispenser.Diastolic, dia, unreliable...)}
+func bpReading(sys, dia float64, unreliable ...string) []vital.Reading {
+	return []vital.Reading{rd(cuff, vital.Systolic, sys, unreliable...), rd(cuff, vital.Diastolic, dia, unreliable...)}
 }
 
 // step is one action of a scripted scenario: advance the clock, then
 // ingest readings, and expect these alert changes.
 type step struct {
 	advance time.Duration
-	rs      []dispenser.Reading
+	rs      []vital.Reading
 	want    string // alert changes joined by "; "
 }
 
@@ -120,7 +121,7 @@ func runScript(t *testing.T, r *rig, steps []step) {
 	}
 }
 
-func values(rs []dispenser.Reading) []string {
+func values(rs []vital.Reading) []string {
 	var out []string
 	for _, r := range rs {
 		s := fmt.Sprintf("%s=%g", r.Quantity, r.Value)
@@ -133,8 +134,8 @@ func values(rs []dispenser.Reading) []string {
 }
 
 func TestMonitorLatches(t *testing.T) {
-	g := func(v float64, unreliable ...string) []dispenser.Reading {
-		return []dispenser.Reading{rd(meter, dispenser.Glucose, v, unreliable...)}
+	g := func(v float64, unreliable ...string) []vital.Reading {
+		return []vital.Reading{rd(meter, vital.Glucose, v, unreliable...)}
 	}
 	tests := []struct {
 		name  string
@@ -187,12 +188,12 @@ func TestMonitorLatches(t *testing.T) {
 			{3 * time.Minute, bpReading(185, 105, "cuff fit loose"), ""},
 		}},
 		{"partial NEWS2 across devices", []step{
-			{0, []dispenser.Reading{rd(oxi, dispenser.SpO2, 93), rd(oxi, dispenser.Pulse, 115)}, ""}, // 2 + 2 = 4
-			{10 * time.Minute, []dispenser.Reading{rd(meter, dispenser.Temperature, 38.5)}, "news2 medium"},
-			{2 * time.Hour, []dispenser.Reading{rd(oxi, dispenser.SpO2, 97), rd(oxi, dispenser.Pulse, 80)}, "news2 cleared=normal"},
+			{0, []vital.Reading{rd(oxi, vital.SpO2, 93), rd(oxi, vital.Pulse, 115)}, ""}, // 2 + 2 = 4
+			{10 * time.Minute, []vital.Reading{rd(meter, vital.Temperature, 38.5)}, "news2 medium"},
+			{2 * time.Hour, []vital.Reading{rd(oxi, vital.SpO2, 97), rd(oxi, vital.Pulse, 80)}, "news2 cleared=normal"},
 		}},
 		{"unreliable oximetry is left out of NEWS2", []step{
-			{0, []dispenser.Reading{rd(oxi, dispenser.SpO2, 85, "low perfusion"), rd(oxi, dispenser.Pulse, 70, "low perfusion")}, ""},
+			{0, []vital.Reading{rd(oxi, vital.SpO2, 85, "low perfusion"), rd(oxi, vital.Pulse, 70, "low perfusion")}, ""},
 		}},
 	}
 	for _, tt := range tests {
@@ -204,28 +205,28 @@ func TestMonitorLatches(t *testing.T) {
 
 func TestMonitorHeartRateStrapStaysOutOfNEWS2(t *testing.T) {
 	const strap = "00:11:22:33:44:05"
-	r := newRig(t, Config{Devices: []Device{{Address: strap, Kind: KindHeartRate}}})
-	if got := r.ingest(rd(strap, dispenser.Pulse, 140)); len(got) != 0 {
+	r := newRig(t, Config{Devices: []Device{{Address: strap, Kind: vital.KindHeartRate.Name}}})
+	if got := r.ingest(rd(strap, vital.Pulse, 140)); len(got) != 0 {
 		t.Errorf("a strap's pulse of 140: %v, want nothing", got)
 	}
 	r.clock.Advance(time.Minute)
-	if got := r.ingest(rd(oxi, dispenser.SpO2, 97), rd(oxi, dispenser.Pulse, 72)); len(got) != 0 {
+	if got := r.ingest(rd(oxi, vital.SpO2, 97), rd(oxi, vital.Pulse, 72)); len(got) != 0 {
 		t.Errorf("a normal oximeter reading after the strap's: %v, want nothing", got)
 	}
 	r.clock.Advance(time.Minute)
-	if got := strings.Join(r.ingest(rd(oxi, dispenser.SpO2, 97), rd(oxi, dispenser.Pulse, 135)), ";"); got != "news2 medium" {
+	if got := strings.Join(r.ingest(rd(oxi, vital.SpO2, 97), rd(oxi, vital.Pulse, 135)), ";"); got != "news2 medium" {
 		t.Errorf("an oximeter's pulse of 135: %q, want news2 medium", got)
 	}
 }
 
 func TestMonitorStaleReadingsStoreWithoutAlert(t *testing.T) {
 	r := newRig(t, Config{})
-	old := rd(meter, dispenser.Glucose, 40)
+	old := rd(meter, vital.Glucose, 40)
 	old.Time, old.DeviceTime = start.Add(-13*time.Hour), true
 	if got := r.ingest(old); len(got) != 0 {
 		t.Errorf("a 13-hour-old low raised %v, want nothing", got)
 	}
-	recent := rd(meter, dispenser.Glucose, 40)
+	recent := rd(meter, vital.Glucose, 40)
 	recent.Time, recent.DeviceTime = start.Add(-11*time.Hour), true
 	if got := r.ingest(recent); strings.Join(got, ";") != "glucose_low high" {
 		t.Errorf("an 11-hour-old low raised %v, want glucose_low high", got)
@@ -237,11 +238,11 @@ func TestMonitorStaleReadingsStoreWithoutAlert(t *testing.T) {
 
 func TestMonitorRepeatsOfStoredReadingsRaiseNothing(t *testing.T) {
 	r := newRig(t, Config{})
-	low := rd(meter, dispenser.Glucose, 50)
+	low := rd(meter, vital.Glucose, 50)
 	low.Time, low.DeviceTime, low.Context = start, true, map[string]string{"sequence": "7"}
 	r.ingest(low)
 	r.clock.Advance(time.Minute)
-	cleared := rd(meter, dispenser.Glucose, 110)
+	cleared := rd(meter, vital.Glucose, 110)
 	r.ingest(cleared)
 	r.clock.Advance(time.Minute)
 	// The meter sends its stored record 7 again after a reconnection.
@@ -252,28 +253,28 @@ func TestMonitorRepeatsOfStoredReadingsRaiseNothing(t *testing.T) {
 
 func TestMonitorRestartKeepsLatches(t *testing.T) {
 	r := newRig(t, Config{})
-	if got := r.ingest(rd(meter, dispenser.Glucose, 60)); len(got) != 1 {
+	if got := r.ingest(rd(meter, vital.Glucose, 60)); len(got) != 1 {
 		t.Fatalf("first low raised %v, want one alert", got)
 	}
 	r.restart(Config{})
 	r.clock.Advance(time.Minute)
-	if got := r.ingest(rd(meter, dispenser.Glucose, 62)); len(got) != 0 {
+	if got := r.ingest(rd(meter, vital.Glucose, 62)); len(got) != 0 {
 		t.Errorf("after a restart the same low raised %v, want nothing", got)
 	}
 	r.clock.Advance(time.Minute)
-	if got := strings.Join(r.ingest(rd(meter, dispenser.Glucose, 50)), ";"); got != "glucose_low high" {
+	if got := strings.Join(r.ingest(rd(meter, vital.Glucose, 50)), ";"); got != "glucose_low high" {
 		t.Errorf("after a restart a level 2 low raised %q, want glucose_low high", got)
 	}
 	r.clock.Advance(time.Minute)
-	if got := strings.Join(r.ingest(rd(meter, dispenser.Glucose, 100)), ";"); got != "glucose_low cleared=normal" {
+	if got := strings.Join(r.ingest(rd(meter, vital.Glucose, 100)), ";"); got != "glucose_low cleared=normal" {
 		t.Errorf("after a restart a normal reading raised %q, want glucose_low cleared=normal", got)
 	}
 }
 
 func TestMonitorDeviceSilent(t *testing.T) {
 	cfg := Config{Devices: []Device{
-		{Address: "00:11:22:33:44:03", Kind: KindScale, SilentAfter: 36 * time.Hour},
-		{Address: cuff, Kind: KindBloodPressure}, // no alarm
+		{Address: "00:11:22:33:44:03", Kind: vital.KindScale.Name, SilentAfter: 36 * time.Hour},
+		{Address: cuff, Kind: vital.KindBloodPressure.Name}, // no alarm
 	}}
 	r := newRig(t, cfg)
 	alerts := func(since int64) []string {
@@ -296,7 +297,7 @@ func TestMonitorDeviceSilent(t *testing.T) {
 		t.Errorf("no-data alert = %+v, want it to name the scale, its address and 36 hours", a)
 	}
 	r.clock.Advance(time.Hour)
-	if got := strings.Join(r.ingest(rd(scale, dispenser.Weight, 80)), ";"); got != "device_silent cleared=resumed" {
+	if got := strings.Join(r.ingest(rd(scale, vital.Weight, 80)), ";"); got != "device_silent cleared=resumed" {
 		t.Errorf("a reading from the silent scale raised %q, want device_silent cleared=resumed", got)
 	}
 	// Reporting re-arms the full period.
@@ -450,9 +451,9 @@ func TestMonitorSettleWaitsForRun(t *testing.T) {
 // TestMonitorReplayedMemoryIsNotANewMeasurement: a device that only sends
 // records already stored stays silent.
 func TestMonitorReplayedMemoryIsNotANewMeasurement(t *testing.T) {
-	cfg := Config{Devices: []Device{{Address: scale, Kind: KindScale, SilentAfter: 36 * time.Hour}}}
+	cfg := Config{Devices: []Device{{Address: scale, Kind: vital.KindScale.Name, SilentAfter: 36 * time.Hour}}}
 	r := newRig(t, cfg)
-	w := rd(scale, dispenser.Weight, 80)
+	w := rd(scale, vital.Weight, 80)
 	w.Time, w.DeviceTime = start, true
 	r.ingest(w)
 	r.clock.Advance(30 * time.Hour)

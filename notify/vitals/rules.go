@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 )
 
@@ -205,21 +206,21 @@ func news2Temperature(v float64) int {
 // news2Quantities are the NEWS2 parameters a home device measures.
 // Respiration rate and consciousness are not measured, and the patient is
 // taken to be on air: the score is partial, a lower bound of the full one.
-var news2Quantities = []dispenser.Quantity{dispenser.SpO2, dispenser.Pulse, dispenser.Systolic, dispenser.Temperature}
+var news2Quantities = []vital.Quantity{vital.SpO2, vital.Pulse, vital.Systolic, vital.Temperature}
 
 // news2Partial scores an observation set (one value per parameter present).
 // red reports a single parameter scoring 3.
-func news2Partial(obs map[dispenser.Quantity]float64, scale int) (score int, red bool) {
+func news2Partial(obs map[vital.Quantity]float64, scale int) (score int, red bool) {
 	for q, v := range obs {
 		var s int
 		switch q {
-		case dispenser.SpO2:
+		case vital.SpO2:
 			s = news2SpO2(v, scale)
-		case dispenser.Pulse:
+		case vital.Pulse:
 			s = news2Pulse(v)
-		case dispenser.Systolic:
+		case vital.Systolic:
 			s = news2Systolic(v)
-		case dispenser.Temperature:
+		case vital.Temperature:
 			s = news2Temperature(v)
 		default:
 			continue
@@ -249,7 +250,7 @@ func news2(score int, red bool, measured int) verdict {
 // weightGain judges the weight cur (kg, at at) against earlier weights:
 // for each window, the baseline is the earlier weight measured closest to
 // Within before, no further than a quarter of Within from that instant.
-func weightGain(cur float64, at time.Time, earlier []dispenser.Reading, windows []WeightGain) verdict {
+func weightGain(cur float64, at time.Time, earlier []vital.Reading, windows []WeightGain) verdict {
 	any, allBelow := false, true
 	for _, w := range windows {
 		target := at.Add(-w.Within)
@@ -301,7 +302,7 @@ func days(d time.Duration) string {
 // slopePerDay is the least-squares slope of the values against their times,
 // in units per day; ok is false for fewer than min points or points spanning
 // less than a day, which say nothing of a trend.
-func slopePerDay(rs []dispenser.Reading, min int) (slope float64, ok bool) {
+func slopePerDay(rs []vital.Reading, min int) (slope float64, ok bool) {
 	if len(rs) < min || len(rs) < 2 {
 		return 0, false
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 var th = Thresholds{}.withDefaults()
@@ -122,18 +123,18 @@ func TestNEWS2Bands(t *testing.T) {
 func TestNEWS2Partial(t *testing.T) {
 	tests := []struct {
 		name  string
-		obs   map[dispenser.Quantity]float64
+		obs   map[vital.Quantity]float64
 		score int
 		red   bool
 		want  string
 	}{
-		{"all normal", map[dispenser.Quantity]float64{dispenser.SpO2: 97, dispenser.Pulse: 72, dispenser.Systolic: 125, dispenser.Temperature: 36.8}, 0, false, "normal"},
-		{"score 3 clears", map[dispenser.Quantity]float64{dispenser.SpO2: 94, dispenser.Pulse: 95, dispenser.Temperature: 38.5}, 3, false, "normal"},
-		{"score 4 holds", map[dispenser.Quantity]float64{dispenser.SpO2: 93, dispenser.Pulse: 115}, 4, false, "hold"},
-		{"single red parameter", map[dispenser.Quantity]float64{dispenser.SpO2: 90}, 3, true, "abnormal/1/medium"},
-		{"score 5", map[dispenser.Quantity]float64{dispenser.SpO2: 93, dispenser.Pulse: 115, dispenser.Temperature: 38.5}, 5, false, "abnormal/1/medium"},
-		{"score 7", map[dispenser.Quantity]float64{dispenser.SpO2: 93, dispenser.Pulse: 120, dispenser.Systolic: 105, dispenser.Temperature: 39.5}, 7, false, "abnormal/2/high"},
-		{"other quantities do not count", map[dispenser.Quantity]float64{dispenser.Glucose: 20}, 0, false, "normal"},
+		{"all normal", map[vital.Quantity]float64{vital.SpO2: 97, vital.Pulse: 72, vital.Systolic: 125, vital.Temperature: 36.8}, 0, false, "normal"},
+		{"score 3 clears", map[vital.Quantity]float64{vital.SpO2: 94, vital.Pulse: 95, vital.Temperature: 38.5}, 3, false, "normal"},
+		{"score 4 holds", map[vital.Quantity]float64{vital.SpO2: 93, vital.Pulse: 115}, 4, false, "hold"},
+		{"single red parameter", map[vital.Quantity]float64{vital.SpO2: 90}, 3, true, "abnormal/1/medium"},
+		{"score 5", map[vital.Quantity]float64{vital.SpO2: 93, vital.Pulse: 115, vital.Temperature: 38.5}, 5, false, "abnormal/1/medium"},
+		{"score 7", map[vital.Quantity]float64{vital.SpO2: 93, vital.Pulse: 120, vital.Systolic: 105, vital.Temperature: 39.5}, 7, false, "abnormal/2/high"},
+		{"other quantities do not count", map[vital.Quantity]float64{vital.Glucose: 20}, 0, false, "normal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,25 +151,25 @@ func TestNEWS2Partial(t *testing.T) {
 
 func TestWeightGain(t *testing.T) {
 	now := time.Date(2026, 3, 10, 7, 0, 0, 0, time.UTC)
-	w := func(hoursAgo float64, kg float64) dispenser.Reading {
-		return dispenser.Reading{Quantity: dispenser.Weight, Value: kg, Time: now.Add(-time.Duration(hoursAgo * float64(time.Hour)))}
+	w := func(hoursAgo float64, kg float64) vital.Reading {
+		return vital.Reading{Quantity: vital.Weight, Value: kg, Time: now.Add(-time.Duration(hoursAgo * float64(time.Hour)))}
 	}
 	tests := []struct {
 		name    string
 		cur     float64
-		earlier []dispenser.Reading
+		earlier []vital.Reading
 		want    string
 	}{
 		{"no earlier weight", 80, nil, "hold"},
-		{"1 kg since yesterday", 81, []dispenser.Reading{w(24, 80)}, "abnormal/1/medium"},
-		{"0.9 kg since yesterday is within the margin", 80.9, []dispenser.Reading{w(24, 80)}, "hold"},
-		{"0.6 kg since yesterday clears", 80.6, []dispenser.Reading{w(24, 80)}, "normal"},
-		{"yesterday's weigh-in 5 hours late still counts", 81.2, []dispenser.Reading{w(19, 80)}, "abnormal/1/medium"},
-		{"this morning's earlier weight is not a day's baseline", 81.5, []dispenser.Reading{w(2, 80)}, "hold"},
-		{"2 kg in 3 days, slowly", 82, []dispenser.Reading{w(72, 80), w(48, 80.7), w(24, 81.4)}, "abnormal/1/medium"},
-		{"2.3 kg in a week", 82.3, []dispenser.Reading{w(168, 80), w(72, 80.6), w(24, 81.5)}, "abnormal/1/medium"},
-		{"closest to the window is the baseline", 81, []dispenser.Reading{w(29, 79), w(24, 80.5)}, "normal"},
-		{"weight loss clears", 78, []dispenser.Reading{w(24, 80), w(72, 80)}, "normal"},
+		{"1 kg since yesterday", 81, []vital.Reading{w(24, 80)}, "abnormal/1/medium"},
+		{"0.9 kg since yesterday is within the margin", 80.9, []vital.Reading{w(24, 80)}, "hold"},
+		{"0.6 kg since yesterday clears", 80.6, []vital.Reading{w(24, 80)}, "normal"},
+		{"yesterday's weigh-in 5 hours late still counts", 81.2, []vital.Reading{w(19, 80)}, "abnormal/1/medium"},
+		{"this morning's earlier weight is not a day's baseline", 81.5, []vital.Reading{w(2, 80)}, "hold"},
+		{"2 kg in 3 days, slowly", 82, []vital.Reading{w(72, 80), w(48, 80.7), w(24, 81.4)}, "abnormal/1/medium"},
+		{"2.3 kg in a week", 82.3, []vital.Reading{w(168, 80), w(72, 80.6), w(24, 81.5)}, "abnormal/1/medium"},
+		{"closest to the window is the baseline", 81, []vital.Reading{w(29, 79), w(24, 80.5)}, "normal"},
+		{"weight loss clears", 78, []vital.Reading{w(24, 80), w(72, 80)}, "normal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,20 +182,20 @@ func TestWeightGain(t *testing.T) {
 
 func TestSlopePerDay(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	sys := func(day float64, v float64) dispenser.Reading {
-		return dispenser.Reading{Quantity: dispenser.Systolic, Value: v, Time: t0.Add(time.Duration(day * 24 * float64(time.Hour)))}
+	sys := func(day float64, v float64) vital.Reading {
+		return vital.Reading{Quantity: vital.Systolic, Value: v, Time: t0.Add(time.Duration(day * 24 * float64(time.Hour)))}
 	}
 	tests := []struct {
 		name  string
-		rs    []dispenser.Reading
+		rs    []vital.Reading
 		slope float64
 		ok    bool
 	}{
-		{"rising 5 a day", []dispenser.Reading{sys(0, 130), sys(1, 135), sys(2, 140)}, 5, true},
-		{"flat", []dispenser.Reading{sys(0, 130), sys(1, 130), sys(2, 130)}, 0, true},
-		{"falling", []dispenser.Reading{sys(0, 140), sys(2, 130), sys(4, 120)}, -5, true},
-		{"too few", []dispenser.Reading{sys(0, 130), sys(1, 150)}, 0, false},
-		{"all in one day", []dispenser.Reading{sys(0, 130), sys(0.2, 150), sys(0.5, 170)}, 0, false},
+		{"rising 5 a day", []vital.Reading{sys(0, 130), sys(1, 135), sys(2, 140)}, 5, true},
+		{"flat", []vital.Reading{sys(0, 130), sys(1, 130), sys(2, 130)}, 0, true},
+		{"falling", []vital.Reading{sys(0, 140), sys(2, 130), sys(4, 120)}, -5, true},
+		{"too few", []vital.Reading{sys(0, 130), sys(1, 150)}, 0, false},
+		{"all in one day", []vital.Reading{sys(0, 130), sys(0.2, 150), sys(0.5, 170)}, 0, false},
 		{"empty", nil, 0, false},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence/insights"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // Devices that took the generated readings, as a dispenser's paired
@@ -24,7 +25,7 @@ var meterOf = map[insights.Quantity]string{
 // compartments (compartment of each medication) and the clock jumps after
 // power cuts; the readings with the meters that took them. Events are in
 // time order, without Seq or ID (the store assigns them).
-func (p *Patient) DeviceLog(compartment map[string]int) ([]dispenser.Event, []dispenser.Reading) {
+func (p *Patient) DeviceLog(compartment map[string]int) ([]dispenser.Event, []vital.Reading) {
 	var evs []dispenser.Event
 	for _, d := range p.Doses {
 		base := dispenser.Event{DoseID: d.ID, Medication: d.Medication, Compartment: compartment[d.Medication], Scheduled: d.Scheduled}
@@ -76,9 +77,9 @@ func (p *Patient) DeviceLog(compartment map[string]int) ([]dispenser.Event, []di
 		evs = append(evs, dispenser.Event{Time: t, Kind: dispenser.KindClockJump})
 	}
 	slices.SortStableFunc(evs, func(a, b dispenser.Event) int { return a.Time.Compare(b.Time) })
-	rs := make([]dispenser.Reading, 0, len(p.Readings))
+	rs := make([]vital.Reading, 0, len(p.Readings))
 	for _, r := range p.Readings {
-		rs = append(rs, dispenser.Reading{Device: meterOf[r.Quantity], Quantity: dispenser.Quantity(r.Quantity), Value: r.Value,
+		rs = append(rs, vital.Reading{Device: meterOf[r.Quantity], Quantity: vital.Quantity(r.Quantity), Value: r.Value,
 			Unit: r.Unit, Original: fmt.Sprintf("%g %s", r.Value, r.Unit), Time: r.Time, DeviceTime: true})
 	}
 	return evs, rs

@@ -12,6 +12,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/insights"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -90,7 +91,7 @@ func isRetry(detail string) bool { return strings.HasPrefix(detail, "retry ") }
 
 // Readings converts the readings that carry a sound value; absent and
 // unreliable ones are left out (the device's own rules do the same).
-func Readings(rs []dispenser.Reading) []insights.Reading {
+func Readings(rs []vital.Reading) []insights.Reading {
 	out := make([]insights.Reading, 0, len(rs))
 	for _, r := range rs {
 		if !r.HasValue() || len(r.Unreliable) > 0 {

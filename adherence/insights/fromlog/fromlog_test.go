@@ -8,6 +8,7 @@ import (
 	"github.com/pillbox/pillbox/adherence/insights"
 	"github.com/pillbox/pillbox/adherence/insights/cohort"
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -91,10 +92,10 @@ func TestHistoryOutcomes(t *testing.T) {
 
 func TestReadings(t *testing.T) {
 	at := time.Date(2025, 3, 3, 7, 0, 0, 0, time.UTC)
-	rs := Readings([]dispenser.Reading{
-		{Quantity: dispenser.Weight, Value: 80.2, Unit: "kg", Time: at},
-		{Quantity: dispenser.Weight, Unit: "kg", Time: at, Absent: "measurement unsuccessful"},
-		{Quantity: dispenser.Systolic, Value: 190, Unit: "mm[Hg]", Time: at, Unreliable: []string{"body movement"}},
+	rs := Readings([]vital.Reading{
+		{Quantity: vital.Weight, Value: 80.2, Unit: "kg", Time: at},
+		{Quantity: vital.Weight, Unit: "kg", Time: at, Absent: "measurement unsuccessful"},
+		{Quantity: vital.Systolic, Value: 190, Unit: "mm[Hg]", Time: at, Unreliable: []string{"body movement"}},
 	})
 	if len(rs) != 1 || rs[0] != (insights.Reading{Quantity: insights.Weight, Value: 80.2, Unit: "kg", Time: at}) {
 		t.Errorf("Readings = %+v, want the one sound weight", rs)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 	"github.com/pillbox/pillbox/notify"
 )
 

@@ -47,8 +47,8 @@ import (
 
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/dispenser/problem"
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/internal/problem"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 const example = "../../../examples/dispenser.yaml"

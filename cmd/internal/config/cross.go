@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pillbox/pillbox/dispenser/problem"
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // crossCheck finds what no single section's validator can see: how

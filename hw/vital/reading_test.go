@@ -1,4 +1,4 @@
-package dispenser
+package vital
 
 import (
 	"encoding/json"

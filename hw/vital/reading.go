@@ -1,66 +1,10 @@
-package dispenser
+package vital
 
 import (
 	"encoding/json"
 	"strings"
 	"time"
 )
-
-// Quantity names what a Reading measures. The strings are stored and
-// exported; never rename one.
-type Quantity string
-
-// The quantities and their canonical units. Units are UCUM codes, as FHIR
-// Observation.valueQuantity.code needs them; every source unit is converted
-// to the canonical one before a Reading is made, so rules and reports never
-// compare values in different units.
-//
-//	quantity       canonical unit  UCUM meaning
-//	systolic       mm[Hg]          millimetre of mercury
-//	diastolic      mm[Hg]
-//	mean_arterial  mm[Hg]
-//	pulse          /min            beats per minute
-//	spo2           %               oxygen saturation, percent
-//	glucose        mg/dL           milligrams per decilitre
-//	temperature    Cel             degree Celsius
-//	weight         kg              kilogram
-//	bmi            kg/m2           kilogram per square metre
-//	height         m               metre
-//	rr_interval    ms              millisecond (heart beat to heart beat)
-//	hba1c          %               glycated haemoglobin, percent (NGSP)
-const (
-	Systolic     Quantity = "systolic"
-	Diastolic    Quantity = "diastolic"
-	MeanArterial Quantity = "mean_arterial"
-	Pulse        Quantity = "pulse"
-	SpO2         Quantity = "spo2"
-	Glucose      Quantity = "glucose"
-	Temperature  Quantity = "temperature"
-	Weight       Quantity = "weight"
-	BMI          Quantity = "bmi"
-	Height       Quantity = "height"
-	RRInterval   Quantity = "rr_interval"
-	HbA1c        Quantity = "hba1c"
-)
-
-var canonicalUnits = map[Quantity]string{
-	Systolic:     "mm[Hg]",
-	Diastolic:    "mm[Hg]",
-	MeanArterial: "mm[Hg]",
-	Pulse:        "/min",
-	SpO2:         "%",
-	Glucose:      "mg/dL",
-	Temperature:  "Cel",
-	Weight:       "kg",
-	BMI:          "kg/m2",
-	Height:       "m",
-	RRInterval:   "ms",
-	HbA1c:        "%",
-}
-
-// Unit returns the quantity's canonical UCUM unit, or "" for an unknown
-// quantity.
-func (q Quantity) Unit() string { return canonicalUnits[q] }
 
 // Reading is one vital-sign value from a measuring device, flattened to a
 // canonical unit. It is the record the store, the alert rules, the reports
