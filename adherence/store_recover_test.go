@@ -239,3 +239,28 @@ func TestOpenUnwritable(t *testing.T) {
 		t.Errorf("the readable file was emptied")
 	}
 }
+
+// TestSalvageBeforeMigration6: Salvage reads a log written before events
+// carried the clock-trust mark (it migrates nothing), as unmarked events.
+func TestSalvageBeforeMigration6(t *testing.T) {
+	ms, err := loadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := openPool(t.Context(), "file:"+escapeURIPath(path)+writeDSN, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(t.Context(), db, ms[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO events(id, time, kind) VALUES ('e1', 300000, 'boot')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	got, err := Salvage(t.Context(), path)
+	if err != nil || len(got.Events) != 1 || got.Events[0].ID != "e1" || got.Events[0].ClockUntrusted {
+		t.Errorf("Salvage(version 5 log) = %+v, %v; want its one unmarked event", got.Events, err)
+	}
+}
