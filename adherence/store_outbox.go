@@ -192,7 +192,7 @@ ON CONFLICT(key) DO UPDATE SET value = excluded.value`, notifyCursorKey, strconv
 	for i := range evs {
 		ev := &evs[i]
 		res, err := ins.ExecContext(ctx, ev.ID, ev.Time.UnixMilli(), string(ev.Kind), nullString(ev.DoseID),
-			nullMillis(ev.Scheduled), nullString(ev.Medication), ev.Compartment, nullString(ev.Detail))
+			nullMillis(ev.Scheduled), nullString(ev.Medication), ev.Compartment, nullString(ev.Detail), ev.ClockUntrusted)
 		if err != nil {
 			return fmt.Errorf("event %d (%s): %w", i, ev.Kind, err)
 		}

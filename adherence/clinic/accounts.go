@@ -48,6 +48,24 @@ type Device struct {
 	Disabled    bool      `json:"disabled"`
 	LastSeen    time.Time `json:"last_seen,omitzero"`
 	SilentSince time.Time `json:"silent_since,omitzero"`
+	// Software is the version the device last reported.
+	Software string `json:"software,omitempty"`
+	// ClockOffset is the device's clock minus the clinic's at the last
+	// heartbeat that carried a time, in whole seconds.
+	ClockOffset int64 `json:"clock_offset_s"`
+	// ClockSuspect is when the clinic last saw the device's clock wrong
+	// (an event dated ahead of its own time, a heartbeat clock off by more
+	// than MaxClockSkew), and ClockNote what it saw.
+	ClockSuspect time.Time `json:"clock_suspect,omitzero"`
+	ClockNote    string    `json:"clock_note,omitempty"`
+	// SetAside counts the items of its batches the clinic set aside.
+	SetAside int `json:"set_aside"`
+}
+
+// ClockWrong reports whether the device's clock was off by more than
+// MaxClockSkew at its last heartbeat.
+func (d Device) ClockWrong() bool {
+	return time.Duration(d.ClockOffset)*time.Second > MaxClockSkew || time.Duration(-d.ClockOffset)*time.Second > MaxClockSkew
 }
 
 var usernameChars = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
@@ -390,7 +408,9 @@ func (s *Store) patientTx(ctx context.Context, tx *sql.Tx, id string) (string, e
 	return name, err
 }
 
-const selectDevice = `SELECT id, patient_id, label, created, disabled, last_seen, silent_since FROM clinic_devices `
+const selectDevice = `SELECT id, patient_id, label, created, disabled, last_seen, silent_since,
+coalesce(json_extract(heartbeat, '$.software'), ''), coalesce(clock_offset, 0), clock_suspect, clock_note,
+(SELECT count(*) FROM clinic_set_aside a WHERE a.device_id = d.id) FROM clinic_devices d `
 
 // Devices returns a patient's devices ("" for all), by creation.
 func (s *Store) Devices(ctx context.Context, patientID string) ([]Device, error) {
@@ -406,12 +426,14 @@ func (s *Store) Devices(ctx context.Context, patientID string) ([]Device, error)
 	var out []Device
 	for rows.Next() {
 		var d Device
-		var created int64
-		var seen, silent sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.PatientID, &d.Label, &created, &d.Disabled, &seen, &silent); err != nil {
+		var created, offset int64
+		var seen, silent, suspect sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.PatientID, &d.Label, &created, &d.Disabled, &seen, &silent,
+			&d.Software, &offset, &suspect, &d.ClockNote, &d.SetAside); err != nil {
 			return nil, fmt.Errorf("clinic: devices: %w", err)
 		}
-		d.Created, d.LastSeen, d.SilentSince = fromMillis(created), fromNullMillis(seen), fromNullMillis(silent)
+		d.Created, d.LastSeen, d.SilentSince, d.ClockSuspect = fromMillis(created), fromNullMillis(seen), fromNullMillis(silent), fromNullMillis(suspect)
+		d.ClockOffset = offset / 1000
 		out = append(out, d)
 	}
 	return out, rows.Err()

@@ -305,7 +305,16 @@ type PatientPage struct {
 	Message    string
 	Now        time.Time
 	OpenAlerts int
+	// ClockFlagged are the latest events whose time is unreliable, and
+	// SetAside the latest malformed items kept apart: what a clinician
+	// needs to read the report right.
+	ClockFlagged []SyncedEvent
+	SetAside     []SetAsideItem
 }
+
+// syncShown is how many clock-flagged events and set-aside items the
+// patient page lists.
+const syncShown = 20
 
 var windows = []int{7, 30, 90}
 
@@ -334,11 +343,21 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	flagged, err := s.c.Store.ClockFlagged(ctx, c.patient.ID, syncShown)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	aside, err := s.c.Store.SetAsideItems(ctx, c.patient.ID, syncShown)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	in.From, in.To = from, to
 	rep := adherence.BuildReport(in)
 	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil,
 		Heatmap: heatmap(rep, loc), DoseRows: doseRows(rep, loc, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
-		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: r.URL.Query().Get("msg")}
+		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: r.URL.Query().Get("msg"), ClockFlagged: flagged, SetAside: aside}
 	marks := adherence.Marks{}
 	for id := range in.Marks {
 		marks[id] = true

@@ -224,12 +224,14 @@ func (s *Store) recentEvents(ctx context.Context, patientID string, since, now t
 }
 
 // ReportNow is the instant a patient's default report period ends at:
-// now, or the patient's latest synced event when the dispenser's clock
-// runs ahead (a simulated dispenser whose clock was moved on, a clock
-// not yet set right), so that what was synced is in view.
+// now, or the patient's latest synced event when a device clock runs a
+// little ahead (at most MaxClockSkew). A device's time never moves it
+// further: an event dated in 2199, a wrong clock's or a forged batch's, is
+// suspect (ClockAhead), not the clinic's "now".
 func (s *Store) ReportNow(ctx context.Context, patientID string, now time.Time) (time.Time, error) {
 	var latest sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT max(time) FROM clinic_events WHERE patient_id = ?`, patientID).Scan(&latest); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT max(time) FROM clinic_events WHERE patient_id = ? AND time <= ? AND clock IS NULL`,
+		patientID, millis(now.Add(MaxClockSkew))).Scan(&latest); err != nil {
 		return now, fmt.Errorf("clinic: report time: %w", err)
 	}
 	if t := fromNullMillis(latest); t.After(now) {

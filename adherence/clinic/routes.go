@@ -245,7 +245,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
 	}
-	evs, err := s.c.Store.PatientEvents(r.Context(), c.patient.ID, from, to, limit)
+	evs, err := s.c.Store.PatientSyncedEvents(r.Context(), c.patient.ID, from, to, limit)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -374,6 +374,17 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, c *call) {
 	if err != nil {
 		s.fail(w, r, statusOf(err), err)
 		return
+	}
+	for _, sa := range b.SetAside {
+		s.log.Warn("clinic: sync: set aside a malformed item; the rest of the batch is stored", "device", c.p.DeviceID,
+			"what", sa.What, "index", sa.Index, "seq", sa.Seq, "reason", sa.Reason)
+	}
+	if res.ClockNote != "" {
+		s.log.Warn("clinic: sync: the device's clock looks wrong; its times are shown as suspect", "device", c.p.DeviceID,
+			"seen", res.ClockNote)
+	}
+	if res.SoftwareWas != "" {
+		s.log.Info("clinic: sync: device software", "device", c.p.DeviceID, "software", res.Software, "was", res.SoftwareWas)
 	}
 	if res.Wake && s.c.Watcher != nil {
 		s.c.Watcher.Kick()

@@ -2,3 +2,40 @@
 -- (dispenser.Event.ClockUntrusted): their time is what an unset clock read,
 -- perhaps 1970, and the clinic shows them as such instead of refusing them.
 ALTER TABLE events ADD COLUMN clock_untrusted INTEGER NOT NULL DEFAULT 0;
+
+-- The clinic's side. clock says what the clinic made of an event's time
+-- when it arrived: NULL (plausible), 'untrusted' (the device logged it
+-- before it trusted its clock), 'ahead' (dated after the clinic's own time
+-- plus the allowed skew) or 'before_2000' (an unmarked event from a clock
+-- that was never set). Such a time never moves the clinic's "now".
+ALTER TABLE clinic_events ADD COLUMN clock TEXT;
+
+CREATE INDEX clinic_events_clock ON clinic_events(patient_id, received) WHERE clock IS NOT NULL;
+
+-- What the clinic knows of a device's clock: its offset from the clinic's
+-- at the last heartbeat that carried a time (device minus clinic, ms), and
+-- the last evidence that it was wrong (when, and what was seen).
+ALTER TABLE clinic_devices ADD COLUMN clock_offset INTEGER;
+ALTER TABLE clinic_devices ADD COLUMN clock_suspect INTEGER;
+ALTER TABLE clinic_devices ADD COLUMN clock_note TEXT NOT NULL DEFAULT '';
+
+-- Items of a batch the clinic could not store as sent (a field out of its
+-- limits, a profile that does not read), kept apart with the reason and the
+-- item as sent (cut to 4 KiB). An event with a usable seq (what = 'event',
+-- seq > 0) counts as received for acked_seq, so the device moves past it.
+CREATE TABLE clinic_set_aside (
+    id         INTEGER PRIMARY KEY,
+    device_id  TEXT    NOT NULL,
+    log_id     TEXT    NOT NULL,
+    patient_id TEXT    NOT NULL,
+    what       TEXT    NOT NULL CHECK (what IN ('event', 'reading', 'profile')),
+    seq        INTEGER NOT NULL DEFAULT 0,
+    item_id    TEXT    NOT NULL DEFAULT '',
+    reason     TEXT    NOT NULL,
+    raw        BLOB    NOT NULL,
+    received   INTEGER NOT NULL
+) STRICT;
+
+-- A resent item with a place is kept once.
+CREATE UNIQUE INDEX clinic_set_aside_place ON clinic_set_aside(device_id, log_id, what, seq) WHERE seq > 0;
+CREATE INDEX clinic_set_aside_patient ON clinic_set_aside(patient_id, id);
