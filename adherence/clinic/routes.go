@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -74,12 +75,34 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, c *call, stat
 	s.render(w, r, status, "login", nil, pageData{Title: "Sign in", Error: msg, Data: f})
 }
 
-// safeNext keeps a redirect after login on this site.
+// safeNext returns where to go after signing in: next when it is a path
+// on this site, else the panel. A browser drops tabs and newlines from a
+// URL and reads a backslash as a slash, so "/\t/evil.example" would take
+// it to //evil.example: next must parse as a path alone (no scheme, host
+// or user), start with exactly one slash, and hold no control character
+// or backslash; what is kept is the path and query as re-encoded.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
-		return "/panel"
+	const home = "/panel"
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
 	}
-	return next
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") || strings.ContainsAny(out, "\\\t\r\n") {
+		return home
+	}
+	return out
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
