@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -119,27 +120,35 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	a := Actor{ID: "anonymous", Remote: c.remote}
-	throttled := func(wait time.Duration) {
-		if err := s.c.Store.Audit(ctx, a, "login.throttled", "", "", "throttled"); err != nil {
+	refuse := func(status int, action, msg string, wait time.Duration) {
+		if err := s.c.Store.Audit(ctx, a, action, "", "", "throttled"); err != nil {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		s.showLogin(w, r, c, http.StatusTooManyRequests, "Too many attempts. Wait a few minutes and try again.", f)
+		s.showLogin(w, r, c, status, msg, f)
 	}
-	if ok, wait := s.loginIP.allow(c.remote); !ok {
-		throttled(wait)
+	// Failures slow the next attempts of the account tried and of the
+	// client's network, a little longer each time, never for good.
+	acct, netw := AccountKey(f.Username), NetworkKey(c.remote)
+	if wait, err := s.c.Store.LoginWait(ctx, acct, netw); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
 		return
-	}
-	// A username that failed too often is locked for a while, whatever
-	// the address: that stops a slow distributed guess at one account.
-	if ok, wait := s.loginUsr.peek(f.Username); !ok {
-		throttled(wait)
+	} else if wait > 0 {
+		refuse(http.StatusTooManyRequests, "login.throttled", fmt.Sprintf("Too many failed attempts. Try again in %s.", waitText(wait)), wait)
 		return
 	}
 	u, err := s.c.Store.CheckPassword(ctx, f.Username, r.PostForm.Get("password"))
+	if errors.Is(err, ErrBusy) {
+		refuse(http.StatusServiceUnavailable, "login.busy", "Many people are signing in right now. Try again in a few seconds.", 5*time.Second)
+		return
+	}
 	if errors.Is(err, ErrBadLogin) {
-		s.loginUsr.allow(f.Username)
+		wait, err := s.c.Store.LoginFailed(ctx, KeyDelay{acct, s.c.AccountDelay}, KeyDelay{netw, s.c.NetworkDelay})
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
 		target := "unknown user"
 		if u.ID != "" {
 			target = u.ID
@@ -148,10 +157,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		s.showLogin(w, r, c, http.StatusUnauthorized, "Wrong username or password.", f)
+		msg := "Wrong username or password."
+		if wait > 0 {
+			msg += fmt.Sprintf(" Try again in %s.", waitText(wait))
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		}
+		s.showLogin(w, r, c, http.StatusUnauthorized, msg, f)
 		return
 	}
 	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if err := s.c.Store.LoginSucceeded(ctx, acct); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
@@ -168,6 +186,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
 	http.SetCookie(w, s.cookie(c, sessionCookie, cookie, 0))
 	http.SetCookie(w, s.cookie(c, loginCookie, "", -1))
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+// waitText writes a sign-in wait for people: "5 seconds", "2 minutes".
+func waitText(d time.Duration) string {
+	if d <= time.Minute {
+		if n := int((d + time.Second - 1) / time.Second); n > 1 {
+			return fmt.Sprintf("%d seconds", n)
+		}
+		return "1 second"
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
 
 // differ reports whether a and b differ, in constant time.

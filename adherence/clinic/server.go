@@ -35,12 +35,13 @@ type ServerConfig struct {
 	// headers are ignored.
 	TrustedProxies []netip.Prefix
 	Sessions       SessionLimits // zero: DefaultSessionLimits
+	// Sign-in delays after failures, per account and per network (kept in
+	// the database); zero: DefaultAccountDelay and DefaultNetworkDelay.
+	AccountDelay, NetworkDelay Delay
 	// Rate limits; a zero Rate takes the default below, a negative Burst
 	// turns the limit off (benchmarks).
-	LoginPerAddress  Rate // default 10 at once, then one per 30 s
-	LoginPerUsername Rate // failed logins; default 5, then one per 5 min
-	PerToken         Rate // requests per API or device token; default 120, then 4 per second
-	BadTokenPerAddr  Rate // unknown or revoked tokens; default 20, then one per 3 s
+	PerToken        Rate // requests per API or device token; default 120, then 4 per second
+	BadTokenPerAddr Rate // unknown, revoked or expired tokens per network; default 20, then one per 3 s
 }
 
 // Server serves adherenced's pages and API. Build it with NewServer.
@@ -51,8 +52,6 @@ type Server struct {
 	mux      *http.ServeMux
 	routes   []route
 	pages    map[string]*template.Template
-	loginIP  *limiter
-	loginUsr *limiter
 	perToken *limiter
 	badToken *limiter
 }
@@ -113,8 +112,12 @@ func NewServer(c ServerConfig) (*Server, error) {
 	if s.c.Sessions == (SessionLimits{}) {
 		s.c.Sessions = DefaultSessionLimits
 	}
-	s.loginIP = newLimiter(orDefault(c.LoginPerAddress, Rate{10, 30 * time.Second}), c.Clock)
-	s.loginUsr = newLimiter(orDefault(c.LoginPerUsername, Rate{5, 5 * time.Minute}), c.Clock)
+	if s.c.AccountDelay == (Delay{}) {
+		s.c.AccountDelay = DefaultAccountDelay
+	}
+	if s.c.NetworkDelay == (Delay{}) {
+		s.c.NetworkDelay = DefaultNetworkDelay
+	}
 	s.perToken = newLimiter(orDefault(c.PerToken, Rate{120, 250 * time.Millisecond}), c.Clock)
 	s.badToken = newLimiter(orDefault(c.BadTokenPerAddr, Rate{20, 3 * time.Second}), c.Clock)
 	var err error
@@ -196,7 +199,7 @@ func (s *Server) authenticate(r *http.Request, remote string) (Principal, int, e
 		}
 		p, err := s.c.Store.Authenticate(ctx, strings.TrimSpace(tok))
 		if errors.Is(err, ErrUnauthenticated) {
-			if ok, wait := s.badToken.allow(remote); !ok {
+			if ok, wait := s.badToken.allow(NetworkKey(remote)); !ok {
 				return Principal{}, http.StatusTooManyRequests, retryAfter(wait)
 			}
 			return Principal{}, http.StatusUnauthorized, errors.New("unknown or revoked token")
@@ -322,6 +325,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, ErrInvalid):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrBusy):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

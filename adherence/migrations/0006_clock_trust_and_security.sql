@@ -1,4 +1,7 @@
--- Version 6: events logged before the wall clock was trusted carry a mark
+-- Version 6: clock trust on events, set-aside items and device clocks at the
+-- clinic, and the clinic's security state (sign-in delays, token expiry).
+
+-- Events logged before the wall clock was trusted carry a mark
 -- (dispenser.Event.ClockUntrusted): their time is what an unset clock read,
 -- perhaps 1970, and the clinic shows them as such instead of refusing them.
 ALTER TABLE events ADD COLUMN clock_untrusted INTEGER NOT NULL DEFAULT 0;
@@ -39,3 +42,18 @@ CREATE TABLE clinic_set_aside (
 -- A resent item with a place is kept once.
 CREATE UNIQUE INDEX clinic_set_aside_place ON clinic_set_aside(device_id, log_id, what, seq) WHERE seq > 0;
 CREATE INDEX clinic_set_aside_patient ON clinic_set_aside(patient_id, id);
+
+-- Sign-in failures per account (key 'user:NAME') and per network (key
+-- 'net:ADDR', an IPv6 address's /64): each failure past a free few delays
+-- the next attempt (until, unix ms) a little longer, never for good. Kept
+-- here rather than in a process's memory so that every adherenced sharing
+-- the database applies them; rows are forgotten a day after their last
+-- failure, never while they are busy.
+CREATE TABLE clinic_login_failures (
+    key          TEXT    PRIMARY KEY,
+    failures     INTEGER NOT NULL,
+    last_failure INTEGER NOT NULL,
+    until        INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX clinic_login_failures_last ON clinic_login_failures(last_failure);
