@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -185,18 +186,26 @@ func TestFalseMiss(t *testing.T) {
 		wantMsg    string
 		wantMarked int
 	}{
-		{"no reason", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "source": {"clinician"}}, 303, "Not saved: say why the miss is false", 0},
-		{"not a miss", aliceCookie, aliceCSRF, url.Values{"dose": {"nope@2026"}, "reason": {"x"}, "source": {"clinician"}}, 303, "Not saved", 0},
-		{"bad source", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"x"}, "source": {"robot"}}, 303, "Not saved", 0},
+		{"no reason", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "source": {"clinician"}}, 303, "no-reason", 0},
+		{"reason of two lines", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"a\nb"}, "source": {"clinician"}}, 303, "reason-not-line", 0},
+		{"not a miss", aliceCookie, aliceCSRF, url.Values{"dose": {"nope@2026"}, "reason": {"x"}, "source": {"clinician"}}, 303, "no-miss", 0},
+		{"bad source", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"x"}, "source": {"robot"}}, 303, "bad-source", 0},
 		{"another clinician", bobCookie, bobCSRF, url.Values{"dose": {missed}, "reason": {"x"}, "source": {"clinician"}}, 404, "", 0},
-		{"marked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"took it from the blister pack"}, "source": {"caregiver"}}, 303, "marked as false", 1},
-		{"unmarked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "action": {"unmark"}}, 303, "removed", 0},
+		{"marked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"took it from the blister pack"}, "source": {"caregiver"}}, 303, "marked", 1},
+		{"unmarked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "action": {"unmark"}}, 303, "unmarked", 0},
+		{"nothing to unmark", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "action": {"unmark"}}, 303, "no-mark", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, msg := post(tc.cookie, tc.csrf, tc.form)
-			if code != tc.wantCode || !strings.Contains(msg, tc.wantMsg) {
-				t.Errorf("POST false-misses = %d %q, want %d and a message with %q", code, msg, tc.wantCode, tc.wantMsg)
+			if code != tc.wantCode || msg != tc.wantMsg {
+				t.Errorf("POST false-misses = %d %q, want %d and the notice %q", code, msg, tc.wantCode, tc.wantMsg)
+			}
+			if msg != "" {
+				page := e.do("GET", "/patients/"+e.patA.ID+"?msg="+msg, aliceCookie, "").Body.String()
+				if text := template.HTMLEscapeString(notices[msg]); text == "" || !strings.Contains(page, text) {
+					t.Errorf("patient page with ?msg=%s does not show its notice %q", msg, notices[msg])
+				}
 			}
 			if got := falseMisses(); got != tc.wantMarked {
 				t.Errorf("after it the report counts %d false misses, want %d", got, tc.wantMarked)
@@ -215,6 +224,18 @@ func TestFalseMiss(t *testing.T) {
 	}
 	if want := []string{"dose.false_miss source=caregiver", "dose.false_miss_removed "}; !slices.Equal(acts, want) {
 		t.Errorf("audit of the marks = %q, want %q", acts, want)
+	}
+}
+
+// TestNoticeOnlyByID: the patient page shows a notice only by its id;
+// any other text in ?msg= (a link someone sent) shows nothing.
+func TestNoticeOnlyByID(t *testing.T) {
+	e := newEnv(t)
+	cookie, _ := e.login("alice", testPassword)
+	const forged = "Official notice: call 555-0100 to confirm the dose"
+	page := e.do("GET", "/patients/"+e.patA.ID+"?msg="+url.QueryEscape(forged), cookie, "").Body.String()
+	if strings.Contains(page, "call 555-0100") || strings.Contains(page, `class="notice"`) {
+		t.Error("the patient page shows the text of ?msg= as a notice")
 	}
 }
 
