@@ -295,7 +295,13 @@ func (s *Store) OnPanel(ctx context.Context, userID, patientID string) (bool, er
 	return n > 0, nil
 }
 
+// ErrOwnPanel refuses an admin who adds a patient to their own panel:
+// that takes another admin (or pillctl clinic panel add on the server).
+var ErrOwnPanel = fmt.Errorf("%w: an admin cannot add a patient to their own panel; another admin grants it, or pillctl clinic panel add on the server", ErrForbidden)
+
 // SetPanel puts a patient on a user's panel (on true) or takes them off.
+// A user acting on the store (an admin over HTTP) cannot put a patient on
+// their own panel: ErrOwnPanel. A grant closes a pending request for it.
 func (s *Store) SetPanel(ctx context.Context, a Actor, userID, patientID string, on bool) error {
 	action := "panel.remove"
 	q := `DELETE FROM clinic_panels WHERE user_id = ? AND patient_id = ?`
@@ -304,19 +310,77 @@ func (s *Store) SetPanel(ctx context.Context, a Actor, userID, patientID string,
 		q = `INSERT INTO clinic_panels(user_id, patient_id) VALUES (?, ?) ON CONFLICT DO NOTHING`
 	}
 	return wrap(action, s.tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM clinic_users WHERE id = ?) + (SELECT count(*) FROM clinic_patients WHERE id = ?)`,
-			userID, patientID).Scan(&n); err != nil {
+		if err := s.userAndPatient(ctx, tx, userID, patientID); err != nil {
 			return err
 		}
-		if n != 2 {
-			return ErrNotFound
+		if on && a.ID == "user:"+userID {
+			return ErrOwnPanel
 		}
 		if _, err := tx.ExecContext(ctx, q, userID, patientID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, action, patientID, userID, "")
+		target := userID
+		if res, err := tx.ExecContext(ctx, `DELETE FROM clinic_panel_requests WHERE user_id = ? AND patient_id = ?`, userID, patientID); err != nil {
+			return err
+		} else if n, _ := res.RowsAffected(); n > 0 && on {
+			target += " (granting their request)"
+		}
+		return s.audit(ctx, tx, a, action, patientID, target, "")
 	}))
+}
+
+func (s *Store) userAndPatient(ctx context.Context, tx *sql.Tx, userID, patientID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM clinic_users WHERE id = ?) + (SELECT count(*) FROM clinic_patients WHERE id = ?)`,
+		userID, patientID).Scan(&n); err != nil {
+		return err
+	}
+	if n != 2 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// PanelRequest is an admin's pending request to see a patient.
+type PanelRequest struct {
+	UserID      string    `json:"user"`
+	PatientID   string    `json:"patient"`
+	RequestedAt time.Time `json:"requested_at"`
+}
+
+// RequestPanel records that the acting admin asks to see a patient; another
+// admin grants it with SetPanel. Asking again changes nothing.
+func (s *Store) RequestPanel(ctx context.Context, a Actor, userID, patientID string) error {
+	return wrap("panel request", s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.userAndPatient(ctx, tx, userID, patientID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_panel_requests(user_id, patient_id, requested_at) VALUES (?, ?, ?)
+ON CONFLICT DO NOTHING`, userID, patientID, millis(s.now())); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, "panel.request", patientID, userID, "pending")
+	}))
+}
+
+// PanelRequests returns the pending requests, oldest first.
+func (s *Store) PanelRequests(ctx context.Context) ([]PanelRequest, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT user_id, patient_id, requested_at FROM clinic_panel_requests ORDER BY requested_at, user_id`)
+	if err != nil {
+		return nil, fmt.Errorf("clinic: panel requests: %w", err)
+	}
+	defer rows.Close()
+	var out []PanelRequest
+	for rows.Next() {
+		var pr PanelRequest
+		var at int64
+		if err := rows.Scan(&pr.UserID, &pr.PatientID, &at); err != nil {
+			return nil, fmt.Errorf("clinic: panel requests: %w", err)
+		}
+		pr.RequestedAt = fromMillis(at)
+		out = append(out, pr)
+	}
+	return out, rows.Err()
 }
 
 // Caregiver is someone the clinic texts about a patient's dispenser.

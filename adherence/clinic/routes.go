@@ -42,6 +42,7 @@ func (s *Server) table() []route {
 		{"POST", "/api/v1/admin/users/{user}/disable", accessAdmin, s.apiSetDisabled(true)},
 		{"POST", "/api/v1/admin/users/{user}/enable", accessAdmin, s.apiSetDisabled(false)},
 		{"POST", "/api/v1/admin/panels", accessAdmin, s.apiSetPanel},
+		{"GET", "/api/v1/admin/panel-requests", accessAdmin, s.apiPanelRequests},
 		{"GET", "/api/v1/admin/audit", accessAdmin, s.apiAudit},
 
 		{"POST", uplink.Path, accessDevice, s.sync},
@@ -362,11 +363,35 @@ func (s *Server) apiSetPanel(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusBadRequest, errors.New(`want a JSON body {"user": ID, "patient": ID, "on": true|false}`))
 		return
 	}
-	if err := s.c.Store.SetPanel(r.Context(), c.actor(), pc.User, pc.Patient, pc.On); err != nil {
+	err := s.c.Store.SetPanel(r.Context(), c.actor(), pc.User, pc.Patient, pc.On)
+	if errors.Is(err, ErrOwnPanel) {
+		// Not refused outright: recorded for another admin to grant.
+		if err := s.c.Store.RequestPanel(r.Context(), c.actor(), pc.User, pc.Patient); err != nil {
+			s.fail(w, r, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"user": pc.User, "patient": pc.Patient, "on": false, "pending": true,
+			"message": "an admin cannot add a patient to their own panel: another admin grants it by making the same change, or pillctl clinic panel add on the server"})
+		return
+	}
+	if err != nil {
 		s.fail(w, r, statusOf(err), err)
 		return
 	}
 	writeJSON(w, http.StatusOK, pc)
+}
+
+func (s *Server) apiPanelRequests(w http.ResponseWriter, r *http.Request, c *call) {
+	rs, err := s.c.Store.PanelRequests(r.Context())
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if err := s.c.Store.Audit(r.Context(), c.actor(), "panel_requests.read", "", "count="+strconv.Itoa(len(rs)), ""); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"requests": nonNil(rs)})
 }
 
 func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, c *call) {

@@ -57,3 +57,13 @@ CREATE TABLE clinic_login_failures (
 ) STRICT, WITHOUT ROWID;
 
 CREATE INDEX clinic_login_failures_last ON clinic_login_failures(last_failure);
+
+-- An admin's request to see a patient: an admin cannot add a patient to
+-- their own panel; another admin grants it (or pillctl on the server), and
+-- the grant closes the request.
+CREATE TABLE clinic_panel_requests (
+    user_id      TEXT    NOT NULL REFERENCES clinic_users(id),
+    patient_id   TEXT    NOT NULL REFERENCES clinic_patients(id),
+    requested_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, patient_id)
+) STRICT, WITHOUT ROWID;
