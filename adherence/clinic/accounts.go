@@ -60,6 +60,14 @@ type Device struct {
 	ClockNote    string    `json:"clock_note,omitempty"`
 	// SetAside counts the items of its batches the clinic set aside.
 	SetAside int `json:"set_aside"`
+	// TokenExpires is when its newest valid token ends (zero: it has none).
+	TokenExpires time.Time `json:"token_expires,omitzero"`
+}
+
+// TokenEnding reports whether the device's token ends within
+// TokenWarning of now (or has ended): time to rotate it.
+func (d Device) TokenEnding(now time.Time) bool {
+	return !d.TokenExpires.IsZero() && d.TokenExpires.Sub(now) < TokenWarning
 }
 
 // ClockWrong reports whether the device's clock was off by more than
@@ -474,7 +482,8 @@ func (s *Store) patientTx(ctx context.Context, tx *sql.Tx, id string) (string, e
 
 const selectDevice = `SELECT id, patient_id, label, created, disabled, last_seen, silent_since,
 coalesce(json_extract(heartbeat, '$.software'), ''), coalesce(clock_offset, 0), clock_suspect, clock_note,
-(SELECT count(*) FROM clinic_set_aside a WHERE a.device_id = d.id) FROM clinic_devices d `
+(SELECT count(*) FROM clinic_set_aside a WHERE a.device_id = d.id),
+(SELECT max(expires) FROM clinic_tokens t WHERE t.device_id = d.id AND t.revoked IS NULL) FROM clinic_devices d `
 
 // Devices returns a patient's devices ("" for all), by creation.
 func (s *Store) Devices(ctx context.Context, patientID string) ([]Device, error) {
@@ -491,13 +500,13 @@ func (s *Store) Devices(ctx context.Context, patientID string) ([]Device, error)
 	for rows.Next() {
 		var d Device
 		var created, offset int64
-		var seen, silent, suspect sql.NullInt64
+		var seen, silent, suspect, expires sql.NullInt64
 		if err := rows.Scan(&d.ID, &d.PatientID, &d.Label, &created, &d.Disabled, &seen, &silent,
-			&d.Software, &offset, &suspect, &d.ClockNote, &d.SetAside); err != nil {
+			&d.Software, &offset, &suspect, &d.ClockNote, &d.SetAside, &expires); err != nil {
 			return nil, fmt.Errorf("clinic: devices: %w", err)
 		}
 		d.Created, d.LastSeen, d.SilentSince, d.ClockSuspect = fromMillis(created), fromNullMillis(seen), fromNullMillis(silent), fromNullMillis(suspect)
-		d.ClockOffset = offset / 1000
+		d.ClockOffset, d.TokenExpires = offset/1000, fromNullMillis(expires)
 		out = append(out, d)
 	}
 	return out, rows.Err()

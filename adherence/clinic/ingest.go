@@ -223,7 +223,7 @@ clock_note = CASE WHEN ?5 != '' THEN ?5 ELSE clock_note END WHERE id = ?4`,
 		}
 		res.Wake = !seen.Valid || silent.Valid
 		res.Ack = uplink.Ack{Version: uplink.Version, AckedSeq: acked, AckedReadingSeq: ackedReadings,
-			Stored: nstored + rstored, Duplicates: dups + rdups}
+			Stored: nstored + rstored, Duplicates: dups + rdups, TokenExpires: p.Expires}
 		target := fmt.Sprintf("log=%s events=%d readings=%d duplicates=%d acked=%d", b.Log, nstored, rstored, dups+rdups, acked)
 		if n := len(b.SetAside); n > 0 {
 			target += fmt.Sprintf(" set_aside=%d", n)

@@ -459,4 +459,3 @@ func periodQuery(q url.Values, days int) string {
 	}
 	return p.Encode()
 }
-

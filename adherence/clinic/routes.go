@@ -330,6 +330,10 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	if err := s.c.Store.Audit(r.Context(), c.actor(), "users.read", "", "count="+strconv.Itoa(len(us)), ""); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": nonNil(us)})
 }
 

@@ -81,6 +81,9 @@ type call struct {
 	remote  string
 	secure  bool
 	patient Patient // for accessPatient routes
+	// endedSession: the request carried the cookie of a session that has
+	// ended (idle, too old, logged out, account disabled).
+	endedSession bool
 }
 
 func (c *call) actor() Actor {
@@ -174,13 +177,15 @@ func (s *Server) wrap(rt route) http.Handler {
 		if rt.access != accessPublic {
 			w.Header().Set("Cache-Control", "no-store")
 		}
-		p, status, err := s.authenticate(r, c.remote)
+		p, status, err := s.authenticate(r, c)
 		if err != nil {
+			s.refused(r, rt, c, status, err)
 			s.fail(w, r, status, err)
 			return
 		}
 		c.p = p
 		if status, err := s.authorize(r, rt, c); err != nil {
+			s.refused(r, rt, c, status, err)
 			s.fail(w, r, status, err)
 			return
 		}
@@ -188,9 +193,39 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
+// refused audits a request refused before its handler (HIPAA
+// 164.312(b)): who (the caller, the token when one was found, else
+// anonymous), which route, and why; never the credential. The panel
+// check audits its own refusals (patient.denied), with the id asked for.
+func (s *Server) refused(r *http.Request, rt route, c *call, status int, err error) {
+	action, outcome := "access.denied", "denied"
+	switch {
+	case errors.Is(err, errPanelDenied) || status >= 500:
+		return
+	case status == http.StatusUnauthorized:
+		action = "auth.refused"
+	case status == http.StatusTooManyRequests:
+		action, outcome = "auth.refused", "throttled"
+	}
+	a := c.actor()
+	var rtok *RefusedToken
+	if errors.As(err, &rtok) && rtok.TokenID != "" {
+		a.ID = "token:" + rtok.TokenID
+	}
+	msg := err.Error()
+	if errors.Is(err, errNotFoundPage) {
+		msg = "not an admin"
+	}
+	target := truncate(rt.method+" "+rt.path+": "+msg, 200)
+	if aerr := s.c.Store.Audit(r.Context(), a, action, "", target, outcome); aerr != nil {
+		s.log.Error("clinic: audit of a refused request", "err", aerr)
+	}
+}
+
 // authenticate finds the caller: a bearer token, else a session cookie,
-// else nobody (an empty Principal).
-func (s *Server) authenticate(r *http.Request, remote string) (Principal, int, error) {
+// else nobody (an empty Principal). A cookie of a session that has ended
+// is no session: the caller is nobody, and c says why, for the audit.
+func (s *Server) authenticate(r *http.Request, c *call) (Principal, int, error) {
 	ctx := r.Context()
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
@@ -198,11 +233,15 @@ func (s *Server) authenticate(r *http.Request, remote string) (Principal, int, e
 			return Principal{}, http.StatusUnauthorized, errors.New("Authorization must be a Bearer token")
 		}
 		p, err := s.c.Store.Authenticate(ctx, strings.TrimSpace(tok))
-		if errors.Is(err, ErrUnauthenticated) {
-			if ok, wait := s.badToken.allow(NetworkKey(remote)); !ok {
+		var rt *RefusedToken
+		if errors.As(err, &rt) {
+			if ok, wait := s.badToken.allow(NetworkKey(c.remote)); !ok {
 				return Principal{}, http.StatusTooManyRequests, retryAfter(wait)
 			}
-			return Principal{}, http.StatusUnauthorized, errors.New("unknown or revoked token")
+			if rt.Why == "expired" {
+				return Principal{}, http.StatusUnauthorized, &refusal{rt, "token expired; ask for a new one"}
+			}
+			return Principal{}, http.StatusUnauthorized, &refusal{rt, "unknown or revoked token"}
 		}
 		if err != nil {
 			return Principal{}, http.StatusInternalServerError, err
@@ -218,13 +257,24 @@ func (s *Server) authenticate(r *http.Request, remote string) (Principal, int, e
 	}
 	p, err := s.c.Store.Session(ctx, ck.Value, s.c.Sessions)
 	if errors.Is(err, ErrUnauthenticated) {
-		return Principal{}, 0, nil // an expired session is no session: the login page follows
+		c.endedSession = true
+		return Principal{}, 0, nil // the login page follows
 	}
 	if err != nil {
 		return Principal{}, http.StatusInternalServerError, err
 	}
 	return p, 0, nil
 }
+
+// refusal is a refused token with the message its caller gets; the audit
+// log reads the token's id and the reason from it.
+type refusal struct {
+	*RefusedToken
+	msg string
+}
+
+func (e *refusal) Error() string { return e.msg }
+func (e *refusal) Unwrap() error { return e.RefusedToken }
 
 // waitError carries a Retry-After.
 type waitError struct{ wait time.Duration }
@@ -251,6 +301,8 @@ func (s *Server) authorize(r *http.Request, rt route, c *call) (int, error) {
 	switch {
 	case p.IsDevice():
 		return http.StatusForbidden, errors.New("device tokens can only push data")
+	case p.UserID == "" && c.endedSession:
+		return http.StatusUnauthorized, errors.New("session ended; sign in again")
 	case p.UserID == "":
 		return http.StatusUnauthorized, errors.New("sign in first")
 	}
@@ -274,7 +326,7 @@ func (s *Server) authorize(r *http.Request, rt route, c *call) (int, error) {
 			if err := s.c.Store.Audit(r.Context(), c.actor(), "patient.denied", "", truncate(id, 64), "denied"); err != nil {
 				return http.StatusInternalServerError, err
 			}
-			return http.StatusNotFound, errNotFoundPage
+			return http.StatusNotFound, errPanelDenied
 		}
 		if c.patient, err = s.c.Store.Patient(r.Context(), id); err != nil {
 			return statusOf(err), err
@@ -284,6 +336,9 @@ func (s *Server) authorize(r *http.Request, rt route, c *call) (int, error) {
 }
 
 var errNotFoundPage = errors.New("not found")
+
+// errPanelDenied is the panel check's 404, which the check audits itself.
+var errPanelDenied = fmt.Errorf("%w", errNotFoundPage)
 
 func truncate(s string, n int) string {
 	if len(s) > n {

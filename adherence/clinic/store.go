@@ -41,6 +41,10 @@ type Store struct {
 	// Password is the argon2id cost of new password hashes; existing hashes
 	// keep the cost they were made with.
 	Password PasswordParams
+	// TokenTTL is how long the tokens this store issues stay valid; a
+	// zero field takes DefaultTokenTTL's, and one over MaxTokenTTL's is
+	// refused with ErrInvalid.
+	TokenTTL TokenTTL
 	// HashWait is how long a password check waits for a free hash before
 	// ErrBusy; 0: DefaultHashWait.
 	HashWait time.Duration

@@ -67,3 +67,11 @@ CREATE TABLE clinic_panel_requests (
     requested_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, patient_id)
 ) STRICT, WITHOUT ROWID;
+
+-- Tokens expire (unix ms). Those issued before this version get the
+-- default lifetime from the moment of the upgrade (API tokens 90 days,
+-- device tokens 365 days), so nothing stops working at the upgrade and
+-- every old token still ends; pillctl clinic tokens shows when.
+ALTER TABLE clinic_tokens ADD COLUMN expires INTEGER;
+UPDATE clinic_tokens SET expires = CAST(unixepoch('subsec') * 1000 AS INTEGER)
+    + CASE kind WHEN 'api' THEN 90 ELSE 365 END * 86400000;

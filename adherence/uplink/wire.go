@@ -127,6 +127,10 @@ type Ack struct {
 	AckedReadingSeq int64 `json:"acked_reading_seq"`
 	Stored          int   `json:"stored"`     // events and readings new to the server
 	Duplicates      int   `json:"duplicates"` // already stored: a resend
+	// TokenExpires is when the device's token ends (absent from older
+	// servers): the device warns ahead of it, since a token that ended
+	// stops its sync until someone rotates it.
+	TokenExpires time.Time `json:"token_expires,omitzero"`
 }
 
 // ErrorBody is the JSON body of every 4xx and 5xx answer.

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -227,4 +229,29 @@ func TestSyncAfter1970Boot(t *testing.T) {
 	t.Logf("after a 1970 boot and NTP sync: acked_seq %d of %d events; clinic holds %d, %d marked clock untrusted (shown as "+
 		"\"logged before the dispenser's clock was set\"), the rest plain; acked_seq was %d before the sync",
 		after.AckedSeq, last, len(got.Events), untrusted, before.AckedSeq)
+}
+
+// TestSyncTokenFileMode: a device token file others can read makes the
+// daemon warn at start, as the Twilio token's does.
+func TestSyncTokenFileMode(t *testing.T) {
+	for _, tc := range []struct {
+		mode os.FileMode
+		warn bool
+	}{{0o600, false}, {0o644, true}} {
+		dir := t.TempDir()
+		cfg := syncConfig(t, dir, "http://127.0.0.1:9", "dv_0123456789abcdef0123", "pbd_test")
+		if err := os.Chmod(filepath.Join(dir, "token"), tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		var logs strings.Builder
+		r, err := start(t.Context(), options{config: cfg, sim: true, data: filepath.Join(dir, "data"), listen: "127.0.0.1:0"},
+			slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.close()
+		if got := strings.Contains(logs.String(), "device token file is readable by others"); got != tc.warn {
+			t.Errorf("token file mode %04o: warned %v, want %v; log:\n%s", tc.mode, got, tc.warn, logs.String())
+		}
+	}
 }
