@@ -144,17 +144,18 @@ INSERT INTO half_done VALUES (NULL);`,
 	}
 }
 
-// TestMigration6TokenExpiry: tokens issued before tokens expired get the
-// default lifetime from the upgrade (API 90 days, device 365), so none
-// stops working at the upgrade and each still ends.
-func TestMigration6TokenExpiry(t *testing.T) {
+// TestMigration6: tokens issued before tokens expired get the default
+// lifetime from the upgrade (API 90 days, device 365), so none stops
+// working at the upgrade and each still ends; patients get the first word
+// of their name as the name the clinic's texts use.
+func TestMigration6(t *testing.T) {
 	ms, err := loadMigrations(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "clinic.db")
 	oldSchema(t, path, ms[:5],
-		`INSERT INTO clinic_patients(id, display_name, created) VALUES ('pt_1', 'P', 0)`,
+		`INSERT INTO clinic_patients(id, display_name, created) VALUES ('pt_1', 'P', 0), ('pt_2', ' Margaret  Jones ', 0)`,
 		`INSERT INTO clinic_devices(id, patient_id, created) VALUES ('dv_1', 'pt_1', 0)`,
 		`INSERT INTO clinic_users(id, username, display_name, role, created) VALUES ('us_1', 'u', 'U', 'clinician', 0)`,
 		`INSERT INTO clinic_tokens(id, hash, kind, user_id, created) VALUES ('tk_api', 'h1', 'api', 'us_1', 0)`,
@@ -174,6 +175,12 @@ func TestMigration6TokenExpiry(t *testing.T) {
 		ttl := time.Duration(days) * 24 * time.Hour
 		if got := time.UnixMilli(ms); got.Before(before.Add(ttl).Truncate(time.Millisecond)) || got.After(after.Add(ttl)) {
 			t.Errorf("token %s expires %v, want %d days after the upgrade (%v)", id, got, days, before.Add(ttl))
+		}
+	}
+	for id, want := range map[string]string{"pt_1": "P", "pt_2": "Margaret"} {
+		var got string
+		if err := s.r.QueryRowContext(t.Context(), `SELECT first_name FROM clinic_patients WHERE id = ?`, id).Scan(&got); err != nil || got != want {
+			t.Errorf("patient %s first name = %q, %v; want %q", id, got, err, want)
 		}
 	}
 }

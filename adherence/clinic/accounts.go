@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -34,9 +35,31 @@ type User struct {
 
 // Patient is a person whose dispenser reports to the clinic.
 type Patient struct {
-	ID          string    `json:"id"`
-	DisplayName string    `json:"display_name"`
-	Created     time.Time `json:"created"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	// FirstName is all the clinic's texts to caregivers say of the
+	// patient, as the dispenser's own texts (its patient.first_name).
+	FirstName string    `json:"first_name"`
+	Created   time.Time `json:"created"`
+}
+
+// FirstWord is the first name CreatePatient gives a patient: the first
+// word of their name.
+func FirstWord(name string) string {
+	if f := strings.Fields(name); len(f) > 0 {
+		return strings.TrimRight(f[0], ",;")
+	}
+	return ""
+}
+
+func checkFirstName(s string) error {
+	if err := checkName("first name", s); err != nil {
+		return err
+	}
+	if len(s) > 50 || strings.IndexFunc(s, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0 {
+		return fmt.Errorf("%w: first name must be one line of at most 50 bytes", ErrInvalid)
+	}
+	return nil
 }
 
 // Device is a dispenser registered for a patient.
@@ -233,15 +256,19 @@ func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
 	return u, nil
 }
 
-// CreatePatient adds a patient.
+// CreatePatient adds a patient, with their name's first word as the name
+// the clinic's texts use (SetFirstName changes it).
 func (s *Store) CreatePatient(ctx context.Context, a Actor, displayName string) (Patient, error) {
 	if err := checkName("patient name", displayName); err != nil {
 		return Patient{}, err
 	}
-	p := Patient{ID: newID("pt_"), DisplayName: displayName, Created: s.now().Truncate(time.Millisecond)}
+	p := Patient{ID: newID("pt_"), DisplayName: displayName, FirstName: FirstWord(displayName), Created: s.now().Truncate(time.Millisecond)}
+	if err := checkFirstName(p.FirstName); err != nil {
+		return Patient{}, err
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_patients(id, display_name, created) VALUES (?, ?, ?)`,
-			p.ID, p.DisplayName, millis(p.Created)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_patients(id, display_name, first_name, created) VALUES (?, ?, ?, ?)`,
+			p.ID, p.DisplayName, p.FirstName, millis(p.Created)); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a, "patient.create", p.ID, "", "")
@@ -252,26 +279,37 @@ func (s *Store) CreatePatient(ctx context.Context, a Actor, displayName string) 
 	return p, nil
 }
 
+// SetFirstName sets what the clinic's texts call the patient.
+func (s *Store) SetFirstName(ctx context.Context, a Actor, patientID, firstName string) error {
+	if err := checkFirstName(firstName); err != nil {
+		return err
+	}
+	return wrap("set first name", s.tx(ctx, func(tx *sql.Tx) error {
+		if err := mustAffect(tx.ExecContext(ctx, `UPDATE clinic_patients SET first_name = ? WHERE id = ?`, firstName, patientID)); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, "patient.first_name", patientID, "", "")
+	}))
+}
+
 // Patient returns one patient, without any access check: handlers check
 // the panel first.
 func (s *Store) Patient(ctx context.Context, id string) (Patient, error) {
-	var p Patient
-	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, display_name, created FROM clinic_patients WHERE id = ?`, id).
-		Scan(&p.ID, &p.DisplayName, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Patient{}, ErrNotFound
-	}
+	ps, err := s.queryPatients(ctx, selectPatient+`WHERE id = ?`, id)
 	if err != nil {
 		return Patient{}, fmt.Errorf("clinic: patient: %w", err)
 	}
-	p.Created = fromMillis(created)
-	return p, nil
+	if len(ps) == 0 {
+		return Patient{}, ErrNotFound
+	}
+	return ps[0], nil
 }
+
+const selectPatient = `SELECT id, display_name, first_name, created FROM clinic_patients `
 
 // Patients returns every patient (for pillctl), by name.
 func (s *Store) Patients(ctx context.Context) ([]Patient, error) {
-	return s.queryPatients(ctx, `SELECT id, display_name, created FROM clinic_patients ORDER BY display_name, id`)
+	return s.queryPatients(ctx, selectPatient+`ORDER BY display_name, id`)
 }
 
 func (s *Store) queryPatients(ctx context.Context, q string, args ...any) ([]Patient, error) {
@@ -284,7 +322,7 @@ func (s *Store) queryPatients(ctx context.Context, q string, args ...any) ([]Pat
 	for rows.Next() {
 		var p Patient
 		var created int64
-		if err := rows.Scan(&p.ID, &p.DisplayName, &created); err != nil {
+		if err := rows.Scan(&p.ID, &p.DisplayName, &p.FirstName, &created); err != nil {
 			return nil, fmt.Errorf("clinic: patients: %w", err)
 		}
 		p.Created = fromMillis(created)

@@ -247,3 +247,47 @@ func TestWatcherGivesUpOnPermanent(t *testing.T) {
 		cancel()
 	})
 }
+
+// TestSilentTextsFirstNameOnly: the "dispenser silent" and "back" texts
+// call the patient by first name only (the first word of the clinic's
+// name, or the one set), never by the full name the clinic files them
+// under.
+func TestSilentTextsFirstNameOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		ctx, cancel := context.WithCancel(e.ctx)
+		defer cancel()
+		sender := &flakySender{}
+		w, _ := NewWatcher(WatcherConfig{Store: e.store, Clock: e.clock, Texter: sender})
+		go w.Run(ctx)
+		pa, _ := e.store.Authenticate(e.ctx, e.tokA)
+		beat := func() {
+			res, err := e.store.Ingest(e.ctx, pa, decode(t, batchJSON(t, e.devA.ID, "l", 1, 0)), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Wake {
+				w.Kick()
+			}
+			synctest.Wait()
+		}
+		beat()
+		e.clock.Advance(31 * time.Minute)
+		synctest.Wait()
+		if err := e.store.SetFirstName(e.ctx, CLI("test"), e.patA.ID, "Annie"); err != nil {
+			t.Fatal(err)
+		}
+		beat()
+		texts, _ := e.store.Texts(e.ctx)
+		if len(texts) != 4 {
+			t.Fatalf("texts = %+v, want 2 silent and 2 back", texts)
+		}
+		for i, want := range []string{"Ann's dispenser has not checked in", "Ann's dispenser has not checked in",
+			"Annie's dispenser is back online", "Annie's dispenser is back online"} {
+			if body := texts[i].Body; !strings.Contains(body, want) || strings.Contains(body, e.patA.DisplayName) || strings.Contains(body, "Patient") {
+				t.Errorf("text %d = %q, want %q and not the full name %q", i, body, want, e.patA.DisplayName)
+			}
+		}
+		cancel()
+	})
+}

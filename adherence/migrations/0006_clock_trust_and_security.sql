@@ -75,3 +75,11 @@ CREATE TABLE clinic_panel_requests (
 ALTER TABLE clinic_tokens ADD COLUMN expires INTEGER;
 UPDATE clinic_tokens SET expires = CAST(unixepoch('subsec') * 1000 AS INTEGER)
     + CASE kind WHEN 'api' THEN 90 ELSE 365 END * 86400000;
+
+-- What the clinic's texts call the patient: a first name only, as the
+-- dispenser's own texts do (its patient.first_name), never the full name
+-- the clinic files the patient under. Existing patients get the first word
+-- of their name; pillctl clinic patient first-name changes it.
+ALTER TABLE clinic_patients ADD COLUMN first_name TEXT NOT NULL DEFAULT '';
+UPDATE clinic_patients SET first_name = CASE WHEN instr(trim(display_name), ' ') > 0
+    THEN substr(trim(display_name), 1, instr(trim(display_name), ' ') - 1) ELSE trim(display_name) END;

@@ -91,20 +91,31 @@ func clinicSubs() []clinicSub {
 				})
 			}},
 		{words: "patient add", args: "NAME", nargs: 1, help: "add a patient; prints the id",
+			flags: func(fs *flag.FlagSet) {
+				fs.String("first-name", "", "the `NAME` the clinic's texts to caregivers call the patient (default: the first word of NAME)")
+			},
 			run: func(cx *clinicCtx) error {
 				p, err := cx.store.CreatePatient(cx.ctx, cx.actor, cx.args[0])
-				if err == nil {
-					fmt.Fprintln(cx.stdout, p.ID)
+				if err != nil {
+					return err
 				}
-				return err
+				if first := cx.fs.Lookup("first-name").Value.String(); first != "" {
+					if err := cx.store.SetFirstName(cx.ctx, cx.actor, p.ID, first); err != nil {
+						return err
+					}
+				}
+				fmt.Fprintln(cx.stdout, p.ID)
+				return nil
 			}},
+		{words: "patient first-name", args: "PATIENT NAME", nargs: 2, help: "set what the clinic's texts to caregivers call the patient (a first name only)",
+			run: func(cx *clinicCtx) error { return cx.store.SetFirstName(cx.ctx, cx.actor, cx.args[0], cx.args[1]) }},
 		{words: "patients", help: "list the patients",
 			run: func(cx *clinicCtx) error {
 				ps, err := cx.store.Patients(cx.ctx)
 				if err != nil {
 					return err
 				}
-				return table(cx.stdout, "ID\tNAME", ps, func(p clinic.Patient) string { return p.ID + "\t" + p.DisplayName })
+				return table(cx.stdout, "ID\tNAME\tIN TEXTS", ps, func(p clinic.Patient) string { return p.ID + "\t" + p.DisplayName + "\t" + p.FirstName })
 			}},
 		{words: "caregiver add", args: "PATIENT NAME PHONE", nargs: 3, help: "text this caregiver (E.164 phone) when the patient's dispenser goes silent",
 			run: func(cx *clinicCtx) error {

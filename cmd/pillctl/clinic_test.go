@@ -42,6 +42,13 @@ func TestClinic(t *testing.T) {
 	if !strings.HasPrefix(patient, "pt_") {
 		t.Fatalf("patient add = %q, want a pt_ id", patient)
 	}
+	other := strings.TrimSpace(pc(0, "patient", "add", "--first-name", "Maggie", "Margaret Jones"))
+	pc(0, "patient", "first-name", patient, "Annie")
+	pc(1, "patient", "first-name", patient, "Annie\nBell")
+	if ps := pc(0, "patients", ""); !regexp.MustCompile(patient+`\s+Ann\s+Annie\n`).MatchString(ps) ||
+		!regexp.MustCompile(other+`\s+Margaret Jones\s+Maggie\n`).MatchString(ps) {
+		t.Errorf("patients = %q, want each with the name the texts use", ps)
+	}
 	pc(0, "panel", "add", "alice", patient)
 	pc(1, "panel", "add", "alice", "pt_nosuch")
 	pc(0, "caregiver", "add", patient, "Carol", "+15555550101")
