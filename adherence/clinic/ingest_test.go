@@ -118,6 +118,24 @@ func TestIngestRefuses(t *testing.T) {
 	}
 }
 
+// beat is a heartbeat from device A, inside a synctest bubble, with the
+// watcher woken as the server would and settled.
+func (e *env) beat(t *testing.T, w *Watcher) {
+	t.Helper()
+	pa, err := e.store.Authenticate(e.ctx, e.tokA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.store.Ingest(e.ctx, pa, decode(t, batchJSON(t, e.devA.ID, "log1", 1, 0)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Wake {
+		w.Kick()
+	}
+	synctest.Wait()
+}
+
 // flakySender fails its first sends, then records.
 type flakySender struct {
 	mu    sync.Mutex
@@ -163,17 +181,7 @@ func TestWatcher(t *testing.T) {
 		}
 		done := make(chan struct{})
 		go func() { w.Run(ctx); close(done) }()
-		pa, _ := e.store.Authenticate(e.ctx, e.tokA)
-		beat := func() {
-			res, err := e.store.Ingest(e.ctx, pa, decode(t, batchJSON(t, e.devA.ID, "log1", 1, 0)), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Wake {
-				w.Kick()
-			}
-			synctest.Wait()
-		}
+		beat := func() { e.beat(t, w) }
 		advance := func(d time.Duration) {
 			for range int(d / time.Minute) {
 				e.clock.Advance(time.Minute)
@@ -260,17 +268,7 @@ func TestSilentTextsFirstNameOnly(t *testing.T) {
 		sender := &flakySender{}
 		w, _ := NewWatcher(WatcherConfig{Store: e.store, Clock: e.clock, Texter: sender})
 		go w.Run(ctx)
-		pa, _ := e.store.Authenticate(e.ctx, e.tokA)
-		beat := func() {
-			res, err := e.store.Ingest(e.ctx, pa, decode(t, batchJSON(t, e.devA.ID, "l", 1, 0)), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Wake {
-				w.Kick()
-			}
-			synctest.Wait()
-		}
+		beat := func() { e.beat(t, w) }
 		beat()
 		e.clock.Advance(31 * time.Minute)
 		synctest.Wait()

@@ -324,17 +324,23 @@ func (s *Server) apiReadings(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 }
 
-func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, c *call) {
-	us, err := s.c.Store.Users(r.Context())
+// adminList answers an admin's read of a list (no patient data) under
+// key, audited as action with the count before it answers.
+func adminList[T any](s *Server, w http.ResponseWriter, r *http.Request, c *call, action, key string, list []T, err error) {
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	if err := s.c.Store.Audit(r.Context(), c.actor(), "users.read", "", "count="+strconv.Itoa(len(us)), ""); err != nil {
+	if err := s.c.Store.Audit(r.Context(), c.actor(), action, "", "count="+strconv.Itoa(len(list)), ""); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": nonNil(us)})
+	writeJSON(w, http.StatusOK, map[string]any{key: nonNil(list)})
+}
+
+func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, c *call) {
+	us, err := s.c.Store.Users(r.Context())
+	adminList(s, w, r, c, "users.read", "users", us, err)
 }
 
 func (s *Server) apiSetDisabled(disabled bool) func(http.ResponseWriter, *http.Request, *call) {
@@ -387,15 +393,7 @@ func (s *Server) apiSetPanel(w http.ResponseWriter, r *http.Request, c *call) {
 
 func (s *Server) apiPanelRequests(w http.ResponseWriter, r *http.Request, c *call) {
 	rs, err := s.c.Store.PanelRequests(r.Context())
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	if err := s.c.Store.Audit(r.Context(), c.actor(), "panel_requests.read", "", "count="+strconv.Itoa(len(rs)), ""); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"requests": nonNil(rs)})
+	adminList(s, w, r, c, "panel_requests.read", "requests", rs, err)
 }
 
 func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, c *call) {

@@ -43,11 +43,7 @@ func TestDecodeBatch(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := strings.Replace(goodBatch, tc.from, tc.to, 1)
-			if in == goodBatch {
-				t.Fatalf("replacement %q not found", tc.from)
-			}
-			b, err := DecodeBatch([]byte(in))
+			b, err := DecodeBatch(goodWith(t, tc.from, tc.to))
 			if err == nil || b != nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("DecodeBatch = %v, %v; want no batch and an error containing %q", b, err, tc.want)
 			}
@@ -85,6 +81,16 @@ func TestEventRoundTrip(t *testing.T) {
 	if got := FromReading(r).Domain(); got.ID != r.ID || got.Value != r.Value || got.Quantity != r.Quantity {
 		t.Errorf("FromReading(%+v).Domain() = %+v", r, got)
 	}
+}
+
+// goodWith is goodBatch with from replaced by to.
+func goodWith(t *testing.T, from, to string) []byte {
+	t.Helper()
+	in := strings.Replace(goodBatch, from, to, 1)
+	if in == goodBatch {
+		t.Fatalf("replacement %q not found", from)
+	}
+	return []byte(in)
 }
 
 // TestDecodeBatchSetsAside: one malformed event, reading or profile is
@@ -127,11 +133,7 @@ func TestDecodeBatchSetsAside(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := strings.Replace(goodBatch, tc.from, tc.to, 1)
-			if in == goodBatch {
-				t.Fatalf("replacement %q not found", tc.from)
-			}
-			b, err := DecodeBatch([]byte(in))
+			b, err := DecodeBatch(goodWith(t, tc.from, tc.to))
 			if err != nil {
 				t.Fatalf("DecodeBatch = %v, want the batch without the bad item", err)
 			}
