@@ -207,12 +207,15 @@ func (s *Server) refused(r *http.Request, rt route, c *call, status int, err err
 	case status == http.StatusTooManyRequests:
 		action, outcome = "auth.refused", "throttled"
 	}
-	a := c.actor()
+	a, msg := c.actor(), err.Error()
 	var rtok *RefusedToken
-	if errors.As(err, &rtok) && rtok.TokenID != "" {
-		a.ID = "token:" + rtok.TokenID
+	if errors.As(err, &rtok) {
+		// The precise reason, which the caller is not told.
+		msg = rtok.Why + " token"
+		if rtok.TokenID != "" {
+			a.ID = "token:" + rtok.TokenID
+		}
 	}
-	msg := err.Error()
 	if errors.Is(err, errNotFoundPage) {
 		msg = "not an admin"
 	}
