@@ -238,10 +238,10 @@ func (r *Report) WriteDosesCSV(w io.Writer) error {
 		if d.FalseMiss != nil {
 			fm, reason, source = "true", d.FalseMiss.Reason, d.FalseMiss.Source
 		}
-		cw.Write([]string{d.ID, d.Medication, strconv.FormatBool(d.PRN), d.Local, rfc3339(d.Scheduled), string(d.Outcome),
-			string(d.State), d.Confidence, strings.Join(d.Signals, "+"), rfc3339(d.Dispensed), rfc3339(d.Taken), delay,
+		cw.Write([]string{textCell(d.ID), textCell(d.Medication), strconv.FormatBool(d.PRN), d.Local, rfc3339(d.Scheduled), string(d.Outcome),
+			string(d.State), d.Confidence, textCell(strings.Join(d.Signals, "+")), rfc3339(d.Dispensed), rfc3339(d.Taken), delay,
 			strconv.FormatBool(d.OnTime), strconv.FormatBool(d.LeftInCup), strconv.FormatBool(d.Reconciled),
-			strconv.Itoa(d.Jams), d.SkippedBy, fm, reason, source})
+			strconv.Itoa(d.Jams), textCell(d.SkippedBy), fm, textCell(reason), textCell(source)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -264,11 +264,24 @@ func (r *Report) WriteReadingsCSV(w io.Writer) error {
 				abnormal = strconv.FormatBool(b.Abnormal(rd.Value))
 			}
 		}
-		cw.Write([]string{rd.ID, rfc3339(rd.Time), rd.Time.In(loc).Format("2006-01-02 15:04"), string(rd.Quantity), value,
-			rd.Unit, rd.Absent, strings.Join(rd.Unreliable, "; "), abnormal, rd.Device, strconv.FormatBool(rd.DeviceTime), rd.Original})
+		cw.Write([]string{textCell(rd.ID), rfc3339(rd.Time), rd.Time.In(loc).Format("2006-01-02 15:04"), textCell(string(rd.Quantity)), value,
+			textCell(rd.Unit), textCell(rd.Absent), textCell(strings.Join(rd.Unreliable, "; ")), abnormal, textCell(rd.Device),
+			strconv.FormatBool(rd.DeviceTime), textCell(rd.Original)})
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// textCell is a CSV cell of text that came from a device or a person
+// (ids, names, units, reasons). A spreadsheet reads a cell that starts with
+// = + - @, a tab or a carriage return as a formula: such a cell gets a
+// leading ' (OWASP's rule against CSV injection), which the spreadsheet
+// shows as text. Cells the report writes as numbers are left as they are.
+func textCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func rfc3339(t time.Time) string {

@@ -20,8 +20,8 @@ type DoseRecord struct {
 	LastSeq    int64     // Seq of that event
 }
 
-const insertEventSQL = `INSERT INTO events(id, time, kind, dose_id, scheduled, medication, compartment, detail)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+const insertEventSQL = `INSERT INTO events(id, time, kind, dose_id, scheduled, medication, compartment, detail, clock_untrusted)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // The latest event decides the state, in log order, whatever its Time says:
 // the dispenser's state machine is the judge of transitions, this table only
@@ -37,7 +37,12 @@ ON CONFLICT(dose_id) DO UPDATE SET
 	last_seq   = excluded.last_seq`
 
 const selectEvents = `SELECT seq, id, time, kind, coalesce(dose_id, ''), scheduled,
-coalesce(medication, ''), compartment, coalesce(detail, '') FROM events `
+coalesce(medication, ''), compartment, coalesce(detail, ''), clock_untrusted FROM events `
+
+// selectEventsBefore6 reads a log older than migration 0006 (Salvage reads
+// databases it does not migrate).
+const selectEventsBefore6 = `SELECT seq, id, time, kind, coalesce(dose_id, ''), scheduled,
+coalesce(medication, ''), compartment, coalesce(detail, ''), 0 FROM events `
 
 // Append stores evs in one transaction, committed and fsynced before it
 // returns, and updates the doses table in the same transaction. It returns
@@ -78,7 +83,7 @@ func (s *Store) append(ctx context.Context, evs []dispenser.Event) error {
 		ev := &evs[i]
 		sched := nullMillis(ev.Scheduled)
 		res, err := ins.ExecContext(ctx, ev.ID, ev.Time.UnixMilli(), string(ev.Kind),
-			nullString(ev.DoseID), sched, nullString(ev.Medication), ev.Compartment, nullString(ev.Detail))
+			nullString(ev.DoseID), sched, nullString(ev.Medication), ev.Compartment, nullString(ev.Detail), ev.ClockUntrusted)
 		if err != nil {
 			return fmt.Errorf("event %d (%s): %w", i, ev.Kind, err)
 		}

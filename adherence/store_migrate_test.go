@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func TestLoadMigrations(t *testing.T) {
@@ -140,5 +141,46 @@ INSERT INTO half_done VALUES (NULL);`,
 			s.Close()
 		}
 		t.Errorf("open a version %d database with %d migrations: error = %v, want newer than this program", n+1, n, err)
+	}
+}
+
+// TestMigration6: tokens issued before tokens expired get the default
+// lifetime from the upgrade (API 90 days, device 365), so none stops
+// working at the upgrade and each still ends; patients get the first word
+// of their name as the name the clinic's texts use.
+func TestMigration6(t *testing.T) {
+	ms, err := loadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "clinic.db")
+	oldSchema(t, path, ms[:5],
+		`INSERT INTO clinic_patients(id, display_name, created) VALUES ('pt_1', 'P', 0), ('pt_2', ' Margaret  Jones ', 0)`,
+		`INSERT INTO clinic_devices(id, patient_id, created) VALUES ('dv_1', 'pt_1', 0)`,
+		`INSERT INTO clinic_users(id, username, display_name, role, created) VALUES ('us_1', 'u', 'U', 'clinician', 0)`,
+		`INSERT INTO clinic_tokens(id, hash, kind, user_id, created) VALUES ('tk_api', 'h1', 'api', 'us_1', 0)`,
+		`INSERT INTO clinic_tokens(id, hash, kind, device_id, created) VALUES ('tk_dev', 'h2', 'device', 'dv_1', 0)`)
+	before := time.Now()
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	after := time.Now()
+	for id, days := range map[string]int{"tk_api": 90, "tk_dev": 365} {
+		var ms int64
+		if err := s.r.QueryRowContext(t.Context(), `SELECT expires FROM clinic_tokens WHERE id = ?`, id).Scan(&ms); err != nil {
+			t.Fatal(err)
+		}
+		ttl := time.Duration(days) * 24 * time.Hour
+		if got := time.UnixMilli(ms); got.Before(before.Add(ttl).Truncate(time.Millisecond)) || got.After(after.Add(ttl)) {
+			t.Errorf("token %s expires %v, want %d days after the upgrade (%v)", id, got, days, before.Add(ttl))
+		}
+	}
+	for id, want := range map[string]string{"pt_1": "P", "pt_2": "Margaret"} {
+		var got string
+		if err := s.r.QueryRowContext(t.Context(), `SELECT first_name FROM clinic_patients WHERE id = ?`, id).Scan(&got); err != nil || got != want {
+			t.Errorf("patient %s first name = %q, %v; want %q", id, got, err, want)
+		}
 	}
 }

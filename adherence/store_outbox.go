@@ -16,7 +16,7 @@ import (
 
 // The notifier's tables (migration 0002): alerts, the SMS outbox and per-
 // number SMS state, with the notifier's cursor in meta; and the webhooks
-// it acted on (0006). The store only
+// it acted on (0007). The store only
 // persists what the notifier decided; the decisions are notify's.
 
 var _ notify.Store = (*Store)(nil)
@@ -204,7 +204,7 @@ ON CONFLICT(id) DO UPDATE SET seen = excluded.seen`, h.ID, h.At.UnixMilli()); er
 	for i := range evs {
 		ev := &evs[i]
 		res, err := ins.ExecContext(ctx, ev.ID, ev.Time.UnixMilli(), string(ev.Kind), nullString(ev.DoseID),
-			nullMillis(ev.Scheduled), nullString(ev.Medication), ev.Compartment, nullString(ev.Detail))
+			nullMillis(ev.Scheduled), nullString(ev.Medication), ev.Compartment, nullString(ev.Detail), ev.ClockUntrusted)
 		if err != nil {
 			return fmt.Errorf("event %d (%s): %w", i, ev.Kind, err)
 		}

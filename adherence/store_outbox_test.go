@@ -195,12 +195,7 @@ func TestMigrationStartsCursorAtLogEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := openFile(t.Context(), path, ms[:1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustAppend(t, old, doseEv(dispenser.KindDoseDue, "d1", t0), doseEv(dispenser.KindMissed, "d1", t0.Add(time.Hour)))
-	old.Close()
+	oldSchema(t, path, ms[:1], `INSERT INTO events(id, time, kind, dose_id) VALUES ('e1', 0, 'dose_due', 'd1'), ('e2', 1, 'missed', 'd1')`)
 
 	s, err := Open(t.Context(), path)
 	if err != nil {

@@ -136,7 +136,12 @@ func Salvage(ctx context.Context, path string) (Salvaged, error) {
 			s.LastTrusted = time.UnixMilli(ms).UTC()
 		}
 	}
-	fwd, ferr := scanEvents(ctx, db, selectEvents+`ORDER BY seq`, nil)
+	sel := selectEvents
+	var marked int
+	if db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'clock_untrusted'`).Scan(&marked) == nil && marked == 0 {
+		sel = selectEventsBefore6
+	}
+	fwd, ferr := scanEvents(ctx, db, sel+`ORDER BY seq`, nil)
 	s.Events = fwd
 	if ferr == nil {
 		s.Complete = true
@@ -146,7 +151,7 @@ func Salvage(ctx context.Context, path string) (Salvaged, error) {
 	if len(fwd) > 0 {
 		last = fwd[len(fwd)-1].Seq
 	}
-	back, berr := scanEvents(ctx, db, selectEvents+`WHERE seq > ? ORDER BY seq DESC`, []any{last})
+	back, berr := scanEvents(ctx, db, sel+`WHERE seq > ? ORDER BY seq DESC`, []any{last})
 	for i := len(back) - 1; i >= 0; i-- {
 		s.Events = append(s.Events, back[i])
 	}
@@ -167,7 +172,7 @@ func scanEvents(ctx context.Context, db *sql.DB, query string, args []any) ([]di
 		var ms int64
 		var sched sql.NullInt64
 		if err := rows.Scan(&ev.Seq, &ev.ID, &ms, &ev.Kind, &ev.DoseID, &sched,
-			&ev.Medication, &ev.Compartment, &ev.Detail); err != nil {
+			&ev.Medication, &ev.Compartment, &ev.Detail, &ev.ClockUntrusted); err != nil {
 			return evs, err
 		}
 		ev.Time = time.UnixMilli(ms).UTC()

@@ -239,3 +239,38 @@ func TestOpenUnwritable(t *testing.T) {
 		t.Errorf("the readable file was emptied")
 	}
 }
+
+// TestSalvageBeforeMigration6: Salvage reads a log written before events
+// carried the clock-trust mark (it migrates nothing), as unmarked events.
+func TestSalvageBeforeMigration6(t *testing.T) {
+	ms, err := loadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	oldSchema(t, path, ms[:5], `INSERT INTO events(id, time, kind) VALUES ('e1', 300000, 'boot')`)
+	got, err := Salvage(t.Context(), path)
+	if err != nil || len(got.Events) != 1 || got.Events[0].ID != "e1" || got.Events[0].ClockUntrusted {
+		t.Errorf("Salvage(version 5 log) = %+v, %v; want its one unmarked event", got.Events, err)
+	}
+}
+
+// oldSchema makes a database at path with only the migrations ms (this
+// program's statements would not prepare on it) and runs the statements
+// of what the older program wrote.
+func oldSchema(t *testing.T, path string, ms []migration, stmts ...string) {
+	t.Helper()
+	db, err := openPool(t.Context(), "file:"+escapeURIPath(path)+writeDSN, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := migrate(t.Context(), db, ms); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range stmts {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -103,6 +103,11 @@ func TestAppendRoundTrip(t *testing.T) {
 				Kind: dispenser.KindButton, Scheduled: t0, DoseID: "d1"}},
 		},
 		{
+			name: "logged before the clock was trusted",
+			in:   []dispenser.Event{{Time: time.Unix(300, 0), Kind: dispenser.KindBoot, ClockUntrusted: true}},
+			want: []dispenser.Event{{Seq: 1, Time: time.Unix(300, 0).UTC(), Kind: dispenser.KindBoot, ClockUntrusted: true}},
+		},
+		{
 			name: "time before 1970",
 			in:   []dispenser.Event{{Time: time.Date(1969, 12, 31, 23, 59, 59, 500e6, time.UTC), Kind: dispenser.KindClockJump}},
 			want: []dispenser.Event{{Seq: 1, Time: time.Date(1969, 12, 31, 23, 59, 59, 500e6, time.UTC), Kind: dispenser.KindClockJump}},

@@ -383,6 +383,13 @@ func (c *Controller) doseEvent(d *Dose, k Kind, now time.Time, detail string) Ev
 // Events owed from earlier failures (unsaved) go first; with no events it
 // only retries those.
 func (c *Controller) commit(ctx context.Context, evs ...Event) ([]Event, error) {
+	if !c.trusted {
+		// In place: commitOrKeep keeps these same events when the log
+		// fails, and they must keep the mark of when they were made.
+		for i := range evs {
+			evs[i].ClockUntrusted = true
+		}
+	}
 	if len(c.unsaved) > 0 {
 		evs = append(slices.Clip(c.unsaved), evs...)
 	}

@@ -432,6 +432,27 @@ func TestUntrustedClock(t *testing.T) {
 		if n := r.log.Count(dispenser.KindClockTrusted); n != 1 {
 			t.Errorf("clock_trusted = %d, want 1", n)
 		}
+		// What was logged from the untrusted boot until the clock was
+		// trusted says so (the clinic shows those times as unreliable);
+		// nothing after.
+		evs := r.log.Events()
+		boot := slices.IndexFunc(evs, func(ev dispenser.Event) bool { return ev.Kind == dispenser.KindBoot && ev.Seq > 1 })
+		if boot < 0 {
+			t.Fatal("no second boot in the log")
+		}
+		untrusted, trustedSeen := 0, false
+		for _, ev := range evs[boot:] {
+			trustedSeen = trustedSeen || ev.Kind == dispenser.KindClockTrusted
+			if ev.ClockUntrusted == trustedSeen {
+				t.Errorf("event %d %s: clock_untrusted = %v, want %v", ev.Seq, ev.Kind, ev.ClockUntrusted, !trustedSeen)
+			}
+			if ev.ClockUntrusted {
+				untrusted++
+			}
+		}
+		if untrusted < 2 {
+			t.Errorf("events marked clock_untrusted = %d, want the boot and the press at least", untrusted)
+		}
 	})
 }
 

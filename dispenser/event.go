@@ -51,6 +51,10 @@ type Event struct {
 	Medication  string    `json:"medication,omitempty"` // medication id from the config
 	Compartment int       `json:"compartment,omitempty"`
 	Detail      string    `json:"detail,omitempty"`
+	// ClockUntrusted marks an event logged before the wall clock was
+	// trusted (schedule.Trust): its Time is what an unset clock read,
+	// perhaps 1970, and says nothing of when it happened.
+	ClockUntrusted bool `json:"clock_untrusted,omitempty"`
 }
 
 // Log is the durable, append-only event log.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -34,9 +35,31 @@ type User struct {
 
 // Patient is a person whose dispenser reports to the clinic.
 type Patient struct {
-	ID          string    `json:"id"`
-	DisplayName string    `json:"display_name"`
-	Created     time.Time `json:"created"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	// FirstName is all the clinic's texts to caregivers say of the
+	// patient, as the dispenser's own texts (its patient.first_name).
+	FirstName string    `json:"first_name"`
+	Created   time.Time `json:"created"`
+}
+
+// FirstWord is the first name CreatePatient gives a patient: the first
+// word of their name.
+func FirstWord(name string) string {
+	if f := strings.Fields(name); len(f) > 0 {
+		return strings.TrimRight(f[0], ",;")
+	}
+	return ""
+}
+
+func checkFirstName(s string) error {
+	if err := checkName("first name", s); err != nil {
+		return err
+	}
+	if len(s) > 50 || strings.IndexFunc(s, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0 {
+		return fmt.Errorf("%w: first name must be one line of at most 50 bytes", ErrInvalid)
+	}
+	return nil
 }
 
 // Device is a dispenser registered for a patient.
@@ -48,6 +71,32 @@ type Device struct {
 	Disabled    bool      `json:"disabled"`
 	LastSeen    time.Time `json:"last_seen,omitzero"`
 	SilentSince time.Time `json:"silent_since,omitzero"`
+	// Software is the version the device last reported.
+	Software string `json:"software,omitempty"`
+	// ClockOffset is the device's clock minus the clinic's at the last
+	// heartbeat that carried a time, in whole seconds.
+	ClockOffset int64 `json:"clock_offset_s"`
+	// ClockSuspect is when the clinic last saw the device's clock wrong
+	// (an event dated ahead of its own time, a heartbeat clock off by more
+	// than MaxClockSkew), and ClockNote what it saw.
+	ClockSuspect time.Time `json:"clock_suspect,omitzero"`
+	ClockNote    string    `json:"clock_note,omitempty"`
+	// SetAside counts the items of its batches the clinic set aside.
+	SetAside int `json:"set_aside"`
+	// TokenExpires is when its newest valid token ends (zero: it has none).
+	TokenExpires time.Time `json:"token_expires,omitzero"`
+}
+
+// TokenEnding reports whether the device's token ends within
+// TokenWarning of now (or has ended): time to rotate it.
+func (d Device) TokenEnding(now time.Time) bool {
+	return !d.TokenExpires.IsZero() && d.TokenExpires.Sub(now) < TokenWarning
+}
+
+// ClockWrong reports whether the device's clock was off by more than
+// MaxClockSkew at its last heartbeat.
+func (d Device) ClockWrong() bool {
+	return time.Duration(d.ClockOffset)*time.Second > MaxClockSkew || time.Duration(-d.ClockOffset)*time.Second > MaxClockSkew
 }
 
 var usernameChars = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
@@ -207,15 +256,19 @@ func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
 	return u, nil
 }
 
-// CreatePatient adds a patient.
+// CreatePatient adds a patient, with their name's first word as the name
+// the clinic's texts use (SetFirstName changes it).
 func (s *Store) CreatePatient(ctx context.Context, a Actor, displayName string) (Patient, error) {
 	if err := checkName("patient name", displayName); err != nil {
 		return Patient{}, err
 	}
-	p := Patient{ID: newID("pt_"), DisplayName: displayName, Created: s.now().Truncate(time.Millisecond)}
+	p := Patient{ID: newID("pt_"), DisplayName: displayName, FirstName: FirstWord(displayName), Created: s.now().Truncate(time.Millisecond)}
+	if err := checkFirstName(p.FirstName); err != nil {
+		return Patient{}, err
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_patients(id, display_name, created) VALUES (?, ?, ?)`,
-			p.ID, p.DisplayName, millis(p.Created)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_patients(id, display_name, first_name, created) VALUES (?, ?, ?, ?)`,
+			p.ID, p.DisplayName, p.FirstName, millis(p.Created)); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a, "patient.create", p.ID, "", "")
@@ -226,26 +279,37 @@ func (s *Store) CreatePatient(ctx context.Context, a Actor, displayName string) 
 	return p, nil
 }
 
+// SetFirstName sets what the clinic's texts call the patient.
+func (s *Store) SetFirstName(ctx context.Context, a Actor, patientID, firstName string) error {
+	if err := checkFirstName(firstName); err != nil {
+		return err
+	}
+	return wrap("set first name", s.tx(ctx, func(tx *sql.Tx) error {
+		if err := mustAffect(tx.ExecContext(ctx, `UPDATE clinic_patients SET first_name = ? WHERE id = ?`, firstName, patientID)); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, "patient.first_name", patientID, "", "")
+	}))
+}
+
 // Patient returns one patient, without any access check: handlers check
 // the panel first.
 func (s *Store) Patient(ctx context.Context, id string) (Patient, error) {
-	var p Patient
-	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, display_name, created FROM clinic_patients WHERE id = ?`, id).
-		Scan(&p.ID, &p.DisplayName, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Patient{}, ErrNotFound
-	}
+	ps, err := s.queryPatients(ctx, selectPatient+`WHERE id = ?`, id)
 	if err != nil {
 		return Patient{}, fmt.Errorf("clinic: patient: %w", err)
 	}
-	p.Created = fromMillis(created)
-	return p, nil
+	if len(ps) == 0 {
+		return Patient{}, ErrNotFound
+	}
+	return ps[0], nil
 }
+
+const selectPatient = `SELECT id, display_name, first_name, created FROM clinic_patients `
 
 // Patients returns every patient (for pillctl), by name.
 func (s *Store) Patients(ctx context.Context) ([]Patient, error) {
-	return s.queryPatients(ctx, `SELECT id, display_name, created FROM clinic_patients ORDER BY display_name, id`)
+	return s.queryPatients(ctx, selectPatient+`ORDER BY display_name, id`)
 }
 
 func (s *Store) queryPatients(ctx context.Context, q string, args ...any) ([]Patient, error) {
@@ -258,7 +322,7 @@ func (s *Store) queryPatients(ctx context.Context, q string, args ...any) ([]Pat
 	for rows.Next() {
 		var p Patient
 		var created int64
-		if err := rows.Scan(&p.ID, &p.DisplayName, &created); err != nil {
+		if err := rows.Scan(&p.ID, &p.DisplayName, &p.FirstName, &created); err != nil {
 			return nil, fmt.Errorf("clinic: patients: %w", err)
 		}
 		p.Created = fromMillis(created)
@@ -277,7 +341,13 @@ func (s *Store) OnPanel(ctx context.Context, userID, patientID string) (bool, er
 	return n > 0, nil
 }
 
+// ErrOwnPanel refuses an admin who adds a patient to their own panel:
+// that takes another admin (or pillctl clinic panel add on the server).
+var ErrOwnPanel = fmt.Errorf("%w: an admin cannot add a patient to their own panel; another admin grants it, or pillctl clinic panel add on the server", ErrForbidden)
+
 // SetPanel puts a patient on a user's panel (on true) or takes them off.
+// A user acting on the store (an admin over HTTP) cannot put a patient on
+// their own panel: ErrOwnPanel. A grant closes a pending request for it.
 func (s *Store) SetPanel(ctx context.Context, a Actor, userID, patientID string, on bool) error {
 	action := "panel.remove"
 	q := `DELETE FROM clinic_panels WHERE user_id = ? AND patient_id = ?`
@@ -286,19 +356,77 @@ func (s *Store) SetPanel(ctx context.Context, a Actor, userID, patientID string,
 		q = `INSERT INTO clinic_panels(user_id, patient_id) VALUES (?, ?) ON CONFLICT DO NOTHING`
 	}
 	return wrap(action, s.tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM clinic_users WHERE id = ?) + (SELECT count(*) FROM clinic_patients WHERE id = ?)`,
-			userID, patientID).Scan(&n); err != nil {
+		if err := s.userAndPatient(ctx, tx, userID, patientID); err != nil {
 			return err
 		}
-		if n != 2 {
-			return ErrNotFound
+		if on && a.ID == "user:"+userID {
+			return ErrOwnPanel
 		}
 		if _, err := tx.ExecContext(ctx, q, userID, patientID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a, action, patientID, userID, "")
+		target := userID
+		if res, err := tx.ExecContext(ctx, `DELETE FROM clinic_panel_requests WHERE user_id = ? AND patient_id = ?`, userID, patientID); err != nil {
+			return err
+		} else if n, _ := res.RowsAffected(); n > 0 && on {
+			target += " (granting their request)"
+		}
+		return s.audit(ctx, tx, a, action, patientID, target, "")
 	}))
+}
+
+func (s *Store) userAndPatient(ctx context.Context, tx *sql.Tx, userID, patientID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM clinic_users WHERE id = ?) + (SELECT count(*) FROM clinic_patients WHERE id = ?)`,
+		userID, patientID).Scan(&n); err != nil {
+		return err
+	}
+	if n != 2 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// PanelRequest is an admin's pending request to see a patient.
+type PanelRequest struct {
+	UserID      string    `json:"user"`
+	PatientID   string    `json:"patient"`
+	RequestedAt time.Time `json:"requested_at"`
+}
+
+// RequestPanel records that the acting admin asks to see a patient; another
+// admin grants it with SetPanel. Asking again changes nothing.
+func (s *Store) RequestPanel(ctx context.Context, a Actor, userID, patientID string) error {
+	return wrap("panel request", s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.userAndPatient(ctx, tx, userID, patientID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_panel_requests(user_id, patient_id, requested_at) VALUES (?, ?, ?)
+ON CONFLICT DO NOTHING`, userID, patientID, millis(s.now())); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, "panel.request", patientID, userID, "pending")
+	}))
+}
+
+// PanelRequests returns the pending requests, oldest first.
+func (s *Store) PanelRequests(ctx context.Context) ([]PanelRequest, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT user_id, patient_id, requested_at FROM clinic_panel_requests ORDER BY requested_at, user_id`)
+	if err != nil {
+		return nil, fmt.Errorf("clinic: panel requests: %w", err)
+	}
+	defer rows.Close()
+	var out []PanelRequest
+	for rows.Next() {
+		var pr PanelRequest
+		var at int64
+		if err := rows.Scan(&pr.UserID, &pr.PatientID, &at); err != nil {
+			return nil, fmt.Errorf("clinic: panel requests: %w", err)
+		}
+		pr.RequestedAt = fromMillis(at)
+		out = append(out, pr)
+	}
+	return out, rows.Err()
 }
 
 // Caregiver is someone the clinic texts about a patient's dispenser.
@@ -390,7 +518,10 @@ func (s *Store) patientTx(ctx context.Context, tx *sql.Tx, id string) (string, e
 	return name, err
 }
 
-const selectDevice = `SELECT id, patient_id, label, created, disabled, last_seen, silent_since FROM clinic_devices `
+const selectDevice = `SELECT id, patient_id, label, created, disabled, last_seen, silent_since,
+coalesce(json_extract(heartbeat, '$.software'), ''), coalesce(clock_offset, 0), clock_suspect, clock_note,
+(SELECT count(*) FROM clinic_set_aside a WHERE a.device_id = d.id),
+(SELECT max(expires) FROM clinic_tokens t WHERE t.device_id = d.id AND t.revoked IS NULL) FROM clinic_devices d `
 
 // Devices returns a patient's devices ("" for all), by creation.
 func (s *Store) Devices(ctx context.Context, patientID string) ([]Device, error) {
@@ -406,12 +537,14 @@ func (s *Store) Devices(ctx context.Context, patientID string) ([]Device, error)
 	var out []Device
 	for rows.Next() {
 		var d Device
-		var created int64
-		var seen, silent sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.PatientID, &d.Label, &created, &d.Disabled, &seen, &silent); err != nil {
+		var created, offset int64
+		var seen, silent, suspect, expires sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.PatientID, &d.Label, &created, &d.Disabled, &seen, &silent,
+			&d.Software, &offset, &suspect, &d.ClockNote, &d.SetAside, &expires); err != nil {
 			return nil, fmt.Errorf("clinic: devices: %w", err)
 		}
-		d.Created, d.LastSeen, d.SilentSince = fromMillis(created), fromNullMillis(seen), fromNullMillis(silent)
+		d.Created, d.LastSeen, d.SilentSince, d.ClockSuspect = fromMillis(created), fromNullMillis(seen), fromNullMillis(silent), fromNullMillis(suspect)
+		d.ClockOffset, d.TokenExpires = offset/1000, fromNullMillis(expires)
 		out = append(out, d)
 	}
 	return out, rows.Err()

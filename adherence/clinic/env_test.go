@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -129,19 +128,7 @@ func (e *env) do(method, target, auth, body string, hdr ...string) *httptest.Res
 // and the CSRF token of the session.
 func (e *env) login(username, password string) (cookie, csrf string) {
 	e.t.Helper()
-	page := e.do("GET", "/login", "", "")
-	var loginTok string
-	for _, c := range page.Result().Cookies() {
-		if c.Name == loginCookie {
-			loginTok = c.Value
-		}
-	}
-	form := url.Values{"username": {username}, "password": {password}, "csrf": {loginTok}}
-	r := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.AddCookie(&http.Cookie{Name: loginCookie, Value: loginTok})
-	w := httptest.NewRecorder()
-	e.handler.ServeHTTP(w, r)
+	w := e.tryLogin(username, password, "192.0.2.1:1234")
 	if w.Code != http.StatusSeeOther {
 		e.t.Fatalf("login(%s) = %d, want 303; body %s", username, w.Code, w.Body)
 	}

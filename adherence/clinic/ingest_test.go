@@ -118,6 +118,24 @@ func TestIngestRefuses(t *testing.T) {
 	}
 }
 
+// beat is a heartbeat from device A, inside a synctest bubble, with the
+// watcher woken as the server would and settled.
+func (e *env) beat(t *testing.T, w *Watcher) {
+	t.Helper()
+	pa, err := e.store.Authenticate(e.ctx, e.tokA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.store.Ingest(e.ctx, pa, decode(t, batchJSON(t, e.devA.ID, "log1", 1, 0)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Wake {
+		w.Kick()
+	}
+	synctest.Wait()
+}
+
 // flakySender fails its first sends, then records.
 type flakySender struct {
 	mu    sync.Mutex
@@ -163,17 +181,7 @@ func TestWatcher(t *testing.T) {
 		}
 		done := make(chan struct{})
 		go func() { w.Run(ctx); close(done) }()
-		pa, _ := e.store.Authenticate(e.ctx, e.tokA)
-		beat := func() {
-			res, err := e.store.Ingest(e.ctx, pa, decode(t, batchJSON(t, e.devA.ID, "log1", 1, 0)), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Wake {
-				w.Kick()
-			}
-			synctest.Wait()
-		}
+		beat := func() { e.beat(t, w) }
 		advance := func(d time.Duration) {
 			for range int(d / time.Minute) {
 				e.clock.Advance(time.Minute)
@@ -243,6 +251,40 @@ func TestWatcherGivesUpOnPermanent(t *testing.T) {
 		if len(texts) != 2 || texts[0].Failed.IsZero() || texts[0].Attempts != 1 || texts[0].LastError != "provider down" {
 			j, _ := json.Marshal(texts)
 			t.Errorf("texts after a permanent failure = %s, want 2 failed after one attempt", j)
+		}
+		cancel()
+	})
+}
+
+// TestSilentTextsFirstNameOnly: the "dispenser silent" and "back" texts
+// call the patient by first name only (the first word of the clinic's
+// name, or the one set), never by the full name the clinic files them
+// under.
+func TestSilentTextsFirstNameOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		ctx, cancel := context.WithCancel(e.ctx)
+		defer cancel()
+		sender := &flakySender{}
+		w, _ := NewWatcher(WatcherConfig{Store: e.store, Clock: e.clock, Texter: sender})
+		go w.Run(ctx)
+		beat := func() { e.beat(t, w) }
+		beat()
+		e.clock.Advance(31 * time.Minute)
+		synctest.Wait()
+		if err := e.store.SetFirstName(e.ctx, CLI("test"), e.patA.ID, "Annie"); err != nil {
+			t.Fatal(err)
+		}
+		beat()
+		texts, _ := e.store.Texts(e.ctx)
+		if len(texts) != 4 {
+			t.Fatalf("texts = %+v, want 2 silent and 2 back", texts)
+		}
+		for i, want := range []string{"Ann's dispenser has not checked in", "Ann's dispenser has not checked in",
+			"Annie's dispenser is back online", "Annie's dispenser is back online"} {
+			if body := texts[i].Body; !strings.Contains(body, want) || strings.Contains(body, e.patA.DisplayName) || strings.Contains(body, "Patient") {
+				t.Errorf("text %d = %q, want %q and not the full name %q", i, body, want, e.patA.DisplayName)
+			}
 		}
 		cancel()
 	})

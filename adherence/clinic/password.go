@@ -1,6 +1,7 @@
 package clinic
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -22,8 +24,20 @@ type PasswordParams struct {
 
 // DefaultPasswordParams is RFC 9106's second recommended option (64 MiB,
 // 3 passes, 4 lanes): about 0.1 s on a small server. Store.hashing lets two
-// run at once, so a login flood costs at most 128 MiB.
+// run at once, so a login flood costs at most 128 MiB of hash memory.
 var DefaultPasswordParams = PasswordParams{Time: 3, MemoryKiB: 64 << 10, Threads: 4}
+
+// Hashes run at once, and how long a sign-in waits for one of them before
+// it is refused with ErrBusy (Store.HashWait): a flood of sign-ins queues
+// briefly, then is told to come back, and never holds more memory.
+const (
+	concurrentHashes = 2
+	DefaultHashWait  = 10 * time.Second
+)
+
+// ErrBusy is a sign-in refused because the password hashes are all in use
+// and stayed so for Store.HashWait: try again in a few seconds.
+var ErrBusy = errors.New("clinic: busy: too many sign-ins at once")
 
 const (
 	saltLen       = 16
@@ -65,10 +79,20 @@ func (s *Store) hashPassword(ctx context.Context, pw string, p PasswordParams) (
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
+// acquire takes one of the hashes, waiting at most HashWait for it.
 func (s *Store) acquire(ctx context.Context) error {
 	select {
 	case s.hashing <- struct{}{}:
 		return nil
+	default:
+	}
+	wait := time.NewTimer(cmp.Or(s.HashWait, DefaultHashWait))
+	defer wait.Stop()
+	select {
+	case s.hashing <- struct{}{}:
+		return nil
+	case <-wait.C:
+		return ErrBusy
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -2,8 +2,11 @@ package clinic
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -127,4 +130,52 @@ func mustUser(t *testing.T, e *env, name string) User {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestHashQueue: at most two password hashes run at once (each holds
+// 64 MiB); a sign-in that finds both busy waits for one up to HashWait,
+// then is refused with 503 and Retry-After, for a known and an unknown
+// username alike, and the refusal is audited.
+func TestHashQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.store.HashWait = 3 * time.Second
+		if cap(e.store.hashing) != 2 {
+			t.Fatalf("concurrent hashes = %d, want 2", cap(e.store.hashing))
+		}
+		// Two sign-ins hold both hashes.
+		e.store.hashing <- struct{}{}
+		e.store.hashing <- struct{}{}
+		for _, user := range []string{"alice", "nobody"} {
+			start := time.Now()
+			if _, err := e.store.CheckPassword(e.ctx, user, testPassword); !errors.Is(err, ErrBusy) {
+				t.Errorf("CheckPassword(%s) with both hashes busy = %v, want ErrBusy", user, err)
+			}
+			if waited := time.Since(start); waited != 3*time.Second {
+				t.Errorf("CheckPassword(%s) waited %v, want HashWait (3s)", user, waited)
+			}
+		}
+		w := e.tryLogin("alice", testPassword, "192.0.2.1:1")
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Errorf("sign-in with both hashes busy = %d (Retry-After %q), want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+		}
+		// One hash is released while a sign-in waits: it goes through.
+		done := make(chan int)
+		go func() { done <- e.tryLogin("alice", testPassword, "192.0.2.1:1").Code }()
+		time.Sleep(time.Second)
+		<-e.store.hashing
+		if code := <-done; code != http.StatusSeeOther {
+			t.Errorf("sign-in that waited 1s for a hash = %d, want 303", code)
+		}
+		es, _ := e.store.AuditLog(e.ctx, AuditQuery{Limit: 1000})
+		busy := 0
+		for _, en := range es {
+			if en.Action == "login.busy" {
+				busy++
+			}
+		}
+		if busy != 1 {
+			t.Errorf("login.busy audit entries = %d, want 1", busy)
+		}
+	})
 }

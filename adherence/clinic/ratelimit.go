@@ -14,9 +14,10 @@ type Rate struct {
 	Every time.Duration
 }
 
-// limiter holds one token bucket per key (a client address, a username, a
-// token id). It forgets full buckets when it grows, so a flood of new keys
-// costs bounded memory.
+// limiter holds one token bucket per key (a network, a token id). It
+// forgets full buckets when it grows; when it is full of busy ones, new
+// keys share one overflow bucket. So a flood of new keys costs bounded
+// memory and never resets a busy key's bucket.
 type limiter struct {
 	rate  Rate
 	clock schedule.Clock
@@ -31,6 +32,10 @@ type bucket struct {
 }
 
 const maxBuckets = 10000
+
+// overflowKey is the bucket new keys share while the limiter is full of
+// busy ones (no real key is empty).
+const overflowKey = ""
 
 func newLimiter(r Rate, clock schedule.Clock) *limiter {
 	return &limiter{rate: r, clock: clock, buckets: map[string]*bucket{}}
@@ -50,32 +55,17 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 		if len(l.buckets) >= maxBuckets {
 			l.pruneLocked(now)
 		}
-		b = &bucket{tokens: float64(l.rate.Burst), at: now}
-		l.buckets[key] = b
+		if len(l.buckets) >= maxBuckets {
+			key = overflowKey
+		}
+		if b, ok = l.buckets[key]; !ok {
+			b = &bucket{tokens: float64(l.rate.Burst), at: now}
+			l.buckets[key] = b
+		}
 	}
 	l.refillLocked(b, now)
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) * float64(l.rate.Every))
-}
-
-// peek reports whether key's bucket has a token, without taking it: the
-// login takes one only when it fails.
-func (l *limiter) peek(key string) (bool, time.Duration) {
-	if l == nil || l.rate.Burst <= 0 {
-		return true, 0
-	}
-	now := l.clock.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		return true, 0
-	}
-	l.refillLocked(b, now)
-	if b.tokens >= 1 {
 		return true, 0
 	}
 	return false, time.Duration((1 - b.tokens) * float64(l.rate.Every))
@@ -94,9 +84,5 @@ func (l *limiter) pruneLocked(now time.Time) {
 		if b.tokens >= float64(l.rate.Burst) {
 			delete(l.buckets, k)
 		}
-	}
-	// Still full of busy keys: start afresh rather than grow without bound.
-	if len(l.buckets) >= maxBuckets {
-		clear(l.buckets)
 	}
 }

@@ -42,27 +42,113 @@ WHERE l.user_id = ? GROUP BY p.id ORDER BY p.display_name, p.id`, userID)
 	return out, rows.Err()
 }
 
-// PatientEvents returns the patient's synced events with a time in
-// [from, to), in time order (then by device and seq). Seq is the device's
-// own sequence number. It checks no access: handlers check the panel.
-func (s *Store) PatientEvents(ctx context.Context, patientID string, from, to time.Time, limit int) ([]dispenser.Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, id, time, kind, coalesce(dose_id, ''), scheduled, coalesce(medication, ''),
-compartment, coalesce(detail, '') FROM clinic_events WHERE patient_id = ? AND time >= ? AND time < ?
+// SyncedEvent is an event as the clinic holds it: the device's event,
+// what the clinic made of its time when it arrived, and when that was.
+type SyncedEvent struct {
+	dispenser.Event
+	// Clock is "" for a plausible time, else ClockUntrusted, ClockAhead
+	// or ClockBefore2000: a time to show as unreliable.
+	Clock    string    `json:"clock,omitempty"`
+	Received time.Time `json:"received"`
+	Device   string    `json:"device"`
+}
+
+const selectSyncedEvents = `SELECT seq, id, time, kind, coalesce(dose_id, ''), scheduled, coalesce(medication, ''),
+compartment, coalesce(detail, ''), coalesce(clock, ''), received, device_id FROM clinic_events `
+
+func (s *Store) syncedEvents(ctx context.Context, query string, args ...any) ([]SyncedEvent, error) {
+	rows, err := s.r.QueryContext(ctx, selectSyncedEvents+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SyncedEvent
+	for rows.Next() {
+		var e SyncedEvent
+		var t, recv int64
+		var sched sql.NullInt64
+		if err := rows.Scan(&e.Seq, &e.ID, &t, &e.Kind, &e.DoseID, &sched, &e.Medication, &e.Compartment, &e.Detail,
+			&e.Clock, &recv, &e.Device); err != nil {
+			return nil, err
+		}
+		e.Time, e.Scheduled, e.Received = fromMillis(t), fromNullMillis(sched), fromMillis(recv)
+		e.ClockUntrusted = e.Clock == ClockUntrusted
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PatientSyncedEvents returns the patient's synced events with a time in
+// [from, to), in time order (then by device and seq), whatever the clinic
+// made of their times. Seq is the device's own sequence number. It checks
+// no access: handlers check the panel.
+func (s *Store) PatientSyncedEvents(ctx context.Context, patientID string, from, to time.Time, limit int) ([]SyncedEvent, error) {
+	evs, err := s.syncedEvents(ctx, `WHERE patient_id = ? AND time >= ? AND time < ?
 ORDER BY time, device_id, log_id, seq LIMIT ?`, patientID, millis(from), millis(to), limit)
 	if err != nil {
 		return nil, fmt.Errorf("clinic: patient events: %w", err)
 	}
+	return evs, nil
+}
+
+// PatientEvents returns what the reports are built from: the patient's
+// synced events with a time in [from, to) that the clinic can place in
+// time, in time order. An event whose time is unreliable (ClockFlagged
+// lists them) is left out: a dose placed by a wrong clock would count on
+// the wrong day. It checks no access: handlers check the panel.
+func (s *Store) PatientEvents(ctx context.Context, patientID string, from, to time.Time, limit int) ([]dispenser.Event, error) {
+	evs, err := s.syncedEvents(ctx, `WHERE patient_id = ? AND time >= ? AND time < ? AND clock IS NULL
+ORDER BY time, device_id, log_id, seq LIMIT ?`, patientID, millis(from), millis(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("clinic: patient events: %w", err)
+	}
+	out := make([]dispenser.Event, len(evs))
+	for i, e := range evs {
+		out[i] = e.Event
+	}
+	return out, nil
+}
+
+// ClockFlagged returns the patient's latest events (by arrival) whose
+// time the clinic holds unreliable, newest first: what the patient page
+// lists apart.
+func (s *Store) ClockFlagged(ctx context.Context, patientID string, limit int) ([]SyncedEvent, error) {
+	evs, err := s.syncedEvents(ctx, `WHERE patient_id = ? AND clock IS NOT NULL ORDER BY received DESC, seq DESC LIMIT ?`,
+		patientID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("clinic: clock-flagged events: %w", err)
+	}
+	return evs, nil
+}
+
+// SetAsideItem is a part of a batch the clinic kept apart (uplink.SetAside).
+type SetAsideItem struct {
+	Device   string    `json:"device"`
+	What     string    `json:"what"` // "event", "reading" or "profile"
+	Seq      int64     `json:"seq,omitempty"`
+	ID       string    `json:"id,omitempty"`
+	Reason   string    `json:"reason"`
+	Received time.Time `json:"received"`
+}
+
+// SetAsideItems returns the latest items set aside from the patient's
+// devices, newest first. The items themselves stay in the database.
+func (s *Store) SetAsideItems(ctx context.Context, patientID string, limit int) ([]SetAsideItem, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT device_id, what, seq, item_id, reason, received FROM clinic_set_aside
+WHERE patient_id = ? ORDER BY id DESC LIMIT ?`, patientID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("clinic: set aside: %w", err)
+	}
 	defer rows.Close()
-	var out []dispenser.Event
+	var out []SetAsideItem
 	for rows.Next() {
-		var e dispenser.Event
-		var t int64
-		var sched sql.NullInt64
-		if err := rows.Scan(&e.Seq, &e.ID, &t, &e.Kind, &e.DoseID, &sched, &e.Medication, &e.Compartment, &e.Detail); err != nil {
-			return nil, fmt.Errorf("clinic: patient events: %w", err)
+		var it SetAsideItem
+		var recv int64
+		if err := rows.Scan(&it.Device, &it.What, &it.Seq, &it.ID, &it.Reason, &recv); err != nil {
+			return nil, fmt.Errorf("clinic: set aside: %w", err)
 		}
-		e.Time, e.Scheduled = fromMillis(t), fromNullMillis(sched)
-		out = append(out, e)
+		it.Received = fromMillis(recv)
+		out = append(out, it)
 	}
 	return out, rows.Err()
 }

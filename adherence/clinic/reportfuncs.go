@@ -34,13 +34,42 @@ func pageFuncs() template.FuncMap {
 		"join":  strings.Join,
 		"alert": alertText,
 		// clock writes an instant's day and time in the report's zone.
-		"clock": func(t time.Time, loc *time.Location) string { return t.In(loc).Format("Jan 2 15:04") },
-		"list":  func(s ...string) []string { return s },
-		"deref": func(p *float64) float64 { return *p },
-		"last":  func(d adherence.Day) adherence.Day { return d - 1 },
-		"role":  roleText,
-		"words": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+		"clock":     func(t time.Time, loc *time.Location) string { return t.In(loc).Format("Jan 2 15:04") },
+		"list":      func(s ...string) []string { return s },
+		"deref":     func(p *float64) float64 { return *p },
+		"last":      func(d adherence.Day) adherence.Day { return d - 1 },
+		"role":      roleText,
+		"words":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+		"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"clockText": clockText,
+		"offset":    offsetText,
 	}
+}
+
+// clockText says why an event's time is unreliable (SyncedEvent.Clock).
+func clockText(clock string) string {
+	switch clock {
+	case ClockUntrusted:
+		return "logged before the dispenser's clock was set"
+	case ClockAhead:
+		return "dated ahead of the clinic's clock: suspect"
+	case ClockBefore2000:
+		return "dated before 2000: the clock was never set"
+	}
+	return clock
+}
+
+// offsetText writes a device clock's offset from the clinic's.
+func offsetText(seconds int64) string {
+	d := time.Duration(seconds) * time.Second
+	way := "ahead"
+	if d < 0 {
+		d, way = -d, "behind"
+	}
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days %s", int64(d/(24*time.Hour)), way)
+	}
+	return d.String() + " " + way
 }
 
 // roleText writes a notifier role for people: "caregiver1" -> "caregiver 1".

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
@@ -305,7 +304,16 @@ type PatientPage struct {
 	Message    string
 	Now        time.Time
 	OpenAlerts int
+	// ClockFlagged are the latest events whose time is unreliable, and
+	// SetAside the latest malformed items kept apart: what a clinician
+	// needs to read the report right.
+	ClockFlagged []SyncedEvent
+	SetAside     []SetAsideItem
 }
+
+// syncShown is how many clock-flagged events and set-aside items the
+// patient page lists.
+const syncShown = 20
 
 var windows = []int{7, 30, 90}
 
@@ -334,11 +342,21 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	flagged, err := s.c.Store.ClockFlagged(ctx, c.patient.ID, syncShown)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	aside, err := s.c.Store.SetAsideItems(ctx, c.patient.ID, syncShown)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	in.From, in.To = from, to
 	rep := adherence.BuildReport(in)
 	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil,
 		Heatmap: heatmap(rep, loc), DoseRows: doseRows(rep, loc, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
-		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: r.URL.Query().Get("msg")}
+		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: notices[r.URL.Query().Get("msg")], ClockFlagged: flagged, SetAside: aside}
 	marks := adherence.Marks{}
 	for id := range in.Marks {
 		marks[id] = true
@@ -368,31 +386,60 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 	s.render(w, r, http.StatusOK, "patient", c, pageData{Title: c.patient.DisplayName, Data: pg})
 }
 
+// notices are the texts the patient page shows after a false-miss form,
+// by the id the form's redirect names in ?msg=: the page never shows text
+// from its URL, which anyone can write into a link.
+var notices = map[string]string{
+	"marked":          "The miss is marked as false: the report counts the dose as taken.",
+	"unmarked":        "The mark was removed.",
+	"no-reason":       "Not saved: say why the miss is false (e.g. taken from a blister pack).",
+	"long-reason":     fmt.Sprintf("Not saved: the reason must be at most %d characters.", maxReason),
+	"reason-not-line": "Not saved: the reason must be one line of printable text.",
+	"bad-source":      "Not saved: say who knows the dose was taken, the clinician or a caregiver.",
+	"no-miss":         "Not saved: there is no recorded miss with this dose.",
+	"no-mark":         "Not saved: this dose has no mark to remove.",
+	"not-saved":       "Not saved: the form could not be read. Please try again.",
+}
+
+// noticeOf is the notice id of a false-miss form's outcome.
+func noticeOf(err error, ok string) string {
+	for _, n := range []struct {
+		err error
+		id  string
+	}{{errNoReason, "no-reason"}, {errLongReason, "long-reason"}, {errReasonNotLine, "reason-not-line"},
+		{errBadSource, "bad-source"}, {errNoMiss, "no-miss"}, {ErrNotFound, "no-mark"}} {
+		if errors.Is(err, n.err) {
+			return n.id
+		}
+	}
+	if err != nil {
+		return "not-saved"
+	}
+	return ok
+}
+
 // falseMiss marks (or unmarks) a recorded miss as false, from the
 // patient page's form, and goes back to the page with what happened.
 func (s *Server) falseMiss(w http.ResponseWriter, r *http.Request, c *call) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	msg := ""
-	err := r.ParseForm()
-	if err == nil {
+	notice := "not-saved"
+	if r.ParseForm() == nil {
+		var err error
 		dose := r.PostForm.Get("dose")
 		switch r.PostForm.Get("action") {
 		case "unmark":
 			err = s.c.Store.UnmarkFalseMiss(r.Context(), c.actor(), c.patient.ID, dose)
-			msg = "The mark was removed."
+			notice = noticeOf(err, "unmarked")
 		default:
 			err = s.c.Store.MarkFalseMiss(r.Context(), c.actor(), c.patient.ID, dose, r.PostForm.Get("reason"), r.PostForm.Get("source"))
-			msg = "The miss is marked as false: the report counts the dose as taken."
+			notice = noticeOf(err, "marked")
 		}
-	}
-	if err != nil {
-		if statusOf(err) >= 500 {
+		if err != nil && statusOf(err) >= 500 {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		msg = "Not saved: " + plain(err)
 	}
-	q := url.Values{"msg": {msg}}
+	q := url.Values{"msg": {notice}}
 	if d := r.PostForm.Get("days"); d != "" {
 		q.Set("days", d)
 	}
@@ -411,16 +458,4 @@ func periodQuery(q url.Values, days int) string {
 		p.Set("days", strconv.Itoa(days))
 	}
 	return p.Encode()
-}
-
-// plain is an error's message for a person: without the package's
-// prefixes.
-func plain(err error) string {
-	s := err.Error()
-	for _, sentinel := range []error{ErrInvalid, ErrNotFound} {
-		if i := strings.LastIndex(s, sentinel.Error()+": "); i >= 0 {
-			return s[i+len(sentinel.Error())+2:]
-		}
-	}
-	return s
 }

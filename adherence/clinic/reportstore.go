@@ -136,14 +136,24 @@ const (
 
 const maxReason = 200
 
+// Why a false-miss mark was not saved. The patient page names them by id
+// (notices), so they stay fixed texts.
+var (
+	errNoReason      = fmt.Errorf("%w: say why the miss is false (e.g. taken from a blister pack)", ErrInvalid)
+	errLongReason    = fmt.Errorf("%w: the reason must be at most %d characters", ErrInvalid, maxReason)
+	errReasonNotLine = fmt.Errorf("%w: the reason must be one line of printable text", ErrInvalid)
+	errBadSource     = fmt.Errorf("%w: source must be clinician or caregiver", ErrInvalid)
+	errNoMiss        = fmt.Errorf("%w: no recorded miss with this dose id", ErrNotFound)
+)
+
 func checkReason(r string) error {
 	switch {
 	case strings.TrimSpace(r) == "":
-		return fmt.Errorf("%w: say why the miss is false (e.g. taken from a blister pack)", ErrInvalid)
+		return errNoReason
 	case utf8.RuneCountInString(r) > maxReason || !utf8.ValidString(r):
-		return fmt.Errorf("%w: the reason must be at most %d characters", ErrInvalid, maxReason)
+		return errLongReason
 	case strings.IndexFunc(r, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0:
-		return fmt.Errorf("%w: the reason must be one line of printable text", ErrInvalid)
+		return errReasonNotLine
 	}
 	return nil
 }
@@ -154,7 +164,7 @@ func checkReason(r string) error {
 // source, not the dose (dose ids carry medication names).
 func (s *Store) MarkFalseMiss(ctx context.Context, a Actor, patientID, doseID, reason, source string) error {
 	if source != SourceClinician && source != SourceCaregiver {
-		return fmt.Errorf("clinic: mark false miss: %w: source must be clinician or caregiver", ErrInvalid)
+		return fmt.Errorf("clinic: mark false miss: %w", errBadSource)
 	}
 	if err := checkReason(reason); err != nil {
 		return fmt.Errorf("clinic: mark false miss: %w", err)
@@ -166,7 +176,7 @@ AND kind IN ('missed', 'not_taken')`, patientID, doseID).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("%w: no recorded miss with this dose id", ErrNotFound)
+			return errNoMiss
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_false_misses(patient_id, dose_id, reason, source, marked_by, marked_at)
 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET reason = excluded.reason, source = excluded.source,
@@ -224,12 +234,14 @@ func (s *Store) recentEvents(ctx context.Context, patientID string, since, now t
 }
 
 // ReportNow is the instant a patient's default report period ends at:
-// now, or the patient's latest synced event when the dispenser's clock
-// runs ahead (a simulated dispenser whose clock was moved on, a clock
-// not yet set right), so that what was synced is in view.
+// now, or the patient's latest synced event when a device clock runs a
+// little ahead (at most MaxClockSkew). A device's time never moves it
+// further: an event dated in 2199, a wrong clock's or a forged batch's, is
+// suspect (ClockAhead), not the clinic's "now".
 func (s *Store) ReportNow(ctx context.Context, patientID string, now time.Time) (time.Time, error) {
 	var latest sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT max(time) FROM clinic_events WHERE patient_id = ?`, patientID).Scan(&latest); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT max(time) FROM clinic_events WHERE patient_id = ? AND time <= ? AND clock IS NULL`,
+		patientID, millis(now.Add(MaxClockSkew))).Scan(&latest); err != nil {
 		return now, fmt.Errorf("clinic: report time: %w", err)
 	}
 	if t := fromNullMillis(latest); t.After(now) {

@@ -4,9 +4,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +42,7 @@ func (s *Server) table() []route {
 		{"POST", "/api/v1/admin/users/{user}/disable", accessAdmin, s.apiSetDisabled(true)},
 		{"POST", "/api/v1/admin/users/{user}/enable", accessAdmin, s.apiSetDisabled(false)},
 		{"POST", "/api/v1/admin/panels", accessAdmin, s.apiSetPanel},
+		{"GET", "/api/v1/admin/panel-requests", accessAdmin, s.apiPanelRequests},
 		{"GET", "/api/v1/admin/audit", accessAdmin, s.apiAudit},
 
 		{"POST", uplink.Path, accessDevice, s.sync},
@@ -74,12 +77,34 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, c *call, stat
 	s.render(w, r, status, "login", nil, pageData{Title: "Sign in", Error: msg, Data: f})
 }
 
-// safeNext keeps a redirect after login on this site.
+// safeNext returns where to go after signing in: next when it is a path
+// on this site, else the panel. A browser drops tabs and newlines from a
+// URL and reads a backslash as a slash, so "/\t/evil.example" would take
+// it to //evil.example: next must parse as a path alone (no scheme, host
+// or user), start with exactly one slash, and hold no control character
+// or backslash; what is kept is the path and query as re-encoded.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
-		return "/panel"
+	const home = "/panel"
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
 	}
-	return next
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") || strings.ContainsAny(out, "\\\t\r\n") {
+		return home
+	}
+	return out
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
@@ -96,27 +121,35 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	a := Actor{ID: "anonymous", Remote: c.remote}
-	throttled := func(wait time.Duration) {
-		if err := s.c.Store.Audit(ctx, a, "login.throttled", "", "", "throttled"); err != nil {
+	refuse := func(status int, action, msg string, wait time.Duration) {
+		if err := s.c.Store.Audit(ctx, a, action, "", "", "throttled"); err != nil {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		s.showLogin(w, r, c, http.StatusTooManyRequests, "Too many attempts. Wait a few minutes and try again.", f)
+		s.showLogin(w, r, c, status, msg, f)
 	}
-	if ok, wait := s.loginIP.allow(c.remote); !ok {
-		throttled(wait)
+	// Failures slow the next attempts of the account tried and of the
+	// client's network, a little longer each time, never for good.
+	acct, netw := AccountKey(f.Username), NetworkKey(c.remote)
+	if wait, err := s.c.Store.LoginWait(ctx, acct, netw); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
 		return
-	}
-	// A username that failed too often is locked for a while, whatever
-	// the address: that stops a slow distributed guess at one account.
-	if ok, wait := s.loginUsr.peek(f.Username); !ok {
-		throttled(wait)
+	} else if wait > 0 {
+		refuse(http.StatusTooManyRequests, "login.throttled", fmt.Sprintf("Too many failed attempts. Try again in %s.", waitText(wait)), wait)
 		return
 	}
 	u, err := s.c.Store.CheckPassword(ctx, f.Username, r.PostForm.Get("password"))
+	if errors.Is(err, ErrBusy) {
+		refuse(http.StatusServiceUnavailable, "login.busy", "Many people are signing in right now. Try again in a few seconds.", 5*time.Second)
+		return
+	}
 	if errors.Is(err, ErrBadLogin) {
-		s.loginUsr.allow(f.Username)
+		wait, err := s.c.Store.LoginFailed(ctx, KeyDelay{acct, s.c.AccountDelay}, KeyDelay{netw, s.c.NetworkDelay})
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
 		target := "unknown user"
 		if u.ID != "" {
 			target = u.ID
@@ -125,10 +158,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		s.showLogin(w, r, c, http.StatusUnauthorized, "Wrong username or password.", f)
+		msg := "Wrong username or password."
+		if wait > 0 {
+			msg += fmt.Sprintf(" Try again in %s.", waitText(wait))
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		}
+		s.showLogin(w, r, c, http.StatusUnauthorized, msg, f)
 		return
 	}
 	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if err := s.c.Store.LoginSucceeded(ctx, acct); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
@@ -145,6 +187,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) {
 	http.SetCookie(w, s.cookie(c, sessionCookie, cookie, 0))
 	http.SetCookie(w, s.cookie(c, loginCookie, "", -1))
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+// waitText writes a sign-in wait for people: "5 seconds", "2 minutes".
+func waitText(d time.Duration) string {
+	if d <= time.Minute {
+		if n := int((d + time.Second - 1) / time.Second); n > 1 {
+			return fmt.Sprintf("%d seconds", n)
+		}
+		return "1 second"
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
 
 // differ reports whether a and b differ, in constant time.
@@ -245,7 +298,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
 	}
-	evs, err := s.c.Store.PatientEvents(r.Context(), c.patient.ID, from, to, limit)
+	evs, err := s.c.Store.PatientSyncedEvents(r.Context(), c.patient.ID, from, to, limit)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -271,13 +324,23 @@ func (s *Server) apiReadings(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 }
 
-func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, c *call) {
-	us, err := s.c.Store.Users(r.Context())
+// adminList answers an admin's read of a list (no patient data) under
+// key, audited as action with the count before it answers.
+func adminList[T any](s *Server, w http.ResponseWriter, r *http.Request, c *call, action, key string, list []T, err error) {
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": nonNil(us)})
+	if err := s.c.Store.Audit(r.Context(), c.actor(), action, "", "count="+strconv.Itoa(len(list)), ""); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{key: nonNil(list)})
+}
+
+func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, c *call) {
+	us, err := s.c.Store.Users(r.Context())
+	adminList(s, w, r, c, "users.read", "users", us, err)
 }
 
 func (s *Server) apiSetDisabled(disabled bool) func(http.ResponseWriter, *http.Request, *call) {
@@ -310,11 +373,27 @@ func (s *Server) apiSetPanel(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusBadRequest, errors.New(`want a JSON body {"user": ID, "patient": ID, "on": true|false}`))
 		return
 	}
-	if err := s.c.Store.SetPanel(r.Context(), c.actor(), pc.User, pc.Patient, pc.On); err != nil {
+	err := s.c.Store.SetPanel(r.Context(), c.actor(), pc.User, pc.Patient, pc.On)
+	if errors.Is(err, ErrOwnPanel) {
+		// Not refused outright: recorded for another admin to grant.
+		if err := s.c.Store.RequestPanel(r.Context(), c.actor(), pc.User, pc.Patient); err != nil {
+			s.fail(w, r, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"user": pc.User, "patient": pc.Patient, "on": false, "pending": true,
+			"message": "an admin cannot add a patient to their own panel: another admin grants it by making the same change, or pillctl clinic panel add on the server"})
+		return
+	}
+	if err != nil {
 		s.fail(w, r, statusOf(err), err)
 		return
 	}
 	writeJSON(w, http.StatusOK, pc)
+}
+
+func (s *Server) apiPanelRequests(w http.ResponseWriter, r *http.Request, c *call) {
+	rs, err := s.c.Store.PanelRequests(r.Context())
+	adminList(s, w, r, c, "panel_requests.read", "requests", rs, err)
 }
 
 func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, c *call) {
@@ -374,6 +453,17 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, c *call) {
 	if err != nil {
 		s.fail(w, r, statusOf(err), err)
 		return
+	}
+	for _, sa := range b.SetAside {
+		s.log.Warn("clinic: sync: set aside a malformed item; the rest of the batch is stored", "device", c.p.DeviceID,
+			"what", sa.What, "index", sa.Index, "seq", sa.Seq, "reason", sa.Reason)
+	}
+	if res.ClockNote != "" {
+		s.log.Warn("clinic: sync: the device's clock looks wrong; its times are shown as suspect", "device", c.p.DeviceID,
+			"seen", res.ClockNote)
+	}
+	if res.SoftwareWas != "" {
+		s.log.Info("clinic: sync: device software", "device", c.p.DeviceID, "software", res.Software, "was", res.SoftwareWas)
 	}
 	if res.Wake && s.c.Watcher != nil {
 		s.c.Watcher.Kick()

@@ -35,12 +35,13 @@ type ServerConfig struct {
 	// headers are ignored.
 	TrustedProxies []netip.Prefix
 	Sessions       SessionLimits // zero: DefaultSessionLimits
+	// Sign-in delays after failures, per account and per network (kept in
+	// the database); zero: DefaultAccountDelay and DefaultNetworkDelay.
+	AccountDelay, NetworkDelay Delay
 	// Rate limits; a zero Rate takes the default below, a negative Burst
 	// turns the limit off (benchmarks).
-	LoginPerAddress  Rate // default 10 at once, then one per 30 s
-	LoginPerUsername Rate // failed logins; default 5, then one per 5 min
-	PerToken         Rate // requests per API or device token; default 120, then 4 per second
-	BadTokenPerAddr  Rate // unknown or revoked tokens; default 20, then one per 3 s
+	PerToken        Rate // requests per API or device token; default 120, then 4 per second
+	BadTokenPerAddr Rate // unknown, revoked or expired tokens per network; default 20, then one per 3 s
 }
 
 // Server serves adherenced's pages and API. Build it with NewServer.
@@ -51,8 +52,6 @@ type Server struct {
 	mux      *http.ServeMux
 	routes   []route
 	pages    map[string]*template.Template
-	loginIP  *limiter
-	loginUsr *limiter
 	perToken *limiter
 	badToken *limiter
 }
@@ -82,6 +81,9 @@ type call struct {
 	remote  string
 	secure  bool
 	patient Patient // for accessPatient routes
+	// endedSession: the request carried the cookie of a session that has
+	// ended (idle, too old, logged out, account disabled).
+	endedSession bool
 }
 
 func (c *call) actor() Actor {
@@ -113,8 +115,12 @@ func NewServer(c ServerConfig) (*Server, error) {
 	if s.c.Sessions == (SessionLimits{}) {
 		s.c.Sessions = DefaultSessionLimits
 	}
-	s.loginIP = newLimiter(orDefault(c.LoginPerAddress, Rate{10, 30 * time.Second}), c.Clock)
-	s.loginUsr = newLimiter(orDefault(c.LoginPerUsername, Rate{5, 5 * time.Minute}), c.Clock)
+	if s.c.AccountDelay == (Delay{}) {
+		s.c.AccountDelay = DefaultAccountDelay
+	}
+	if s.c.NetworkDelay == (Delay{}) {
+		s.c.NetworkDelay = DefaultNetworkDelay
+	}
 	s.perToken = newLimiter(orDefault(c.PerToken, Rate{120, 250 * time.Millisecond}), c.Clock)
 	s.badToken = newLimiter(orDefault(c.BadTokenPerAddr, Rate{20, 3 * time.Second}), c.Clock)
 	var err error
@@ -171,13 +177,15 @@ func (s *Server) wrap(rt route) http.Handler {
 		if rt.access != accessPublic {
 			w.Header().Set("Cache-Control", "no-store")
 		}
-		p, status, err := s.authenticate(r, c.remote)
+		p, status, err := s.authenticate(r, c)
 		if err != nil {
+			s.refused(r, rt, c, status, err)
 			s.fail(w, r, status, err)
 			return
 		}
 		c.p = p
 		if status, err := s.authorize(r, rt, c); err != nil {
+			s.refused(r, rt, c, status, err)
 			s.fail(w, r, status, err)
 			return
 		}
@@ -185,9 +193,42 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
+// refused audits a request refused before its handler (HIPAA
+// 164.312(b)): who (the caller, the token when one was found, else
+// anonymous), which route, and why; never the credential. The panel
+// check audits its own refusals (patient.denied), with the id asked for.
+func (s *Server) refused(r *http.Request, rt route, c *call, status int, err error) {
+	action, outcome := "access.denied", "denied"
+	switch {
+	case errors.Is(err, errPanelDenied) || status >= 500:
+		return
+	case status == http.StatusUnauthorized:
+		action = "auth.refused"
+	case status == http.StatusTooManyRequests:
+		action, outcome = "auth.refused", "throttled"
+	}
+	a, msg := c.actor(), err.Error()
+	var rtok *RefusedToken
+	if errors.As(err, &rtok) {
+		// The precise reason, which the caller is not told.
+		msg = rtok.Why + " token"
+		if rtok.TokenID != "" {
+			a.ID = "token:" + rtok.TokenID
+		}
+	}
+	if errors.Is(err, errNotFoundPage) {
+		msg = "not an admin"
+	}
+	target := truncate(rt.method+" "+rt.path+": "+msg, 200)
+	if aerr := s.c.Store.Audit(r.Context(), a, action, "", target, outcome); aerr != nil {
+		s.log.Error("clinic: audit of a refused request", "err", aerr)
+	}
+}
+
 // authenticate finds the caller: a bearer token, else a session cookie,
-// else nobody (an empty Principal).
-func (s *Server) authenticate(r *http.Request, remote string) (Principal, int, error) {
+// else nobody (an empty Principal). A cookie of a session that has ended
+// is no session: the caller is nobody, and c says why, for the audit.
+func (s *Server) authenticate(r *http.Request, c *call) (Principal, int, error) {
 	ctx := r.Context()
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
@@ -195,11 +236,15 @@ func (s *Server) authenticate(r *http.Request, remote string) (Principal, int, e
 			return Principal{}, http.StatusUnauthorized, errors.New("Authorization must be a Bearer token")
 		}
 		p, err := s.c.Store.Authenticate(ctx, strings.TrimSpace(tok))
-		if errors.Is(err, ErrUnauthenticated) {
-			if ok, wait := s.badToken.allow(remote); !ok {
+		var rt *RefusedToken
+		if errors.As(err, &rt) {
+			if ok, wait := s.badToken.allow(NetworkKey(c.remote)); !ok {
 				return Principal{}, http.StatusTooManyRequests, retryAfter(wait)
 			}
-			return Principal{}, http.StatusUnauthorized, errors.New("unknown or revoked token")
+			if rt.Why == "expired" {
+				return Principal{}, http.StatusUnauthorized, &refusal{rt, "token expired; ask for a new one"}
+			}
+			return Principal{}, http.StatusUnauthorized, &refusal{rt, "unknown or revoked token"}
 		}
 		if err != nil {
 			return Principal{}, http.StatusInternalServerError, err
@@ -215,13 +260,24 @@ func (s *Server) authenticate(r *http.Request, remote string) (Principal, int, e
 	}
 	p, err := s.c.Store.Session(ctx, ck.Value, s.c.Sessions)
 	if errors.Is(err, ErrUnauthenticated) {
-		return Principal{}, 0, nil // an expired session is no session: the login page follows
+		c.endedSession = true
+		return Principal{}, 0, nil // the login page follows
 	}
 	if err != nil {
 		return Principal{}, http.StatusInternalServerError, err
 	}
 	return p, 0, nil
 }
+
+// refusal is a refused token with the message its caller gets; the audit
+// log reads the token's id and the reason from it.
+type refusal struct {
+	*RefusedToken
+	msg string
+}
+
+func (e *refusal) Error() string { return e.msg }
+func (e *refusal) Unwrap() error { return e.RefusedToken }
 
 // waitError carries a Retry-After.
 type waitError struct{ wait time.Duration }
@@ -248,6 +304,8 @@ func (s *Server) authorize(r *http.Request, rt route, c *call) (int, error) {
 	switch {
 	case p.IsDevice():
 		return http.StatusForbidden, errors.New("device tokens can only push data")
+	case p.UserID == "" && c.endedSession:
+		return http.StatusUnauthorized, errors.New("session ended; sign in again")
 	case p.UserID == "":
 		return http.StatusUnauthorized, errors.New("sign in first")
 	}
@@ -271,7 +329,7 @@ func (s *Server) authorize(r *http.Request, rt route, c *call) (int, error) {
 			if err := s.c.Store.Audit(r.Context(), c.actor(), "patient.denied", "", truncate(id, 64), "denied"); err != nil {
 				return http.StatusInternalServerError, err
 			}
-			return http.StatusNotFound, errNotFoundPage
+			return http.StatusNotFound, errPanelDenied
 		}
 		if c.patient, err = s.c.Store.Patient(r.Context(), id); err != nil {
 			return statusOf(err), err
@@ -281,6 +339,9 @@ func (s *Server) authorize(r *http.Request, rt route, c *call) (int, error) {
 }
 
 var errNotFoundPage = errors.New("not found")
+
+// errPanelDenied is the panel check's 404, which the check audits itself.
+var errPanelDenied = fmt.Errorf("%w", errNotFoundPage)
 
 func truncate(s string, n int) string {
 	if len(s) > n {
@@ -322,6 +383,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, ErrInvalid):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrBusy):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

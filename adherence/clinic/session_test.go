@@ -1,6 +1,7 @@
 package clinic
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pillbox/pillbox/schedule"
 )
 
 func TestLoginCookieAndIdleLogout(t *testing.T) {
@@ -104,37 +107,143 @@ func TestLogoutAndCSRF(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimit(t *testing.T) {
-	e := newEnv(t, func(c *ServerConfig) { c.LoginPerUsername = Rate{Burst: 3, Every: 5 * time.Minute} })
-	tok := func() string {
-		for _, c := range e.do("GET", "/login", "", "").Result().Cookies() {
-			if c.Name == loginCookie {
-				return c.Value
-			}
-		}
-		return ""
-	}
-	try := func(password string) int {
-		lt := tok()
-		form := url.Values{"username": {"alice"}, "password": {password}, "csrf": {lt}}
-		r := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.AddCookie(&http.Cookie{Name: loginCookie, Value: lt})
-		w := httptest.NewRecorder()
-		e.handler.ServeHTTP(w, r)
-		return w.Code
-	}
-	for i := range 3 {
-		if got := try("guess"); got != http.StatusUnauthorized {
-			t.Fatalf("failed login %d = %d, want 401", i+1, got)
+// tryLogin posts the sign-in form from remote and returns the answer.
+func (e *env) tryLogin(username, password, remote string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	return e.tryLoginAt(e.handler, username, password, remote)
+}
+
+// tryLoginAt is tryLogin through another server's handler h.
+func (e *env) tryLoginAt(h http.Handler, username, password, remote string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	var lt string
+	for _, c := range e.do("GET", "/login", "", "").Result().Cookies() {
+		if c.Name == loginCookie {
+			lt = c.Value
 		}
 	}
-	if got := try(testPassword); got != http.StatusTooManyRequests {
-		t.Errorf("login after 3 failures = %d, want 429 even with the right password", got)
+	form := url.Values{"username": {username}, "password": {password}, "csrf": {lt}}
+	r := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.AddCookie(&http.Cookie{Name: loginCookie, Value: lt})
+	r.RemoteAddr = remote
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestDelayWait(t *testing.T) {
+	d := Delay{Free: 2, First: time.Second, Max: 5 * time.Second}
+	for n, want := range []time.Duration{0, 0, 0, time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
+		if got := d.wait(n); got != want {
+			t.Errorf("wait after %d failures = %v, want %v", n, got, want)
+		}
 	}
-	e.clock.Advance(5 * time.Minute)
-	if got := try(testPassword); got != http.StatusSeeOther {
-		t.Errorf("login 5 minutes later = %d, want 303", got)
+	if got := (Delay{Free: -1}).wait(1000); got != 0 {
+		t.Errorf("wait with delays off = %v, want 0", got)
+	}
+}
+
+// TestLoginDelays: failures past a free few make the account wait a
+// little longer each time, with the right password too, but never for
+// good: after the wait the right password signs in, and clears the
+// account's count. The delays live in the database, so a second server on
+// it (another adherenced) applies them too.
+func TestLoginDelays(t *testing.T) {
+	e := newEnv(t)
+	const from = "198.51.100.7:4000"
+	for i := range DefaultAccountDelay.Free {
+		if w := e.tryLogin("alice", "guess", from); w.Code != http.StatusUnauthorized || w.Header().Get("Retry-After") != "" {
+			t.Fatalf("failure %d = %d (Retry-After %q), want 401 without a wait", i+1, w.Code, w.Header().Get("Retry-After"))
+		}
+	}
+	waits := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
+	for i, wait := range waits {
+		w := e.tryLogin("alice", "guess", from)
+		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "Try again in "+waitText(wait)) {
+			t.Fatalf("failure %d past the free ones = %d, want 401 saying to wait %s", i+1, w.Code, waitText(wait))
+		}
+		if w := e.tryLogin("alice", testPassword, from); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+			t.Errorf("right password during the %v wait = %d, want 429 with Retry-After", wait, w.Code)
+		}
+		other, err := NewServer(ServerConfig{Store: e.store, Clock: e.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := e.tryLoginAt(other.Handler(), "alice", testPassword, from); w.Code != http.StatusTooManyRequests {
+			t.Errorf("right password on a second server during the wait = %d, want 429", w.Code)
+		}
+		e.clock.Advance(wait)
+	}
+	if w := e.tryLogin("alice", testPassword, from); w.Code != http.StatusSeeOther {
+		t.Fatalf("right password after the wait = %d, want 303", w.Code)
+	}
+	if w := e.tryLogin("alice", "guess", from); w.Code != http.StatusUnauthorized || w.Header().Get("Retry-After") != "" {
+		t.Errorf("a failure after signing in = %d (Retry-After %q), want 401 without a wait: the count starts again", w.Code, w.Header().Get("Retry-After"))
+	}
+	// The longest wait is a minute: a guesser can slow a clinician, not
+	// lock them out (from many networks, so only the account's count
+	// grows).
+	for i := range 30 {
+		e.tryLogin("bob", "guess", fmt.Sprintf("203.0.113.%d:4000", i+1))
+		e.clock.Advance(2 * time.Minute)
+	}
+	if w := e.tryLogin("bob", "guess", "203.0.113.99:4000"); w.Code != http.StatusUnauthorized || w.Header().Get("Retry-After") != "61" {
+		t.Errorf("after 31 failures = %d with Retry-After %q, want 401 and a wait of a minute", w.Code, w.Header().Get("Retry-After"))
+	}
+	es, _ := e.store.AuditLog(e.ctx, AuditQuery{Limit: 1000})
+	throttled := 0
+	for _, en := range es {
+		if en.Action == "login.throttled" && en.Outcome == "throttled" && en.Remote == "198.51.100.7" {
+			throttled++
+		}
+	}
+	if throttled != 2*len(waits) { // each wait refused the right password on both servers
+		t.Errorf("login.throttled audit entries = %d, want %d", throttled, 2*len(waits))
+	}
+}
+
+// TestLoginDelaysPerNetwork: guesses at many accounts from one network
+// slow that network (an IPv6 client counts by its /64, whatever address
+// it takes in it) and no other.
+func TestLoginDelaysPerNetwork(t *testing.T) {
+	e := newEnv(t)
+	for i := range DefaultNetworkDelay.Free {
+		from := fmt.Sprintf("[2001:db8:1:2::%x]:4000", i+1)
+		if w := e.tryLogin(fmt.Sprintf("user%d", i), "guess", from); w.Code != http.StatusUnauthorized || w.Header().Get("Retry-After") != "" {
+			t.Fatalf("failure %d from the /64 = %d, want 401 without a wait", i+1, w.Code)
+		}
+	}
+	if w := e.tryLogin("someone", "guess", "[2001:db8:1:2::ffff]:4000"); w.Code != http.StatusUnauthorized || w.Header().Get("Retry-After") == "" {
+		t.Errorf("failure past the network's free ones = %d, want 401 with a wait", w.Code)
+	}
+	if w := e.tryLogin("alice", testPassword, "[2001:db8:1:2::abcd]:4000"); w.Code != http.StatusTooManyRequests {
+		t.Errorf("sign-in from the same /64 during its wait = %d, want 429", w.Code)
+	}
+	if w := e.tryLogin("alice", testPassword, "[2001:db8:1:3::1]:4000"); w.Code != http.StatusSeeOther {
+		t.Errorf("sign-in from another /64 = %d, want 303", w.Code)
+	}
+}
+
+// TestLimiterKeepsBusyBuckets: a flood of new keys never resets a busy
+// key's bucket; beyond the limiter's size new keys share one bucket.
+func TestLimiterKeepsBusyBuckets(t *testing.T) {
+	clock := schedule.NewSimClock(t0)
+	l := newLimiter(Rate{Burst: 1, Every: time.Hour}, clock)
+	if ok, _ := l.allow("victim"); !ok {
+		t.Fatal("first request refused")
+	}
+	for i := range 2 * maxBuckets {
+		l.allow(fmt.Sprintf("flood%d", i))
+	}
+	if ok, _ := l.allow("victim"); ok {
+		t.Error("a busy key was allowed again after a flood of new keys")
+	}
+	if ok, _ := l.allow("newcomer"); ok {
+		t.Error("a new key beyond the limiter's size got a bucket of its own")
+	}
+	if n := len(l.buckets); n > maxBuckets+1 {
+		t.Errorf("limiter holds %d buckets, want at most %d", n, maxBuckets+1)
 	}
 }
 

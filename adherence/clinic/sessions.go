@@ -15,16 +15,24 @@ var ErrBadLogin = errors.New("clinic: wrong username or password")
 
 // dummyHash is verified when the username is unknown, so that a wrong
 // username costs as much time as a wrong password. It is made on first use
-// with the store's current cost.
-func (s *Store) dummyHash(ctx context.Context) string {
-	s.dummyOnce.Do(func() {
-		s.dummy, _ = s.hashPassword(ctx, NewPassword(), s.Password)
-	})
-	return s.dummy
+// with the store's current cost, and again if that failed (a busy store):
+// an empty dummy would answer unknown usernames at once.
+func (s *Store) dummyHash(ctx context.Context) (string, error) {
+	s.dummyMu.Lock()
+	defer s.dummyMu.Unlock()
+	if s.dummy == "" {
+		h, err := s.hashPassword(ctx, NewPassword(), s.Password)
+		if err != nil {
+			return "", err
+		}
+		s.dummy = h
+	}
+	return s.dummy, nil
 }
 
 // CheckPassword returns the enabled account with this username and
-// password, or ErrBadLogin. It writes nothing: the caller audits.
+// password, or ErrBadLogin; ErrBusy when no hash was free in time. It
+// writes nothing: the caller audits.
 func (s *Store) CheckPassword(ctx context.Context, username, password string) (User, error) {
 	var u User
 	var hash string
@@ -32,7 +40,13 @@ func (s *Store) CheckPassword(ctx context.Context, username, password string) (U
 	err := s.r.QueryRowContext(ctx, `SELECT id, username, display_name, role, disabled, created, password_hash FROM clinic_users WHERE username = ?`,
 		username).Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, &created, &hash)
 	if errors.Is(err, sql.ErrNoRows) || len(password) > maxPassword {
-		s.verifyPassword(ctx, s.dummyHash(ctx), password)
+		dummy, err := s.dummyHash(ctx)
+		if err == nil {
+			_, err = s.verifyPassword(ctx, dummy, password)
+		}
+		if err != nil {
+			return User{}, fmt.Errorf("clinic: login: %w", err)
+		}
 		return User{}, ErrBadLogin
 	}
 	if err != nil {

@@ -193,10 +193,12 @@ WHERE disabled = 0 AND silent_since IS NULL AND last_seen IS NOT NULL AND max(la
 }
 
 // queueTexts queues one text per caregiver of the patient about device.
-// The text names the patient as the clinic knows them and never a
+// A text crosses carriers and lands on lock screens: it names the patient
+// by first name only, as the dispenser's own texts do, and never a
 // medication.
 func (s *Store) queueTexts(ctx context.Context, tx *sql.Tx, patient, device, reason string, lastSeen int64) error {
-	name, err := s.patientTx(ctx, tx, patient)
+	var name string
+	err := tx.QueryRowContext(ctx, `SELECT first_name FROM clinic_patients WHERE id = ?`, patient).Scan(&name)
 	if err != nil {
 		return err
 	}

@@ -41,10 +41,17 @@ type Store struct {
 	// Password is the argon2id cost of new password hashes; existing hashes
 	// keep the cost they were made with.
 	Password PasswordParams
+	// TokenTTL is how long the tokens this store issues stay valid; a
+	// zero field takes DefaultTokenTTL's, and one over MaxTokenTTL's is
+	// refused with ErrInvalid.
+	TokenTTL TokenTTL
+	// HashWait is how long a password check waits for a free hash before
+	// ErrBusy; 0: DefaultHashWait.
+	HashWait time.Duration
 	hashing  chan struct{} // bounds concurrent argon2id runs (memory)
 
-	dummyOnce sync.Once
-	dummy     string
+	dummyMu sync.Mutex
+	dummy   string
 }
 
 // Open returns the clinic's view of st, whose schema must include the
@@ -58,7 +65,7 @@ func Open(ctx context.Context, st *adherence.Store, clock schedule.Clock) (*Stor
 	if n == 0 {
 		return nil, errors.New("clinic: open: the database has no clinic tables (migration 0004 missing)")
 	}
-	return &Store{w: w, r: r, clock: clock, Password: DefaultPasswordParams, hashing: make(chan struct{}, 2)}, nil
+	return &Store{w: w, r: r, clock: clock, Password: DefaultPasswordParams, hashing: make(chan struct{}, concurrentHashes)}, nil
 }
 
 func (s *Store) now() time.Time { return s.clock.Now().UTC() }

@@ -123,6 +123,25 @@ func (c *Config) ReadToken() (string, error) {
 	return tok, nil
 }
 
+// CheckTokenFile says when the token file can be read by others than its
+// owner (the device token lets its holder write the patient's record at
+// the clinic): dispenserd warns, as it does of the Twilio token's file.
+// nil when the token comes from the environment or the file is private;
+// ReadToken reports a file it cannot read.
+func (c *Config) CheckTokenFile() error {
+	if c.TokenFile == "" {
+		return nil
+	}
+	st, err := os.Stat(c.TokenFile)
+	if err != nil {
+		return nil
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("uplink: the device token file %s can be read by others (mode %04o); chmod 600 it", c.TokenFile, perm)
+	}
+	return nil
+}
+
 // HTTPClient returns the client to reach the clinic with: the system's
 // roots or CAFile's, TLS 1.2 at least, and a bound on each request so a
 // stalled server never holds the pusher.

@@ -86,3 +86,35 @@ func TestReadToken(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		mode os.FileMode
+		want string // "" for no problem
+	}{
+		{"owner only", 0o600, ""},
+		{"owner read only", 0o400, ""},
+		{"group can read", 0o640, "can be read by others (mode 0640)"},
+		{"anyone can read", 0o644, "can be read by others (mode 0644)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(p, []byte("pbd_secret\n"), tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, tc.mode); err != nil { // past the umask
+				t.Fatal(err)
+			}
+			err := (&Config{TokenFile: p}).CheckTokenFile()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "pbd_")) {
+				t.Errorf("CheckTokenFile(mode %04o) = %v, want %q", tc.mode, err, tc.want)
+			}
+		})
+	}
+	if err := (&Config{TokenEnv: "X"}).CheckTokenFile(); err != nil {
+		t.Errorf("CheckTokenFile(token from the environment) = %v, want nil", err)
+	}
+}

@@ -142,8 +142,8 @@ func TestProfileThresholdsRoundTrip(t *testing.T) {
 
 // TestProfileThresholdsRead: what a device sends in the thresholds part.
 // A part the clinic cannot use (another version, implausible values) is
-// kept and refused by Domain with the reason; only a malformed one, or one
-// without a version, fails the batch.
+// kept and refused by Domain with the reason; a malformed one, or one
+// without a version, sets the profile aside (the batch stands).
 func TestProfileThresholdsRead(t *testing.T) {
 	batch := func(th string) []byte {
 		return []byte(`{"version":1,"device":"d","log":"l","heartbeat":{"profile":{"version":1,"timezone":"UTC","medications":[],"regimens":[],"thresholds":` +
@@ -152,7 +152,7 @@ func TestProfileThresholdsRead(t *testing.T) {
 	tests := []struct {
 		name      string
 		part      string
-		batchErr  string // DecodeBatch
+		aside     string // DecodeBatch's reason for setting the profile aside
 		domainErr string // Thresholds.Domain
 		want      vitals.Thresholds
 	}{
@@ -175,14 +175,16 @@ func TestProfileThresholdsRead(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := DecodeBatch(batch(tc.part))
-			if tc.batchErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.batchErr) {
-					t.Errorf("DecodeBatch(thresholds %s) = %v, want an error containing %q", tc.part, err, tc.batchErr)
-				}
-				return
-			}
 			if err != nil {
 				t.Fatalf("DecodeBatch(thresholds %s) = %v, want it accepted", tc.part, err)
+			}
+			if tc.aside != "" {
+				if b.Heartbeat.Profile != nil || len(b.SetAside) != 1 || b.SetAside[0].What != "profile" ||
+					!strings.Contains(b.SetAside[0].Reason, tc.aside) {
+					t.Errorf("DecodeBatch(thresholds %s): profile %+v, set aside %+v; want the profile set aside for %q",
+						tc.part, b.Heartbeat.Profile, b.SetAside, tc.aside)
+				}
+				return
 			}
 			got, err := b.Heartbeat.Profile.Thresholds.Domain()
 			switch {

@@ -65,7 +65,13 @@ type Status struct {
 	LastSuccess     time.Time `json:"last_success,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
 	Failures        int       `json:"failures"` // consecutive
+	// TokenExpires is when the clinic says the device token ends.
+	TokenExpires time.Time `json:"token_expires,omitzero"`
 }
+
+// TokenWarning is how long before its token ends the device starts to
+// warn in its log.
+const TokenWarning = 30 * 24 * time.Hour
 
 // Pusher sends the device's log to the clinic service. Create it with
 // NewPusher, call Run on its own goroutine and Nudge after each commit.
@@ -80,6 +86,7 @@ type Pusher struct {
 	known    bool // acked values came from the server
 	batch    int  // current events per request; halved on 413
 	failures int
+	warned   time.Time // the token end last warned about
 }
 
 // ErrRejected wraps a 4xx answer other than 429: the server will not take
@@ -324,7 +331,16 @@ func (p *Pusher) post(ctx context.Context, evs []dispenser.Event, rds []vital.Re
 	p.mu.Lock()
 	p.known = true
 	p.status.AckedSeq, p.status.AckedReadingSeq = ack.AckedSeq, ack.AckedReadingSeq
+	p.status.TokenExpires = ack.TokenExpires
+	warn := !ack.TokenExpires.IsZero() && ack.TokenExpires.Sub(p.o.Clock.Now()) < TokenWarning && !ack.TokenExpires.Equal(p.warned)
+	if warn {
+		p.warned = ack.TokenExpires
+	}
 	p.mu.Unlock()
+	if warn {
+		p.o.Logger.Warn("uplink: the device token ends soon; sync stops then: rotate it (pillctl clinic device rotate) and put the new one in the token file",
+			"expires", ack.TokenExpires.UTC().Format(time.RFC3339))
+	}
 	return nil
 }
 

@@ -1,15 +1,18 @@
 package uplink
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/schedule"
@@ -46,7 +49,8 @@ type fakeServer struct {
 	acked     int64
 	status    int
 	maxEvents int
-	batches   []int // events per request
+	batches   []int     // events per request
+	expires   time.Time // the token's end it reports
 }
 
 var _ http.RoundTripper = (*fakeServer)(nil)
@@ -73,7 +77,7 @@ func (f *fakeServer) RoundTrip(r *http.Request) (*http.Response, error) {
 				f.acked = e.Seq
 			}
 		}
-		json.NewEncoder(w).Encode(Ack{Version: Version, AckedSeq: f.acked})
+		json.NewEncoder(w).Encode(Ack{Version: Version, AckedSeq: f.acked, TokenExpires: f.expires})
 	}
 	return w.Result(), nil
 }
@@ -124,6 +128,31 @@ func TestPushOnce(t *testing.T) {
 				t.Errorf("events per request = %v, want %v", srv.batches, tc.wantBatches)
 			}
 		})
+	}
+}
+
+// TestPushWarnsOfTokenEnd: the clinic says when the device token ends;
+// the pusher shows it and warns once in its log when it is a month away.
+func TestPushWarnsOfTokenEnd(t *testing.T) {
+	var logs bytes.Buffer
+	srv := &fakeServer{expires: t0.Add(40 * 24 * time.Hour)}
+	clock := schedule.NewSimClock(t0)
+	p, err := NewPusher(Options{BaseURL: "https://clinic.test", Device: "dv_1", Token: "pbd_tok", Source: newMemLog(0),
+		Clock: clock, Client: &http.Client{Transport: srv}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, day := range []int{0, 11, 12, 13} {
+		clock.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
+		if err := p.PushOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Status().TokenExpires; !got.Equal(srv.expires) {
+			t.Errorf("day %d: status token_expires = %v, want %v", day, got, srv.expires)
+		}
+		if n := strings.Count(logs.String(), "device token ends soon"); n != min(max(day-10, 0), 1) {
+			t.Errorf("day %d: %d warnings, want one once the end is within 30 days:\n%s", day, n, logs.String())
+		}
 	}
 }
 

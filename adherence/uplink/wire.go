@@ -42,7 +42,31 @@ type Batch struct {
 	Heartbeat Heartbeat `json:"heartbeat"`
 	Events    []Event   `json:"events"`
 	Readings  []Reading `json:"readings"`
+	// SetAside are the items DecodeBatch took out of the batch because
+	// they are malformed: the rest of the batch is stored without them.
+	// They never travel (a device never sends a malformed item on
+	// purpose).
+	SetAside []SetAside `json:"-"`
 }
+
+// SetAside is one part of a batch the server cannot store as sent (an
+// event or reading with a field out of its limits, a profile that does not
+// read). The server keeps it apart with the reason, takes the rest of the
+// batch, and counts an item that has a usable sequence number as received,
+// so that the device moves past it instead of sending it for ever.
+type SetAside struct {
+	What  string // "event", "reading" or "profile"
+	Index int    // its position in the batch's list
+	// Seq is its sequence number when it holds a place in the log (a
+	// number after the previous item's); 0 when it has none.
+	Seq    int64
+	ID     string // its id, when the id itself is well formed
+	Reason string // what is wrong, as in "seq: 2 after 2"; never its content
+	Raw    []byte // the item as sent, cut to MaxSetAsideBytes
+}
+
+// MaxSetAsideBytes is how much of a set-aside item the server keeps.
+const MaxSetAsideBytes = 4096
 
 // Heartbeat says the device is alive and how far its log goes.
 type Heartbeat struct {
@@ -71,6 +95,12 @@ type Event struct {
 	Medication  string    `json:"medication,omitempty"`
 	Compartment int       `json:"compartment,omitempty"`
 	Detail      string    `json:"detail,omitempty"`
+	// ClockUntrusted says the device logged the event before it trusted
+	// its wall clock (no NTP, no sane RTC yet): Time is what the clock
+	// read, perhaps 1970. The server stores such an event and shows it as
+	// such; it never moves the server's idea of now. Omitted when false,
+	// so that older servers still take every other event.
+	ClockUntrusted bool `json:"clock_untrusted,omitempty"`
 }
 
 // Reading is a vital.Reading on the wire.
@@ -98,6 +128,10 @@ type Ack struct {
 	AckedReadingSeq int64 `json:"acked_reading_seq"`
 	Stored          int   `json:"stored"`     // events and readings new to the server
 	Duplicates      int   `json:"duplicates"` // already stored: a resend
+	// TokenExpires is when the device's token ends (absent from older
+	// servers): the device warns ahead of it, since a token that ended
+	// stops its sync until someone rotates it.
+	TokenExpires time.Time `json:"token_expires,omitzero"`
 }
 
 // ErrorBody is the JSON body of every 4xx and 5xx answer.
@@ -108,13 +142,15 @@ type ErrorBody struct {
 // FromEvent converts a stored event for the wire.
 func FromEvent(ev dispenser.Event) Event {
 	return Event{Seq: ev.Seq, ID: ev.ID, Time: ev.Time, Kind: string(ev.Kind), DoseID: ev.DoseID,
-		Scheduled: ev.Scheduled, Medication: ev.Medication, Compartment: ev.Compartment, Detail: ev.Detail}
+		Scheduled: ev.Scheduled, Medication: ev.Medication, Compartment: ev.Compartment, Detail: ev.Detail,
+		ClockUntrusted: ev.ClockUntrusted}
 }
 
 // Domain converts a wire event back into the domain's.
 func (e Event) Domain() dispenser.Event {
 	return dispenser.Event{Seq: e.Seq, ID: e.ID, Time: e.Time, Kind: dispenser.Kind(e.Kind), DoseID: e.DoseID,
-		Scheduled: e.Scheduled, Medication: e.Medication, Compartment: e.Compartment, Detail: e.Detail}
+		Scheduled: e.Scheduled, Medication: e.Medication, Compartment: e.Compartment, Detail: e.Detail,
+		ClockUntrusted: e.ClockUntrusted}
 }
 
 // FromReading converts a stored reading for the wire.
@@ -169,33 +205,121 @@ func isKind(s string) bool {
 }
 
 var (
-	// Times outside these years are a corrupt clock or a hostile batch;
-	// they also keep unix milliseconds far from overflow.
+	// Readings' times outside these years are a corrupt clock or a
+	// hostile batch; they also keep unix milliseconds far from overflow.
+	// An event's time is not held to them: the server judges it against
+	// its own clock and the event's ClockUntrusted flag, and keeps it.
 	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// DecodeBatch reads a batch strictly: one JSON object, no unknown field, no
-// trailing data, this package's Version, and every field within its limits.
-// Errors say what is wrong and where ("events[3].seq: ..."); they quote no
+// DecodeBatch reads a batch: one JSON object, no unknown field, no
+// trailing data, this package's Version, a well-formed device, log and
+// heartbeat, and at most MaxEvents events and MaxReadings readings; any of
+// these wrong refuses the batch with an error that says what and where.
+// Each event, reading and profile is then read on its own, as strictly: one
+// that is malformed is taken out of the batch into SetAside, with the
+// reason, and the rest of the batch stands. Errors and reasons quote no
 // content beyond ids and kinds.
 func DecodeBatch(data []byte) (*Batch, error) {
 	if len(data) > MaxBatchBytes {
 		return nil, ErrTooLarge
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var b Batch
-	if err := dec.Decode(&b); err != nil {
-		return nil, fmt.Errorf("uplink: batch: %w", jsonError(err))
+	// The heartbeat's profile and the lists are read item by item below.
+	var w struct {
+		Version   int    `json:"version"`
+		Device    string `json:"device"`
+		Log       string `json:"log"`
+		Heartbeat struct {
+			Heartbeat
+			Profile json.RawMessage `json:"profile"` // shadows Heartbeat.Profile
+		} `json:"heartbeat"`
+		Events   []json.RawMessage `json:"events"`
+		Readings []json.RawMessage `json:"readings"`
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("uplink: batch: data after the JSON object")
+	if err := strict(data, &w); err != nil {
+		return nil, fmt.Errorf("uplink: batch: %w", err)
 	}
+	b := &Batch{Version: w.Version, Device: w.Device, Log: w.Log, Heartbeat: w.Heartbeat.Heartbeat}
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	return &b, nil
+	switch {
+	case len(w.Events) > MaxEvents:
+		return nil, fmt.Errorf("uplink: batch: %d events, at most %d allowed", len(w.Events), MaxEvents)
+	case len(w.Readings) > MaxReadings:
+		return nil, fmt.Errorf("uplink: batch: %d readings, at most %d allowed", len(w.Readings), MaxReadings)
+	}
+	if raw := w.Heartbeat.Profile; len(raw) > 0 && string(raw) != "null" {
+		var p Profile
+		err := strict(raw, &p)
+		if err == nil {
+			err = p.validate()
+		}
+		if err != nil {
+			b.SetAside = append(b.SetAside, SetAside{What: "profile", Reason: err.Error(), Raw: cut(raw)})
+		} else {
+			b.Heartbeat.Profile = &p
+		}
+	}
+	b.Events = decodeItems(w.Events, "event", &b.SetAside, func(e *Event, prev int64) (int64, error) { return e.Seq, e.validate(prev) })
+	b.Readings = decodeItems(w.Readings, "reading", &b.SetAside, func(r *Reading, prev int64) (int64, error) { return r.Seq, r.validate(prev) })
+	return b, nil
+}
+
+// strict reads exactly one JSON value into v, refusing unknown fields.
+func strict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("data after the JSON object")
+	}
+	return nil
+}
+
+// decodeItems reads a list of events or readings: the well-formed ones in
+// order, the others set aside. check validates an item after the
+// previous item that holds a place in the log and returns its seq.
+func decodeItems[T any](raws []json.RawMessage, what string, aside *[]SetAside, check func(*T, int64) (int64, error)) []T {
+	out := make([]T, 0, len(raws))
+	var prev int64
+	for i, raw := range raws {
+		var item T
+		err := strict(raw, &item)
+		var seq int64
+		if err == nil {
+			seq, err = check(&item, prev)
+		}
+		if err == nil {
+			out = append(out, item)
+			prev = seq
+			continue
+		}
+		sa := SetAside{What: what, Index: i, Reason: err.Error(), Raw: cut(raw)}
+		// What can still be read of it: a seq after the previous one
+		// holds its place, so that the device moves past it.
+		var place struct {
+			Seq int64 `json:"seq"`
+		}
+		if json.Unmarshal(raw, &place) == nil && place.Seq > prev {
+			sa.Seq, prev = place.Seq, place.Seq
+		}
+		var id struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &id) == nil && checkID(id.ID) == nil {
+			sa.ID = id.ID
+		}
+		*aside = append(*aside, sa)
+	}
+	return out
+}
+
+func cut(raw []byte) []byte {
+	return bytes.Clone(raw[:min(len(raw), MaxSetAsideBytes)])
 }
 
 // jsonError drops the Go type names encoding/json puts in its messages,
@@ -215,7 +339,9 @@ func jsonError(err error) error {
 	return err
 }
 
-// Validate checks a batch as DecodeBatch does after parsing it.
+// Validate checks a batch as DecodeBatch does, except that it refuses a
+// malformed item instead of setting it aside: a batch built in the
+// program (a device's) must have none.
 func (b *Batch) Validate() error {
 	var err error
 	check := func(path string, e error) {
@@ -248,11 +374,11 @@ func (b *Batch) Validate() error {
 	return err
 }
 
+// validate checks the heartbeat's own fields and its profile. Its time is
+// the device's clock, which the server compares with its own: any time is
+// taken (a device that booted at 1970 still syncs).
 func (h Heartbeat) validate() error {
-	switch {
-	case !h.Time.IsZero() && (h.Time.Before(minTime) || !h.Time.Before(maxTime)):
-		return errors.New("time: outside the years 2000-2199")
-	case h.UptimeSeconds < 0 || h.LastSeq < 0 || h.LastReadingSeq < 0:
+	if h.UptimeSeconds < 0 || h.LastSeq < 0 || h.LastReadingSeq < 0 {
 		return errors.New("uptime_s, last_seq and last_reading_seq must not be negative")
 	}
 	if h.Profile != nil {
@@ -270,16 +396,11 @@ func (e Event) validate(prev int64) error {
 	if err := checkID(e.ID); err != nil {
 		return fmt.Errorf("id: %w", err)
 	}
-	if err := checkTime(e.Time); err != nil {
-		return fmt.Errorf("time: %w", err)
+	if e.Time.IsZero() {
+		return errors.New("time: missing")
 	}
 	if len(e.Kind) > maxID || !isKind(e.Kind) {
 		return errors.New("kind: want lower-case letters, digits and _, starting with a letter")
-	}
-	if !e.Scheduled.IsZero() {
-		if err := checkTime(e.Scheduled); err != nil {
-			return fmt.Errorf("scheduled: %w", err)
-		}
 	}
 	if e.Compartment < 0 || e.Compartment > 1000 {
 		return errors.New("compartment: must be between 0 and 1000")

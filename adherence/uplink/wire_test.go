@@ -3,6 +3,7 @@ package uplink
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,37 +27,26 @@ func TestDecodeBatch(t *testing.T) {
 	if len(b.Events) != 2 || b.Events[1].Kind != "taken" || len(b.Readings) != 1 || b.Readings[0].Value != 72 {
 		t.Errorf("DecodeBatch(good) = %+v, want 2 events and a pulse reading", b)
 	}
+	// Faults of the batch itself refuse it whole.
 	tests := []struct {
 		name, from, to, want string
 	}{
 		{"unknown field", `"version":1,`, `"version":1,"extra":1,`, `unknown field "extra"`},
-		{"unknown event field", `"kind":"taken"`, `"kind":"taken","color":"red"`, `unknown field "color"`},
 		{"wrong version", `"version":1`, `"version":2`, "version 2, want 1"},
 		{"no version", `"version":1,`, ``, "version 0, want 1"},
 		{"no device", `"device":"dv_1"`, `"device":""`, "device: missing"},
 		{"bad device", `"device":"dv_1"`, `"device":"dv 1"`, "device: want letters"},
-		{"seq zero", `"seq":1,"id":"e1"`, `"seq":0,"id":"e1"`, "events[0]: seq: 0 after 0"},
-		{"seq not increasing", `"seq":2,"id":"e2"`, `"seq":1,"id":"e2"`, "events[1]: seq: 1 after 1"},
-		{"no event id", `"id":"e2"`, `"id":""`, "events[1]: id: missing"},
-		{"no time", `"time":"2026-03-02T08:01:00Z"`, `"time":"0001-01-01T00:00:00Z"`, "events[1]: time: missing"},
-		{"time far off", `"time":"2026-03-02T08:01:00Z"`, `"time":"2999-01-01T00:00:00Z"`, "outside the years"},
-		{"bad kind", `"kind":"taken"`, `"kind":"Taken!"`, "kind: want lower-case"},
-		{"negative compartment", `"compartment":1`, `"compartment":-1`, "compartment"},
-		{"long detail", `"detail":"x"`, `"detail":"` + strings.Repeat("x", 3000) + `"`, "detail: longer than"},
-		{"string seq", `"seq":2,`, `"seq":"2",`, "events.seq: wrong type"},
-		{"reading without unit", `"unit":"/min"`, `"unit":""`, "readings[0]: unit: missing"},
+		{"negative uptime", `"uptime_s":5`, `"uptime_s":-5`, "must not be negative"},
+		{"unknown heartbeat field", `"software":"dev"`, `"software":"dev","mood":"ok"`, `unknown field "mood"`},
+		{"events not a list", `"log":"abc",`, `"log":"abc","events":7,`, "events: wrong type"},
 		{"trailing data", `"context":{"k":"v"}}]}`, `"context":{"k":"v"}}]} {}`, "data after the JSON object"},
 		{"not JSON", `{"version":1`, `{"version":1 x`, "JSON syntax error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := strings.Replace(goodBatch, tc.from, tc.to, 1)
-			if in == goodBatch {
-				t.Fatalf("replacement %q not found", tc.from)
-			}
-			_, err := DecodeBatch([]byte(in))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("DecodeBatch = %v, want an error containing %q", err, tc.want)
+			b, err := DecodeBatch(goodWith(t, tc.from, tc.to))
+			if err == nil || b != nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("DecodeBatch = %v, %v; want no batch and an error containing %q", b, err, tc.want)
 			}
 		})
 	}
@@ -84,7 +74,7 @@ func TestDecodeBatch(t *testing.T) {
 
 func TestEventRoundTrip(t *testing.T) {
 	ev := dispenser.Event{Seq: 7, ID: "x", Time: t0, Kind: dispenser.KindTaken, DoseID: "d", Scheduled: t0,
-		Medication: "m", Compartment: 2, Detail: "z"}
+		Medication: "m", Compartment: 2, Detail: "z", ClockUntrusted: true}
 	if got := FromEvent(ev).Domain(); got != ev {
 		t.Errorf("FromEvent(%+v).Domain() = %+v", ev, got)
 	}
@@ -92,6 +82,99 @@ func TestEventRoundTrip(t *testing.T) {
 	if got := FromReading(r).Domain(); got.ID != r.ID || got.Value != r.Value || got.Quantity != r.Quantity {
 		t.Errorf("FromReading(%+v).Domain() = %+v", r, got)
 	}
+}
+
+// goodWith is goodBatch with from replaced by to.
+func goodWith(t *testing.T, from, to string) []byte {
+	t.Helper()
+	in := strings.Replace(goodBatch, from, to, 1)
+	if in == goodBatch {
+		t.Fatalf("replacement %q not found", from)
+	}
+	return []byte(in)
+}
+
+// TestDecodeBatchSetsAside: one malformed event, reading or profile is
+// taken out of the batch with the reason, and the rest of the batch
+// stands. An item whose seq is still readable and after the previous one
+// keeps its place, so the server can acknowledge past it.
+func TestDecodeBatchSetsAside(t *testing.T) {
+	tests := []struct {
+		name, from, to string
+		events         []int64 // seqs kept
+		readings       int
+		want           SetAside // Raw is checked to be non-empty only
+	}{
+		{"unknown event field", `"kind":"taken"`, `"kind":"taken","color":"red"`, []int64{1}, 1,
+			SetAside{What: "event", Index: 1, Seq: 2, ID: "e2", Reason: `unknown field "color"`}},
+		{"seq zero", `"seq":1,"id":"e1"`, `"seq":0,"id":"e1"`, []int64{2}, 1,
+			SetAside{What: "event", Index: 0, ID: "e1", Reason: "seq: 0 after 0"}},
+		{"seq not increasing", `"seq":2,"id":"e2"`, `"seq":1,"id":"e2"`, []int64{1}, 1,
+			SetAside{What: "event", Index: 1, ID: "e2", Reason: "seq: 1 after 1"}},
+		{"no event id", `"id":"e2"`, `"id":""`, []int64{1}, 1,
+			SetAside{What: "event", Index: 1, Seq: 2, Reason: "id: missing"}},
+		{"no time", `"time":"2026-03-02T08:01:00Z"`, `"time":"0001-01-01T00:00:00Z"`, []int64{1}, 1,
+			SetAside{What: "event", Index: 1, Seq: 2, ID: "e2", Reason: "time: missing"}},
+		{"bad kind", `"kind":"taken"`, `"kind":"Taken!"`, []int64{1}, 1,
+			SetAside{What: "event", Index: 1, Seq: 2, ID: "e2", Reason: "kind: want lower-case"}},
+		{"negative compartment", `"compartment":1`, `"compartment":-1`, []int64{2}, 1,
+			SetAside{What: "event", Index: 0, Seq: 1, ID: "e1", Reason: "compartment: must be between 0 and 1000"}},
+		{"long detail", `"detail":"x"`, `"detail":"` + strings.Repeat("x", 3000) + `"`, []int64{1}, 1,
+			SetAside{What: "event", Index: 1, Seq: 2, ID: "e2", Reason: "detail: longer than"}},
+		{"string seq", `"seq":2,`, `"seq":"2",`, []int64{1}, 1,
+			SetAside{What: "event", Index: 1, ID: "e2", Reason: "seq: wrong type"}},
+		{"event not an object", `{"seq":2,"id":"e2","time":"2026-03-02T08:01:00Z","kind":"taken","detail":"x"}`, `"taken"`, []int64{1}, 1,
+			SetAside{What: "event", Index: 1, Reason: "wrong type"}},
+		{"reading without unit", `"unit":"/min"`, `"unit":""`, []int64{1, 2}, 0,
+			SetAside{What: "reading", Index: 0, Seq: 1, ID: "r1", Reason: "unit: missing"}},
+		{"reading in 1970", `"time":"2026-03-02T08:00:00Z","device_time"`, `"time":"1970-01-01T00:05:00Z","device_time"`, []int64{1, 2}, 0,
+			SetAside{What: "reading", Index: 0, Seq: 1, ID: "r1", Reason: "time: outside the years 2000-2199"}},
+		{"profile that does not read", `"software":"dev"`, `"software":"dev","profile":{"version":1,"timezone":7}`, []int64{1, 2}, 1,
+			SetAside{What: "profile", Reason: "timezone: wrong type"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := DecodeBatch(goodWith(t, tc.from, tc.to))
+			if err != nil {
+				t.Fatalf("DecodeBatch = %v, want the batch without the bad item", err)
+			}
+			var seqs []int64
+			for _, e := range b.Events {
+				seqs = append(seqs, e.Seq)
+			}
+			if !slices.Equal(seqs, tc.events) || len(b.Readings) != tc.readings {
+				t.Errorf("DecodeBatch kept events %v and %d readings, want %v and %d", seqs, len(b.Readings), tc.events, tc.readings)
+			}
+			if len(b.SetAside) != 1 {
+				t.Fatalf("DecodeBatch set aside %+v, want one item", b.SetAside)
+			}
+			got := b.SetAside[0]
+			if got.What != tc.want.What || got.Index != tc.want.Index || got.Seq != tc.want.Seq || got.ID != tc.want.ID ||
+				!strings.Contains(got.Reason, tc.want.Reason) || len(got.Raw) == 0 {
+				t.Errorf("set aside %+v, want %+v with raw bytes", got, tc.want)
+			}
+			if err := b.Validate(); err != nil {
+				t.Errorf("what DecodeBatch kept does not validate: %v", err)
+			}
+		})
+	}
+	t.Run("events before clock trust and far off", func(t *testing.T) {
+		in := strings.Replace(goodBatch, `"time":"2026-03-02T08:00:00Z","kind":"dose_due"`, `"time":"1970-01-01T00:05:00Z","kind":"dose_due","clock_untrusted":true`, 1)
+		in = strings.Replace(in, `"time":"2026-03-02T08:01:00Z"`, `"time":"2199-12-31T00:00:00Z"`, 1)
+		b, err := DecodeBatch([]byte(in))
+		if err != nil || len(b.Events) != 2 || len(b.SetAside) != 0 {
+			t.Fatalf("DecodeBatch = %+v, %v; want both events kept: the server judges their times", b, err)
+		}
+		if !b.Events[0].ClockUntrusted || b.Events[1].ClockUntrusted {
+			t.Errorf("clock_untrusted = %v, %v; want true, false", b.Events[0].ClockUntrusted, b.Events[1].ClockUntrusted)
+		}
+	})
+	t.Run("heartbeat in 1970", func(t *testing.T) {
+		in := strings.Replace(goodBatch, `"time":"2026-03-02T09:00:00Z"`, `"time":"1970-01-01T00:06:00Z"`, 1)
+		if _, err := DecodeBatch([]byte(in)); err != nil {
+			t.Errorf("DecodeBatch(heartbeat at 1970) = %v, want it taken", err)
+		}
+	})
 }
 
 // FuzzDecodeBatch: any input gives a batch that passes Validate, or an
@@ -110,6 +193,22 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 		if err := b.Validate(); err != nil {
 			t.Fatalf("accepted batch does not validate: %v", err)
+		}
+		// Every item is either kept or set aside, and set-aside places
+		// never go back.
+		var lists struct{ Events, Readings []json.RawMessage }
+		json.Unmarshal(data, &lists)
+		n := map[string]int{"event": len(b.Events), "reading": len(b.Readings)}
+		last := map[string]int64{}
+		for _, sa := range b.SetAside {
+			n[sa.What]++
+			if sa.Seq != 0 && sa.Seq <= last[sa.What] || len(sa.Raw) > MaxSetAsideBytes || sa.Reason == "" {
+				t.Fatalf("set aside %+v after seq %d", sa, last[sa.What])
+			}
+			last[sa.What] = max(last[sa.What], sa.Seq)
+		}
+		if n["event"] != len(lists.Events) || n["reading"] != len(lists.Readings) {
+			t.Fatalf("kept and set aside %v, want %d events and %d readings", n, len(lists.Events), len(lists.Readings))
 		}
 		j, err := json.Marshal(b)
 		if err != nil {

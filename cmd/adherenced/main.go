@@ -3,11 +3,13 @@
 // texts caregivers when a dispenser goes silent, and serves clinicians'
 // pages and the JSON API behind sign-in. See docs/clinic.md.
 //
-// It serves HTTPS itself with --tls-cert and --tls-key, or plain HTTP
-// behind a reverse proxy that terminates TLS (--trusted-proxy names it, and
-// --public-url says the address clinicians use). Plain HTTP is served only
-// on a loopback address or behind a trusted proxy, never to the network at
-// large: it would carry passwords and patient data in the clear.
+// It serves HTTPS itself with --tls-cert and --tls-key, or plain HTTP on a
+// loopback address behind a reverse proxy on the same machine that
+// terminates TLS (--trusted-proxy names it, and --public-url says the
+// address clinicians use). Plain HTTP is served only on a loopback address,
+// with or without a proxy, never to a network: it would carry passwords
+// and patient data in the clear. A proxy on another host reaches
+// adherenced over TLS.
 package main
 
 import (
@@ -113,8 +115,11 @@ func (o *options) check() error {
 	case o.silentAfter < time.Minute:
 		return errors.New("--silent-after must be at least 1m")
 	}
-	if o.tlsCert == "" && len(o.proxies) == 0 && !loopback(o.listen) {
-		return fmt.Errorf("refusing to serve plain HTTP on %s: give --tls-cert and --tls-key, or put a TLS reverse proxy in front and name it with --trusted-proxy", o.listen)
+	// Plain HTTP only where nothing but this machine can listen in: a
+	// proxy on another host would carry passwords and patient data in the
+	// clear across the network between the two, whatever it does outside.
+	if o.tlsCert == "" && !loopback(o.listen) {
+		return fmt.Errorf("refusing to serve plain HTTP on %s: give --tls-cert and --tls-key, or listen on a loopback address (127.0.0.1:8090) behind a TLS reverse proxy on this machine", o.listen)
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ func TestFlags(t *testing.T) {
 		want string // in stderr; "" for status 0
 	}{
 		{"plain HTTP to the network", []string{"--listen", "0.0.0.0:8090"}, "refusing to serve plain HTTP"},
+		{"plain HTTP to the network behind a proxy", []string{"--listen", "0.0.0.0:8090", "--trusted-proxy", "10.0.0.2"}, "refusing to serve plain HTTP"},
+		{"plain HTTP on a private address behind a proxy", []string{"--listen", "10.0.0.5:8090", "--trusted-proxy", "10.0.0.2"}, "refusing to serve plain HTTP"},
+		{"plain HTTP on every interface", []string{"--listen", ":8090", "--trusted-proxy", "127.0.0.1"}, "refusing to serve plain HTTP"},
 		{"cert without key", []string{"--tls-cert", "c.pem"}, "go together"},
 		{"demo config without demo", []string{"--demo-dispenser-config", "x.yaml"}, "needs --demo"},
 		{"silly silent period", []string{"--silent-after", "1s"}, "at least 1m"},

@@ -39,6 +39,9 @@ func wireSync(ctx context.Context, r *running) error {
 	if err != nil {
 		return err
 	}
+	if err := c.CheckTokenFile(); err != nil {
+		r.log.Warn("sync: the device token file is readable by others; chmod 600 it", "file", c.TokenFile, "err", err)
+	}
 	client, err := c.HTTPClient()
 	if err != nil {
 		return err

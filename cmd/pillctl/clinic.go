@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -90,20 +91,31 @@ func clinicSubs() []clinicSub {
 				})
 			}},
 		{words: "patient add", args: "NAME", nargs: 1, help: "add a patient; prints the id",
+			flags: func(fs *flag.FlagSet) {
+				fs.String("first-name", "", "the `NAME` the clinic's texts to caregivers call the patient (default: the first word of NAME)")
+			},
 			run: func(cx *clinicCtx) error {
 				p, err := cx.store.CreatePatient(cx.ctx, cx.actor, cx.args[0])
-				if err == nil {
-					fmt.Fprintln(cx.stdout, p.ID)
+				if err != nil {
+					return err
 				}
-				return err
+				if first := cx.fs.Lookup("first-name").Value.String(); first != "" {
+					if err := cx.store.SetFirstName(cx.ctx, cx.actor, p.ID, first); err != nil {
+						return err
+					}
+				}
+				fmt.Fprintln(cx.stdout, p.ID)
+				return nil
 			}},
+		{words: "patient first-name", args: "PATIENT NAME", nargs: 2, help: "set what the clinic's texts to caregivers call the patient (a first name only)",
+			run: func(cx *clinicCtx) error { return cx.store.SetFirstName(cx.ctx, cx.actor, cx.args[0], cx.args[1]) }},
 		{words: "patients", help: "list the patients",
 			run: func(cx *clinicCtx) error {
 				ps, err := cx.store.Patients(cx.ctx)
 				if err != nil {
 					return err
 				}
-				return table(cx.stdout, "ID\tNAME", ps, func(p clinic.Patient) string { return p.ID + "\t" + p.DisplayName })
+				return table(cx.stdout, "ID\tNAME\tIN TEXTS", ps, func(p clinic.Patient) string { return p.ID + "\t" + p.DisplayName + "\t" + p.FirstName })
 			}},
 		{words: "caregiver add", args: "PATIENT NAME PHONE", nargs: 3, help: "text this caregiver (E.164 phone) when the patient's dispenser goes silent",
 			run: func(cx *clinicCtx) error {
@@ -114,20 +126,35 @@ func clinicSubs() []clinicSub {
 		{words: "panel remove", args: "USERNAME PATIENT", nargs: 2, help: "take a patient off a clinician's panel",
 			run: func(cx *clinicCtx) error { return setPanel(cx, false) }},
 		{words: "device add", args: "PATIENT", nargs: 1, help: "register a dispenser for a patient; prints its id and token once",
-			flags: func(fs *flag.FlagSet) { fs.String("label", "", "a `LABEL` to tell the patient's dispensers apart") },
+			flags: func(fs *flag.FlagSet) {
+				fs.String("label", "", "a `LABEL` to tell the patient's dispensers apart")
+				daysFlag(fs, clinic.DefaultTokenTTL.Device, clinic.MaxTokenTTL.Device)
+			},
 			run: func(cx *clinicCtx) error {
+				ttl, err := days(cx)
+				if err != nil {
+					return err
+				}
+				cx.store.TokenTTL.Device = ttl
 				d, tok, err := cx.store.RegisterDevice(cx.ctx, cx.actor, cx.args[0], cx.fs.Lookup("label").Value.String())
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cx.stdout, "device: %s\ntoken:  %s\n(shown once: put the token in the dispenser's token_file, mode 0600, and the device id in its sync: section)\n", d.ID, tok)
+				fmt.Fprintf(cx.stdout, "device: %s\ntoken:  %s\nexpires: %s\n(shown once: put the token in the dispenser's token_file, mode 0600, and the device id in its sync: section)\n",
+					d.ID, tok, expiry(ttl))
 				return nil
 			}},
 		{words: "device rotate", args: "DEVICE", nargs: 1, help: "give a dispenser a new token (printed once); its old tokens stop working",
+			flags: func(fs *flag.FlagSet) { daysFlag(fs, clinic.DefaultTokenTTL.Device, clinic.MaxTokenTTL.Device) },
 			run: func(cx *clinicCtx) error {
+				ttl, err := days(cx)
+				if err != nil {
+					return err
+				}
+				cx.store.TokenTTL.Device = ttl
 				tok, err := cx.store.RotateDeviceToken(cx.ctx, cx.actor, cx.args[0])
 				if err == nil {
-					fmt.Fprintf(cx.stdout, "token: %s\n", tok)
+					fmt.Fprintf(cx.stdout, "token: %s\nexpires: %s\n", tok, expiry(ttl))
 				}
 				return err
 			}},
@@ -144,15 +171,23 @@ func clinicSubs() []clinicSub {
 				})
 			}},
 		{words: "token add", args: "USERNAME", nargs: 1, help: "give a user an API token for scripts (printed once)",
-			flags: func(fs *flag.FlagSet) { fs.String("label", "", "what the token is for") },
+			flags: func(fs *flag.FlagSet) {
+				fs.String("label", "", "what the token is for")
+				daysFlag(fs, clinic.DefaultTokenTTL.API, clinic.MaxTokenTTL.API)
+			},
 			run: func(cx *clinicCtx) error {
 				u, err := cx.store.UserByName(cx.ctx, cx.args[0])
 				if err != nil {
 					return err
 				}
+				ttl, err := days(cx)
+				if err != nil {
+					return err
+				}
+				cx.store.TokenTTL.API = ttl
 				tok, err := cx.store.IssueAPIToken(cx.ctx, cx.actor, u.ID, cx.fs.Lookup("label").Value.String())
 				if err == nil {
-					fmt.Fprintf(cx.stdout, "token: %s\n", tok)
+					fmt.Fprintf(cx.stdout, "token: %s\nexpires: %s\n", tok, expiry(ttl))
 				}
 				return err
 			}},
@@ -164,8 +199,8 @@ func clinicSubs() []clinicSub {
 				if err != nil {
 					return err
 				}
-				return table(cx.stdout, "ID\tKIND\tOWNER\tLABEL\tCREATED\tREVOKED", ts, func(t clinic.TokenInfo) string {
-					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", t.ID, t.Kind, t.UserID+t.DeviceID, t.Label, when(t.Created), when(t.Revoked))
+				return table(cx.stdout, "ID\tKIND\tOWNER\tLABEL\tCREATED\tEXPIRES\tREVOKED", ts, func(t clinic.TokenInfo) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", t.ID, t.Kind, t.UserID+t.DeviceID, t.Label, when(t.Created), when(t.Expires), when(t.Revoked))
 				})
 			}},
 		{words: "audit", help: "show the audit log as JSON lines",
@@ -205,6 +240,25 @@ func clinicSubs() []clinicSub {
 				return nil
 			}},
 	}
+}
+
+// daysFlag adds --days, a new token's lifetime.
+func daysFlag(fs *flag.FlagSet, def, most time.Duration) {
+	fs.Int("days", int(def.Hours()/24), fmt.Sprintf("the token lasts this many `DAYS` (at most %d)", int(most.Hours()/24)))
+}
+
+// days is --days as a lifetime; the store refuses one over the maximum.
+func days(cx *clinicCtx) (time.Duration, error) {
+	var n int
+	fmt.Sscan(cx.fs.Lookup("days").Value.String(), &n)
+	if n < 1 {
+		return 0, errors.New("--days must be at least 1")
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
+}
+
+func expiry(ttl time.Duration) string {
+	return time.Now().Add(ttl).UTC().Format("2006-01-02")
 }
 
 func when(t time.Time) string {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pillbox/pillbox/adherence"
 )
@@ -41,6 +42,13 @@ func TestClinic(t *testing.T) {
 	if !strings.HasPrefix(patient, "pt_") {
 		t.Fatalf("patient add = %q, want a pt_ id", patient)
 	}
+	other := strings.TrimSpace(pc(0, "patient", "add", "--first-name", "Maggie", "Margaret Jones"))
+	pc(0, "patient", "first-name", patient, "Annie")
+	pc(1, "patient", "first-name", patient, "Annie\nBell")
+	if ps := pc(0, "patients", ""); !regexp.MustCompile(patient+`\s+Ann\s+Annie\n`).MatchString(ps) ||
+		!regexp.MustCompile(other+`\s+Margaret Jones\s+Maggie\n`).MatchString(ps) {
+		t.Errorf("patients = %q, want each with the name the texts use", ps)
+	}
 	pc(0, "panel", "add", "alice", patient)
 	pc(1, "panel", "add", "alice", "pt_nosuch")
 	pc(0, "caregiver", "add", patient, "Carol", "+15555550101")
@@ -62,6 +70,21 @@ func TestClinic(t *testing.T) {
 	live := ids[len(ids)-1][1]
 	pc(0, "token", "revoke", live)
 	pc(1, "token", "revoke", live) // already revoked
+	// Token lifetimes: the default, one asked for, one over the maximum.
+	out = pc(0, "token", "add", "--days", "30", "alice")
+	if want := time.Now().Add(30 * 24 * time.Hour).UTC().Format("2006-01-02"); !strings.Contains(out, "expires: "+want) {
+		t.Errorf("token add --days 30 = %q, want it to expire on %s", out, want)
+	}
+	if out := pc(1, "token", "add", "--days", "400", "alice"); !strings.Contains(out, "at most 365 days") {
+		t.Errorf("token add --days 400 = %q, want the maximum named", out)
+	}
+	if out := pc(1, "device", "rotate", "--days", "800", m[1]); !strings.Contains(out, "at most 730 days") {
+		t.Errorf("device rotate --days 800 = %q, want the maximum named", out)
+	}
+	if tokens := pc(0, "tokens", ""); !strings.Contains(tokens, "EXPIRES") ||
+		!strings.Contains(tokens, time.Now().Add(365*24*time.Hour).UTC().Format("2006-01-02")) {
+		t.Errorf("tokens = %q, want each token's expiry, the device's a year out", tokens)
+	}
 	pc(0, "user", "disable", "alice")
 	audit := pc(0, "audit", "", "--patient", patient)
 	for _, action := range []string{"patient.create", "panel.add", "caregiver.add", "device.register", "token.rotate"} {

@@ -1,4 +1,4 @@
--- Version 6: the Twilio webhooks the notifier acted on, by id (an inbound
+-- Version 7: the Twilio webhooks the notifier acted on, by id (an inbound
 -- message's MessageSid; a status callback's MessageSid/status), so that a
 -- replay within 48 hours is ignored, across restarts too: a replayed STOP
 -- must not opt a caregiver out again. Rows older than the window are
