@@ -1,6 +1,6 @@
 # Shared by the pillbox packages' maintainer scripts: the release tool
-# (tools/release) puts it where a script says #COMMON#, as debhelper puts
-# its snippets in place of its own token.
+# (tools/release) puts it in place of the line that says COMMON between two
+# hashes, as debhelper puts its snippets in place of its own token.
 
 # pillbox_user creates the system user and group both services run as. It
 # stays after a purge, as Debian's system users do: files left behind

@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, a)
 		}
 	case "repro":
-		if err := reproCheck(ctx, src, *out, as, stdout); err != nil {
+		if err := reproCheck(ctx, src, *out, as, true, stdout); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}

@@ -10,12 +10,12 @@ import (
 )
 
 // reproCheck builds the release twice from the commit of src, in two fresh
-// clones at paths of different lengths, the second with an empty Go build
-// cache so that every package is compiled again rather than taken from the
-// first build, and fails unless every binary, SBOM and package is
-// byte-identical. Uncommitted changes in src are not part of the check: it
-// is about what a commit builds to.
-func reproCheck(ctx context.Context, src source, out string, as []arch, w io.Writer) error {
+// clones at paths of different lengths, and fails unless every binary, SBOM
+// and package is byte-identical. With coldCache the second build has an
+// empty Go build cache, so every package is compiled again rather than
+// taken from the first build. Uncommitted changes in src are not part of
+// the check: it is about what a commit builds to.
+func reproCheck(ctx context.Context, src source, out string, as []arch, coldCache bool, w io.Writer) error {
 	dir := filepath.Join(out, "repro")
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("release: repro: %w", err)
@@ -33,7 +33,7 @@ func reproCheck(ctx context.Context, src source, out string, as []arch, w io.Wri
 		if err != nil {
 			return err
 		}
-		if i == 1 {
+		if i == 1 && coldCache {
 			s.Env = []string{"GOCACHE=" + filepath.Join(dir, name, "gocache")}
 		}
 		fmt.Fprintf(w, "repro: build %d of %s (%s) in %s\n", i+1, s.Version, s.Commit[:12], clone)
