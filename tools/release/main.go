@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := fs.String("root", "", "the checkout to build (default: the one holding the working directory)")
 	out := fs.String("out", "", "`DIR` for the artefacts (default ROOT/dist/release)")
 	archList := fs.String("arch", "amd64,arm64,armhf", "comma-separated Debian architectures")
+	cold := fs.String("cold", "armhf", "repro: the architectures whose second build compiles everything again (comma-separated)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: release [flags] version|build|sbom|deb|repro|trace")
 		fs.PrintDefaults()
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, a)
 		}
 	case "repro":
-		if err := reproCheck(ctx, src, *out, as, true, stdout); err != nil {
+		if err := reproCheck(ctx, src, *out, as, strings.Split(*cold, ","), stdout); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
@@ -148,21 +149,29 @@ func makeRelease(ctx context.Context, src source, out string, as []arch, upTo st
 // writeSums writes sha256sum's format for the artefacts, paths relative to
 // out, so `sha256sum -c SHA256SUMS` in out checks them.
 func writeSums(out string, arts []string) error {
+	b, err := sumLines(out, arts)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, "SHA256SUMS"), []byte(b), 0o644)
+}
+
+func sumLines(out string, arts []string) (string, error) {
 	arts = slices.Clone(arts)
 	sort.Strings(arts)
 	var b strings.Builder
 	for _, p := range arts {
 		sum, err := fileSHA256(p)
 		if err != nil {
-			return err
+			return "", err
 		}
 		rel, err := filepath.Rel(out, p)
 		if err != nil {
-			return err
+			return "", err
 		}
 		fmt.Fprintf(&b, "%x  %s\n", sum, rel)
 	}
-	return os.WriteFile(filepath.Join(out, "SHA256SUMS"), []byte(b.String()), 0o644)
+	return b.String(), nil
 }
 
 func fileSHA256(path string) ([]byte, error) {

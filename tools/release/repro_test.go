@@ -10,12 +10,12 @@ import (
 // Two clones of HEAD in directories of different lengths build to the
 // same bytes. The Go build cache is shared here to keep `make test` short,
 // so this catches what the link step, the version stamp, the SBOM and the
-// packaging add; `make repro-check` (CI) compiles the second build from an
-// empty cache, for every architecture.
+// packaging add; `make repro-check` (CI) checks every architecture and
+// compiles the armhf one again from an empty cache.
 func TestReproducible(t *testing.T) {
 	src := repoSource(t)
 	var log bytes.Buffer
-	if err := reproCheck(context.Background(), src, t.TempDir(), []arch{arches[0]}, false, &log); err != nil {
+	if err := reproCheck(context.Background(), src, t.TempDir(), []arch{arches[0]}, nil, &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	if !strings.Contains(log.String(), "repro: OK: 9 artefacts") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +141,36 @@ func TestRequirementsTable(t *testing.T) {
 	}
 	for _, p := range traceProblems(reqs, tags, func(r testRef) bool { return have[r] }) {
 		t.Error(p)
+	}
+
+	// The hazard table names only requirements and tests that exist.
+	hz, err := os.ReadFile(filepath.Join(src.Root, "docs", "hazards.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, q := range reqs {
+		ids[q.ID] = true
+	}
+	for _, id := range regexp.MustCompile(`\b[A-Z]{3}-[0-9]{1,3}\b`).FindAllString(string(hz), -1) {
+		if !ids[id] {
+			t.Errorf("hazards.md names %s, which requirements.md does not define", id)
+		}
+	}
+	var hrefs []testRef
+	for _, m := range testRefRE.FindAllStringSubmatch(string(hz), -1) {
+		hrefs = append(hrefs, testRef{Pkg: m[1], Name: m[2]})
+	}
+	if len(hrefs) == 0 {
+		t.Fatal("hazards.md names no test")
+	}
+	have, err = listTests(context.Background(), src.Root, hrefs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range hrefs {
+		if !have[r] {
+			t.Errorf("hazards.md names %s, which go test -list does not find", r)
+		}
 	}
 }
