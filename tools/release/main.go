@@ -105,9 +105,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // makeRelease builds the binaries for each arch and, up to the given stage
-// (build, sbom, deb), their SBOMs and packages under out. It writes
-// out/SHA256SUMS over every artefact and returns their paths.
+// (build, sbom, deb), their SBOMs and packages under out, replacing what an
+// earlier run left there. It writes out/SHA256SUMS over every artefact and
+// returns their paths.
 func makeRelease(ctx context.Context, src source, out string, as []arch, upTo string) ([]string, error) {
+	// Artefacts of an earlier version would pass for this one's.
+	for _, d := range []string{"bin", "sbom", "deb", "stage", "SHA256SUMS"} {
+		if err := os.RemoveAll(filepath.Join(out, d)); err != nil {
+			return nil, fmt.Errorf("release: %w", err)
+		}
+	}
 	var arts []string
 	for _, a := range as {
 		bins, err := build(ctx, src, out, a)

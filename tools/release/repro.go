@@ -46,7 +46,7 @@ func reproCheck(ctx context.Context, src source, out string, as []arch, cold []s
 				how = "empty build cache"
 			}
 			fmt.Fprintf(w, "repro: build %d of %s (%s) for %s in %s, %s\n", i+1, s.Version, s.Commit[:12], a.Deb, clone, how)
-			got, err := makeRelease(ctx, s, rel, []arch{a}, "deb")
+			got, err := makeRelease(ctx, s, filepath.Join(rel, a.Deb), []arch{a}, "deb")
 			if err != nil {
 				return err
 			}
