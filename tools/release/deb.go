@@ -19,12 +19,12 @@ const maintainer = "Pillbox maintainers <maintainers@pillbox.invalid>"
 // pkg is one Debian package of the release.
 type pkg struct {
 	Name        string
-	Cmd         string   // the binary it ships, /usr/bin/Cmd
-	Summary     string   // the Description's first line
-	Description string   // its extended part, one paragraph
-	Depends     []string // besides the same version of pillctl, for the daemons
-	Unit        string   // docs/systemd/Unit, or ""
-	Conffile    [2]string
+	Cmd         string    // the binary it ships, /usr/bin/Cmd
+	Summary     string    // the Description's first line
+	Description string    // its extended part, one paragraph
+	Depends     []string  // besides the same version of pillctl, for the daemons
+	Unit        string    // docs/systemd/Unit, or ""
+	Conffile    [2]string // the file in the repository, and where it is installed
 	// ConfMode is the conffile's mode in the archive; postinst gives it
 	// its group with dpkg-statoverride once the group exists.
 	ConfMode os.FileMode
