@@ -1,5 +1,6 @@
 # Pill dispenser: build, test and run targets. `make run` and `make test` are
-# the README's two commands; .ci/run calls `make test` and `make cross`.
+# the README's two commands; .ci/run calls `make test`, `make cross` and the
+# release targets (deb, sbom, trace, repro-check).
 GO       ?= go
 CONFIG   ?= examples/dispenser.yaml
 DATA     ?= ./data
@@ -7,10 +8,14 @@ LISTEN   ?= 127.0.0.1:8080
 CLINIC   ?= 127.0.0.1:8090
 CMDS     := $(patsubst cmd/%/main.go,%,$(wildcard cmd/*/main.go))
 TARGETS  := linux/arm/6 linux/arm64 linux/amd64
-VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The release tool (tools/release, a module of its own so its packaging
+# libraries stay out of go.mod and the binaries).
+RELEASE  := $(GO) -C tools/release run .
+# One version from git for binaries and packages (tools/release/version.go).
+VERSION  ?= $(shell $(RELEASE) version 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: run test bench stress backtest cross lint clean
+.PHONY: run test bench stress backtest cross lint clean deb sbom trace repro-check
 
 # The simulated dispenser with its browser panel, and a demo clinic service
 # it syncs to. adherenced --demo prints the clinic URL and a demo login,
@@ -28,6 +33,7 @@ run:
 
 test: lint
 	$(GO) test -race -timeout 15m ./...
+	$(GO) -C tools/release test -timeout 20m ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
@@ -65,6 +71,32 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) -C tools/release vet ./...
+
+# Debian packages of dispenserd, adherenced and pillctl for amd64, arm64 and
+# armhf (ARMv6), each with its binary's CycloneDX SBOM, into
+# dist/release/deb/; binaries in dist/release/bin/, SBOMs in
+# dist/release/sbom/, checksums in dist/release/SHA256SUMS.
+deb:
+	$(RELEASE) deb
+
+# The binaries and their SBOMs only.
+sbom:
+	$(RELEASE) sbom
+
+# Checks docs/requirements.md against the tests, runs the tests it names and
+# writes docs/traceability.md; fails on a requirement without a test, a test
+# that does not exist, or one that fails.
+trace:
+	$(RELEASE) trace
+
+# Builds the release twice from HEAD in two clones and fails unless both are
+# byte-identical; the second build of the COLD architectures compiles
+# everything again from an empty Go build cache (COLD=amd64,arm64,armhf for
+# all: a few more minutes each).
+COLD ?= armhf
+repro-check:
+	$(RELEASE) -cold $(COLD) repro
 
 clean:
 	rm -rf dist
