@@ -1,6 +1,8 @@
 // Package notify owns everything that reaches a person outside the device:
-// escalation ladders, abnormal-vital rules, the durable SMS outbox, the
-// Twilio sender and the inbound webhook.
+// escalation ladders, abnormal-vital rules, the durable SMS outbox, and
+// what comes back (replies, delivery statuses) as any provider delivers
+// it. The provider itself is an adapter package (notify/twilio): notify
+// links no SMS SDK.
 package notify
 
 // Contact is one entry of the `contacts:` list.

@@ -1,10 +1,7 @@
 package notify
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,9 +11,10 @@ import (
 	"github.com/pillbox/pillbox/internal/problem"
 )
 
-// Escalation is the `escalation:` section of the config file: who hears
-// about a problem, when, and through which provider. Every field is
-// optional; a zero field takes the default documented on it.
+// Escalation is the `escalation:` section of the config file, but for the
+// SMS provider's settings (which its own package owns): who hears about a
+// problem and when. Every field is optional; a zero field takes the
+// default documented on it.
 type Escalation struct {
 	// DeviceReminders are the dispenser's own chimes after a dose's
 	// scheduled time, the second and later louder. Default: 0s and 15m.
@@ -48,9 +46,6 @@ type Escalation struct {
 	IncludeMedicationNames bool `yaml:"include_medication_names"`
 	// RateLimits bound what is sent; high priority is never held by them.
 	RateLimits RateLimits `yaml:"rate_limits"`
-	// Twilio sends the texts. Without it (and always with --sim unless
-	// in_sim is set) texts go to the local outbox viewer only.
-	Twilio *TwilioConfig `yaml:"twilio"`
 }
 
 // Step is one rung of an escalation ladder.
@@ -81,32 +76,6 @@ type RateLimits struct {
 	HelpPerDay  int `yaml:"help_per_day"`
 }
 
-// TwilioConfig is the `escalation.twilio:` section. The auth token is never
-// written in the file: it is read from AuthTokenFile, or from the
-// TWILIO_AUTH_TOKEN environment variable.
-type TwilioConfig struct {
-	AccountSID string `yaml:"account_sid"`
-	// From is the sending number (E.164); or set MessagingServiceSID.
-	From                string `yaml:"from"`
-	MessagingServiceSID string `yaml:"messaging_service_sid"`
-	AuthTokenFile       string `yaml:"auth_token_file"`
-	// AuthToken exists only so the checker can say where the token goes
-	// instead of calling it an unknown key.
-	AuthToken string `yaml:"auth_token"`
-	// PublicURL is where Twilio reaches this device's HTTP server, e.g.
-	// "https://pillbox.example.org": replies arrive at PublicURL/twilio/sms
-	// and delivery statuses at PublicURL/twilio/status. Without it texts go
-	// out but replies and statuses are not received.
-	PublicURL string `yaml:"public_url"`
-	// Listen is the address of the webhooks' own listener, which serves
-	// nothing else (the local API is never reachable through it); the
-	// reverse proxy or tunnel behind PublicURL forwards /twilio/ there.
-	// Default DefaultTwilioListen.
-	Listen string `yaml:"listen"`
-	// InSim sends real texts even with --sim.
-	InSim bool `yaml:"in_sim"`
-}
-
 // Defaults of the escalation section.
 const (
 	DefaultRenotify      = 4 * time.Hour
@@ -118,9 +87,6 @@ const (
 	DefaultPerDay        = 60
 	DefaultHelpPerHour   = 3
 	DefaultHelpPerDay    = 10
-	// DefaultTwilioListen is where the webhooks listen when public_url is
-	// set and listen is not.
-	DefaultTwilioListen = "127.0.0.1:8081"
 )
 
 // DefaultDeviceReminders are the dispenser's chimes when none are configured.
@@ -224,9 +190,6 @@ func ValidateEscalation(e Escalation, contacts []Contact, meds []dispenser.Medic
 		l.Add("rate_limits.help_per_hour", fmt.Sprintf("raise help_per_day to at least %d, or lower help_per_hour", lim.HelpPerHour),
 			"help_per_hour %d is more than help_per_day %d", lim.HelpPerHour, lim.HelpPerDay)
 	}
-	if e.Twilio != nil {
-		l.Merge("twilio", validateTwilio(*e.Twilio))
-	}
 	return l
 }
 
@@ -281,85 +244,6 @@ func validateLadder(l *problem.List, path string, steps []Step, roles map[string
 	if !caregiver {
 		l.Add(path, "add a step to: caregiver1", "no step texts a caregiver: a missed dose would reach nobody")
 	}
-}
-
-var (
-	accountSID = regexp.MustCompile(`^AC[0-9a-f]{32}$`)
-	serviceSID = regexp.MustCompile(`^MG[0-9a-f]{32}$`)
-)
-
-func validateTwilio(t TwilioConfig) problem.List {
-	var l problem.List
-	if t.AuthToken != "" {
-		l.Add("auth_token", "remove it; put the token in a file only the daemon can read and set auth_token_file:, or set TWILIO_AUTH_TOKEN in the service's environment",
-			"the auth token must not be written in the config file")
-	}
-	if !accountSID.MatchString(t.AccountSID) {
-		l.Add("account_sid", `copy the Account SID from the Twilio console: "AC" and 32 hex digits`, "account_sid is missing or malformed")
-	}
-	switch {
-	case t.From == "" && t.MessagingServiceSID == "":
-		l.Add("", `add from: "+1..." (your Twilio number) or messaging_service_sid: MG...`, "no sender: set from or messaging_service_sid")
-	case t.From != "" && t.MessagingServiceSID != "":
-		l.Add("from", "keep one of from and messaging_service_sid", "both from and messaging_service_sid are set")
-	case t.From != "" && !IsE164(t.From):
-		l.Add("from", `write the Twilio number in E.164 form, e.g. "+15555550123"`, "from is not an E.164 number")
-	case t.MessagingServiceSID != "" && !serviceSID.MatchString(t.MessagingServiceSID):
-		l.Add("messaging_service_sid", `"MG" and 32 hex digits, from the Twilio console`, "messaging_service_sid is malformed")
-	}
-	if t.PublicURL != "" {
-		if err := checkPublicURL(t.PublicURL); err != nil {
-			l.Add("public_url", `write the base URL Twilio can reach, e.g. "https://pillbox.example.org"`, "%v", err)
-		}
-	}
-	if t.Listen != "" {
-		if err := checkListen(t.Listen); err != nil {
-			l.Add("listen", `write the address the webhooks listen on, e.g. "`+DefaultTwilioListen+`"`, "%v", err)
-		} else if t.PublicURL == "" {
-			l.Add("listen", "add public_url: (the URL Twilio calls, which the signatures cover), or remove listen",
-				"listen is set without public_url: no webhook could be checked")
-		}
-	}
-	return l
-}
-
-// checkListen checks a host:port to listen on: a numeric port from 1 to
-// 65535 and a host name, an IP literal or nothing (every interface).
-func checkListen(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("listen %q is not host:port", s)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("listen %q needs a port from 1 to 65535", s)
-	}
-	if host != "" && net.ParseIP(host) == nil && !hostNameRE.MatchString(host) {
-		return fmt.Errorf("listen %q: %q is not a host name or an IP address", s, host)
-	}
-	return nil
-}
-
-var hostNameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-
-// WebhookListen is where the webhooks listen: Listen, or the default when
-// Twilio can reach us (PublicURL set); "" when it cannot.
-func (t *TwilioConfig) WebhookListen() string {
-	switch {
-	case t.PublicURL == "":
-		return ""
-	case t.Listen != "":
-		return t.Listen
-	}
-	return DefaultTwilioListen
-}
-
-func checkPublicURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return errors.New("public_url must be an absolute http(s) URL without query or fragment")
-	}
-	return nil
 }
 
 // clockTime is a time of day in minutes after midnight.

@@ -20,7 +20,6 @@ var testMeds = []dispenser.Medication{{ID: "metformin", PillsPerDose: 1, Compart
 func dur(d time.Duration) *time.Duration { return &d }
 
 func TestValidateEscalation(t *testing.T) {
-	const sid = "AC0123456789abcdef0123456789abcdef"
 	tests := []struct {
 		name string
 		e    Escalation
@@ -33,7 +32,6 @@ func TestValidateEscalation(t *testing.T) {
 			PerMedication:   []MedicationLadder{{"metformin", []Step{{"caregiver1", 0}}}},
 			RenotifyEvery:   dur(0), QuietHours: "off", DigestAt: "8:30", LowSupplyDays: 5,
 			RateLimits: RateLimits{PerRecipientPerHour: 3, PerHour: 10, PerDay: 30},
-			Twilio:     &TwilioConfig{AccountSID: sid, From: "+15005550006", AuthTokenFile: "/etc/pillbox/twilio", PublicURL: "https://pillbox.example.org"},
 		}, nil},
 		{"reminders out of order and range", Escalation{DeviceReminders: []time.Duration{15 * time.Minute, 5 * time.Minute, -time.Second}},
 			[]string{"device_reminders[1]: does not come after", "device_reminders[2]: out of range"}},
@@ -52,26 +50,10 @@ func TestValidateEscalation(t *testing.T) {
 		{"low supply days", Escalation{LowSupplyDays: -1}, []string{"low_supply_days: out of range"}},
 		{"rate limits", Escalation{RateLimits: RateLimits{PerRecipientPerHour: -1, PerHour: 100}},
 			[]string{"rate_limits.per_recipient_per_hour: is negative", "rate_limits.per_hour: per_hour 100 is more than per_day 60"}},
-		{"twilio", Escalation{Twilio: &TwilioConfig{AccountSID: "AC123", AuthToken: "secret", PublicURL: "ftp://x"}},
-			[]string{"twilio.auth_token: must not be written in the config file", "twilio.account_sid: missing or malformed",
-				"twilio: no sender", "twilio.public_url: absolute http(s) URL"}},
-		{"twilio both senders", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef"}},
-			[]string{"twilio.from: both"}},
-		{"twilio bad sender", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "5005550006"}}, []string{"twilio.from: not an E.164"}},
 		{"help caps", Escalation{RateLimits: RateLimits{HelpPerHour: -1, HelpPerDay: -2}},
 			[]string{"rate_limits.help_per_hour: is negative", "rate_limits.help_per_day: is negative"}},
 		{"help per hour over per day", Escalation{RateLimits: RateLimits{HelpPerHour: 12}},
 			[]string{"rate_limits.help_per_hour: help_per_hour 12 is more than help_per_day 10"}},
-		{"twilio listen", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: "127.0.0.1:8081"}}, nil},
-		{"twilio listen, every interface", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: ":8081"}}, nil},
-		{"twilio listen without a port", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: "127.0.0.1"}},
-			[]string{"twilio.listen: is not host:port"}},
-		{"twilio listen, port out of range", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: "127.0.0.1:70000"}},
-			[]string{"twilio.listen: port from 1 to 65535"}},
-		{"twilio listen, bad host", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", PublicURL: "https://pillbox.example.org", Listen: "bad_host:8081"}},
-			[]string{"twilio.listen: is not a host name"}},
-		{"twilio listen without public_url", Escalation{Twilio: &TwilioConfig{AccountSID: sid, From: "+15005550006", Listen: "127.0.0.1:8081"}},
-			[]string{"twilio.listen: without public_url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,18 +105,6 @@ func TestResolveDefaults(t *testing.T) {
 				t.Errorf("defaults = %+v", p)
 			}
 		})
-	}
-	for _, tc := range []struct {
-		tw   TwilioConfig
-		want string
-	}{
-		{TwilioConfig{}, ""},
-		{TwilioConfig{PublicURL: "https://pillbox.example.org"}, DefaultTwilioListen},
-		{TwilioConfig{PublicURL: "https://pillbox.example.org", Listen: "127.0.0.1:9000"}, "127.0.0.1:9000"},
-	} {
-		if got := tc.tw.WebhookListen(); got != tc.want {
-			t.Errorf("%+v.WebhookListen() = %q, want %q", tc.tw, got, tc.want)
-		}
 	}
 	e := Escalation{RenotifyEvery: dur(0)}
 	if p, _ := e.resolve(testContacts); p.renotify != 0 {

@@ -114,7 +114,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	}))
 	t.Cleanup(h.hook.Close)
 	h.restart()
-	wh, err := notify.NewWebhook(authToken, h.hook.URL, h.reply, h.status)
+	wh, err := twilio.NewWebhook(authToken, h.hook.URL, h.reply, h.status)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/pillbox/pillbox/dispenser/httpapi"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twilio"
+	"github.com/pillbox/pillbox/notify/twilio/twilioconf"
 )
 
 // The notifier: alerts from the event log, their escalation ladders, the
@@ -34,12 +35,6 @@ func init() { register(component{name: "notify", wire: wireNotify}) }
 // twilioHTTP, when set, carries the Twilio client's requests: tests point
 // it at the stand-in (twilio-go's base URL cannot be changed).
 var twilioHTTP *http.Client
-
-// Webhook paths under escalation.twilio.public_url.
-const (
-	smsPath    = "/twilio/sms"
-	statusPath = "/twilio/status"
-)
 
 func wireNotify(ctx context.Context, r *running) error {
 	esc := r.file.Escalation
@@ -53,7 +48,7 @@ func wireNotify(ctx context.Context, r *running) error {
 		counts[c.ID] = c.Count
 	}
 	n, err := notify.New(notify.Config{
-		Clock: r.clock, Store: r.store, Sender: sender, Escalation: esc,
+		Clock: r.clock, Store: r.store, Sender: sender, Escalation: esc.Escalation,
 		Patient: r.file.Patient, Location: r.loc, Contacts: r.file.Contacts, Medications: r.file.Medications,
 		Plan: r.plan, Counts: counts, Logger: r.log,
 		// The notifier's own events reach every subscriber, as if they had
@@ -85,7 +80,7 @@ func wireNotify(ctx context.Context, r *running) error {
 		return n.Run(ctx)
 	})
 	if hook != nil {
-		wh, err := notify.NewWebhook(hook.token, hook.publicURL, n.HandleReply, n.HandleStatus)
+		wh, err := twilio.NewWebhook(hook.token, hook.publicURL, n.HandleReply, n.HandleStatus)
 		if err != nil {
 			return err
 		}
@@ -124,8 +119,8 @@ func serveWebhooks(r *running, addr string, wh http.Handler) error {
 		return fmt.Errorf("twilio webhooks: listen: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST "+smsPath, wh)
-	mux.Handle("POST "+statusPath, wh)
+	mux.Handle("POST "+twilioconf.SMSPath, wh)
+	mux.Handle("POST "+twilioconf.StatusPath, wh)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)}
 	r.closers = append(r.closers, func() error {
@@ -187,7 +182,7 @@ func newSender(r *running) (notify.Sender, *webhookConfig, error) {
 	var hook *webhookConfig
 	if tw.PublicURL != "" {
 		base := strings.TrimSuffix(tw.PublicURL, "/")
-		cfg.StatusCallback = base + statusPath
+		cfg.StatusCallback = base + twilioconf.StatusPath
 		hook = &webhookConfig{token: token, publicURL: base, listen: tw.WebhookListen()}
 	} else {
 		r.log.Warn("notify: no escalation.twilio.public_url: replies (OK, STOP) and delivery statuses will not be received")
@@ -201,7 +196,7 @@ func newSender(r *running) (notify.Sender, *webhookConfig, error) {
 
 // authToken reads the Twilio auth token from auth_token_file, or else from
 // TWILIO_AUTH_TOKEN. It is never in the config file, never logged.
-func authToken(tw *notify.TwilioConfig, r *running) (string, error) {
+func authToken(tw *twilioconf.Section, r *running) (string, error) {
 	if tw.AuthTokenFile == "" {
 		if t := strings.TrimSpace(os.Getenv("TWILIO_AUTH_TOKEN")); t != "" {
 			return t, nil
@@ -221,7 +216,7 @@ func authToken(tw *notify.TwilioConfig, r *running) (string, error) {
 	return t, nil
 }
 
-func ourNumber(tw *notify.TwilioConfig) string {
+func ourNumber(tw *twilioconf.Section) string {
 	if tw != nil && tw.From != "" {
 		return tw.From
 	}

@@ -132,7 +132,7 @@ func buildRisk(path, cfgPath string, at time.Time, fixed bool, days int) (*riskO
 	out := &riskOutput{AsOf: at.UTC(), Timezone: loc.String(), Days: days, Learned: m.Examples, Doses: []riskDose{}, Warnings: []riskWarning{}}
 	for _, d := range fromlog.Upcoming(plan, at, at.AddDate(0, 0, days)) {
 		r := l.Risk(m, at, d)
-		c := l.Reminder(at, d, fromlog.FirstStep(cfg.Escalation, d.Medication))
+		c := l.Reminder(at, d, fromlog.FirstStep(cfg.Escalation.Escalation, d.Medication))
 		out.Doses = append(out.Doses, riskDose{DoseID: d.ID, Medication: d.Medication, Scheduled: d.Scheduled.UTC(),
 			Local: d.Scheduled.In(loc).Format("Mon 2006-01-02 15:04"), Risk: math.Round(r.Probability*1000) / 1000, Reasons: r.Reasons,
 			FirstChime: riskChime{At: c.At.UTC(), ShiftMinutes: int(c.Shift.Minutes()), Reason: c.Reason, Text: c.Text}})

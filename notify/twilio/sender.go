@@ -1,7 +1,12 @@
-// Package twilio sends SMS through Twilio's Messages API with the official
-// twilio-go client, and turns the client's errors into the two outcomes a
-// durable outbox acts on (notify.Class): retry later, or give up on this
-// message (and, for credential or sender problems, tell the operator).
+// Package twilio is the Twilio adapter of package notify. It sends SMS
+// through Twilio's Messages API with the official twilio-go client, and
+// turns the client's errors into the two outcomes a durable outbox acts on
+// (notify.Class): retry later, or give up on this message (and, for
+// credential or sender problems, tell the operator). Its Webhook receives
+// what Twilio posts back (replies, delivery statuses), checks Twilio's
+// signature and hands them to the notifier as notify's provider-neutral
+// types. It is the only package that imports twilio-go; its config
+// section is package twilioconf, which does not.
 //
 // Only twilio-go's client and api/v2010 packages are imported: its root
 // package links every Twilio product into the binary, which matters on a
@@ -40,7 +45,7 @@ type Config struct {
 	From                string
 	MessagingServiceSID string
 	// StatusCallback, when set, is the absolute URL Twilio posts delivery
-	// status to (see notify.NewWebhook).
+	// status to (see NewWebhook).
 	StatusCallback string
 	// HTTPClient supplies the transport (tests pass the stand-in's);
 	// nil means http.DefaultTransport. Its Timeout is used when Timeout is 0.

@@ -50,6 +50,7 @@ import (
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/internal/problem"
 	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/notify/twilio/twilioconf"
 	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -70,10 +71,28 @@ type File struct {
 	Sync *uplink.Config `yaml:"sync"`
 	// Escalation says who hears about what, when, and through which SMS
 	// provider; every field has a default.
-	Escalation notify.Escalation `yaml:"escalation"`
+	Escalation Escalation `yaml:"escalation"`
 	// Vitals, when present, lists the patient's Bluetooth LE health devices
 	// and the thresholds of the abnormal-vital rules (package vitals).
 	Vitals *vitals.Config `yaml:"vitals"`
+}
+
+// Escalation is the `escalation:` section: the notifier's policy, and the
+// settings of the SMS provider, which its own package owns so that the
+// notifier links no provider.
+type Escalation struct {
+	notify.Escalation `yaml:",inline"`
+	// Twilio sends the texts. Without it (and always with --sim unless
+	// in_sim is set) texts go to the local outbox viewer only.
+	Twilio *twilioconf.Section `yaml:"twilio"`
+}
+
+func (e *Escalation) validate(contacts []notify.Contact, meds []dispenser.Medication) problem.List {
+	l := notify.ValidateEscalation(e.Escalation, contacts, meds)
+	if e.Twilio != nil {
+		l.Merge("twilio", e.Twilio.Validate())
+	}
+	return l
 }
 
 // sections runs each package's validator on its section. Paths a validator
@@ -89,7 +108,7 @@ var sections = []struct {
 	{"", func(f *File, loc *time.Location) problem.List { return schedule.ValidateRegimens(f.Regimens, loc) }},
 	{"contacts", func(f *File, _ *time.Location) problem.List { return notify.ValidateContacts(f.Contacts) }},
 	{"escalation", func(f *File, _ *time.Location) problem.List {
-		return notify.ValidateEscalation(f.Escalation, f.Contacts, f.Medications)
+		return f.Escalation.validate(f.Contacts, f.Medications)
 	}},
 	{"", func(f *File, _ *time.Location) problem.List { return crossCheck(f) }},
 }

@@ -33,6 +33,17 @@ func TestEscalationProblemsHaveLines(t *testing.T) {
 		{"misspelt key",
 			[]edit{{"digest_at:", "digest:"}},
 			[]at{{"digest:", `unknown key "digest" (fix: did you mean digest_at?)`}}},
+		// The provider's section sits in the notifier's as if it were one
+		// struct: its keys and the notifier's are suggested alike.
+		{"misspelt provider",
+			[]edit{{"  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from:",
+				"  twillio:\n    account_sid: AC0123456789abcdef0123456789abcdef\n    from:"}},
+			[]at{{"twillio:", `unknown key "twillio" (fix: did you mean twilio?)`}}},
+		{"misspelt provider key",
+			[]edit{{"  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from:",
+				"  twilio:\n    acount_sid: AC0123456789abcdef0123456789abcdef\n    from:"}},
+			[]at{{"twilio:", `escalation.twilio.account_sid: account_sid is missing or malformed (fix: copy the Account SID from the Twilio console: "AC" and 32 hex digits)`},
+				{"acount_sid:", `escalation.twilio: unknown key "acount_sid" (fix: did you mean account_sid?)`}}},
 	}
 	base := readExample(t)
 	for _, tt := range tests {

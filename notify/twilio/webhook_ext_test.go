@@ -1,4 +1,4 @@
-package notify_test
+package twilio_test
 
 import (
 	"context"
@@ -13,8 +13,7 @@ import (
 )
 
 // A message sent with the real client to the stand-in, then a delivery
-// status posted back by the stand-in, signed, to the webhook. It lives in
-// the external test package because notify/twilio imports notify.
+// status posted back by the stand-in, signed, to the webhook.
 func TestWebhookStatusCallbackEndToEnd(t *testing.T) {
 	const (
 		sid   = "AC0123456789abcdef0123456789abcdef"
@@ -25,7 +24,7 @@ func TestWebhookStatusCallbackEndToEnd(t *testing.T) {
 	var mu sync.Mutex
 	var statuses []notify.StatusUpdate
 	hooks := httptest.NewUnstartedServer(nil)
-	h, err := notify.NewWebhook(token, "http://"+hooks.Listener.Addr().String(), nil,
+	h, err := twilio.NewWebhook(token, "http://"+hooks.Listener.Addr().String(), nil,
 		func(_ context.Context, u notify.StatusUpdate) {
 			mu.Lock()
 			statuses = append(statuses, u)

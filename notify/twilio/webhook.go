@@ -1,4 +1,4 @@
-package notify
+package twilio
 
 import (
 	"context"
@@ -14,36 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/twilio/twilio-go/client"
-)
 
-// InboundSMS is a text message someone sent to our Twilio number.
-// From and Body are PHI: never log them.
-type InboundSMS struct {
-	MessageSID string
-	From       string // sender, E.164
-	To         string // our number
-	Body       string
-	Reply      Reply // ParseReply(Body)
-}
-
-// MessageStatus is a message's delivery state as Twilio reports it.
-type MessageStatus string
-
-// The statuses Twilio documents for messages.
-const (
-	StatusAccepted           MessageStatus = "accepted"
-	StatusScheduled          MessageStatus = "scheduled"
-	StatusCanceled           MessageStatus = "canceled"
-	StatusQueued             MessageStatus = "queued"
-	StatusSending            MessageStatus = "sending"
-	StatusSent               MessageStatus = "sent"
-	StatusFailed             MessageStatus = "failed"
-	StatusDelivered          MessageStatus = "delivered"
-	StatusUndelivered        MessageStatus = "undelivered"
-	StatusReceiving          MessageStatus = "receiving"
-	StatusReceived           MessageStatus = "received"
-	StatusRead               MessageStatus = "read"
-	StatusPartiallyDelivered MessageStatus = "partially_delivered"
+	"github.com/pillbox/pillbox/notify"
 )
 
 const (
@@ -53,34 +25,8 @@ const (
 	maxErrorCode   = 999999
 
 	twimlHeader = `<?xml version="1.0" encoding="UTF-8"?>`
-	errPrefix   = "notify: webhook: "
+	errPrefix   = "twilio: webhook: "
 )
-
-// Final reports whether no later status will follow: the message reached
-// the phone (delivered, read) or never will (undelivered, failed, canceled).
-func (s MessageStatus) Final() bool {
-	switch s {
-	case StatusDelivered, StatusRead, StatusUndelivered, StatusFailed, StatusCanceled:
-		return true
-	}
-	return false
-}
-
-var knownStatuses = map[MessageStatus]bool{
-	StatusAccepted: true, StatusScheduled: true, StatusCanceled: true, StatusQueued: true,
-	StatusSending: true, StatusSent: true, StatusFailed: true, StatusDelivered: true,
-	StatusUndelivered: true, StatusReceiving: true, StatusReceived: true, StatusRead: true,
-	StatusPartiallyDelivered: true,
-}
-
-// StatusUpdate is a delivery status callback for a message we sent.
-type StatusUpdate struct {
-	MessageSID string
-	Status     MessageStatus
-	// ErrorCode is Twilio's delivery error (30003 unreachable, 30005
-	// unknown number, 30007 carrier filtering, ...), 0 when none.
-	ErrorCode int
-}
 
 // Webhook answers Twilio's webhooks: incoming messages (answered with
 // TwiML) and delivery status callbacks (answered 204). It rejects with 403
@@ -89,8 +35,8 @@ type StatusUpdate struct {
 type Webhook struct {
 	validator client.RequestValidator
 	base      string
-	onReply   func(context.Context, InboundSMS) string
-	onStatus  func(context.Context, StatusUpdate)
+	onReply   func(context.Context, notify.InboundSMS) string
+	onStatus  func(context.Context, notify.StatusUpdate)
 }
 
 var _ http.Handler = (*Webhook)(nil)
@@ -102,7 +48,7 @@ var _ http.Handler = (*Webhook)(nil)
 // followed by the path and query of the request as received, so the
 // handler may be mounted under http.StripPrefix. onReply returns the text
 // to answer with, "" for none; onStatus may be nil.
-func NewWebhook(authToken, publicURL string, onReply func(context.Context, InboundSMS) string, onStatus func(context.Context, StatusUpdate)) (*Webhook, error) {
+func NewWebhook(authToken, publicURL string, onReply func(context.Context, notify.InboundSMS) string, onStatus func(context.Context, notify.StatusUpdate)) (*Webhook, error) {
 	if authToken == "" {
 		// An empty HMAC key would let anyone sign.
 		return nil, errors.New(errPrefix + "auth token is empty")
@@ -213,12 +159,12 @@ func parseWebhookForm(body []byte) (map[string]string, error) {
 	return params, nil
 }
 
-func parseStatusUpdate(p map[string]string) (StatusUpdate, error) {
-	u := StatusUpdate{MessageSID: p["MessageSid"], Status: MessageStatus(p["MessageStatus"])}
+func parseStatusUpdate(p map[string]string) (notify.StatusUpdate, error) {
+	u := notify.StatusUpdate{MessageSID: p["MessageSid"], Status: notify.MessageStatus(p["MessageStatus"])}
 	if !isSID(u.MessageSID) {
 		return u, errors.New(errPrefix + "status callback without a valid MessageSid")
 	}
-	if !knownStatuses[u.Status] {
+	if !u.Status.Known() {
 		return u, errors.New(errPrefix + "unknown MessageStatus")
 	}
 	if s, ok := p["ErrorCode"]; ok && s != "" {
@@ -231,15 +177,15 @@ func parseStatusUpdate(p map[string]string) (StatusUpdate, error) {
 	return u, nil
 }
 
-func parseInboundSMS(p map[string]string) (InboundSMS, error) {
-	in := InboundSMS{MessageSID: p["MessageSid"], From: p["From"], To: p["To"], Body: p["Body"]}
+func parseInboundSMS(p map[string]string) (notify.InboundSMS, error) {
+	in := notify.InboundSMS{MessageSID: p["MessageSid"], From: p["From"], To: p["To"], Body: p["Body"]}
 	if !isSID(in.MessageSID) {
 		return in, errors.New(errPrefix + "message without a valid MessageSid")
 	}
 	if in.From == "" {
 		return in, errors.New(errPrefix + "message without From")
 	}
-	in.Reply = ParseReply(in.Body)
+	in.Reply = notify.ParseReply(in.Body)
 	return in, nil
 }
 

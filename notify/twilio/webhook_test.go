@@ -1,4 +1,4 @@
-package notify
+package twilio
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twiliotest"
 )
 
@@ -26,19 +27,19 @@ const (
 // recorder collects what the webhook handed to its callbacks.
 type recorder struct {
 	mu       sync.Mutex
-	inbound  []InboundSMS
-	statuses []StatusUpdate
+	inbound  []notify.InboundSMS
+	statuses []notify.StatusUpdate
 	answer   string
 }
 
-func (r *recorder) onReply(_ context.Context, in InboundSMS) string {
+func (r *recorder) onReply(_ context.Context, in notify.InboundSMS) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inbound = append(r.inbound, in)
 	return r.answer
 }
 
-func (r *recorder) onStatus(_ context.Context, u StatusUpdate) {
+func (r *recorder) onStatus(_ context.Context, u notify.StatusUpdate) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.statuses = append(r.statuses, u)
@@ -68,16 +69,16 @@ func hookServer(t *testing.T, rec *recorder) *httptest.Server {
 func TestWebhookInboundMessage(t *testing.T) {
 	tests := []struct {
 		name, body, answer string
-		reply              Reply
+		reply              notify.Reply
 		twiml              string
 	}{
-		{"ack with code", "ok #4f7", "Thanks, alert 4F7 acknowledged.", Reply{ReplyAck, "4F7"},
+		{"ack with code", "ok #4f7", "Thanks, alert 4F7 acknowledged.", notify.Reply{Kind: notify.ReplyAck, Code: "4F7"},
 			`<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thanks, alert 4F7 acknowledged.</Message></Response>`},
-		{"answer escaped", "HELP", `Reply "OK <code>" & we'll stop`, Reply{Kind: ReplyHelp},
+		{"answer escaped", "HELP", `Reply "OK <code>" & we'll stop`, notify.Reply{Kind: notify.ReplyHelp},
 			`<?xml version="1.0" encoding="UTF-8"?><Response><Message>Reply &#34;OK &lt;code&gt;&#34; &amp; we&#39;ll stop</Message></Response>`},
-		{"nothing to say", "STOP", "", Reply{Kind: ReplyOptOut},
+		{"nothing to say", "STOP", "", notify.Reply{Kind: notify.ReplyOptOut},
 			`<?xml version="1.0" encoding="UTF-8"?><Response/>`},
-		{"free text", "Is Mum ok?", "", Reply{}, `<?xml version="1.0" encoding="UTF-8"?><Response/>`},
+		{"free text", "Is Mum ok?", "", notify.Reply{}, `<?xml version="1.0" encoding="UTF-8"?><Response/>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,15 +292,6 @@ func TestNewWebhookRejectsBadConfig(t *testing.T) {
 	}
 }
 
-func TestMessageStatusFinal(t *testing.T) {
-	for s := range knownStatuses {
-		want := s == StatusDelivered || s == StatusRead || s == StatusUndelivered || s == StatusFailed || s == StatusCanceled
-		if got := s.Final(); got != want {
-			t.Errorf("%s.Final() = %v, want %v", s, got, want)
-		}
-	}
-}
-
 // FuzzWebhookForm feeds arbitrary bodies, correctly signed whenever they
 // decode, so that the fuzzer reaches the field parsing and TwiML writing
 // behind the signature check.
@@ -308,7 +300,7 @@ func FuzzWebhookForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		rec := &recorder{}
 		var echo string
-		h, err := NewWebhook(hookToken, public, func(ctx context.Context, in InboundSMS) string {
+		h, err := NewWebhook(hookToken, public, func(ctx context.Context, in notify.InboundSMS) string {
 			echo = in.Body
 			return rec.onReply(ctx, in) + in.Body
 		}, rec.onStatus)
@@ -341,7 +333,7 @@ func FuzzWebhookForm(f *testing.F) {
 				t.Fatalf("TwiML message = %q, want %q", *doc.Message, echo)
 			}
 		case http.StatusNoContent:
-			if len(rec.statuses) != 1 || !knownStatuses[rec.statuses[0].Status] {
+			if len(rec.statuses) != 1 || !rec.statuses[0].Status.Known() {
 				t.Fatalf("204 with onStatus calls %+v, want one known status", rec.statuses)
 			}
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
