@@ -22,6 +22,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(uint16(fs.char), p)
 	}
+	for _, c := range readOnConnection {
+		f.Add(c.char, mustHex(f, c.hex))
+	}
 	f.Fuzz(func(t *testing.T, uuid uint16, payload []byte) {
 		m, err := Decode(uuid, payload)
 		if err != nil {
