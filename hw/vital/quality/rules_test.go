@@ -90,7 +90,9 @@ func TestJudgeClock(t *testing.T) {
 
 func TestRepeats(t *testing.T) {
 	stored := func(r vital.Reading, id string) vital.Reading { r.ID = id; return r }
-	temp := func(v float64, orig string, t time.Time) vital.Reading { return rd(vital.Temperature, v, orig, t, false) }
+	temp := func(v float64, orig string, t time.Time) vital.Reading {
+		return rd(vital.Temperature, v, orig, t, false)
+	}
 	cuff := func(t time.Time, sys float64) []vital.Reading {
 		return []vital.Reading{rd(vital.Systolic, sys, "120 mmHg", t, false), rd(vital.Diastolic, 80, "80 mmHg", t, false)}
 	}
@@ -108,7 +110,11 @@ func TestRepeats(t *testing.T) {
 		{"a minute later is a new measurement", []vital.Reading{temp(36.5, "36.5 °C", at)},
 			[]vital.Reading{stored(temp(36.5, "36.5 °C", at.Add(-RepeatWindow)), "r1")}, nil, 1},
 		{"another device", []vital.Reading{temp(36.5, "36.5 °C", at)},
-			[]vital.Reading{func() vital.Reading { r := stored(temp(36.5, "36.5 °C", at.Add(-5*time.Second)), "r1"); r.Device = "other"; return r }()}, nil, 1},
+			[]vital.Reading{func() vital.Reading {
+				r := stored(temp(36.5, "36.5 °C", at.Add(-5*time.Second)), "r1")
+				r.Device = "other"
+				return r
+			}()}, nil, 1},
 		{"a whole measurement repeated", cuff(at, 120),
 			[]vital.Reading{stored(cuff(at.Add(-20*time.Second), 120)[0], "s"), stored(cuff(at.Add(-20*time.Second), 120)[1], "d")}, []string{"s", "d"}, 0},
 		{"only part of it the same", []vital.Reading{rd(vital.Systolic, 121, "121 mmHg", at, false), rd(vital.Diastolic, 80, "80 mmHg", at, false)},

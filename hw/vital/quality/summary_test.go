@@ -70,7 +70,7 @@ func TestSummarize(t *testing.T) {
 		g(day(1, 8)), older, check, corrected, repeated,
 		g(day(5, 12), vital.Implausible), g(day(5, 18), vital.DeviceFault),
 		g(time.Date(2026, 3, 8, 0, 0, 0, 0, ny)), // the end is excluded
-		g(from.Add(-time.Second)),                 // before the start
+		g(from.Add(-time.Second)),                // before the start
 		sys, dia,
 	}
 	got := Summarize(rs, []string{scale}, from, to, ny)
