@@ -13,7 +13,7 @@ const (
 // KindScale is a bathroom scale.
 var KindScale = Kind{
 	Name: "scale", Noun: "scale", Title: "Body weight scale",
-	Profile:  Profile{Name: "weight scale", Service: 0x181D, Chars: []uint16{0x2A9D}},
+	Profile:  Profile{Name: "weight scale", Service: 0x181D, Chars: []uint16{0x2A9D}, Read: []uint16{0x2A9E}},
 	Measures: []Quantity{Weight, BMI, Height},
 }
 
