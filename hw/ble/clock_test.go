@@ -126,7 +126,9 @@ func TestSessionClockBeforeRecords(t *testing.T) {
 func TestAssemblerClock(t *testing.T) {
 	est := time.FixedZone("EST", -5*3600)
 	now := time.Date(2026, 3, 5, 7, 30, 0, 0, est)
-	cts := func(t time.Time) Payload { return Payload{Device: "meter", Char: gatt.CurrentTime, Data: gatt.CurrentTimeValue(t)} }
+	cts := func(t time.Time) Payload {
+		return Payload{Device: "meter", Char: gatt.CurrentTime, Data: gatt.CurrentTimeValue(t)}
+	}
 	tests := []struct {
 		name    string
 		p       Payload

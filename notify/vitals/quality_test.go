@@ -81,7 +81,9 @@ func TestMonitorStoresFlags(t *testing.T) {
 func TestMonitorDeviceProblem(t *testing.T) {
 	// Fresh readings each step: the rig stamps a reading's time in place.
 	bad := func() []vital.Reading { return []vital.Reading{rd(meter, vital.Glucose, 3e6)} }
-	faulty := func() []vital.Reading { return []vital.Reading{withFlag(rd(meter, vital.Glucose, 95), vital.DeviceFault)} }
+	faulty := func() []vital.Reading {
+		return []vital.Reading{withFlag(rd(meter, vital.Glucose, 95), vital.DeviceFault)}
+	}
 	sound := func() []vital.Reading { return []vital.Reading{rd(meter, vital.Glucose, 100)} }
 	check := func() []vital.Reading {
 		return []vital.Reading{withFlag(rd(meter, vital.Glucose, 120), vital.ControlSolution)}
