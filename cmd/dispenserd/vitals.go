@@ -130,7 +130,9 @@ func (v *vitalsPart) Payload(p ble.Payload) {
 		// What failed to decode, not the bytes: they may hold a reading.
 		v.log.Warn("vitals: a device sent a value that does not decode", "device", p.Device, "err", err)
 	}
-	v.ingest(rs, v.reception(p.Device, now))
+	if len(rs) > 0 { // most of a strap's values are thinned away
+		v.ingest(rs, v.reception(p.Device, now))
+	}
 }
 
 // Disconnected releases a glucose measurement still waiting for a context

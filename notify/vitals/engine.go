@@ -49,6 +49,11 @@ type Engine struct {
 
 	mu      sync.Mutex
 	latches map[string]*latch // by latchID
+	// problems are the times of each device's problem measurements
+	// (quality.Problem), read from the store once per device and kept
+	// up to date, so that the device problem rule does not read a week of
+	// a strap's pulses at every measurement.
+	problems map[string][]time.Time
 }
 
 // latch is one rule's open alert.
@@ -64,7 +69,8 @@ type latch struct {
 func NewEngine(cfg Config, meds []dispenser.Medication, clock schedule.Clock, hist History, doses DoseHistory) *Engine {
 	cfg = cfg.resolved()
 	e := &Engine{cfg: cfg, th: cfg.Thresholds, clock: clock, hist: hist, doses: doses,
-		bpMeds: map[string]bool{}, devices: map[string]Device{}, latches: map[string]*latch{}}
+		bpMeds: map[string]bool{}, devices: map[string]Device{}, latches: map[string]*latch{},
+		problems: map[string][]time.Time{}}
 	for _, m := range meds {
 		for _, c := range cfg.BPMedicationClasses {
 			if strings.EqualFold(strings.TrimSpace(m.Class), strings.TrimSpace(c)) {
@@ -360,11 +366,10 @@ func (e *Engine) deviceProblem(ctx context.Context, device string, at time.Time,
 	if !problem && !open {
 		return nil, nil
 	}
-	hist, err := e.hist.DeviceReadings(ctx, device, at.Add(-quality.ProblemWindow), at.Add(time.Millisecond))
+	n, err := e.problemCount(ctx, device, at, problem)
 	if err != nil {
 		return nil, err
 	}
-	n := quality.ProblemMeasurements(hist, at)
 	v := verdict{state: hold}
 	switch {
 	case quality.Keeps(n):
@@ -376,6 +381,31 @@ func (e *Engine) deviceProblem(ctx context.Context, device string, at time.Time,
 		v = verdict{state: normal}
 	}
 	return e.step(v, at, Alert{Rule: RuleDeviceProblem, Device: device}, "normal"), nil
+}
+
+// problemCount returns how many of device's measurements within
+// quality.ProblemWindow up to at were problems, the one at at included
+// when problem. The first call for a device reads them from the store
+// (where the measurement at at already is); later ones keep the list.
+func (e *Engine) problemCount(ctx context.Context, device string, at time.Time, problem bool) (int, error) {
+	times, loaded := e.problems[device]
+	if !loaded {
+		hist, err := e.hist.DeviceReadings(ctx, device, at.Add(-quality.ProblemWindow), at.Add(time.Millisecond))
+		if err != nil {
+			return 0, err
+		}
+		times = quality.ProblemTimes(hist)
+	} else if problem && !slices.ContainsFunc(times, at.Equal) {
+		times = append(times, at)
+	}
+	// Keep what a later measurement's window, or an older record's, may
+	// still count.
+	times = slices.DeleteFunc(times, func(t time.Time) bool { return t.Before(at.Add(-2 * quality.ProblemWindow)) })
+	if times == nil {
+		times = []time.Time{}
+	}
+	e.problems[device] = times
+	return quality.ProblemsWithin(times, at), nil
 }
 
 // heard clears the no-data alarm of device, which just reported.

@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"slices"
 	"time"
 
 	"github.com/pillbox/pillbox/hw/vital"
@@ -16,16 +17,28 @@ func Problem(r vital.Reading) bool {
 // ProblemWindow keeps sending them.
 func Keeps(n int) bool { return n >= ProblemCount }
 
-// ProblemMeasurements counts the measurements of rs (one device's
-// readings) with a problem reading, measured in (at-ProblemWindow, at].
-func ProblemMeasurements(rs []vital.Reading, at time.Time) int {
-	seen := map[int64]bool{}
+// ProblemTimes returns the distinct times of the problem measurements
+// among rs (one device's readings), in the order they appear.
+func ProblemTimes(rs []vital.Reading) []time.Time {
+	var out []time.Time
 	for _, r := range rs {
-		if Problem(r) && r.Time.After(at.Add(-ProblemWindow)) && !r.Time.After(at) {
-			seen[r.Time.UnixMilli()] = true
+		if Problem(r) && !slices.ContainsFunc(out, r.Time.Equal) {
+			out = append(out, r.Time)
 		}
 	}
-	return len(seen)
+	return out
+}
+
+// ProblemsWithin counts the problem measurement times within ProblemWindow
+// up to at: (at-ProblemWindow, at].
+func ProblemsWithin(times []time.Time, at time.Time) int {
+	n := 0
+	for _, t := range times {
+		if t.After(at.Add(-ProblemWindow)) && !t.After(at) {
+			n++
+		}
+	}
+	return n
 }
 
 // Summary is the data quality of one device's readings over a period, as

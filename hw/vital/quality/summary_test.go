@@ -35,8 +35,8 @@ func TestProblemMeasurements(t *testing.T) {
 		{"after the reception", []vital.Reading{bad(-time.Hour, vital.Implausible)}, 0},
 	}
 	for _, tt := range tests {
-		if got := ProblemMeasurements(tt.rs, at); got != tt.want {
-			t.Errorf("%s: ProblemMeasurements = %d, want %d", tt.name, got, tt.want)
+		if got := ProblemsWithin(ProblemTimes(tt.rs), at); got != tt.want {
+			t.Errorf("%s: ProblemsWithin(ProblemTimes) = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 	if Keeps(ProblemCount-1) || !Keeps(ProblemCount) {
