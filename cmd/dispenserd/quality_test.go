@@ -9,6 +9,7 @@ import (
 	"github.com/pillbox/pillbox/hw/ble"
 	"github.com/pillbox/pillbox/hw/gatt"
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 )
 
 // The payloads are those of hw/vital/quality/testdata/payloads.txt, where
@@ -26,18 +27,9 @@ const (
 )
 
 type deviceQuality struct {
-	Address string `json:"address"`
-	Quality struct {
-		Measurements    int            `json:"measurements"`
-		Implausible     int            `json:"implausible"`
-		DeviceFault     int            `json:"device_fault"`
-		ControlSolution int            `json:"control_solution"`
-		ClockCorrected  int            `json:"clock_corrected"`
-		Repeats         int            `json:"repeats"`
-		LastMeterCheck  *vital.Reading `json:"last_meter_check"`
-		ClockOffsetS    *int64         `json:"clock_offset_s"`
-	} `json:"quality"`
-	Clock *ble.DeviceClock `json:"clock"`
+	Address string           `json:"address"`
+	Quality quality.Summary  `json:"quality"`
+	Clock   *ble.DeviceClock `json:"clock"`
 }
 
 // decode reads JSON the daemon answered, or fails the test.

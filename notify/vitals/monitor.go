@@ -193,7 +193,7 @@ func (m *Monitor) Ingest(ctx context.Context, rs []vital.Reading, rc quality.Rec
 	}
 	var alerts []Alert
 	var ruleErr error
-	for _, group := range measurements(stored) {
+	for _, group := range quality.Measurements(stored) {
 		as, err := m.engine.Measurement(ctx, group)
 		alerts = append(alerts, as...)
 		if err != nil && ruleErr == nil {
@@ -229,20 +229,6 @@ func (m *Monitor) recent(ctx context.Context, rs []vital.Reading, at time.Time) 
 		out = append(out, got...)
 	}
 	return out, nil
-}
-
-// measurements splits readings into runs of one device and one time.
-func measurements(rs []vital.Reading) [][]vital.Reading {
-	var out [][]vital.Reading
-	for i := 0; i < len(rs); {
-		j := i + 1
-		for j < len(rs) && rs[j].Device == rs[i].Device && rs[j].Time.Equal(rs[i].Time) {
-			j++
-		}
-		out = append(out, rs[i:j])
-		i = j
-	}
-	return out
 }
 
 func (m *Monitor) appendAlerts(ctx context.Context, alerts []Alert) ([]dispenser.Event, error) {

@@ -70,7 +70,7 @@ type Result struct {
 // repeat a recent stored measurement.
 func Check(rs []vital.Reading, c Context) Result {
 	var res Result
-	for _, m := range measurements(rs) {
+	for _, m := range Measurements(rs) {
 		if earlier := repeatOf(m, c); earlier != nil {
 			res.Repeats = append(res.Repeats, earlier...)
 			continue
@@ -86,9 +86,9 @@ func Check(rs []vital.Reading, c Context) Result {
 	return res
 }
 
-// measurements splits readings into runs of one device and one time: the
+// Measurements splits readings into runs of one device and one time: the
 // readings one characteristic value flattens to.
-func measurements(rs []vital.Reading) [][]vital.Reading {
+func Measurements(rs []vital.Reading) [][]vital.Reading {
 	var out [][]vital.Reading
 	for i := 0; i < len(rs); {
 		j := i + 1

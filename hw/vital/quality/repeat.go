@@ -23,7 +23,7 @@ func repeatOf(m []vital.Reading, c Context) []vital.Reading {
 		}
 	}
 	// The newest earlier measurement that matches.
-	groups := measurements(candidates)
+	groups := Measurements(candidates)
 	for i := len(groups) - 1; i >= 0; i-- {
 		if same(m, groups[i]) {
 			return groups[i]
