@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/ble"
 	"github.com/pillbox/pillbox/hw/gatt"
 	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/hw/vital/quality"
+	"github.com/pillbox/pillbox/notify"
 )
 
 // The payloads are those of hw/vital/quality/testdata/payloads.txt, where
@@ -93,8 +95,10 @@ func TestSimImplausibleGlucoseLateClock(t *testing.T) {
 
 // TestVitalsQualityThroughTransport drives the cases through the transport
 // path: the clock read on connection corrects a stored record, the record
-// sent again is counted, a control-solution test is a meter check, and a
-// meter that keeps sending impossible values is reported once.
+// sent again is counted, a control-solution test is a meter check, a meter
+// that keeps sending impossible values is reported once (one alert, one
+// text in the day's digest), and a cuff's measurement repeated on
+// reconnection is stored once.
 func TestVitalsQualityThroughTransport(t *testing.T) {
 	d := startVitalsDaemon(t)
 	_, seq := d.alerts(0)
@@ -145,9 +149,39 @@ func TestVitalsQualityThroughTransport(t *testing.T) {
 			t.Errorf("after implausible value %d: alerts %q, want %q", i+1, got, want)
 		}
 	}
+	// A fourth tells no one again: the alert is open.
+	d.send(meterAddr, 0x2A18, "02 08 00 EA 07 03 05 07 25 00 1E 00 11")
+	if got, seq = d.alerts(seq); len(got) != 0 {
+		t.Errorf("after a fourth implausible value: alerts %q, want none (told once)", got)
+	}
 	dq := decodeJSON[[]deviceQuality](t, d.do("GET", "/api/vitals/devices?device="+strings.ToLower(meterAddr), "", 200))
-	if len(dq) != 1 || dq[0].Quality.Implausible != 3 || dq[0].Quality.ControlSolution != 1 || dq[0].Quality.Repeats != 1 ||
+	if len(dq) != 1 || dq[0].Quality.Implausible != 4 || dq[0].Quality.ControlSolution != 1 || dq[0].Quality.Repeats != 1 ||
 		dq[0].Quality.LastMeterCheck == nil || dq[0].Quality.LastMeterCheck.Value != 120 {
-		t.Errorf("meter quality = %+v, want 3 implausible, 1 meter check of 120 mg/dL, 1 repeat", dq)
+		t.Errorf("meter quality = %+v, want 4 implausible, 1 meter check of 120 mg/dL, 1 repeat", dq)
+	}
+
+	// The cuff reconnects and sends its last measurement (timed on
+	// arrival) again: stored once, the repeat counted.
+	before := seq
+	d.send(cuffAddr, 0x2A35, "00 78 00 50 00 5D 00") // 120/80
+	d.send(cuffAddr, 0x2A35, "00 78 00 50 00 5D 00")
+	rs = decodeJSON[[]vital.Reading](t, d.do("GET", "/api/readings?since=6", "", 200))
+	if len(rs) != 3 || rs[0].Quantity != vital.Systolic || rs[0].Repeats != 1 || rs[2].Repeats != 1 {
+		t.Errorf("GET /api/readings after the cuff's repeat = %+v, want one systolic, diastolic and mean, each with one repeat", rs)
+	}
+
+	// The caregiver reads of the meter in the day's digest (09:00), once.
+	d.do("POST", "/api/sim/clock", `{"advance": "1h21m"}`, 200)
+	d.waitUntil(before, "the digest about the meter", func(ev dispenser.Event) bool {
+		return ev.Kind == notify.KindSMSQueued && strings.Contains(ev.Detail, "device_problem")
+	})
+	var told []string
+	for _, text := range d.texts() {
+		if strings.Contains(text.Body, "keeps sending impossible or faulty readings") {
+			told = append(told, text.Body)
+		}
+	}
+	if len(told) != 1 || !strings.Contains(told[0], "glucose meter") {
+		t.Errorf("texts about the meter = %q, want one about the glucose meter", told)
 	}
 }
