@@ -2,6 +2,7 @@ package quality
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/pillbox/pillbox/hw/vital"
@@ -21,8 +22,10 @@ type ClockVerdict struct {
 // JudgeClock compares the time a device's clock showed with the
 // controller's clock when it was read.
 func JudgeClock(device, at time.Time, trusted bool) ClockVerdict {
+	// Sub saturates (a clock reset to a century past is -292 years off):
+	// Abs keeps that beyond the tolerance, where negating it would not.
 	off := device.Sub(at)
-	v := ClockVerdict{Offset: off, Off: abs(off) > ClockTolerance}
+	v := ClockVerdict{Offset: off, Off: off.Abs() > ClockTolerance}
 	v.Set = v.Off && trusted
 	return v
 }
@@ -40,7 +43,14 @@ func correctClock(r *vital.Reading, rc Reception) {
 	}
 	stamp := r.Time
 	if off, ok := rc.Offsets[r.Device]; ok {
-		if abs(off) <= ClockTolerance {
+		if off.Abs() <= ClockTolerance {
+			return
+		}
+		if saturated(off) {
+			// The clock is further off than a Duration holds: no offset
+			// can correct its stamps.
+			r.Time, r.DeviceTime, r.DeviceClock = rc.At.UTC(), false, stamp
+			r.Flag(vital.ClockCorrected, fmt.Sprintf("the device's clock showed %d when read on connection; timed on arrival", stamp.Year()))
 			return
 		}
 		corrected := stamp.Add(-off)
@@ -69,30 +79,32 @@ func aheadBehind(off time.Duration) string {
 	return "ahead"
 }
 
-func abs(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
-}
+// saturated reports whether d is a time.Time.Sub that overflowed.
+func saturated(d time.Duration) bool { return d == math.MaxInt64 || d == math.MinInt64 }
 
 // Duration writes d for a person, to the unit that matters: "3 days",
 // "5 hours", "12 minutes", "40 seconds"; the sign is dropped.
 func Duration(d time.Duration) string {
-	d = abs(d)
-	plural := func(n int64, unit string) string {
-		if n == 1 {
-			return "1 " + unit
+	d = d.Abs()
+	// n units, rounded half up without adding to d, which may be the
+	// largest Duration.
+	plural := func(unit time.Duration, name string) string {
+		n := int64(d / unit)
+		if d%unit >= unit/2 {
+			n++
 		}
-		return fmt.Sprintf("%d %ss", n, unit)
+		if n == 1 {
+			return "1 " + name
+		}
+		return fmt.Sprintf("%d %ss", n, name)
 	}
 	switch {
 	case d >= 48*time.Hour:
-		return plural(int64((d+12*time.Hour)/(24*time.Hour)), "day")
+		return plural(24*time.Hour, "day")
 	case d >= 2*time.Hour:
-		return plural(int64((d+30*time.Minute)/time.Hour), "hour")
+		return plural(time.Hour, "hour")
 	case d >= 2*time.Minute:
-		return plural(int64((d+30*time.Second)/time.Minute), "minute")
+		return plural(time.Minute, "minute")
 	}
-	return plural(int64((d+time.Second/2)/time.Second), "second")
+	return plural(time.Second, "second")
 }

@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,8 @@ func TestCorrectClock(t *testing.T) {
 		// stamped a day ago: moving it by six years would date it ahead.
 		{"stamped before the clock went wrong", rd(vital.Glucose, 95, "95 mg/dL", at.Add(-24*time.Hour), true), true,
 			map[string]time.Duration{dev: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).Sub(at)}, at.Add(-24 * time.Hour), false, true},
+		{"a clock centuries off: timed on arrival", rd(vital.Glucose, 95, "95 mg/dL", time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), true), true,
+			map[string]time.Duration{dev: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC).Sub(at)}, at, true, false},
 		{"dated ahead, no clock read: timed on arrival", rd(vital.Temperature, 36.5, "36.5 °C", at.Add(72*time.Hour), true), true,
 			nil, at, true, false},
 		{"dated a little ahead: as stamped", rd(vital.Temperature, 36.5, "36.5 °C", at.Add(4*time.Minute), true), true,
@@ -79,6 +82,8 @@ func TestJudgeClock(t *testing.T) {
 		{at.Add(-72 * time.Hour), false, true, false}, // off, but the controller's clock is not to be written
 		{at.Add(-5 * time.Minute), true, false, false},
 		{at.Add(5*time.Minute + time.Second), true, true, true},
+		// A clock reset to 1600: further off than a Duration holds.
+		{time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), true, true, true},
 	}
 	for _, tt := range tests {
 		v := JudgeClock(tt.device, at, tt.trusted)
@@ -189,7 +194,9 @@ func TestDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		72 * time.Hour: "3 days", -72 * time.Hour: "3 days", 47 * time.Hour: "47 hours", 2 * time.Hour: "2 hours",
 		119 * time.Minute: "119 minutes", 6 * time.Minute: "6 minutes", 90 * time.Second: "90 seconds", time.Second: "1 second",
-		24*time.Hour*365*6 + time.Hour: "2190 days",
+		24*time.Hour*365*6 + time.Hour: "2190 days", 60 * time.Hour: "3 days",
+		// A clock centuries off saturates the offset; nothing overflows.
+		math.MaxInt64: "106752 days", math.MinInt64: "106752 days",
 	} {
 		if got := Duration(d); got != want {
 			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
