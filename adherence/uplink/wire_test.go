@@ -178,7 +178,9 @@ func TestDecodeBatchSetsAside(t *testing.T) {
 }
 
 // FuzzDecodeBatch: any input gives a batch that passes Validate, or an
-// error; never a panic. An accepted batch encodes and decodes to itself.
+// error; never a panic. An accepted batch encodes and decodes to itself,
+// and a reading's quality part of another version keeps it out of the
+// patient's values.
 func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(goodBatch))
 	f.Add([]byte(`{"version":1,"device":"d","log":"l","heartbeat":{},"events":[],"readings":[]}`))
@@ -209,6 +211,13 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 		if n["event"] != len(lists.Events) || n["reading"] != len(lists.Readings) {
 			t.Fatalf("kept and set aside %v, want %d events and %d readings", n, len(lists.Events), len(lists.Readings))
+		}
+		// A quality part this version cannot read never lets the value
+		// count as the patient's.
+		for _, r := range b.Readings {
+			if q := r.Quality; q != nil && q.Version != QualityVersion && r.Domain().Clinical() {
+				t.Fatalf("reading %d with quality version %d counts as a patient value", r.Seq, q.Version)
+			}
 		}
 		j, err := json.Marshal(b)
 		if err != nil {
