@@ -163,9 +163,27 @@ func dataAbsent(absent string) *fhirConcept {
 	return &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: code, Display: display}}, Text: absent}
 }
 
+// excludedAbsent is the data-absent reason of a reading a quality flag
+// keeps out of the patient's values: its value is not exported. A
+// control-solution test is a check of the meter (the patient's glucose was
+// not measured); anything else the device or its data got wrong.
+func excludedAbsent(r vital.Reading) *fhirConcept {
+	code, display := "error", "Error"
+	if r.Flagged(vital.ControlSolution) {
+		code, display = "not-performed", "Not Performed"
+	}
+	var why []string
+	for _, f := range r.Flags {
+		if f.Code.Excludes() {
+			why = append(why, f.Reason)
+		}
+	}
+	return &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: code, Display: display}}, Text: strings.Join(why, "; ")}
+}
+
 func (fb *fhirBuilder) interpretation(q vital.Quantity, r vital.Reading) []fhirConcept {
 	b, _, ok := fb.r.Band(q)
-	if !ok || !r.HasValue() || len(r.Unreliable) > 0 {
+	if !ok || !r.Clinical() || len(r.Unreliable) > 0 {
 		return nil
 	}
 	switch {
@@ -476,8 +494,14 @@ func (b *fhirBuilder) obsBase(rd vital.Reading, code fhirConcept) fhirObservatio
 	if rd.Original != "" {
 		notes = append(notes, "As measured: "+rd.Original+".")
 	}
-	if !rd.DeviceTime {
+	switch {
+	case !rd.DeviceClock.IsZero():
+		notes = append(notes, "Time corrected: the device's clock was off and stamped it "+fhirTime(rd.DeviceClock)+".")
+	case !rd.DeviceTime:
 		notes = append(notes, "Time of receipt (the device sent no time stamp).")
+	}
+	if rd.Repeats > 0 {
+		notes = append(notes, fmt.Sprintf("The device sent it %d more times; kept once.", rd.Repeats))
 	}
 	for _, n := range notes {
 		o.Note = append(o.Note, fhirAnnotation{Text: n})
@@ -500,10 +524,13 @@ func (b *fhirBuilder) reading(rd vital.Reading) {
 	} else if known {
 		o.Category = []fhirConcept{{Coding: []fhirCoding{{System: sysObsCat, Code: "laboratory", Display: "Laboratory"}}}}
 	}
-	if rd.HasValue() {
+	switch {
+	case rd.Excluded():
+		o.DataAbsentReason = excludedAbsent(rd)
+	case rd.HasValue():
 		o.ValueQuantity = quantityOf(rd)
 		o.Interpretation = b.interpretation(rd.Quantity, rd)
-	} else {
+	default:
 		o.DataAbsentReason = dataAbsent(rd.Absent)
 	}
 	b.add(o.ID, o)
@@ -518,6 +545,8 @@ func (b *fhirBuilder) bloodPressure(s vital.Reading, d *vital.Reading) {
 		switch {
 		case rd == nil:
 			c.DataAbsentReason = &fhirConcept{Coding: []fhirCoding{{System: sysAbsent, Code: "unknown", Display: "Unknown"}}}
+		case rd.Excluded():
+			c.DataAbsentReason = excludedAbsent(*rd)
 		case rd.HasValue():
 			c.ValueQuantity = quantityOf(*rd)
 			c.Interpretation = b.interpretation(q, *rd)

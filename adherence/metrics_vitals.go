@@ -82,14 +82,17 @@ func (r *Report) Band(q vital.Quantity) (b vital.Band, source string, ok bool) {
 var GlucoseRange = vital.Band{Low: 70, High: 180}
 
 // VitalStats summarise one quantity's readings over a period. Values
-// flagged unreliable by the device, and absent values, are counted but
-// left out of the figures.
+// flagged unreliable by the device, readings a quality flag excludes
+// (implausible, a device fault, a control-solution test: not the
+// patient's values), and absent values, are counted but left out of the
+// figures.
 type VitalStats struct {
 	Quantity   vital.Quantity `json:"quantity"`
 	Unit       string         `json:"unit"`
 	Readings   int            `json:"readings"`
 	Values     int            `json:"values"` // readings with a reliable value
 	Absent     int            `json:"absent"`
+	Excluded   int            `json:"excluded"`
 	Unreliable int            `json:"unreliable"`
 	Min        float64        `json:"min"`
 	Median     float64        `json:"median"`
@@ -109,7 +112,7 @@ type VitalStats struct {
 }
 
 // reliable reports whether a reading's value may be used.
-func reliable(r vital.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
+func reliable(r vital.Reading) bool { return r.Clinical() && len(r.Unreliable) == 0 }
 
 // SummarizeVitals summarises the readings and the vital alerts in p, per
 // quantity in the order of vital.Quantities, counting abnormal values by the patient's
@@ -156,6 +159,9 @@ func summarizeQuantity(q vital.Quantity, rs []vital.Reading, alerts int, loc *ti
 		switch {
 		case !r.HasValue():
 			s.Absent++
+			continue
+		case r.Excluded():
+			s.Excluded++
 			continue
 		case len(r.Unreliable) > 0:
 			s.Unreliable++

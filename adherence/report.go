@@ -247,26 +247,36 @@ func (r *Report) WriteDosesCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-// ReadingCSVHeader are the columns of WriteReadingsCSV.
+// ReadingCSVHeader are the columns of WriteReadingsCSV. The data-quality
+// columns follow the first ones, so that a reader of the older columns by
+// position still reads them.
 var ReadingCSVHeader = []string{"reading_id", "time_utc", "time_local", "quantity", "value", "unit", "absent",
-	"unreliable", "abnormal", "device", "device_time", "original"}
+	"unreliable", "abnormal", "device", "device_time", "original", "flags", "flag_reasons", "device_clock_utc", "repeats"}
 
-// WriteReadingsCSV writes one row per reading.
+// WriteReadingsCSV writes one row per reading. A reading a quality flag
+// excludes (implausible, a device fault, a control-solution test) has no
+// value and no abnormal cell: it is not the patient's value; its original
+// column keeps what the device sent.
 func (r *Report) WriteReadingsCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write(ReadingCSVHeader)
 	loc := r.setup.loc()
 	for _, rd := range r.Readings {
 		value, abnormal := "", ""
-		if rd.HasValue() {
+		if rd.Clinical() {
 			value = strconv.FormatFloat(rd.Value, 'f', -1, 64)
 			if b, _, ok := r.Band(rd.Quantity); ok && len(rd.Unreliable) == 0 {
 				abnormal = strconv.FormatBool(b.Abnormal(rd.Value))
 			}
 		}
+		var codes, reasons []string
+		for _, f := range rd.Flags {
+			codes, reasons = append(codes, string(f.Code)), append(reasons, f.Reason)
+		}
 		cw.Write([]string{textCell(rd.ID), rfc3339(rd.Time), rd.Time.In(loc).Format("2006-01-02 15:04"), textCell(string(rd.Quantity)), value,
 			textCell(rd.Unit), textCell(rd.Absent), textCell(strings.Join(rd.Unreliable, "; ")), abnormal, textCell(rd.Device),
-			strconv.FormatBool(rd.DeviceTime), textCell(rd.Original)})
+			strconv.FormatBool(rd.DeviceTime), textCell(rd.Original), textCell(strings.Join(codes, "; ")),
+			textCell(strings.Join(reasons, "; ")), rfc3339(rd.DeviceClock), strconv.Itoa(rd.Repeats)})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -18,6 +18,7 @@ import (
 	"github.com/pillbox/pillbox/hw/ble"
 	"github.com/pillbox/pillbox/hw/gatt"
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -46,6 +47,10 @@ type vitalsPart struct {
 	store readingStore
 	clock schedule.Clock
 	log   *slog.Logger
+	// trusted says whether the controller trusts its wall clock: only
+	// then are device clocks judged and set.
+	trusted func() bool
+	devices []vitals.Device
 	// stored is told when new readings are in the store (the clinic sync
 	// pushes them at once instead of at its next heartbeat).
 	stored func()
@@ -55,6 +60,7 @@ type vitalsPart struct {
 type readingStore interface {
 	ReadingsSince(ctx context.Context, seq int64, limit int) ([]vital.Reading, error)
 	LastReading(ctx context.Context, device string, q vital.Quantity) (vital.Reading, bool, error)
+	DeviceReadings(ctx context.Context, device string, from, to time.Time) ([]vital.Reading, error)
 }
 
 var _ ble.Sink = (*vitalsPart)(nil)
@@ -70,6 +76,13 @@ func wireVitals(ctx context.Context, r *running) error {
 		store: r.store,
 		clock: r.clock,
 		log:   r.log,
+		trusted: func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			st, err := r.ctrl.Status(ctx)
+			return err == nil && st.ClockTrusted
+		},
+		devices: cfg.Devices,
 		stored: func() {
 			for _, f := range r.onReadings {
 				f()
@@ -102,33 +115,63 @@ func wireVitals(ctx context.Context, r *running) error {
 		})
 	}
 	r.routes["GET /api/readings"] = http.HandlerFunc(v.listReadings)
+	r.routes["GET /api/vitals/devices"] = http.HandlerFunc(v.listDevices)
 	if r.opts.sim {
 		r.routes["POST /api/sim/reading"] = http.HandlerFunc(v.simReading)
 	}
 	return nil
 }
 
-// Payload is the transport's sink: decode, store, judge.
+// Payload is the transport's sink: decode, check, store, judge.
 func (v *vitalsPart) Payload(p ble.Payload) {
-	rs, err := v.asm.Add(p, v.clock.Now())
+	now := v.clock.Now()
+	rs, err := v.asm.Add(p, now)
 	if err != nil {
 		// What failed to decode, not the bytes: they may hold a reading.
 		v.log.Warn("vitals: a device sent a value that does not decode", "device", p.Device, "err", err)
 	}
-	v.ingest(rs)
+	if len(rs) > 0 { // most of a strap's values are thinned away
+		v.ingest(rs, v.reception(p.Device, now))
+	}
 }
 
 // Disconnected releases a glucose measurement still waiting for a context
-// that will not come.
-func (v *vitalsPart) Disconnected(device string) { v.ingest(v.asm.Flush(device)) }
+// that will not come; the device's clock offset ends with its connection.
+func (v *vitalsPart) Disconnected(device string) {
+	rc := v.reception(device, v.clock.Now())
+	v.ingest(v.asm.Disconnected(device), rc)
+}
 
-func (v *vitalsPart) ingest(rs []vital.Reading) {
+// Clock judges a device's clock read on connection and says whether to
+// set it (docs/vitals.md, "Device clocks").
+func (v *vitalsPart) Clock(p ble.Payload) []byte {
+	set, err := v.asm.Clock(p, v.clock.Now(), v.trusted())
+	if err != nil {
+		v.log.Warn("vitals: a device's clock does not read", "device", p.Device, "err", err)
+	}
+	return set
+}
+
+// ClockSet records whether the device's clock was set.
+func (v *vitalsPart) ClockSet(device string, err error) { v.asm.ClockSet(device, v.clock.Now(), err) }
+
+// reception is what the quality step is told of readings from device
+// received at at.
+func (v *vitalsPart) reception(device string, at time.Time) quality.Reception {
+	rc := quality.Reception{At: at, Trusted: v.trusted()}
+	if off, ok := v.asm.Offset(device); ok {
+		rc.Offsets = map[string]time.Duration{device: off}
+	}
+	return rc
+}
+
+func (v *vitalsPart) ingest(rs []vital.Reading, rc quality.Reception) {
 	if len(rs) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	stored, _, err := v.mon.Ingest(ctx, rs)
+	stored, _, err := v.mon.Ingest(ctx, rs, rc)
 	if err != nil {
 		v.log.Error("vitals: store readings", "err", err)
 	}
@@ -171,6 +214,75 @@ func (v *vitalsPart) listReadings(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, rs)
 }
 
+// listDevices serves GET /api/vitals/devices?days=N (1 to 366, default
+// 30): the data quality of each configured device over the last N days
+// (quality.Summary: measurements, implausible, faulty, meter checks and
+// the last one, clock corrections, repeats, days without data) and what
+// is known of its clock. ?device=ADDR asks about one device, configured or
+// not (the simulator's).
+func (v *vitalsPart) listDevices(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	days := 30
+	if s := q.Get("days"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 366 {
+			httpapi.WriteError(w, http.StatusBadRequest, "days must be a whole number from 1 to 366")
+			return
+		}
+		days = n
+	}
+	type device struct {
+		Address string           `json:"address"`
+		Kind    string           `json:"kind,omitempty"`
+		Name    string           `json:"name,omitempty"`
+		Quality quality.Summary  `json:"quality"`
+		Clock   *ble.DeviceClock `json:"clock,omitempty"`
+	}
+	var out []device
+	for _, d := range v.devices {
+		addr, _ := vital.NormalizeAddress(d.Address)
+		out = append(out, device{Address: addr, Kind: d.Kind, Name: d.Name})
+	}
+	if one := q.Get("device"); one != "" {
+		if len(one) > 64 {
+			httpapi.WriteError(w, http.StatusBadRequest, "device must be at most 64 characters")
+			return
+		}
+		if addr, ok := vital.NormalizeAddress(one); ok {
+			one = addr
+		}
+		var match []device
+		for _, d := range out {
+			if d.Address == one {
+				match = append(match, d)
+			}
+		}
+		if match == nil {
+			match = []device{{Address: one}}
+		}
+		out = match
+	}
+	now := v.clock.Now()
+	from := now.Add(-time.Duration(days) * 24 * time.Hour)
+	clocks := v.asm.Clocks()
+	for i := range out {
+		rs, err := v.store.DeviceReadings(r.Context(), out[i].Address, from, now.Add(time.Millisecond))
+		if err != nil {
+			v.log.Error("vitals: device quality", "err", err)
+			httpapi.WriteError(w, http.StatusInternalServerError, "could not read the stored readings")
+			return
+		}
+		out[i].Quality = quality.Summarize(rs, []string{out[i].Address}, from, now.Add(time.Millisecond), v.asm.Zone)[0]
+		if c, ok := clocks[out[i].Address]; ok {
+			out[i].Clock = &c
+		}
+	}
+	if out == nil {
+		out = []device{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
 // simReadingBody is the body of POST /api/sim/reading: either a
 // characteristic value as a device sends it,
 //
@@ -184,11 +296,16 @@ func (v *vitalsPart) listReadings(w http.ResponseWriter, r *http.Request) {
 //
 // with an optional "device" (default "sim") and, for decoded values,
 // "time" (RFC 3339; default the simulated clock's now) and "unreliable"
-// (conditions the device reported).
+// (conditions the device reported). With a raw value, "clock_offset" (a
+// Go duration such as "-72h") is how far the device's clock is from the
+// simulated one: the daemon reads that clock first, as it does on a
+// connection, and the offset holds for the device's values until another
+// is given.
 type simReadingBody struct {
-	Device string `json:"device"`
-	Char   string `json:"char"`
-	Hex    string `json:"hex"`
+	Device      string `json:"device"`
+	Char        string `json:"char"`
+	Hex         string `json:"hex"`
+	ClockOffset string `json:"clock_offset"`
 	simValue
 	Readings []simValue `json:"readings"`
 	Time     string     `json:"time"`
@@ -201,11 +318,17 @@ type simValue struct {
 	Unreliable []string       `json:"unreliable"`
 }
 
-// simInput is a checked simReadingBody: a payload, or readings.
+// simInput is a checked simReadingBody: a payload, with the device clock's
+// offset, or readings.
 type simInput struct {
-	payload  *ble.Payload
-	readings []vital.Reading
+	payload     *ble.Payload
+	clockOffset *time.Duration
+	readings    []vital.Reading
 }
+
+// maxClockOffset bounds a simulated device clock's offset: a clock reset
+// to its maker's date is years off.
+const maxClockOffset = 50 * 365 * 24 * time.Hour
 
 const maxSimBody = 64 << 10
 
@@ -216,7 +339,7 @@ var unitAliases = map[vital.Quantity]map[string]func(float64) float64{
 	vital.Diastolic:    {"mmHg": same},
 	vital.MeanArterial: {"mmHg": same},
 	vital.Pulse:        {"bpm": same, "beats/min": same},
-	vital.Glucose:      {"mmol/L": func(v float64) float64 { return math.Round(v*18*10) / 10 }},
+	vital.Glucose:      {"mmol/L": func(v float64) float64 { return math.Round(v*vital.MgDLPerMmolL*10) / 10 }},
 	vital.Temperature:  {"°C": same, "C": same, "°F": fahrenheit, "F": fahrenheit, "[degF]": fahrenheit},
 	vital.Weight:       {"lb": func(v float64) float64 { return math.Round(v*0.45359237*100) / 100 }, "[lb_av]": func(v float64) float64 { return math.Round(v*0.45359237*100) / 100 }},
 }
@@ -247,9 +370,19 @@ func parseSimReading(body []byte, now time.Time) (simInput, error) {
 	switch {
 	case raw && decoded:
 		return simInput{}, errors.New(`give either "char" and "hex" or decoded values, not both`)
+	case b.ClockOffset != "" && !raw:
+		return simInput{}, errors.New(`"clock_offset" goes with a raw value ("char" and "hex"), whose time stamp the device's clock gave`)
 	case raw:
 		if b.Time != "" || len(b.Unreliable) > 0 {
 			return simInput{}, errors.New(`"time" and "unreliable" go with decoded values; a raw value carries its own`)
+		}
+		var in simInput
+		if b.ClockOffset != "" {
+			off, err := time.ParseDuration(b.ClockOffset)
+			if err != nil || off > maxClockOffset || off < -maxClockOffset {
+				return simInput{}, errors.New(`clock_offset: want a duration such as "-72h" or "90s", within 50 years`)
+			}
+			in.clockOffset = &off
 		}
 		u, err := gatt.ParseUUID(b.Char)
 		if err != nil {
@@ -259,7 +392,8 @@ func parseSimReading(body []byte, now time.Time) (simInput, error) {
 		if err != nil {
 			return simInput{}, fmt.Errorf("hex: %v", err)
 		}
-		return simInput{payload: &ble.Payload{Device: b.Device, Char: uint16(u), Data: data}}, nil
+		in.payload = &ble.Payload{Device: b.Device, Char: uint16(u), Data: data}
+		return in, nil
 	case !decoded:
 		return simInput{}, errors.New(`give "char" and "hex", or "quantity", "value" and "unit", or "readings"`)
 	}
@@ -343,6 +477,8 @@ type simReadingResult struct {
 	// Pending: a glucose measurement waits for its context (send the 2A34
 	// value next).
 	Pending bool `json:"pending,omitempty"`
+	// ClockSet: the device's clock was off and the daemon set it.
+	ClockSet bool `json:"clock_set,omitempty"`
 }
 
 // simReading serves POST /api/sim/reading: a reading injected through the
@@ -366,18 +502,35 @@ func (v *vitalsPart) simReading(w http.ResponseWriter, r *http.Request) {
 	rs := in.readings
 	var res simReadingResult
 	if in.payload != nil {
+		dev := in.payload.Device
+		if in.clockOffset != nil {
+			// The simulated device's clock, read as on a connection.
+			zone := v.asm.Zone
+			if zone == nil {
+				zone = time.UTC
+			}
+			shows := now.Add(*in.clockOffset).In(zone)
+			if set := v.Clock(ble.Payload{Device: dev, Char: gatt.CurrentTime, Data: gatt.CurrentTimeValue(shows)}); set != nil {
+				v.ClockSet(dev, nil)
+				res.ClockSet = true
+			}
+		}
 		var decodeErr error
 		rs, decodeErr = v.asm.Add(*in.payload, now)
 		if decodeErr != nil {
 			// A measurement it released (one waiting for its context) is
 			// still stored, as from a device.
-			v.ingest(rs)
+			v.ingest(rs, v.reception(dev, now))
 			httpapi.WriteError(w, http.StatusBadRequest, decodeErr.Error())
 			return
 		}
-		res.Pending = v.asm.Pending(in.payload.Device)
+		res.Pending = v.asm.Pending(dev)
 	}
-	res.Stored, res.Alerts, err = v.mon.Ingest(r.Context(), rs)
+	var device string
+	if len(rs) > 0 {
+		device = rs[0].Device
+	}
+	res.Stored, res.Alerts, err = v.mon.Ingest(r.Context(), rs, v.reception(device, now))
 	if len(res.Stored) > 0 {
 		v.stored()
 	}

@@ -99,9 +99,7 @@ func startVitalsDaemon(t *testing.T) *vitalsDaemon {
 		<-done
 		r.close()
 		if t.Failed() {
-			logs.mu.Lock()
-			t.Logf("daemon log:\n%s", logs)
-			logs.mu.Unlock()
+			t.Logf("daemon log:\n%s", logs) // String locks
 		}
 	})
 	if _, err := r.ctrl.Status(ctx); err != nil {
@@ -382,6 +380,10 @@ func TestParseSimReading(t *testing.T) {
 		{"unknown field", `{"quantity":"pulse","value":60,"note":"x"}`, "error: body is not a reading"},
 		{"two values", `{"quantity":"pulse","value":60} {}`, "error: more than one"},
 		{"control in device", `{"quantity":"pulse","value":60,"device":"a\u0007"}`, "error: device"},
+		{"raw with a device clock", `{"char":"2A18","hex":"02","clock_offset":"-72h"}`, "sim 2A18 02"},
+		{"clock offset on decoded values", `{"quantity":"pulse","value":60,"clock_offset":"-72h"}`, "error: \"clock_offset\" goes with a raw value"},
+		{"clock offset not a duration", `{"char":"2A18","hex":"02","clock_offset":"3 days"}`, "error: clock_offset:"},
+		{"clock offset of a century", `{"char":"2A18","hex":"02","clock_offset":"876000h"}`, "error: clock_offset:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,6 +418,7 @@ func FuzzParseSimReading(f *testing.F) {
 	f.Add([]byte(`{"char":"2A35","hex":"1E 78 00 50 00 5D 00"}`))
 	f.Add([]byte(`{"quantity":"glucose","value":52,"unit":"mg/dL"}`))
 	f.Add([]byte(`{"readings":[{"quantity":"weight","value":176,"unit":"lb"}],"time":"2026-03-05T07:00:00Z"}`))
+	f.Add([]byte(`{"char":"2A18","hex":"02 01 00 EA 07 03 02 07 28 00 1E 00 11","clock_offset":"-72h"}`))
 	now := time.Date(2026, 3, 5, 12, 40, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, err := parseSimReading(body, now)
