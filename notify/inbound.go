@@ -135,8 +135,13 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 			return "Nothing to acknowledge right now. Thank you.", nil
 		}
 	}
+	// The doses of an episode are acknowledged with it, and not counted
+	// apart.
+	targets = slices.DeleteFunc(targets, func(a *Alert) bool {
+		return a.Facts.Episode != 0 && slices.Contains(targets, n.episodeOf(a))
+	})
 	for _, a := range targets {
-		ackAlert(a, role, now, b)
+		n.ackAlert(a, role, now, b)
 	}
 	if len(targets) == 1 {
 		return fmt.Sprintf("Thanks, %s. Alert %s acknowledged.", c.Name, targets[0].Code), nil
@@ -144,12 +149,33 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 	return fmt.Sprintf("Thanks, %s. %d alerts acknowledged.", c.Name, len(targets)), nil
 }
 
-// ackAlert records role's acknowledgement of a in b.
-func ackAlert(a *Alert, role string, now time.Time, b *Batch) {
+// ackAlert records role's acknowledgement of a in b: of an episode, of
+// every dose in it, each logged as acknowledged with the episode's code
+// (the log names an episode by its doses); of the last dose of an episode
+// not acknowledged yet, of the episode too. The caller holds mu.
+func (n *Notifier) ackAlert(a *Alert, role string, now time.Time, b *Batch) {
 	a.AckedBy, a.AckedAt = role, now
 	b.Alerts = append(b.Alerts, *a)
-	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindAlertAck,
-		Detail: fmt.Sprintf("alert=%s code=%s by=%s", a.Key, a.Code, role)})
+	logAck := func(x *Alert, code string) {
+		b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindAlertAck,
+			Detail: fmt.Sprintf("alert=%s code=%s by=%s", x.Key, code, role)})
+	}
+	if a.What != CondEpisode {
+		logAck(a, a.Code)
+		if ep := n.episodeOf(a); ep != nil && !ep.acked() &&
+			!slices.ContainsFunc(n.members(ep), func(m *Alert) bool { return !m.acked() }) {
+			ep.AckedBy, ep.AckedAt = role, now
+			b.Alerts = append(b.Alerts, *ep)
+		}
+		return
+	}
+	for _, m := range n.members(a) {
+		if !m.acked() {
+			m.AckedBy, m.AckedAt = role, now
+			b.Alerts = append(b.Alerts, *m)
+			logAck(m, a.Code)
+		}
+	}
 }
 
 // textedTo returns the messages of the last recentWindow that went, or are
@@ -180,6 +206,13 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 			if x.Code == code {
 				a = x
 				break
+			}
+		}
+		if a != nil && a.What == CondEpisode {
+			// An episode of one dose is that dose; of several, the text
+			// named no dose to mark.
+			if ms := n.members(a); len(ms) == 1 {
+				a = ms[0]
 			}
 		}
 		switch {
@@ -230,7 +263,7 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 		return "", err
 	}
 	if !a.acked() {
-		ackAlert(a, role, now, b)
+		n.ackAlert(a, role, now, b)
 	}
 	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindMissDisputed, Compartment: a.Facts.Compartment, Detail: detail})
 	return fmt.Sprintf("Noted: %s is marked as taken. Thank you.", dose), nil

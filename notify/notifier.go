@@ -96,7 +96,8 @@ type Notifier struct {
 	numbers   map[string]Number // by phone
 	lastAlert int64
 	lastMsg   int64
-	forecast  bool // the supply of every compartment was checked since loading
+	forecast  bool     // the supply of every compartment was checked since loading
+	ended     []ending // alerts closed in this alert pass whose end is news
 
 	// hookMu serialises status callbacks, so that a replay arriving with
 	// its original sees it remembered.
@@ -165,7 +166,8 @@ func New(cfg Config) (*Notifier, error) {
 			n.byComp[m.Compartment] = m
 		}
 	}
-	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, h24: cfg.Patient.Clock24h, medNames: pol.medNames, meds: n.meds}
+	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, h24: cfg.Patient.Clock24h, medNames: pol.medNames, meds: n.meds,
+		members: n.members}
 	return n, nil
 }
 

@@ -37,8 +37,14 @@ func (n *Notifier) sendDue(ctx context.Context) (time.Time, error) {
 		}
 		now := n.cfg.Clock.Now()
 		// A retry time further ahead than any backoff was set before the
-		// wall clock stepped back: do not let it stall the message.
-		if m.State == MsgQueued && m.NextTry.After(now) && !m.NextTry.After(now.Add(retryMax)) {
+		// wall clock stepped back: do not let it stall the message. A
+		// message never tried may wait longer: a resolved text queued in
+		// quiet hours waits for their end.
+		ahead := retryMax
+		if m.Attempts == 0 {
+			ahead = 24 * time.Hour
+		}
+		if m.State == MsgQueued && m.NextTry.After(now) && !m.NextTry.After(now.Add(ahead)) {
 			if next.IsZero() || m.NextTry.Before(next) {
 				next = m.NextTry
 			}
@@ -133,8 +139,8 @@ func (n *Notifier) unwanted(m Message) string {
 	if !n.numbers[m.Phone].OptedOut.IsZero() {
 		return "opted_out"
 	}
-	if len(m.Alerts) == 0 || !n.loaded {
-		return ""
+	if len(m.Alerts) == 0 || !n.loaded || m.Why == whyResolved {
+		return "" // a resolved text is about alerts that are over
 	}
 	for _, a := range n.open {
 		for _, id := range m.Alerts {
