@@ -1,8 +1,10 @@
 package notify_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/notify"
@@ -112,5 +114,40 @@ func TestUncertainLeavesEpisode(t *testing.T) {
 	last := h.sentTo(davidPhone)
 	if body := last[len(last)-1].body; !strings.Contains(body, "Reminder, Margaret has not taken the 8:00 AM dose yet.") {
 		t.Errorf("the episode's reminder = %q, want only the 8:00 AM dose", body)
+	}
+}
+
+// When a caregiver acknowledges missed doses, the device shows the patient
+// who is on it, if the patient gets texts themselves.
+func TestPatientToldWhoIsOnIt(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		esc  notify.Escalation
+		stop bool // the patient replied STOP
+		want []string
+	}{
+		{"the patient gets texts", notify.Escalation{}, false, []string{"David 09:35"}},
+		{"the patient opted out", notify.Escalation{}, true, nil},
+		{"no ladder texts the patient", notify.Escalation{Ladder: []notify.Step{{To: "caregiver1", After: 30 * time.Minute},
+			{To: "caregiver2", After: time.Hour}}}, false, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, withEscalation(tt.esc))
+			if tt.stop {
+				h.sendReply(patPhone, "STOP")
+			}
+			twoDosesDue(h)
+			h.runUntil(at(9, 35))
+			h.sendReply(davidPhone, "OK")
+			if got := h.shown.get(); !slices.Equal(got, tt.want) {
+				t.Errorf("shown on the device = %q, want %q", got, tt.want)
+			}
+			// A restart shows it again, from the store.
+			h.restart()
+			h.flush()
+			if got := h.shown.get(); len(tt.want) > 0 && len(got) != 2 {
+				t.Errorf("after a restart shown = %q, want it shown again", got)
+			}
+		})
 	}
 }

@@ -402,8 +402,9 @@ type policy struct {
 	medNames bool
 	limits   RateLimits
 	roles    map[string]Contact
-	resolved bool // resolved texts
-	calls    bool // some ladder step is a call
+	resolved     bool // resolved texts
+	calls        bool // some ladder step is a call
+	patientSteps bool // some ladder step texts the patient
 }
 
 // resolve applies the defaults. It fails only on input ValidateEscalation
@@ -448,6 +449,7 @@ func (e *Escalation) resolve(contacts []Contact) (policy, error) {
 	}
 	for _, l := range append([][]Step{p.ladder}, slices.Collect(maps.Values(p.perMed))...) {
 		p.calls = p.calls || slices.ContainsFunc(l, func(s Step) bool { return s.Call != "" })
+		p.patientSteps = p.patientSteps || slices.ContainsFunc(l, func(s Step) bool { return s.To == RolePatient })
 	}
 	return p, nil
 }

@@ -97,6 +97,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		return ""
 	}
 	n.log.Info("notify: reply", "from", label, "kind", in.Reply.Kind)
+	n.announce(ctx, b, contact.Name)
 	return answer
 }
 

@@ -25,6 +25,16 @@ type Faults interface {
 
 var _ Faults = (*dispenser.Controller)(nil)
 
+// Display tells the patient, on the device, who took on their missed
+// doses (dispenser.Controller implements it).
+type Display interface {
+	// OnIt shows that the caregiver name acknowledged, at at, the missed
+	// doses scheduled before at.
+	OnIt(ctx context.Context, name string, at time.Time) error
+}
+
+var _ Display = (*dispenser.Controller)(nil)
+
 // Config wires a Notifier.
 type Config struct {
 	Clock  schedule.Clock
@@ -47,6 +57,9 @@ type Config struct {
 	Publish func([]dispenser.Event)
 	// Faults, if set, shows send failures on the device.
 	Faults Faults
+	// Display, if set, shows the patient which caregiver acknowledged
+	// their missed doses, when the patient gets texts themselves.
+	Display Display
 	// Trusted, if set, reports whether the wall clock can be trusted: until
 	// it can, no ladder advances (the dispenser declares nothing missed
 	// either), so a device that boots in 1970 sends no burst of texts.
@@ -340,7 +353,46 @@ func (n *Notifier) load(ctx context.Context) error {
 		n.numbers[num.Phone] = num
 	}
 	n.loaded, n.forecast = true, false
+	n.reannounce(ctx)
 	return nil
+}
+
+// announce tells the patient on the device who acknowledged their missed
+// doses in b, if the patient gets texts (a ladder texts them, and they did
+// not reply STOP): a patient who gets no texts is not shown caregivers'
+// names either.
+func (n *Notifier) announce(ctx context.Context, b Batch, name string) {
+	if n.cfg.Display == nil || name == "" || !n.patientTexted() {
+		return
+	}
+	for _, a := range b.Alerts {
+		if a.acked() && (a.What == CondEpisode || episodic(&a)) {
+			if err := n.cfg.Display.OnIt(ctx, name, a.AckedAt); err != nil {
+				n.log.Warn("notify: cannot show on the device who is on it", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// reannounce shows again, after a restart, who acknowledged the latest
+// episode. The caller holds mu.
+func (n *Notifier) reannounce(ctx context.Context) {
+	var last *Alert
+	for _, a := range n.open {
+		if a.What == CondEpisode && a.acked() && (last == nil || a.AckedAt.After(last.AckedAt)) {
+			last = a
+		}
+	}
+	if last != nil {
+		n.announce(ctx, Batch{Alerts: []Alert{*last}}, n.pol.roles[last.AckedBy].Name)
+	}
+}
+
+// patientTexted reports whether the patient gets texts.
+func (n *Notifier) patientTexted() bool {
+	c, ok := n.pol.roles[RolePatient]
+	return ok && n.pol.patientSteps && n.numbers[c.Phone].OptedOut.IsZero()
 }
 
 // commit applies b and publishes its events. On failure the in-memory

@@ -58,7 +58,8 @@ func wireNotify(ctx context.Context, r *running) error {
 				f(evs)
 			}
 		},
-		Faults: controllerFaults{r},
+		Faults:  controllerFaults{r},
+		Display: controllerFaults{r},
 		Trusted: func(ctx context.Context) bool {
 			st, err := r.ctrl.Status(ctx)
 			return err == nil && st.ClockTrusted
@@ -223,8 +224,9 @@ func ourNumber(tw *twilioconf.Section) string {
 	return "+15005550006" // Twilio's magic test number: a plausible "to" for the simulator
 }
 
-// controllerFaults shows the notifier's faults on the device. The
-// controller is built after the components, so it is looked up when used.
+// controllerFaults shows the notifier's faults, and who is on the
+// patient's missed doses, on the device. The controller is built after the
+// components, so it is looked up when used.
 type controllerFaults struct{ r *running }
 
 var _ notify.Faults = controllerFaults{}
@@ -241,6 +243,16 @@ func (f controllerFaults) ClearFault(ctx context.Context, key string) error {
 		return errors.New("dispenserd: no controller yet")
 	}
 	return f.r.ctrl.ClearFault(ctx, key)
+}
+
+var _ notify.Display = controllerFaults{}
+
+// OnIt shows the patient who acknowledged their missed doses.
+func (f controllerFaults) OnIt(ctx context.Context, name string, at time.Time) error {
+	if f.r.ctrl == nil {
+		return errors.New("dispenserd: no controller yet")
+	}
+	return f.r.ctrl.OnIt(ctx, name, at)
 }
 
 // smsViewer is the simulator's view of texting: the outbox, and a reply box
