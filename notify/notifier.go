@@ -40,6 +40,9 @@ type Config struct {
 	Clock  schedule.Clock
 	Store  Store
 	Sender Sender
+	// Caller places the calls of ladder steps with call:; nil means Sender,
+	// if it is a Caller too.
+	Caller Caller
 
 	Escalation  Escalation
 	Patient     dispenser.Patient
@@ -97,6 +100,7 @@ type Notifier struct {
 	meds   map[string]dispenser.Medication
 	byComp map[int]dispenser.Medication
 	text   texter
+	caller Caller
 	loc    *time.Location
 	rnd    func() float64
 
@@ -148,8 +152,16 @@ func New(cfg Config) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	caller := cfg.Caller
+	if caller == nil {
+		caller, _ = cfg.Sender.(Caller)
+	}
+	if pol.calls && caller == nil {
+		return nil, errors.New("notify: the ladder has call: steps and the provider cannot place calls")
+	}
 	n := &Notifier{
 		cfg:       cfg,
+		caller:    caller,
 		pol:       pol,
 		log:       cfg.Logger,
 		meds:      map[string]dispenser.Medication{},
