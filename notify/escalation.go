@@ -393,15 +393,15 @@ func (e *Escalation) limits() RateLimits {
 // policy is the escalation section with its defaults applied and its
 // strings parsed, for the notifier.
 type policy struct {
-	ladder   []Step
-	perMed   map[string][]Step
-	renotify time.Duration
-	quiet    quiet
-	digest   clockTime
-	lowDays  int
-	medNames bool
-	limits   RateLimits
-	roles    map[string]Contact
+	ladder       []Step
+	perMed       map[string][]Step
+	renotify     time.Duration
+	quiet        quiet
+	digest       clockTime
+	lowDays      int
+	medNames     bool
+	limits       RateLimits
+	roles        map[string]Contact
 	resolved     bool // resolved texts
 	calls        bool // some ladder step is a call
 	patientSteps bool // some ladder step texts the patient
