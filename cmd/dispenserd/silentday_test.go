@@ -9,17 +9,27 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/notify/twiliotest"
 )
 
 // silentDay runs the example config in sim mode for 24 hours from 19:30,
 // through the doses at 20:00, 08:00 and 09:00, with a patient who takes
-// nothing, moving the clock as a panel user would (step at a time). It
-// returns the texts queued, with when each was queued and sent.
-func silentDay(t *testing.T, step time.Duration) []dayText {
+// nothing, moving the clock as a panel user would (step at a time). The
+// texts go through the real twilio-go client to the stand-in. It returns
+// the texts queued, with when each was queued and sent, and the texts the
+// stand-in received per phone number.
+func silentDay(t *testing.T, step time.Duration) ([]dayText, map[string]int) {
 	t.Helper()
-	d := runDaemon(t, "../../examples/dispenser.yaml", filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", "2026-03-10T19:30:00-04:00")
+	stand := twiliotest.New(t, testAccount, testToken)
+	d := runDaemon(t, withTwilio(t, stand, ""), filepath.Join(t.TempDir(), "data"), "127.0.0.1:0", "2026-03-10T19:30:00-04:00")
 	for left := 24 * time.Hour; left > 0; left -= step {
 		d.advance(min(step, left).String())
+	}
+	// The last step's texts are sent before advance returns (the sent
+	// events below say so); the stand-in has them by then.
+	got := map[string]int{}
+	for _, m := range stand.Messages() {
+		got[m.To]++
 	}
 	sent := map[string]time.Time{}
 	var out []dayText
@@ -36,7 +46,7 @@ func silentDay(t *testing.T, step time.Duration) []dayText {
 	for i := range out {
 		out[i].sent = sent[out[i].msg]
 	}
-	return out
+	return out, got
 }
 
 type dayText struct {
@@ -56,9 +66,12 @@ func field(detail, key string) string {
 
 // TestSilentDay measures what the silent day of issue 17 costs each person
 // (the example config: doses at 20:00, then 08:00 and 09:00, nothing
-// taken): it logs every text and the count per person, and holds the
-// goals: no caregiver more than 4 texts in the 24 hours, every text sent
-// at the simulated minute it was queued.
+// taken), through twilio-go and the stand-in: it logs every text and the
+// count per person, and holds the goals: nobody more than 4 texts in the
+// 24 hours, every text sent at the simulated minute it was queued, and the
+// stand-in got what the outbox sent. Before episodes (main at 2026-12-08)
+// the same run gave caregiver1 3, caregiver2 10, patient 3 (16 texts);
+// with them, 1, 4 and 3 (8).
 //
 //	go test -run 'TestSilentDay' -v ./cmd/dispenserd
 func TestSilentDay(t *testing.T) {
@@ -67,7 +80,7 @@ func TestSilentDay(t *testing.T) {
 	}
 	for _, step := range []time.Duration{10 * time.Minute, 24 * time.Hour} {
 		t.Run("step "+step.String(), func(t *testing.T) {
-			texts := silentDay(t, step)
+			texts, received := silentDay(t, step)
 			per := map[string]int{}
 			ny, _ := time.LoadLocation("America/New_York")
 			for _, x := range texts {
@@ -93,6 +106,12 @@ func TestSilentDay(t *testing.T) {
 			for role, n := range per {
 				if n > 4 {
 					t.Errorf("%s got %d texts in the silent day, want at most 4", role, n)
+				}
+			}
+			// What Twilio got is what the outbox says it sent.
+			for role, phone := range map[string]string{"patient": margaretPhone, "caregiver1": anaPhone, "caregiver2": davidPhone} {
+				if received[phone] != per[role] {
+					t.Errorf("the stand-in got %d texts for %s, want the %d the outbox sent", received[phone], role, per[role])
 				}
 			}
 		})
