@@ -119,6 +119,10 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wh.OnCall(twilio.CallHandlers{
+		Status: func(ctx context.Context, u notify.CallUpdate) { h.current().HandleCallStatus(ctx, u) },
+		Digits: func(ctx context.Context, d notify.CallDigits) string { return h.current().HandleDigits(ctx, d) },
+	})
 	hmu.Lock()
 	handler = wh
 	hmu.Unlock()
@@ -145,7 +149,8 @@ func (h *harness) current() *notify.Notifier {
 func (h *harness) restart() {
 	h.t.Helper()
 	sender, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, From: ourNumber,
-		StatusCallback: h.hook.URL + "/twilio/status", HTTPClient: h.stand.Client()})
+		StatusCallback: h.hook.URL + "/twilio/status", CallStatusCallback: h.hook.URL + "/twilio/call/status",
+		CallGather: h.hook.URL + "/twilio/call/gather", HTTPClient: h.stand.Client()})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -155,7 +160,7 @@ func (h *harness) restart() {
 	}
 	rnd := lockedRand(rand.New(rand.NewPCG(1, 2)))
 	n, err := notify.New(notify.Config{
-		Clock: h.clock, Store: h.store, Sender: snd, Escalation: h.esc,
+		Clock: h.clock, Store: h.store, Sender: snd, Caller: sender, Escalation: h.esc,
 		Patient:  dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"},
 		Location: newYork, Contacts: contacts, Medications: meds, Plan: h.plan,
 		Counts: map[int]int{1: 56, 2: 30}, Faults: h.faults, Display: h.shown, Rand: rnd,
