@@ -259,6 +259,29 @@ func (s *Store) MessagesSince(ctx context.Context, t time.Time) ([]notify.Messag
 	return ms, nil
 }
 
+// AcksSince returns, by alert ID, the role that acknowledged each alert
+// acknowledged at or after t.
+func (s *Store) AcksSince(ctx context.Context, t time.Time) (map[int64]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, acked_by FROM alerts WHERE acked_at >= ? AND acked_by IS NOT NULL`, ceilMillis(t))
+	if err != nil {
+		return nil, fmt.Errorf("adherence: acks since: %w", err)
+	}
+	defer rows.Close()
+	acks := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var by string
+		if err := rows.Scan(&id, &by); err != nil {
+			return nil, fmt.Errorf("adherence: acks since: %w", err)
+		}
+		acks[id] = by
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("adherence: acks since: %w", err)
+	}
+	return acks, nil
+}
+
 // MessageBySID returns the message the provider knows as sid.
 func (s *Store) MessageBySID(ctx context.Context, sid string) (notify.Message, bool, error) {
 	ms, err := s.queryMessages(ctx, selectMessages+`WHERE sid = ?`, sid)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -251,6 +252,10 @@ func (Sink) Call(ctx context.Context, to string, c Call) (Sent, error) {
 
 var _ Caller = Sink{}
 
+// ErrNoCall is AnswerSimCall's error for a SID that is no call in the
+// outbox.
+var ErrNoCall = errors.New("notify: answer call: no such call")
+
 // SimAnswer is how the simulator's panel answers a call.
 type SimAnswer string
 
@@ -271,7 +276,7 @@ func (n *Notifier) AnswerSimCall(ctx context.Context, sid string, a SimAnswer) (
 	case err != nil:
 		return "", fmt.Errorf("notify: answer call: %w", err)
 	case !ok || m.Channel != ChannelCall:
-		return "", fmt.Errorf("notify: answer call: no call %s", sid)
+		return "", ErrNoCall
 	}
 	u := CallUpdate{CallSID: sid, Status: CallCompleted, AnsweredBy: "human"}
 	said := ""

@@ -348,6 +348,33 @@ func (n *Notifier) Messages(ctx context.Context, since time.Time) ([]Message, er
 	return n.cfg.Store.MessagesSince(ctx, since)
 }
 
+// Acks returns, for each of msgs whose alert someone acknowledged after it
+// was queued, the name of who did (the simulator's viewer marks them).
+func (n *Notifier) Acks(ctx context.Context, msgs []Message) (map[int64]string, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	since := msgs[0].Created
+	for _, m := range msgs {
+		if m.Created.Before(since) {
+			since = m.Created
+		}
+	}
+	acks, err := n.cfg.Store.AcksSince(ctx, since)
+	if err != nil {
+		return nil, fmt.Errorf("notify: acks: %w", err)
+	}
+	out := map[int64]string{}
+	for _, m := range msgs {
+		for _, id := range m.Alerts {
+			if by, ok := acks[id]; ok {
+				out[m.ID] = cmp.Or(n.pol.roles[by].Name, by)
+			}
+		}
+	}
+	return out, nil
+}
+
 // load reads the stored state. The caller holds mu.
 func (n *Notifier) load(ctx context.Context) error {
 	snap, err := n.cfg.Store.LoadNotifier(ctx)

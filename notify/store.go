@@ -30,6 +30,9 @@ type Store interface {
 	MessagesSince(ctx context.Context, t time.Time) ([]Message, error)
 	// MessageBySID finds a sent message by the provider's id.
 	MessageBySID(ctx context.Context, sid string) (Message, bool, error)
+	// AcksSince returns who acknowledged each alert acknowledged at or
+	// after t, by alert ID (closed alerts too).
+	AcksSince(ctx context.Context, t time.Time) (map[int64]string, error)
 	// WebhookSeen reports whether a webhook with this id was remembered
 	// (Batch.Webhooks) at or after since.
 	WebhookSeen(ctx context.Context, id string, since time.Time) (bool, error)
