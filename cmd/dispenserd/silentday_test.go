@@ -30,6 +30,7 @@ func silentDay(t *testing.T, step time.Duration) ([]dayText, map[string]int) {
 	got := map[string]int{}
 	for _, m := range stand.Messages() {
 		got[m.To]++
+		t.Logf("the stand-in got, for %s: %s", m.To, m.Body)
 	}
 	sent := map[string]time.Time{}
 	var out []dayText
