@@ -64,17 +64,7 @@ func BenchmarkAlertsThroughOutbox(b *testing.B) {
 			b.Fatal(err)
 		}
 		clock := schedule.NewSimClock(at(7, 0))
-		// One step, no quiet hours, no repeats, limits out of the way:
-		// every alert is exactly one text.
-		many := 1 << 30
-		n, err := notify.New(notify.Config{Clock: clock, Store: store, Sender: s,
-			Escalation: notify.Escalation{Ladder: []notify.Step{{To: "caregiver1"}}, RenotifyEvery: new(time.Duration), QuietHours: "off",
-				RateLimits: notify.RateLimits{PerRecipientPerHour: many, PerHour: many, PerDay: many}},
-			Patient: dispenser.Patient{FirstName: "Margaret"}, Location: newYork, Contacts: contacts, Medications: meds,
-			Counts: map[int]int{1: 56, 2: 30}, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			b.Fatal(err)
-		}
+		n := benchNotifier(b, clock, store, s, notify.Step{To: "caregiver1"})
 		i := 0
 		for b.Loop() {
 			i++
@@ -142,15 +132,7 @@ func BenchmarkCallStepToStandIn(b *testing.B) {
 		defer store.Close()
 		stand := twiliotest.New(b, accountSID, authToken)
 		clock := schedule.NewSimClock(at(7, 0))
-		many := 1 << 30
-		n, err := notify.New(notify.Config{Clock: clock, Store: store, Sender: newSender(b, stand),
-			Escalation: notify.Escalation{Ladder: []notify.Step{{Call: "caregiver1"}}, RenotifyEvery: new(time.Duration), QuietHours: "off",
-				RateLimits: notify.RateLimits{PerRecipientPerHour: many, PerHour: many, PerDay: many}},
-			Patient: dispenser.Patient{FirstName: "Margaret"}, Location: newYork, Contacts: contacts, Medications: meds,
-			Counts: map[int]int{1: 56, 2: 30}, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			b.Fatal(err)
-		}
+		n := benchNotifier(b, clock, store, newSender(b, stand), notify.Step{Call: "caregiver1"})
 		var lat []time.Duration
 		i := 0
 		for b.Loop() {
@@ -173,4 +155,20 @@ func BenchmarkCallStepToStandIn(b *testing.B) {
 		}
 		report(b, lat)
 	})
+}
+
+// benchNotifier is a notifier whose ladder is the one step, with no quiet
+// hours, no repeats and rate limits out of the way: every alert is exactly
+// one text or call.
+func benchNotifier(b *testing.B, clock *schedule.SimClock, store *adherence.Store, s *twilio.Sender, step notify.Step) *notify.Notifier {
+	many := 1 << 30
+	n, err := notify.New(notify.Config{Clock: clock, Store: store, Sender: s,
+		Escalation: notify.Escalation{Ladder: []notify.Step{step}, RenotifyEvery: new(time.Duration), QuietHours: "off",
+			RateLimits: notify.RateLimits{PerRecipientPerHour: many, PerHour: many, PerDay: many}},
+		Patient: dispenser.Patient{FirstName: "Margaret"}, Location: newYork, Contacts: contacts, Medications: meds,
+		Counts: map[int]int{1: 56, 2: 30}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

@@ -116,21 +116,8 @@ func (n *Notifier) HandleCallStatus(ctx context.Context, u CallUpdate) {
 	defer n.hookMu.Unlock()
 	now := n.cfg.Clock.Now()
 	var b Batch
-	if replay, err := n.replayed(ctx, u.CallSID+"/"+string(u.Status), now, &b); err != nil || replay {
-		if err != nil {
-			n.log.Error("notify: call status not recorded", "err", err)
-		} else {
-			n.log.Info("notify: a call status callback already acted on came again: ignored", "status", u.Status)
-		}
-		return
-	}
-	m, ok, err := n.cfg.Store.MessageBySID(ctx, u.CallSID)
-	if err != nil || !ok {
-		if err != nil {
-			n.log.Error("notify: call status not recorded", "err", err)
-		} else {
-			n.log.Info("notify: status for a call not in the outbox", "status", u.Status)
-		}
+	m, ok := n.statusMessage(ctx, "call status", u.CallSID, string(u.Status), now, &b)
+	if !ok {
 		return
 	}
 	status, detail := string(u.Status), "status="+string(u.Status)

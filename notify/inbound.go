@@ -353,6 +353,31 @@ func (n *Notifier) help(ctx context.Context, phone string, now time.Time, asked 
 	return n.text.helpText(false), nil
 }
 
+// statusMessage finds the outbox row a status callback (a text's or a
+// call's) is about, unless the callback was acted on within ReplayWindow
+// (then it is remembered in b); false when there is nothing to record,
+// which it logs. The caller holds hookMu.
+func (n *Notifier) statusMessage(ctx context.Context, what, sid, status string, now time.Time, b *Batch) (Message, bool) {
+	if replay, err := n.replayed(ctx, sid+"/"+status, now, b); err != nil || replay {
+		if err != nil {
+			n.log.Error("notify: "+what+" not recorded", "err", err)
+		} else {
+			n.log.Info("notify: a "+what+" callback already acted on came again: ignored", "status", status)
+		}
+		return Message{}, false
+	}
+	m, ok, err := n.cfg.Store.MessageBySID(ctx, sid)
+	switch {
+	case err != nil:
+		n.log.Error("notify: "+what+" not recorded", "err", err)
+	case !ok:
+		// Twilio may call before the sender committed the SID; a later,
+		// final status will find it.
+		n.log.Info("notify: "+what+" for a message not in the outbox", "status", status)
+	}
+	return m, err == nil && ok
+}
+
 // HandleStatus records a delivery status callback (Webhook's onStatus) as
 // an event: what reached whom.
 //
@@ -363,23 +388,8 @@ func (n *Notifier) HandleStatus(ctx context.Context, u StatusUpdate) {
 	defer n.hookMu.Unlock()
 	now := n.cfg.Clock.Now()
 	var b Batch
-	if replay, err := n.replayed(ctx, u.MessageSID+"/"+string(u.Status), now, &b); err != nil || replay {
-		if err != nil {
-			n.log.Error("notify: status not recorded", "err", err)
-		} else {
-			n.log.Info("notify: a status callback already acted on came again: ignored", "status", u.Status)
-		}
-		return
-	}
-	m, ok, err := n.cfg.Store.MessageBySID(ctx, u.MessageSID)
-	if err != nil {
-		n.log.Error("notify: status not recorded", "err", err)
-		return
-	}
+	m, ok := n.statusMessage(ctx, "status", u.MessageSID, string(u.Status), now, &b)
 	if !ok {
-		// Twilio may call before the sender committed the SID; a later,
-		// final status will find it.
-		n.log.Info("notify: status for a message not in the outbox", "status", u.Status)
 		return
 	}
 	kind, detail := KindSMSStatus, "status="+string(u.Status)

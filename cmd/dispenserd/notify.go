@@ -367,16 +367,25 @@ type simReply struct {
 // maxSMS is Twilio's limit on one message's length.
 const maxSMS = 1600
 
+// decodeOne decodes data, which must be one JSON object with no field v
+// lacks; shape, in the error, shows what it should look like.
+func decodeOne(data []byte, v any, shape string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("body must be %s: %w", shape, err)
+	}
+	if dec.More() {
+		return errors.New("body must be one JSON object")
+	}
+	return nil
+}
+
 // parseSimReply reads and checks a reply box submission.
 func parseSimReply(data []byte) (simReply, error) {
 	var req simReply
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf(`body must be {"from": "+1...", "body": "OK"}: %w`, err)
-	}
-	if dec.More() {
-		return req, errors.New("body must be one JSON object")
+	if err := decodeOne(data, &req, `{"from": "+1...", "body": "OK"}`); err != nil {
+		return req, err
 	}
 	switch {
 	case !notify.IsE164(req.From):
@@ -431,13 +440,8 @@ type simAnswer struct {
 // parseSimAnswer reads and checks a call answer from the panel.
 func parseSimAnswer(data []byte) (simAnswer, error) {
 	var req simAnswer
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf(`body must be {"sid": "CA...", "answer": "pressed1"}: %w`, err)
-	}
-	if dec.More() {
-		return req, errors.New("body must be one JSON object")
+	if err := decodeOne(data, &req, `{"sid": "CA...", "answer": "pressed1"}`); err != nil {
+		return req, err
 	}
 	switch req.Answer {
 	case notify.SimPressed1, notify.SimNoKey, notify.SimNoAnswer, notify.SimBusy, notify.SimMachine:
