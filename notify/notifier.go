@@ -348,8 +348,9 @@ func (n *Notifier) Messages(ctx context.Context, since time.Time) ([]Message, er
 	return n.cfg.Store.MessagesSince(ctx, since)
 }
 
-// Acks returns, for each of msgs whose alert someone acknowledged after it
-// was queued, the name of who did (the simulator's viewer marks them).
+// Acks returns, for each of msgs about an alert someone acknowledged (at
+// or after the oldest of msgs), the name of who did: the simulator's
+// viewer marks them.
 func (n *Notifier) Acks(ctx context.Context, msgs []Message) (map[int64]string, error) {
 	if len(msgs) == 0 {
 		return nil, nil
