@@ -161,6 +161,10 @@ type Controller struct {
 	holdTimer   *time.Timer
 	flap        map[hw.Input]*flapState
 	faults      map[string][]string // SetFault messages by key
+	// onIt is the caregiver who acknowledged, at onItAt, the missed doses
+	// scheduled before then (OnIt); shown on the missed-dose screen.
+	onIt   string
+	onItAt time.Time
 	// Sensor faults reported once per stretch.
 	beamReported bool      // the drop beam read blocked at a dispense
 	lidOpenSince time.Time // wall time the lid was seen open; zero while closed

@@ -1,12 +1,20 @@
 package dispenser
 
 import (
+	"context"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
+
+// en is the catalogue the screens added since the catalogues exist are
+// built from; the older ones move to it when languages are wired in
+// (issue 19, docs/languages.md).
+var en = i18n.Lookup(i18n.Base)
 
 // show puts a message on the screen for d, or until a dose changes state.
 func (c *Controller) show(now time.Time, d time.Duration, lines ...string) {
@@ -53,6 +61,12 @@ func (c *Controller) render(now time.Time) {
 		attention, ready = hw.On, hw.Off
 	}
 	idle := !due && !cup && c.storeErr == nil && c.trusted && c.active == nil && len(c.queue) == 0
+	if idle {
+		if missed := c.missedLines(now); missed != nil {
+			lines = missed
+			attention, ready = hw.On, hw.Off
+		}
+	}
 	if len(c.faults) > 0 {
 		fault = hw.On
 		if idle {
@@ -76,6 +90,53 @@ func (c *Controller) render(now time.Time) {
 	set(b.Fault, fault)
 	set(b.Buzzer, buzz)
 	c.draw(lines)
+}
+
+// missedLines tells the patient, after a miss and until the next dose,
+// what was missed and who knows of it: "Missed 8:00 AM" (or "Missed 2
+// doses") over "Caregiver told", or "Ana is on it" once a caregiver
+// acknowledged them. The misses shown are those of the last day since the
+// latest dose that was taken, dispensed or skipped; nil when there are
+// none.
+func (c *Controller) missedLines(now time.Time) []string {
+	var missed []*Dose
+	for _, d := range c.sortedDoses() {
+		switch {
+		case d.PRN || now.Sub(d.Scheduled) > 24*time.Hour || d.Scheduled.After(now):
+		case d.State == StateMissed:
+			missed = append(missed, d)
+		case d.State == StateTaken || d.State == StateDispensed || d.State == StateSkipped:
+			missed = nil // dealt with since: the misses before it are old news
+		}
+	}
+	if len(missed) == 0 {
+		return nil
+	}
+	var times []time.Time
+	for _, d := range missed {
+		if !slices.ContainsFunc(times, d.Scheduled.Equal) {
+			times = append(times, d.Scheduled)
+		}
+	}
+	what := en.Text("screen.missed_doses", i18n.Args{"count": len(missed)})
+	if len(times) == 1 {
+		what = en.Text("screen.missed", i18n.Args{"time": c.clockText(times[0])})
+	}
+	who := en.Text("screen.caregiver_told", nil)
+	if c.onIt != "" && missed[len(missed)-1].Scheduled.Before(c.onItAt) {
+		who = en.Text("screen.on_it", i18n.Args{"name": c.onIt})
+	}
+	return append(strings.Split(what, "\n"), strings.Split(who, "\n")...)
+}
+
+// OnIt shows on the missed-dose screen that the caregiver name
+// acknowledged, at at, the doses missed before then: the patient learns
+// that someone is coming. The notifier calls it (notify.Display).
+func (c *Controller) OnIt(ctx context.Context, name string, at time.Time) error {
+	return c.do(ctx, func() {
+		c.onIt, c.onItAt = name, at
+		c.render(c.cfg.Clock.Now())
+	})
 }
 
 // problem reports a recent dose that went wrong in a way the patient must

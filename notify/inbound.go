@@ -97,6 +97,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		return ""
 	}
 	n.log.Info("notify: reply", "from", label, "kind", in.Reply.Kind)
+	n.announce(ctx, b, contact.Name)
 	return answer
 }
 
@@ -135,8 +136,13 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 			return "Nothing to acknowledge right now. Thank you.", nil
 		}
 	}
+	// The doses of an episode are acknowledged with it, and not counted
+	// apart.
+	targets = slices.DeleteFunc(targets, func(a *Alert) bool {
+		return a.Facts.Episode != 0 && slices.Contains(targets, n.episodeOf(a))
+	})
 	for _, a := range targets {
-		ackAlert(a, role, now, b)
+		n.ackAlert(a, role, now, b)
 	}
 	if len(targets) == 1 {
 		return fmt.Sprintf("Thanks, %s. Alert %s acknowledged.", c.Name, targets[0].Code), nil
@@ -144,12 +150,33 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 	return fmt.Sprintf("Thanks, %s. %d alerts acknowledged.", c.Name, len(targets)), nil
 }
 
-// ackAlert records role's acknowledgement of a in b.
-func ackAlert(a *Alert, role string, now time.Time, b *Batch) {
+// ackAlert records role's acknowledgement of a in b: of an episode, of
+// every dose in it, each logged as acknowledged with the episode's code
+// (the log names an episode by its doses); of the last dose of an episode
+// not acknowledged yet, of the episode too. The caller holds mu.
+func (n *Notifier) ackAlert(a *Alert, role string, now time.Time, b *Batch) {
 	a.AckedBy, a.AckedAt = role, now
 	b.Alerts = append(b.Alerts, *a)
-	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindAlertAck,
-		Detail: fmt.Sprintf("alert=%s code=%s by=%s", a.Key, a.Code, role)})
+	logAck := func(x *Alert, code string) {
+		b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindAlertAck,
+			Detail: fmt.Sprintf("alert=%s code=%s by=%s", x.Key, code, role)})
+	}
+	if a.What != CondEpisode {
+		logAck(a, a.Code)
+		if ep := n.episodeOf(a); ep != nil && !ep.acked() &&
+			!slices.ContainsFunc(n.members(ep), func(m *Alert) bool { return !m.acked() }) {
+			ep.AckedBy, ep.AckedAt = role, now
+			b.Alerts = append(b.Alerts, *ep)
+		}
+		return
+	}
+	for _, m := range n.members(a) {
+		if !m.acked() {
+			m.AckedBy, m.AckedAt = role, now
+			b.Alerts = append(b.Alerts, *m)
+			logAck(m, a.Code)
+		}
+	}
 }
 
 // textedTo returns the messages of the last recentWindow that went, or are
@@ -180,6 +207,13 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 			if x.Code == code {
 				a = x
 				break
+			}
+		}
+		if a != nil && a.What == CondEpisode {
+			// An episode of one dose is that dose; of several, the text
+			// named no dose to mark.
+			if ms := n.members(a); len(ms) == 1 {
+				a = ms[0]
 			}
 		}
 		switch {
@@ -230,7 +264,7 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 		return "", err
 	}
 	if !a.acked() {
-		ackAlert(a, role, now, b)
+		n.ackAlert(a, role, now, b)
 	}
 	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindMissDisputed, Compartment: a.Facts.Compartment, Detail: detail})
 	return fmt.Sprintf("Noted: %s is marked as taken. Thank you.", dose), nil
@@ -319,6 +353,31 @@ func (n *Notifier) help(ctx context.Context, phone string, now time.Time, asked 
 	return n.text.helpText(false), nil
 }
 
+// statusMessage finds the outbox row a status callback (a text's or a
+// call's) is about, unless the callback was acted on within ReplayWindow
+// (then it is remembered in b); false when there is nothing to record,
+// which it logs. The caller holds hookMu.
+func (n *Notifier) statusMessage(ctx context.Context, what, sid, status string, now time.Time, b *Batch) (Message, bool) {
+	if replay, err := n.replayed(ctx, sid+"/"+status, now, b); err != nil || replay {
+		if err != nil {
+			n.log.Error("notify: "+what+" not recorded", "err", err)
+		} else {
+			n.log.Info("notify: a "+what+" callback already acted on came again: ignored", "status", status)
+		}
+		return Message{}, false
+	}
+	m, ok, err := n.cfg.Store.MessageBySID(ctx, sid)
+	switch {
+	case err != nil:
+		n.log.Error("notify: "+what+" not recorded", "err", err)
+	case !ok:
+		// Twilio may call before the sender committed the SID; a later,
+		// final status will find it.
+		n.log.Info("notify: "+what+" for a message not in the outbox", "status", status)
+	}
+	return m, err == nil && ok
+}
+
 // HandleStatus records a delivery status callback (Webhook's onStatus) as
 // an event: what reached whom.
 //
@@ -329,23 +388,8 @@ func (n *Notifier) HandleStatus(ctx context.Context, u StatusUpdate) {
 	defer n.hookMu.Unlock()
 	now := n.cfg.Clock.Now()
 	var b Batch
-	if replay, err := n.replayed(ctx, u.MessageSID+"/"+string(u.Status), now, &b); err != nil || replay {
-		if err != nil {
-			n.log.Error("notify: status not recorded", "err", err)
-		} else {
-			n.log.Info("notify: a status callback already acted on came again: ignored", "status", u.Status)
-		}
-		return
-	}
-	m, ok, err := n.cfg.Store.MessageBySID(ctx, u.MessageSID)
-	if err != nil {
-		n.log.Error("notify: status not recorded", "err", err)
-		return
-	}
+	m, ok := n.statusMessage(ctx, "status", u.MessageSID, string(u.Status), now, &b)
 	if !ok {
-		// Twilio may call before the sender committed the SID; a later,
-		// final status will find it.
-		n.log.Info("notify: status for a message not in the outbox", "status", u.Status)
 		return
 	}
 	kind, detail := KindSMSStatus, "status="+string(u.Status)

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -9,7 +10,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
+
+// en is the catalogue the texts added since the catalogues exist are built
+// from; the older ones move to it when languages are wired in (issue 19,
+// docs/languages.md).
+var en = i18n.Lookup(i18n.Base)
 
 // texter writes the messages: short, plain, GSM-7 friendly, times in the
 // patient's zone, the patient's first name and no other personal detail,
@@ -20,6 +27,8 @@ type texter struct {
 	h24      bool
 	medNames bool
 	meds     map[string]dispenser.Medication
+	// members returns an episode's open dose alerts, by scheduled time.
+	members func(ep *Alert) []*Alert
 }
 
 // item is one alert's part of a message.
@@ -37,6 +46,8 @@ const (
 	whyRenotify = "renotify"
 	whyDigest   = "digest"
 	whyRise     = "rise" // the alert's priority rose: news for whoever heard of it
+	whyJoin     = "join" // a missed dose joined an episode: news for whoever heard of it
+	whyResolved = "resolved"
 )
 
 // maxItems is how many alerts one message lists before "and N more".
@@ -93,6 +104,8 @@ func (t *texter) message(role string, items []item, now time.Time) string {
 func (t *texter) line(a *Alert, now time.Time) string {
 	f := a.Facts
 	switch a.What {
+	case CondEpisode:
+		return t.episodeLine(t.members(a), now)
 	case CondDue:
 		return fmt.Sprintf("%s has not taken %s yet.", t.first, t.dose(f, now))
 	case CondMissed:
@@ -139,6 +152,103 @@ func (t *texter) line(a *Alert, now time.Time) string {
 		return fmt.Sprintf("%s at %s: %s", t.first, t.when(f.At, now), text)
 	}
 	return strings.TrimSpace(f.Text)
+}
+
+// episodeLine is the line of an episode: one dose's own line, or all of
+// them in one ("Margaret has not taken the 8:00 AM and 9:00 AM doses.").
+func (t *texter) episodeLine(ms []*Alert, now time.Time) string {
+	switch len(ms) {
+	case 0:
+		return ""
+	case 1:
+		return t.line(ms[0], now)
+	}
+	var doses string
+	if t.medNames {
+		var each []string
+		for _, m := range ms {
+			each = append(each, t.dose(m.Facts, now))
+		}
+		doses = list(each)
+	} else {
+		var times []string
+		for _, m := range ms {
+			if w := t.when(m.Facts.Scheduled, now); !slices.Contains(times, w) {
+				times = append(times, w)
+			}
+		}
+		doses = en.Text("sms.episode_times", i18n.Args{"times": list(times)})
+	}
+	return en.Text("sms.episode", i18n.Args{"name": t.first, "doses": doses})
+}
+
+// list writes items as a list: "a", "a and b", "a, b and c".
+func list(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	case 2:
+		return en.Text("sms.list_two", i18n.Args{"first": items[0], "second": items[1]})
+	}
+	return en.Text("sms.list_more", i18n.Args{"first": items[0], "rest": list(items[1:])})
+}
+
+// How a condition ended (effect.Ended), when that is news for the people
+// told of it; a vitals clear detail's reason (normal, resumed, dose_taken)
+// is one too.
+const (
+	endTaken     = "taken"
+	endSkipped   = "skipped"
+	endDispensed = "dispensed"
+	endWorking   = "working"  // a jammed compartment dispensed again
+	endRefilled  = "refilled" // a compartment's supply lasts again
+)
+
+// resolvedLine says that what a alert was about is over, as ended says;
+// "" when that is no news worth a text (a vital alert that expired).
+func (t *texter) resolvedLine(a *Alert, ended string, at, now time.Time) string {
+	f := a.Facts
+	text := strings.TrimSuffix(strings.TrimSpace(f.Text), ".")
+	var id string
+	args := i18n.Args{"name": t.first, "dose": t.dose(f, now), "compartment": t.compartment(f), "time": t.when(at, now), "text": text}
+	switch ended {
+	case endTaken:
+		id = "sms.resolved_taken"
+	case endDispensed:
+		id = "sms.resolved_dispensed"
+	case endSkipped:
+		id = "sms.resolved_skipped"
+	case endWorking:
+		id = "sms.resolved_working"
+	case endRefilled:
+		id = "sms.resolved_refilled"
+	case "normal":
+		id = "sms.resolved_normal"
+	case "resumed":
+		id = "sms.resolved_resumed"
+	case "dose_taken":
+		id = "sms.resolved_other"
+	default:
+		return ""
+	}
+	return capitalise(en.Text(id, args))
+}
+
+// resolved is the one text that tells a person what ended.
+func (t *texter) resolved(lines []string) string {
+	return en.Text("sms.header_resolved", nil) + " " + strings.Join(lines, " ")
+}
+
+// callSay is what a call says before it asks for a key: who calls, then
+// each alert's line.
+func (t *texter) callSay(items []item, now time.Time) string {
+	parts := []string{en.Text("call.intro", i18n.Args{"name": t.first})}
+	for _, it := range items {
+		parts = append(parts, capitalise(t.line(it.a, now)))
+	}
+	return strings.Join(parts, " ")
 }
 
 // patientLine is one alert for the patient, who needs to know what to do

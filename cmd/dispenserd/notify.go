@@ -58,7 +58,8 @@ func wireNotify(ctx context.Context, r *running) error {
 				f(evs)
 			}
 		},
-		Faults: controllerFaults{r},
+		Faults:  controllerFaults{r},
+		Display: controllerFaults{r},
 		Trusted: func(ctx context.Context) bool {
 			st, err := r.ctrl.Status(ctx)
 			return err == nil && st.ClockTrusted
@@ -84,15 +85,20 @@ func wireNotify(ctx context.Context, r *running) error {
 		if err != nil {
 			return err
 		}
+		wh.OnCall(twilio.CallHandlers{Status: n.HandleCallStatus, Digits: n.HandleDigits})
 		if err := serveWebhooks(r, hook.listen, wh); err != nil {
 			return err
 		}
 	}
 	if r.opts.sim {
-		v := &smsViewer{n: n, clock: r.clock, to: ourNumber(esc.Twilio)}
+		v := &smsViewer{n: n, clock: r.clock, to: ourNumber(esc.Twilio), names: map[string]string{}}
+		for _, c := range r.file.Contacts {
+			v.names[c.Phone] = c.Name
+		}
 		r.noteText = v.note
 		r.routes["GET /api/sim/sms"] = http.HandlerFunc(v.list)
 		r.routes["POST /api/sim/sms/reply"] = http.HandlerFunc(v.reply)
+		r.routes["POST /api/sim/call/answer"] = http.HandlerFunc(v.answer)
 	}
 	return nil
 }
@@ -101,9 +107,16 @@ func wireNotify(ctx context.Context, r *running) error {
 // send fails as retryable, so texts wait in the outbox.
 type noToken struct{ err error }
 
-var _ notify.Sender = noToken{}
+var (
+	_ notify.Sender = noToken{}
+	_ notify.Caller = noToken{}
+)
 
 func (s noToken) Send(context.Context, string, string) (notify.Sent, error) {
+	return notify.Sent{}, s.err
+}
+
+func (s noToken) Call(context.Context, string, notify.Call) (notify.Sent, error) {
 	return notify.Sent{}, s.err
 }
 
@@ -112,7 +125,7 @@ type webhookConfig struct{ token, publicURL, listen string }
 
 // serveWebhooks gives Twilio's webhooks their own listener, which serves
 // them and nothing else: whoever opens public_url to the Internet opens
-// only these two signed routes, never the local API.
+// only these signed routes (texts and calls), never the local API.
 func serveWebhooks(r *running, addr string, wh http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -121,6 +134,8 @@ func serveWebhooks(r *running, addr string, wh http.Handler) error {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+twilioconf.SMSPath, wh)
 	mux.Handle("POST "+twilioconf.StatusPath, wh)
+	mux.Handle("POST "+twilioconf.CallStatusPath, wh)
+	mux.Handle("POST "+twilioconf.GatherPath, wh)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)}
 	r.closers = append(r.closers, func() error {
@@ -183,6 +198,7 @@ func newSender(r *running) (notify.Sender, *webhookConfig, error) {
 	if tw.PublicURL != "" {
 		base := strings.TrimSuffix(tw.PublicURL, "/")
 		cfg.StatusCallback = base + twilioconf.StatusPath
+		cfg.CallStatusCallback, cfg.CallGather = base+twilioconf.CallStatusPath, base+twilioconf.GatherPath
 		hook = &webhookConfig{token: token, publicURL: base, listen: tw.WebhookListen()}
 	} else {
 		r.log.Warn("notify: no escalation.twilio.public_url: replies (OK, STOP) and delivery statuses will not be received")
@@ -223,8 +239,9 @@ func ourNumber(tw *twilioconf.Section) string {
 	return "+15005550006" // Twilio's magic test number: a plausible "to" for the simulator
 }
 
-// controllerFaults shows the notifier's faults on the device. The
-// controller is built after the components, so it is looked up when used.
+// controllerFaults shows the notifier's faults, and who is on the
+// patient's missed doses, on the device. The controller is built after the
+// components, so it is looked up when used.
 type controllerFaults struct{ r *running }
 
 var _ notify.Faults = controllerFaults{}
@@ -243,12 +260,23 @@ func (f controllerFaults) ClearFault(ctx context.Context, key string) error {
 	return f.r.ctrl.ClearFault(ctx, key)
 }
 
+var _ notify.Display = controllerFaults{}
+
+// OnIt shows the patient who acknowledged their missed doses.
+func (f controllerFaults) OnIt(ctx context.Context, name string, at time.Time) error {
+	if f.r.ctrl == nil {
+		return errors.New("dispenserd: no controller yet")
+	}
+	return f.r.ctrl.OnIt(ctx, name, at)
+}
+
 // smsViewer is the simulator's view of texting: the outbox, and a reply box
 // that goes through the same HandleReply as Twilio's webhook.
 type smsViewer struct {
 	n     *notify.Notifier
 	clock interface{ Now() time.Time }
-	to    string // our number, the "To" of a reply
+	to    string            // our number, the "To" of a reply
+	names map[string]string // contacts' names by phone
 
 	mu      sync.Mutex
 	inbound []smsView // replies and their answers, newest last
@@ -269,6 +297,14 @@ type smsView struct {
 	Code      string    `json:"code,omitempty"`
 	Priority  string    `json:"priority,omitempty"`
 	Why       string    `json:"why,omitempty"`
+	// Name is the contact's name of To (From for a reply).
+	Name string `json:"name,omitempty"`
+	// Via is "call" for a voice call; SID is then the call's, for
+	// POST /api/sim/call/answer.
+	Via string `json:"via,omitempty"`
+	SID string `json:"sid,omitempty"`
+	// AckedBy names who acknowledged what the message was about.
+	AckedBy string `json:"acked_by,omitempty"`
 }
 
 // viewWindow is how far back the viewer lists the outbox.
@@ -287,14 +323,23 @@ func (v *smsViewer) list(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, http.StatusInternalServerError, "cannot read the outbox")
 		return
 	}
+	acks, err := v.n.Acks(r.Context(), msgs)
+	if err != nil {
+		httpapi.WriteError(w, http.StatusInternalServerError, "cannot read the acknowledgements")
+		return
+	}
 	out := make([]smsView, 0, len(msgs))
 	for _, m := range msgs {
 		status := m.Status
 		if status == "" || m.State == notify.MsgFailed || m.State == notify.MsgCanceled {
 			status = string(m.State)
 		}
-		out = append(out, smsView{ID: m.ID, Direction: "out", To: m.Phone, Body: m.Body, Status: status,
-			Time: m.Created, Code: strings.Join(m.Codes, ","), Priority: m.Priority.String(), Why: m.Why})
+		view := smsView{ID: m.ID, Direction: "out", To: m.Phone, Body: m.Body, Status: status, Time: m.Created,
+			Code: strings.Join(m.Codes, ","), Priority: m.Priority.String(), Why: m.Why, Name: v.names[m.Phone], AckedBy: acks[m.ID]}
+		if m.Channel == notify.ChannelCall {
+			view.Via, view.SID = string(m.Channel), m.SID
+		}
+		out = append(out, view)
 	}
 	v.mu.Lock()
 	out = append(out, v.inbound...)
@@ -322,16 +367,25 @@ type simReply struct {
 // maxSMS is Twilio's limit on one message's length.
 const maxSMS = 1600
 
+// decodeOne decodes data, which must be one JSON object with no field v
+// lacks; shape, in the error, shows what it should look like.
+func decodeOne(data []byte, v any, shape string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("body must be %s: %w", shape, err)
+	}
+	if dec.More() {
+		return errors.New("body must be one JSON object")
+	}
+	return nil
+}
+
 // parseSimReply reads and checks a reply box submission.
 func parseSimReply(data []byte) (simReply, error) {
 	var req simReply
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf(`body must be {"from": "+1...", "body": "OK"}: %w`, err)
-	}
-	if dec.More() {
-		return req, errors.New("body must be one JSON object")
+	if err := decodeOne(data, &req, `{"from": "+1...", "body": "OK"}`); err != nil {
+		return req, err
 	}
 	switch {
 	case !notify.IsE164(req.From):
@@ -365,7 +419,8 @@ func (v *smsViewer) reply(w http.ResponseWriter, r *http.Request) {
 
 	now := v.clock.Now()
 	v.mu.Lock()
-	v.inbound = append(v.inbound, smsView{Direction: "in", From: req.From, To: v.to, Body: req.Body, Status: "received", Time: now})
+	v.inbound = append(v.inbound, smsView{Direction: "in", From: req.From, To: v.to, Body: req.Body, Status: "received", Time: now,
+		Name: v.names[req.From]})
 	if answer != "" {
 		v.inbound = append(v.inbound, smsView{Direction: "out", To: req.From, Body: answer, Status: "delivered", Time: now, Why: "answer"})
 	}
@@ -374,4 +429,56 @@ func (v *smsViewer) reply(w http.ResponseWriter, r *http.Request) {
 	}
 	v.mu.Unlock()
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"reply": answer, "understood": in.Reply.Kind.String()})
+}
+
+// simAnswer is the body of POST /api/sim/call/answer.
+type simAnswer struct {
+	SID    string           `json:"sid"`
+	Answer notify.SimAnswer `json:"answer"`
+}
+
+// parseSimAnswer reads and checks a call answer from the panel.
+func parseSimAnswer(data []byte) (simAnswer, error) {
+	var req simAnswer
+	if err := decodeOne(data, &req, `{"sid": "CA...", "answer": "pressed1"}`); err != nil {
+		return req, err
+	}
+	switch req.Answer {
+	case notify.SimPressed1, notify.SimNoKey, notify.SimNoAnswer, notify.SimBusy, notify.SimMachine:
+	default:
+		return req, errors.New("answer must be pressed1, no-key, no-answer, busy or machine")
+	}
+	if len(req.SID) != 34 || !strings.HasPrefix(req.SID, "CA") {
+		return req, errors.New("sid must be a call's SID (CA and 32 hex digits), as GET /api/sim/sms lists it")
+	}
+	return req, nil
+}
+
+// answer answers a call as its callee would (the panel's buttons), through
+// the same handlers as Twilio's call webhooks.
+func (v *smsViewer) answer(w http.ResponseWriter, r *http.Request) {
+	if !httpapi.JSONBody(r.Header.Get("Content-Type")) {
+		httpapi.WriteError(w, http.StatusUnsupportedMediaType, "body must be application/json")
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
+	if err != nil {
+		httpapi.WriteError(w, http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	req, err := parseSimAnswer(data)
+	if err != nil {
+		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	said, err := v.n.AnswerSimCall(r.Context(), req.SID, req.Answer)
+	switch {
+	case errors.Is(err, notify.ErrNoCall):
+		httpapi.WriteError(w, http.StatusNotFound, "no such call in the outbox")
+		return
+	case err != nil:
+		httpapi.WriteError(w, http.StatusInternalServerError, "cannot answer the call")
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"said": said})
 }

@@ -21,11 +21,12 @@ import (
 )
 
 const (
-	testAccount = "AC0123456789abcdef0123456789abcdef"
-	testToken   = "f00dfeedcafebabe5ecre7a11token99"
-	testFrom    = "+15005550006"
-	anaPhone    = "+15555550101" // caregiver1 in the example
-	davidPhone  = "+15555550102"
+	testAccount   = "AC0123456789abcdef0123456789abcdef"
+	testToken     = "f00dfeedcafebabe5ecre7a11token99"
+	testFrom      = "+15005550006"
+	anaPhone      = "+15555550101" // caregiver1 in the example
+	davidPhone    = "+15555550102"
+	margaretPhone = "+15555550100" // the patient in the example
 )
 
 // inProcess is a daemon started with start() and serve() in this process.

@@ -35,7 +35,7 @@ const KIND = {
   prn_refused: 'As-needed dose refused',
   sms_queued: 'Text queued', sms_sent: 'Text sent', sms_status: 'Text status',
   sms_delivered: 'Text delivered', sms_failed: 'Text failed', sms_canceled: 'Text cancelled',
-  sms_opt_out: 'Opted out of texts', sms_opt_in: 'Opted in to texts',
+  sms_opt_out: 'Opted out of texts', sms_opt_in: 'Opted in to texts', call_status: 'Call status',
   alert_ack: 'Alert acknowledged', vital_alert: 'Vital sign alert',
   vital_alert_cleared: 'Vital sign back to normal',
 };
@@ -391,7 +391,7 @@ function onLog(ev) {
   // another client, and an alert surely does.
   if (ev.kind === 'vital_alert' || ev.kind === 'vital_alert_cleared') noteAlert(ev);
   refreshReadings();
-  if (ev.kind.startsWith('sms_') || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
+  if (ev.kind.startsWith('sms_') || ev.kind === 'call_status' || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
 }
 
 function logItem(ev) {
@@ -465,10 +465,11 @@ function renderSMS(msgs) {
   const from = $('sms-from');
   const keep = from.value;
   const numbers = [...new Set(msgs.filter((m) => m.direction !== 'in' && m.to).map((m) => m.to))];
+  const names = new Map(msgs.filter((m) => m.name && m.direction !== 'in').map((m) => [m.to, m.name]));
   from.replaceChildren(...numbers.map((n) => {
     const o = document.createElement('option');
     o.value = n;
-    o.textContent = n;
+    o.textContent = names.has(n) ? names.get(n) + ' (' + n + ')' : n;
     return o;
   }));
   if (numbers.includes(keep)) from.value = keep;
@@ -483,7 +484,9 @@ function smsItem(m) {
   const meta = document.createElement('p');
   meta.className = 'meta';
   const who = document.createElement('span');
-  who.textContent = inbound ? 'From ' + m.from : 'To ' + m.to;
+  const number = inbound ? m.from : m.to;
+  const named = m.name ? m.name + ' (' + number + ')' : number;
+  who.textContent = (inbound ? 'From ' : m.via === 'call' ? 'Call to ' : 'To ') + named;
   meta.append(who);
   if (m.time) {
     const t = document.createElement('time');
@@ -504,11 +507,40 @@ function smsItem(m) {
     c.textContent = 'code ' + m.code;
     meta.append(c);
   }
+  if (m.acked_by) {
+    const a = document.createElement('span');
+    a.className = 'pill ok acked';
+    a.textContent = '\u2713 acknowledged by ' + m.acked_by;
+    meta.append(a);
+  }
   const body = document.createElement('p');
   body.className = 'body';
   body.textContent = m.body || '';
   li.append(meta, body);
+  if (m.via === 'call' && m.sid && ['queued', 'initiated', 'ringing'].includes(m.status)) li.append(callButtons(m.sid));
   return li;
+}
+
+// What the callee of a ringing call can do; the answer goes through the
+// same handlers as Twilio's call webhooks.
+const CALL_ANSWERS = [['pressed1', 'Answer, press 1'], ['no-key', 'Answer, no key'], ['no-answer', 'No answer'],
+  ['busy', 'Busy'], ['machine', 'Voicemail']];
+
+function callButtons(sid) {
+  const p = document.createElement('p');
+  p.className = 'call-answer';
+  for (const [answer, label] of CALL_ANSWERS) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.dataset.answer = answer;
+    b.addEventListener('click', async () => {
+      const res = await act('answer the call', 'POST', '/api/sim/call/answer', { sid, answer });
+      if (res !== null) refreshSMS();
+    });
+    p.append(b);
+  }
+  return p;
 }
 
 async function sendReply(e) {
