@@ -165,7 +165,7 @@ func New(cfg Config) (*Notifier, error) {
 			n.byComp[m.Compartment] = m
 		}
 	}
-	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, h24: cfg.Patient.Clock24h, medNames: pol.medNames, meds: n.meds}
+	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, h24: cfg.Patient.Use24h(), medNames: pol.medNames, meds: n.meds}
 	return n, nil
 }
 
