@@ -73,6 +73,7 @@ func (p *Panel) Routes() map[string]http.Handler {
 		"GET /{$}":                 pageHeaders(page),
 		"GET /panel/":              pageHeaders(files),
 		"GET /api/sim/display.png": http.HandlerFunc(p.display),
+		"GET /api/sim/speech.wav":  http.HandlerFunc(p.speech),
 	}
 }
 
@@ -119,6 +120,25 @@ func (p *Panel) display(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(out)
+}
+
+// speech serves the audio of the last prompt spoken, as the patient
+// heard it: the WAV espeak-ng rendered.
+func (p *Panel) speech(w http.ResponseWriter, r *http.Request) {
+	spk := p.world.Speaker()
+	if spk == nil {
+		http.Error(w, "no speaker configured", http.StatusNotFound)
+		return
+	}
+	s, ok := spk.Last()
+	if !ok {
+		http.Error(w, "nothing spoken yet", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Content-Language", s.Lang)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(s.WAV)
 }
 
 // stablePicture returns the display's picture and its version once it has
@@ -184,6 +204,18 @@ type Frame struct {
 	Stuck     map[string]string `json:"stuck,omitempty"`
 	Missing   []string          `json:"missing"`
 	SaveError string            `json:"save_error,omitempty"`
+	// Speech is the last prompt the speaker played; nil before the first
+	// or without a speaker.
+	Speech *FrameSpeech `json:"speech,omitempty"`
+}
+
+// FrameSpeech is what the speaker said last. Seq changes with each
+// prompt; the page plays speech.wav?seq=SEQ when it does.
+type FrameSpeech struct {
+	Text     string `json:"text"`
+	Lang     string `json:"lang"`
+	Seq      int    `json:"seq"`
+	Speaking bool   `json:"speaking"`
 }
 
 // FrameDisplay is what the display shows. Version changes with the
@@ -226,6 +258,11 @@ func (p *Panel) Frame() Frame {
 	}
 	if f.Missing == nil {
 		f.Missing = []string{}
+	}
+	if spk := p.world.Speaker(); spk != nil {
+		if s, ok := spk.Last(); ok {
+			f.Speech = &FrameSpeech{Text: s.Text, Lang: s.Lang, Seq: s.Seq, Speaking: s.Speaking}
+		}
 	}
 	if version != 0 {
 		f.Display.Version = strconv.FormatUint(version, 16)

@@ -14,6 +14,7 @@ const state = {
   seen: new Set(),  // log seqs shown
   sms: null,        // true once /api/sim/sms answered, false if absent
   displayVersion: '',
+  speechSeq: null,  // the last prompt shown
   instance: '',     // the daemon run the page shows
   readings: [],     // the latest stored readings, oldest first
   readingSeq: 0,    // the last reading seq fetched
@@ -242,6 +243,7 @@ function onFrame(f) {
   const prev = state.frame;
   state.frame = f;
   renderDisplay(f.display);
+  renderSpeech(f.speech);
   renderLights(f.lights);
   renderPhysical(f);
   renderCompartments();
@@ -270,6 +272,22 @@ function renderDisplay(d) {
     img.dataset.version = d.version;
   };
   next.src = src;
+}
+
+// renderSpeech shows what the speaker said and, when asked, plays it: the
+// same audio espeak-ng rendered for the dispenser's speaker. A prompt that
+// was already over when the page saw it is shown, not played.
+function renderSpeech(s) {
+  if (!s) return;
+  $('voice').hidden = false;
+  const live = $('speech-text');
+  if (live.textContent !== s.text) live.textContent = s.text;
+  live.lang = s.lang;
+  if (s.seq === state.speechSeq) return;
+  const first = state.speechSeq === null;
+  state.speechSeq = s.seq;
+  if (first || !s.speaking || !$('speech-play').checked) return;
+  new Audio('/api/sim/speech.wav?seq=' + s.seq).play().catch(() => {});
 }
 
 function renderLights(lights) {
