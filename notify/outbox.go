@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
@@ -93,7 +92,7 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 			if n.failingFrom.IsZero() {
 				n.failingFrom = now
 			} else if now.Sub(n.failingFrom) >= outageAfter {
-				n.setFault(ctx, faultOutage, "Texts delayed", "Retrying")
+				n.setFault(ctx, faultOutage, n.text.screen("texts_delayed", nil)...)
 			}
 		}
 		// Recorded with a fresh context: a shutdown must not leave the
@@ -111,12 +110,12 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 	}
 	switch {
 	case f.Config:
-		n.setFault(ctx, faultConfig, "Texts not sent", "Check SMS setup")
+		n.setFault(ctx, faultConfig, n.text.screen("texts_not_sent", nil)...)
 	case f.Code == codeUnsubscribed:
 		b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSOptOut, Detail: "to=" + m.To + " source=provider"})
 		n.optOut(m.Phone, now, &b)
 	default:
-		n.setFault(ctx, faultRecipient(m.To), "Text to "+shortRole(m.To), "failed: number?")
+		n.setFault(ctx, faultRecipient(m.To), n.text.failedScreen(m.To)...)
 	}
 	return time.Time{}, n.record(ctx, b)
 }
@@ -171,11 +170,6 @@ func (n *Notifier) record(ctx context.Context, b Batch) error {
 
 func (n *Notifier) msgEvent(at time.Time, k dispenser.Kind, m Message, detail string) dispenser.Event {
 	return dispenser.Event{Time: at, Kind: k, Detail: fmt.Sprintf("msg=%d to=%s %s", m.ID, m.To, detail)}
-}
-
-// shortRole fits a role on a 16-character display line.
-func shortRole(role string) string {
-	return strings.Replace(role, RoleCaregiver, "carer ", 1)
 }
 
 func (n *Notifier) setFault(ctx context.Context, key string, lines ...string) {
