@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -10,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/speech"
@@ -147,14 +152,15 @@ func (d *inProcess) waitSpoken(text, lang string) {
 	}
 }
 
-// saveArtefact writes the display's picture to $PILLBOX_ARTEFACTS/name,
-// when that folder is given, for a person to look at.
+// saveArtefact writes the display's picture to name in
+// $PILLBOX_ARTIFACTS (the panel tests' screenshots' folder; default
+// $TMPDIR/pillbox-panel), for a person to look at.
 func saveArtefact(t *testing.T, d *inProcess, name string) {
 	t.Helper()
 	png := d.do("GET", "/api/sim/display.png", nil, http.StatusOK)
-	dir := os.Getenv("PILLBOX_ARTEFACTS")
+	dir := os.Getenv("PILLBOX_ARTIFACTS")
 	if dir == "" {
-		return
+		dir = filepath.Join(os.TempDir(), "pillbox-panel")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -164,4 +170,46 @@ func saveArtefact(t *testing.T, d *inProcess, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("display picture: %s", path)
+}
+
+// TestPanelChrome: the panel's own words follow the browser's language,
+// and its high-contrast theme follows the system's wish until the toggle
+// is used, which this browser then remembers.
+func TestPanelChrome(t *testing.T) {
+	ctx := newBrowser(t)
+	base := panelDaemon(t, "../../examples/dispenser.yaml", "2026-03-10T07:50:00-04:00")
+	setup := func(ctx context.Context, _ *chromedp.Target) error {
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+			Headers: network.Headers{"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}}); err != nil {
+			return err
+		}
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-contrast", Value: "more"}}})
+		return err
+	}
+	if err := chromedp.Do(ctx, chromedp.Func(setup)); err != nil {
+		t.Fatal(err)
+	}
+	p := newPage(t, ctx, base)
+	p.wait("live", `document.getElementById('conn').textContent === 'Live'`)
+	if got := p.eval(`document.documentElement.lang + ' | ' + document.getElementById('dev-h').textContent + ' | ' + document.title`); got != "es | El dispensador | Simulador de Pillbox" {
+		t.Errorf("lang | heading | title = %q, want the Spanish chrome", got)
+	}
+	background := `getComputedStyle(document.body).backgroundColor + ' ' + document.getElementById('contrast').getAttribute('aria-pressed')`
+	if got := p.eval(background); got != "rgb(0, 0, 0) true" {
+		t.Errorf("with prefers-contrast: more, body background and toggle = %q, want rgb(0, 0, 0) true", got)
+	}
+	p.shot("contrast-more-es")
+	p.click("#contrast")
+	if got := p.eval(background); got != "rgb(243, 245, 241) false" {
+		t.Errorf("after the toggle, body background and toggle = %q, want the usual rgb(243, 245, 241) false", got)
+	}
+	p.do("reload", chromedp.Reload())
+	p.wait("live again", `document.getElementById('conn').textContent === 'Live'`)
+	if got := p.eval(background); got != "rgb(243, 245, 241) false" {
+		t.Errorf("after a reload, body background and toggle = %q, want the choice remembered: rgb(243, 245, 241) false", got)
+	}
 }

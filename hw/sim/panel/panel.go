@@ -13,6 +13,7 @@ import (
 	"embed"
 	"encoding/json"
 	"hash/fnv"
+	"html/template"
 	"image"
 	"image/png"
 	"io/fs"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/hw/sim"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
 
 //go:embed static
@@ -66,15 +68,41 @@ func (p *Panel) Routes() map[string]http.Handler {
 		panic(err) // the embedded tree is fixed at build time
 	}
 	files := http.StripPrefix("/panel/", http.FileServerFS(assets))
-	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFileFS(w, r, assets, "index.html")
-	})
+	page := http.HandlerFunc(servePage)
 	return map[string]http.Handler{
 		"GET /{$}":                 pageHeaders(page),
 		"GET /panel/":              pageHeaders(files),
 		"GET /api/sim/display.png": http.HandlerFunc(p.display),
 		"GET /api/sim/speech.wav":  http.HandlerFunc(p.speech),
 	}
+}
+
+// pageTemplate is index.html, whose own words (the chrome) come from the
+// catalogue of the browser's language.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(static, "static/index.html"))
+})
+
+// chrome is what index.html is filled with: the language and its words.
+type chrome struct{ l *i18n.Locale }
+
+func (c chrome) Lang() string       { return c.l.Tag() }
+func (c chrome) T(id string) string { return c.l.Text(id, nil) }
+
+// servePage serves the page in the language the browser asks for
+// (Accept-Language), English when none of its languages has a catalogue.
+// The words the script writes (the log, the doses) stay English.
+func servePage(w http.ResponseWriter, r *http.Request) {
+	var b bytes.Buffer
+	l := i18n.Lookup(r.Header.Values("Accept-Language")...)
+	if err := pageTemplate().Execute(&b, chrome{l}); err != nil {
+		http.Error(w, "panel page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l.Tag())
+	w.Header().Add("Vary", "Accept-Language")
+	w.Write(b.Bytes())
 }
 
 // pageHeaders forbids the page anything from another origin, so a page

@@ -345,3 +345,37 @@ func TestSpeech(t *testing.T) {
 		t.Errorf("speech.wav lasts %v, want the prompt's 1-10 s", d)
 	}
 }
+
+// TestPageLanguage: the page's own words follow Accept-Language.
+func TestPageLanguage(t *testing.T) {
+	p, _ := newPanel(t, nil)
+	mux := http.NewServeMux()
+	for pattern, h := range p.Routes() {
+		mux.Handle(pattern, h)
+	}
+	tests := []struct{ accept, lang, heading string }{
+		{"", "en", "The dispenser"},
+		{"de-AT,de;q=0.9", "de", "Der Spender"},
+		{"it-IT,fr;q=0.8", "fr", "Le distributeur"},
+		{"pt-PT", "pt-BR", "O dispensador"},
+		{"ja", "en", "The dispenser"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", "/", nil)
+		if tt.accept != "" {
+			req.Header.Set("Accept-Language", tt.accept)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if !strings.Contains(body, `<html lang="`+tt.lang+`">`) || !strings.Contains(body, ">"+tt.heading+"</h2>") {
+			t.Errorf("GET / with Accept-Language %q: want lang %s and heading %q; page starts %q", tt.accept, tt.lang, tt.heading, body[:min(len(body), 200)])
+		}
+		if got := rec.Header().Get("Content-Language"); got != tt.lang {
+			t.Errorf("GET / with Accept-Language %q: Content-Language %q, want %q", tt.accept, got, tt.lang)
+		}
+		if got := rec.Header().Get("Vary"); got != "Accept-Language" {
+			t.Errorf("GET / Vary = %q, want Accept-Language (a cache must not serve one language for another)", got)
+		}
+	}
+}

@@ -921,7 +921,26 @@ function connect() {
   es.addEventListener('world', (e) => onFrame(JSON.parse(e.data)));
 }
 
+// High contrast: the page's toggle, remembered in this browser; until it
+// is used, what the system asks for (prefers-contrast: more).
+function initContrast() {
+  const btn = $('contrast');
+  const apply = (more) => {
+    document.documentElement.dataset.contrast = more ? 'more' : 'normal';
+    btn.setAttribute('aria-pressed', String(more));
+  };
+  let stored = null;
+  try { stored = localStorage.getItem('pillbox-contrast'); } catch (e) { /* storage off */ }
+  apply(stored ? stored === 'more' : matchMedia('(prefers-contrast: more)').matches);
+  btn.addEventListener('click', () => {
+    const more = document.documentElement.dataset.contrast !== 'more';
+    try { localStorage.setItem('pillbox-contrast', more ? 'more' : 'normal'); } catch (e) { /* storage off */ }
+    apply(more);
+  });
+}
+
 function init() {
+  initContrast();
   $('press').addEventListener('pointerdown', () => { pointerDownAt = performance.now(); });
   $('press').addEventListener('click', pressButton);
   $('hold').addEventListener('click', holdButton);
