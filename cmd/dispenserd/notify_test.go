@@ -174,7 +174,7 @@ func withTwilio(t testing.TB, stand *twiliotest.Server, hook string, replace ...
 		public = "    public_url: http://" + hook + "\n    listen: " + hook + "\n"
 	}
 	return exampleWith(t, append([]string{"  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\"",
-		"  twilio:\n    account_sid: "+testAccount+"\n    from: \""+testFrom+"\"\n    in_sim: true\n"+public+"#"}, replace...)...)
+		"  twilio:\n    account_sid: " + testAccount + "\n    from: \"" + testFrom + "\"\n    in_sim: true\n" + public + "#"}, replace...)...)
 }
 
 // The daemon in sim mode, with Twilio configured against the stand-in: a
