@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/internal/i18n"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -43,8 +44,12 @@ type Config struct {
 	// of events after it is durably stored: the notifier's entry point.
 	// It must not block.
 	OnCommit func([]Event)
-	// Use24h shows times as 20:00 rather than 8:00 PM.
-	Use24h bool
+	// Language is the patient's: the words of the display and the spoken
+	// prompts (default i18n.Base).
+	Language *i18n.Locale
+	// ClockStyle writes times as 20:00 or 8:00 PM; LocaleClock, the
+	// default, as the language usually does.
+	ClockStyle i18n.ClockStyle
 
 	// Reminders are the device reminder steps after the scheduled time.
 	// Default: 0 and 15m (the second one louder).
@@ -108,6 +113,9 @@ func (c *Config) defaults() {
 	if c.Location == nil {
 		c.Location = time.UTC
 	}
+	if c.Language == nil {
+		c.Language = i18n.Lookup(i18n.Base)
+	}
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -120,9 +128,10 @@ func setDefault(d *time.Duration, v time.Duration) {
 // goroutine running Run; everything else talks to it through channels, so
 // there are no locks to get wrong around the safety rules.
 type Controller struct {
-	cfg  Config
-	meds map[string]Medication
-	log  *slog.Logger
+	cfg   Config
+	meds  map[string]Medication
+	log   *slog.Logger
+	voice *voice // nil without a speaker
 
 	edges chan hw.Edge
 	wake  chan chan struct{}
@@ -155,6 +164,7 @@ type Controller struct {
 	remembered  time.Duration // monotonic time of the last Remember
 	timer       schedule.Timer
 	chimeUntil  time.Time
+	sayDue      bool // a reminder came due: say so with the chime
 	screen      []string
 	storeErr    error
 	notice      notice
@@ -206,6 +216,7 @@ func New(cfg Config) (*Controller, error) {
 	for _, m := range cfg.Medications {
 		c.meds[m.ID] = m
 	}
+	c.voice = newVoice(cfg.Board.Speaker, cfg.Language.Tag(), c.log)
 	return c, nil
 }
 
@@ -219,6 +230,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer close(c.quit)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
+	if c.voice != nil {
+		go c.voice.run(watchCtx)
+	}
 	for _, s := range []hw.Sensor{c.cfg.Board.Button, c.cfg.Board.Drop, c.cfg.Board.Lid, c.cfg.Board.Cup} {
 		if s == nil {
 			continue
@@ -415,6 +429,7 @@ func (c *Controller) commit(ctx context.Context, evs ...Event) ([]Event, error) 
 		if ev.DoseID != "" || ev.Kind == KindLidOpened || ev.Kind == KindCupLifted {
 			c.notice = notice{} // the situation changed: a stale message would mislead
 		}
+		c.sayEvent(ev)
 	}
 	if c.cfg.OnCommit != nil {
 		c.cfg.OnCommit(stored)

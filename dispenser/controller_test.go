@@ -63,6 +63,13 @@ var _ dispenser.ClockGate = (*fakeGate)(nil)
 
 func newRig(t *testing.T, start time.Time, regs []schedule.Regimen, meds ...dispenser.Medication) *rig {
 	t.Helper()
+	return newRigWith(t, start, regs, nil, meds...)
+}
+
+// newRigWith is newRig with edit changing the rig (its config, its board)
+// before the controller starts.
+func newRigWith(t *testing.T, start time.Time, regs []schedule.Regimen, edit func(*rig), meds ...dispenser.Medication) *rig {
+	t.Helper()
 	plan, err := schedule.NewPlan(regs, newYork)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +79,9 @@ func newRig(t *testing.T, start time.Time, regs []schedule.Regimen, meds ...disp
 		Clock: r.clock, Log: r.log, Board: r.board.Board, Plan: plan, Location: newYork,
 		Medications: meds, Counts: map[int]int{1: 30, 2: 30, 3: 30}, Capacity: map[int]int{1: 30, 2: 30, 3: 30},
 		Gate: r.gate,
+	}
+	if edit != nil {
+		edit(r)
 	}
 	r.start()
 	return r

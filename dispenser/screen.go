@@ -11,11 +11,6 @@ import (
 	"github.com/pillbox/pillbox/internal/i18n"
 )
 
-// en is the catalogue the screens added since the catalogues exist are
-// built from; the older ones move to it when languages are wired in
-// (issue 19, docs/languages.md).
-var en = i18n.Lookup(i18n.Base)
-
 // show puts a message on the screen for d, or until a dose changes state.
 func (c *Controller) show(now time.Time, d time.Duration, lines ...string) {
 	c.notice = notice{lines: lines, until: now.Add(d)}
@@ -40,16 +35,19 @@ func (c *Controller) render(now time.Time) {
 	problem := c.problem(now)
 	switch {
 	case c.storeErr != nil:
-		lines = []string{"Cannot save", "Pills held back", "Call caregiver"}
+		lines = c.lines("cannot_save_held_back", nil)
 		fault, ready = hw.FastBlink, hw.Off
 	case !c.trusted:
-		lines = []string{"Setting clock", "Please wait"}
+		lines = c.lines("setting_clock", nil)
 		ready = hw.Off
 	case c.active != nil || len(c.queue) > 0:
-		lines = []string{"Giving pills", "Please wait"}
+		lines = c.lines("giving_pills", nil)
 	case due:
-		lines = []string{"Time for pills", "Press the button"}
+		lines = c.lines("dose_due", nil)
 		attention, ready = hw.Blink, hw.Off
+		if c.sayDue {
+			c.say("dose_due", nil)
+		}
 		if now.Before(c.chimeUntil) {
 			buzz = hw.Blink
 			if c.loudReminder() {
@@ -57,7 +55,7 @@ func (c *Controller) render(now time.Time) {
 			}
 		}
 	case cup:
-		lines = []string{"Take your pills", "from the cup"}
+		lines = c.lines("take_from_cup", nil)
 		attention, ready = hw.On, hw.Off
 	}
 	idle := !due && !cup && c.storeErr == nil && c.trusted && c.active == nil && len(c.queue) == 0
@@ -76,7 +74,7 @@ func (c *Controller) render(now time.Time) {
 	if problem {
 		fault = hw.On
 		if idle {
-			lines = []string{"Check the cup", "Do not take", "extra pills", "Caregiver told"}
+			lines = c.lines("check_cup", nil)
 		}
 	}
 	if c.notice.lines != nil && now.Before(c.notice.until) && c.storeErr == nil {
@@ -84,6 +82,7 @@ func (c *Controller) render(now time.Time) {
 	} else {
 		c.notice = notice{}
 	}
+	c.sayDue = false
 	b := c.cfg.Board
 	set(b.Ready, ready)
 	set(b.Attention, attention)
@@ -118,13 +117,13 @@ func (c *Controller) missedLines(now time.Time) []string {
 			times = append(times, d.Scheduled)
 		}
 	}
-	what := en.Text("screen.missed_doses", i18n.Args{"count": len(missed)})
+	what := c.cfg.Language.Text("screen.missed_doses", i18n.Args{"count": len(missed)})
 	if len(times) == 1 {
-		what = en.Text("screen.missed", i18n.Args{"time": c.clockText(times[0])})
+		what = c.cfg.Language.Text("screen.missed", i18n.Args{"time": c.clockText(times[0])})
 	}
-	who := en.Text("screen.caregiver_told", nil)
+	who := c.cfg.Language.Text("screen.caregiver_told", nil)
 	if c.onIt != "" && missed[len(missed)-1].Scheduled.Before(c.onItAt) {
-		who = en.Text("screen.on_it", i18n.Args{"name": c.onIt})
+		who = c.cfg.Language.Text("screen.on_it", i18n.Args{"name": c.onIt})
 	}
 	return append(strings.Split(what, "\n"), strings.Split(who, "\n")...)
 }
@@ -196,13 +195,13 @@ func (c *Controller) nextLines(now time.Time) []string {
 		if d := c.doses[occ.ID]; d != nil && !d.State.Open() {
 			continue
 		}
-		day := ""
+		id := "next_pills"
 		if y, m, dd := occ.At.In(c.cfg.Location).Date(); !sameDay(now.In(c.cfg.Location), y, m, dd) {
-			day = " tomorrow"
+			id = "next_pills_tomorrow"
 		}
-		return []string{"Next pills", c.clockText(occ.At) + day}
+		return c.lines(id, i18n.Args{"time": c.clockText(occ.At)})
 	}
-	return []string{"No pills due"}
+	return c.lines("no_pills_due", nil)
 }
 
 func sameDay(t time.Time, y int, m time.Month, d int) bool {
@@ -210,11 +209,8 @@ func sameDay(t time.Time, y int, m time.Month, d int) bool {
 	return ty == y && tm == m && td == d
 }
 
-// clockText formats a time of day in the patient's zone and preferred style.
+// clockText formats a time of day in the patient's zone, language and
+// preferred style.
 func (c *Controller) clockText(t time.Time) string {
-	t = t.In(c.cfg.Location)
-	if c.cfg.Use24h {
-		return t.Format("15:04")
-	}
-	return t.Format("3:04 PM")
+	return c.cfg.Language.Clock(t.In(c.cfg.Location), c.cfg.ClockStyle)
 }

@@ -561,7 +561,7 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 		n.lastMsg++
 		m.ID = n.lastMsg
 		if d.ch == ChannelCall {
-			m.Body = n.text.callSay(items, now)
+			m.Body = n.text.callSay(n.text.lang(d.role), items, now)
 		} else {
 			m.Body = n.text.message(d.role, items, now)
 		}
@@ -626,7 +626,7 @@ func (n *Notifier) resolvedTexts(ctx context.Context, recent []Message, now time
 		var ids []int64
 		high := false
 		for _, e := range byRole[role] {
-			if line := n.text.resolvedLine(e.a, e.how, e.at, now); line != "" {
+			if line := n.text.resolvedLine(n.text.lang(role), e.a, e.how, e.at, now); line != "" {
 				lines = append(lines, line)
 				ids = append(ids, e.a.ID)
 				high = high || e.a.Priority == High
@@ -645,7 +645,7 @@ func (n *Notifier) resolvedTexts(ctx context.Context, recent []Message, now time
 		}
 		lim.add(c.Phone, now)
 		n.lastMsg++
-		msgs = append(msgs, Message{ID: n.lastMsg, Created: now, To: role, Phone: c.Phone, Body: n.text.resolved(lines),
+		msgs = append(msgs, Message{ID: n.lastMsg, Created: now, To: role, Phone: c.Phone, Body: n.text.resolved(n.text.lang(role), lines),
 			Priority: Low, Alerts: ids, Why: whyResolved, State: MsgQueued, NextTry: when, Updated: now})
 	}
 	return msgs

@@ -104,7 +104,8 @@ const callStatusMachine = "machine"
 
 // call is what the outbox hands the Caller for message m.
 func (t *texter) call(m Message) Call {
-	return Call{Say: m.Body, Ask: en.Text("call.ask", nil), NoKey: en.Text("call.no_key", nil)}
+	l := t.lang(m.To)
+	return Call{Say: m.Body, Ask: l.Text("call.ask", nil), NoKey: l.Text("call.no_key", nil)}
 }
 
 // HandleCallStatus acts on a call's status callback: it records the
@@ -170,10 +171,12 @@ func (n *Notifier) moveOn(ctx context.Context, m Message, now time.Time) {
 func (n *Notifier) HandleDigits(ctx context.Context, d CallDigits) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	// Until the call is found, the patient's language; then the callee's.
+	l := n.text.lang("")
 	if !n.loaded {
 		if err := n.load(ctx); err != nil {
 			n.log.Error("notify: key press not handled", "err", err)
-			return en.Text("call.other_key", nil)
+			return l.Text("call.other_key", nil)
 		}
 	}
 	now := n.cfg.Clock.Now()
@@ -184,17 +187,18 @@ func (n *Notifier) HandleDigits(ctx context.Context, d CallDigits) string {
 		} else {
 			n.log.Warn("notify: a key press already acted on came again (a replay): ignored")
 		}
-		return en.Text("call.other_key", nil)
+		return l.Text("call.other_key", nil)
 	}
 	m, ok, err := n.cfg.Store.MessageBySID(ctx, d.CallSID)
 	if err != nil || !ok || m.Channel != ChannelCall {
 		if err != nil {
 			n.log.Error("notify: key press not handled", "err", err)
 		}
-		return en.Text("call.closed", nil)
+		return l.Text("call.closed", nil)
 	}
 	c := n.pol.roles[m.To]
-	answer := en.Text("call.other_key", nil)
+	l = n.text.lang(m.To)
+	answer := l.Text("call.other_key", nil)
 	if d.Digits == "1" {
 		var targets []*Alert
 		for _, a := range n.sortedAlerts() {
@@ -203,17 +207,17 @@ func (n *Notifier) HandleDigits(ctx context.Context, d CallDigits) string {
 			}
 		}
 		if len(targets) == 0 {
-			answer = en.Text("call.closed", nil)
+			answer = l.Text("call.closed", nil)
 		} else {
 			for _, a := range targets {
 				n.ackAlert(a, m.To, now, &b)
 			}
-			answer = en.Text("call.thanks", i18n.Args{"name": c.Name})
+			answer = l.Text("call.thanks", i18n.Args{"name": c.Name})
 		}
 	}
 	if err := n.commit(ctx, b); err != nil {
 		n.log.Error("notify: key press not recorded", "err", err)
-		return en.Text("call.other_key", nil)
+		return l.Text("call.other_key", nil)
 	}
 	n.log.Info("notify: key pressed in a call", "to", m.To, "acknowledged", d.Digits == "1")
 	n.announce(ctx, b, c.Name)
@@ -265,20 +269,21 @@ func (n *Notifier) AnswerSimCall(ctx context.Context, sid string, a SimAnswer) (
 	case !ok || m.Channel != ChannelCall:
 		return "", ErrNoCall
 	}
+	l := n.text.lang(m.To)
 	u := CallUpdate{CallSID: sid, Status: CallCompleted, AnsweredBy: "human"}
 	said := ""
 	switch a {
 	case SimPressed1:
 		said = n.HandleDigits(ctx, CallDigits{CallSID: sid, Digits: "1"})
 	case SimNoKey:
-		said = en.Text("call.no_key", nil)
+		said = l.Text("call.no_key", nil)
 	case SimNoAnswer:
 		u = CallUpdate{CallSID: sid, Status: CallNoAnswer}
 	case SimBusy:
 		u = CallUpdate{CallSID: sid, Status: CallBusy}
 	case SimMachine:
 		u.AnsweredBy = "machine_end_beep"
-		said = en.Text("call.no_key", nil)
+		said = l.Text("call.no_key", nil)
 	default:
 		return "", fmt.Errorf("notify: answer call: %q is not pressed1, no-key, no-answer, busy or machine", a)
 	}

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"regexp"
@@ -53,6 +54,11 @@ type Escalation struct {
 	// late, a jam cleared, a compartment refilled, a reading back in
 	// range), unless they acknowledged it. Default true.
 	ResolvedTexts *bool `yaml:"resolved_texts"`
+	// MaxSegments bounds a caregiver's text, in SMS segments (153 GSM-7
+	// characters, or 67 UCS-2 ones, each when split): a longer text is
+	// sent in a shorter form (fewer alerts listed, no medication names,
+	// then the short form), never cut. Default 2.
+	MaxSegments int `yaml:"max_segments"`
 }
 
 // Step is one rung of an escalation ladder: a text (To) or a voice call
@@ -115,6 +121,8 @@ const (
 	DefaultPerDay        = 60
 	DefaultHelpPerHour   = 3
 	DefaultHelpPerDay    = 10
+	DefaultMaxSegments   = 2
+	maxMaxSegments       = 10
 )
 
 // DefaultDeviceReminders are the dispenser's chimes when none are configured.
@@ -198,6 +206,10 @@ func ValidateEscalation(e Escalation, contacts []Contact, meds []dispenser.Medic
 	}
 	if e.LowSupplyDays < 0 || e.LowSupplyDays > 60 {
 		l.Add("low_supply_days", "write a number of days from 1 to 60", "low_supply_days %d is out of range", e.LowSupplyDays)
+	}
+	if e.MaxSegments < 0 || e.MaxSegments > maxMaxSegments {
+		l.Add("max_segments", fmt.Sprintf("write a number of segments from 1 to %d, or leave it out for %d", maxMaxSegments, DefaultMaxSegments),
+			"max_segments %d is out of range", e.MaxSegments)
 	}
 	rl := e.RateLimits
 	for _, f := range []struct {
@@ -405,6 +417,7 @@ type policy struct {
 	resolved     bool // resolved texts
 	calls        bool // some ladder step is a call
 	patientSteps bool // some ladder step texts the patient
+	segments     int  // most SMS segments of a caregiver's text
 }
 
 // resolve applies the defaults. It fails only on input ValidateEscalation
@@ -418,6 +431,7 @@ func (e *Escalation) resolve(contacts []Contact) (policy, error) {
 		roles:    contactRoles(contacts),
 		perMed:   map[string][]Step{},
 		resolved: e.ResolvedTexts == nil || *e.ResolvedTexts,
+		segments: cmp.Or(e.MaxSegments, DefaultMaxSegments),
 	}
 	if e.RenotifyEvery != nil {
 		p.renotify = *e.RenotifyEvery

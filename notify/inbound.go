@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
 
 // HandleReply acts on a text someone sent us (Webhook's onReply; the
@@ -49,6 +50,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		return ""
 	}
 	role, contact := n.roleOf(in.From)
+	lang := n.text.lang(role)
 	label := role
 	if label == "" {
 		label = "unknown"
@@ -73,11 +75,11 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		// A stranger gets at most the short help text, whatever they sent.
 		answer, err = n.help(ctx, in.From, now, kind == ReplyHelp, &b)
 	case kind == ReplyHelp:
-		answer = n.text.helpText(true)
+		answer = n.text.helpText(lang, true)
 	case kind == ReplyAck && role != RolePatient:
-		answer, err = n.ack(ctx, role, contact, in.Reply.Code, now, &b)
+		answer, err = n.ack(ctx, lang, role, contact, in.Reply.Code, now, &b)
 	case kind == ReplyTaken && role != RolePatient:
-		answer, err = n.dispute(ctx, role, contact, in.Reply.Code, now, &b)
+		answer, err = n.dispute(ctx, lang, role, contact, in.Reply.Code, now, &b)
 	default:
 		// Nothing unasked for goes to a number that opted out.
 		num := n.numbers[in.From]
@@ -85,7 +87,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 			num.Phone, num.Helped = in.From, now
 			n.numbers[in.From] = num
 			b.Numbers = append(b.Numbers, num)
-			answer = n.text.helpText(true)
+			answer = n.text.helpText(lang, true)
 		}
 	}
 	if err != nil {
@@ -102,7 +104,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 }
 
 // ack acknowledges the alerts a caregiver's OK names. The caller holds mu.
-func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
+func (n *Notifier) ack(ctx context.Context, l *i18n.Locale, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
 	var targets []*Alert
 	if code != "" {
 		for _, a := range n.open {
@@ -111,10 +113,10 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 			}
 		}
 		if len(targets) == 0 {
-			return fmt.Sprintf("No open alert %s. Reply OK to acknowledge every alert sent to you.", code), nil
+			return l.Text("sms.ack_no_open", i18n.Args{"code": code}), nil
 		}
 		if targets[0].acked() {
-			return fmt.Sprintf("Alert %s was already acknowledged.", code), nil
+			return l.Text("sms.ack_already", i18n.Args{"code": code}), nil
 		}
 	} else {
 		texted, err := n.textedTo(ctx, c.Phone, now)
@@ -133,7 +135,7 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 			}
 		}
 		if len(targets) == 0 {
-			return "Nothing to acknowledge right now. Thank you.", nil
+			return l.Text("sms.ack_nothing", nil), nil
 		}
 	}
 	// The doses of an episode are acknowledged with it, and not counted
@@ -145,9 +147,9 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 		n.ackAlert(a, role, now, b)
 	}
 	if len(targets) == 1 {
-		return fmt.Sprintf("Thanks, %s. Alert %s acknowledged.", c.Name, targets[0].Code), nil
+		return l.Text("sms.ack_one", i18n.Args{"name": c.Name, "code": targets[0].Code}), nil
 	}
-	return fmt.Sprintf("Thanks, %s. %d alerts acknowledged.", c.Name, len(targets)), nil
+	return l.Text("sms.ack_many", i18n.Args{"name": c.Name, "count": len(targets)}), nil
 }
 
 // ackAlert records role's acknowledgement of a in b: of an episode, of
@@ -200,7 +202,7 @@ const DisputeReason = "caregiver reply"
 // the same batch. A summary alert (several doses missed at once) names no
 // dose ids, so it cannot be marked by text: the clinician can, on the
 // patient's page. The caller holds mu.
-func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
+func (n *Notifier) dispute(ctx context.Context, l *i18n.Locale, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
 	var a *Alert
 	if code != "" {
 		for _, x := range n.open {
@@ -218,9 +220,9 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 		}
 		switch {
 		case a == nil:
-			return fmt.Sprintf("No open alert %s. Reply TAKEN to mark the last missed dose texted to you.", code), nil
+			return l.Text("sms.taken_no_open", i18n.Args{"code": code}), nil
 		case a.What != CondMissed || a.Facts.DoseID == "":
-			return fmt.Sprintf("Alert %s is not about one missed dose, so nothing was marked.", code), nil
+			return l.Text("sms.taken_not_dose", i18n.Args{"code": code}), nil
 		}
 	} else {
 		texted, err := n.textedTo(ctx, c.Phone, now)
@@ -241,12 +243,12 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 		}
 		switch len(found) {
 		case 0:
-			return "No missed dose to mark. Reply TAKEN and the code from a missed-dose text to mark that dose.", nil
+			return l.Text("sms.taken_nothing", nil), nil
 		case 1:
 			a = found[0]
 		default:
 			// One word must not mark the wrong dose in a clinical record.
-			return "Several missed doses were in that text. Reply TAKEN and the code of the dose that was taken.", nil
+			return l.Text("sms.taken_several", nil), nil
 		}
 	}
 	// A repeated TAKEN adds nothing; the reports count a dose once anyway,
@@ -255,9 +257,9 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 	if err != nil {
 		return "", fmt.Errorf("notify: taken: %w", err)
 	}
-	dose := n.text.dose(a.Facts, now)
+	dose := n.text.dose(l, a.Facts, now, n.text.medNames)
 	if prev, _, _, err := ParseDisputeDetail(last.Detail); ok && err == nil && prev == a.Facts.DoseID {
-		return fmt.Sprintf("%s was already marked as taken. Thank you.", capitalise(dose)), nil
+		return l.Text("sms.taken_already", i18n.Args{"dose": dose}), nil
 	}
 	detail, err := DisputeDetail(a.Facts.DoseID, role, DisputeReason)
 	if err != nil {
@@ -267,7 +269,7 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 		n.ackAlert(a, role, now, b)
 	}
 	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindMissDisputed, Compartment: a.Facts.Compartment, Detail: detail})
-	return fmt.Sprintf("Noted: %s is marked as taken. Thank you.", dose), nil
+	return l.Text("sms.taken_done", i18n.Args{"dose": dose}), nil
 }
 
 // roleOf finds the contact a number belongs to.
@@ -350,7 +352,7 @@ func (n *Notifier) help(ctx context.Context, phone string, now time.Time, asked 
 	num.Phone, num.Helped = phone, now
 	n.numbers[phone] = num
 	b.Numbers = append(b.Numbers, num)
-	return n.text.helpText(false), nil
+	return n.text.helpText(n.text.lang(""), false), nil
 }
 
 // statusMessage finds the outbox row a status callback (a text's or a

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/internal/i18n"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -191,8 +192,14 @@ func New(cfg Config) (*Notifier, error) {
 			n.byComp[m.Compartment] = m
 		}
 	}
-	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, h24: cfg.Patient.Clock24h, medNames: pol.medNames, meds: n.meds,
+	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, clock: cfg.Patient.Clock(), medNames: pol.medNames, meds: n.meds,
+		patient: cfg.Patient.Locale(), langs: map[string]*i18n.Locale{}, segments: pol.segments, log: n.log,
 		members: n.members}
+	for role, c := range pol.roles {
+		if c.Language != "" {
+			n.text.langs[role] = i18n.Lookup(c.Language)
+		}
+	}
 	return n, nil
 }
 

@@ -106,7 +106,7 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 			if n.failingFrom.IsZero() {
 				n.failingFrom = now
 			} else if now.Sub(n.failingFrom) >= outageAfter {
-				n.setFault(ctx, faultOutage, "Texts delayed", "Retrying")
+				n.setFault(ctx, faultOutage, n.text.screen("texts_delayed", nil)...)
 			}
 		}
 		// Recorded with a fresh context: a shutdown must not leave the
@@ -124,15 +124,15 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 	}
 	switch {
 	case f.Config:
-		n.setFault(ctx, faultConfig, "Texts not sent", "Check SMS setup")
+		n.setFault(ctx, faultConfig, n.text.screen("texts_not_sent", nil)...)
 	case f.Code == codeUnsubscribed:
 		b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSOptOut, Detail: "to=" + m.To + " source=provider"})
 		n.optOut(m.Phone, now, &b)
 	case m.Channel == ChannelCall:
-		n.setFault(ctx, faultRecipient(m.To), strings.Split(en.Text("screen.call_failed_caregiver",
-			i18n.Args{"n": strings.TrimPrefix(m.To, RoleCaregiver)}), "\n")...)
+		n.setFault(ctx, faultRecipient(m.To), n.text.screen("call_failed_caregiver",
+			i18n.Args{"n": strings.TrimPrefix(m.To, RoleCaregiver)})...)
 	default:
-		n.setFault(ctx, faultRecipient(m.To), "Text to "+shortRole(m.To), "failed: number?")
+		n.setFault(ctx, faultRecipient(m.To), n.text.failedScreen(m.To)...)
 	}
 	if err := n.record(ctx, b); err != nil {
 		return time.Time{}, err
@@ -196,11 +196,6 @@ func (n *Notifier) msgEvent(at time.Time, k dispenser.Kind, m Message, detail st
 		detail = "via=call " + detail
 	}
 	return dispenser.Event{Time: at, Kind: k, Detail: fmt.Sprintf("msg=%d to=%s %s", m.ID, m.To, detail)}
-}
-
-// shortRole fits a role on a 16-character display line.
-func shortRole(role string) string {
-	return strings.Replace(role, RoleCaregiver, "carer ", 1)
 }
 
 func (n *Notifier) setFault(ctx context.Context, key string, lines ...string) {

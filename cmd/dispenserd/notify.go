@@ -183,7 +183,7 @@ func newSender(r *running) (notify.Sender, *webhookConfig, error) {
 		r.log.Error("notify: texts are held in the outbox until the Twilio auth token is installed", "err", err)
 		r.services = append(r.services, func(ctx context.Context) error {
 			if _, err := r.ctrl.Status(ctx); err == nil {
-				if err := r.ctrl.SetFault(ctx, "sms-token", "Texts not set up", "Call installer"); err != nil {
+				if err := r.ctrl.SetFault(ctx, "sms-token", strings.Split(r.file.Patient.Locale().Text("screen.texts_not_set_up", nil), "\n")...); err != nil {
 					r.log.Error("notify: cannot show a fault on the device", "err", err)
 				}
 			}

@@ -163,8 +163,9 @@ func to(role string) func(dispenser.Event) bool {
 }
 
 // withTwilio is the example config sending through the stand-in, with the
-// webhooks' own listener at hook (none when hook is "").
-func withTwilio(t testing.TB, stand *twiliotest.Server, hook string) string {
+// webhooks' own listener at hook (none when hook is ""), and the other
+// replacements of exampleWith.
+func withTwilio(t testing.TB, stand *twiliotest.Server, hook string, replace ...string) string {
 	t.Helper()
 	twilioHTTP = stand.Client()
 	t.Cleanup(func() { twilioHTTP = nil })
@@ -173,8 +174,8 @@ func withTwilio(t testing.TB, stand *twiliotest.Server, hook string) string {
 	if hook != "" {
 		public = "    public_url: http://" + hook + "\n    listen: " + hook + "\n"
 	}
-	return exampleWith(t, "  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\"",
-		"  twilio:\n    account_sid: "+testAccount+"\n    from: \""+testFrom+"\"\n    in_sim: true\n"+public+"#")
+	return exampleWith(t, append([]string{"  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\"",
+		"  twilio:\n    account_sid: " + testAccount + "\n    from: \"" + testFrom + "\"\n    in_sim: true\n" + public + "#"}, replace...)...)
 }
 
 // The daemon in sim mode, with Twilio configured against the stand-in: a

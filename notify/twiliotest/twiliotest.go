@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pillbox/pillbox/notify/segment"
 )
 
 // Fault is a failure the server can be told to produce instead of its
@@ -516,44 +518,9 @@ func newSID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// GSM 03.38: the basic set costs one septet, the extension set two.
-const (
-	gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
-		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-	gsmExt = "\f^{}\\[~]|€"
-)
-
-// Segments returns how many SMS segments body takes: GSM-7 when every
-// character is in the GSM set (160 septets, 153 per part when split),
-// otherwise UCS-2 (70 UTF-16 units, 67 per part).
-func Segments(body string) int {
-	septets, gsm := 0, true
-	for _, r := range body {
-		switch {
-		case strings.ContainsRune(gsmBasic, r):
-			septets++
-		case strings.ContainsRune(gsmExt, r):
-			septets += 2
-		default:
-			gsm = false
-		}
-	}
-	if gsm {
-		return parts(septets, 160, 153)
-	}
-	units := 0
-	for _, r := range body {
-		units++
-		if r > 0xFFFF {
-			units++
-		}
-	}
-	return parts(units, 70, 67)
-}
-
-func parts(n, single, multi int) int {
-	if n <= single {
-		return 1
-	}
-	return (n + multi - 1) / multi
-}
+// Segments returns how many SMS segments body takes, by Twilio's rules
+// as package segment counts them: GSM-7 when every character is in the
+// GSM set (160 septets, 153 a part when split), otherwise UCS-2 (70
+// UTF-16 units, 67 a part). An empty body is one segment, as Twilio
+// bills it.
+func Segments(body string) int { return max(segment.Count(body).Segments, 1) }

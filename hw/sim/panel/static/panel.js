@@ -14,6 +14,7 @@ const state = {
   seen: new Set(),  // log seqs shown
   sms: null,        // true once /api/sim/sms answered, false if absent
   displayVersion: '',
+  speechSeq: null,  // the last prompt shown
   instance: '',     // the daemon run the page shows
   readings: [],     // the latest stored readings, oldest first
   readingSeq: 0,    // the last reading seq fetched
@@ -242,6 +243,7 @@ function onFrame(f) {
   const prev = state.frame;
   state.frame = f;
   renderDisplay(f.display);
+  renderSpeech(f.speech);
   renderLights(f.lights);
   renderPhysical(f);
   renderCompartments();
@@ -270,6 +272,22 @@ function renderDisplay(d) {
     img.dataset.version = d.version;
   };
   next.src = src;
+}
+
+// renderSpeech shows what the speaker said and, when asked, plays it: the
+// same audio espeak-ng rendered for the dispenser's speaker. A prompt that
+// was already over when the page saw it is shown, not played.
+function renderSpeech(s) {
+  if (!s) return;
+  $('voice').hidden = false;
+  const live = $('speech-text');
+  if (live.textContent !== s.text) live.textContent = s.text;
+  live.lang = s.lang;
+  if (s.seq === state.speechSeq) return;
+  const first = state.speechSeq === null;
+  state.speechSeq = s.seq;
+  if (first || !s.speaking || !$('speech-play').checked) return;
+  new Audio('/api/sim/speech.wav?seq=' + s.seq).play().catch(() => {});
 }
 
 function renderLights(lights) {
@@ -935,7 +953,26 @@ function connect() {
   es.addEventListener('world', (e) => onFrame(JSON.parse(e.data)));
 }
 
+// High contrast: the page's toggle, remembered in this browser; until it
+// is used, what the system asks for (prefers-contrast: more).
+function initContrast() {
+  const btn = $('contrast');
+  const apply = (more) => {
+    document.documentElement.dataset.contrast = more ? 'more' : 'normal';
+    btn.setAttribute('aria-pressed', String(more));
+  };
+  let stored = null;
+  try { stored = localStorage.getItem('pillbox-contrast'); } catch (e) { /* storage off */ }
+  apply(stored ? stored === 'more' : matchMedia('(prefers-contrast: more)').matches);
+  btn.addEventListener('click', () => {
+    const more = document.documentElement.dataset.contrast !== 'more';
+    try { localStorage.setItem('pillbox-contrast', more ? 'more' : 'normal'); } catch (e) { /* storage off */ }
+    apply(more);
+  });
+}
+
 function init() {
+  initContrast();
   $('press').addEventListener('pointerdown', () => { pointerDownAt = performance.now(); });
   $('press').addEventListener('click', pressButton);
   $('hold').addEventListener('click', holdButton);
