@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/internal/browsertest"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
@@ -113,7 +113,7 @@ func TestBrowserReports(t *testing.T) {
 	defer stopBegin()
 	nextDone, stopDone := pull(progress)
 	defer stopDone()
-	for _, f := range ExportFormats {
+	for _, f := range report.Formats {
 		do("download "+f, chromedp.Click(chromedp.CSS(`p.exports a[href*="/`+f+`"]`), chromedp.NodeVisible))
 		begin, err := nextBegin()
 		if err != nil {
@@ -182,21 +182,21 @@ func pull[E any](seq func(func(E, error) bool)) (next func() (E, error), stop fu
 func checkDownload(t *testing.T, format string, b []byte) {
 	t.Helper()
 	switch format {
-	case exportDoses, exportReadings:
+	case report.FormatDoses, report.FormatReadings:
 		rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-		want := adherence.DoseCSVHeader
-		if format == exportReadings {
-			want = adherence.ReadingCSVHeader
+		want := report.DoseCSVHeader
+		if format == report.FormatReadings {
+			want = report.ReadingCSVHeader
 		}
 		if err != nil || len(rows) < 20 || strings.Join(rows[0], ",") != strings.Join(want, ",") {
 			t.Errorf("downloaded %s: %d rows, header %v, err %v", format, len(rows), rows[0], err)
 		}
-	case exportJSON:
-		var rep adherence.Report
+	case report.FormatJSON:
+		var rep report.Report
 		if err := json.Unmarshal(b, &rep); err != nil || rep.Overall.Scheduled == 0 {
 			t.Errorf("downloaded %s: %v, %d doses scheduled", format, err, rep.Overall.Scheduled)
 		}
-	case exportFHIR:
+	case report.FormatFHIR:
 		if ok, out := fhirvalidate.Run(t, b); !ok {
 			t.Errorf("downloaded FHIR bundle does not validate:\n%.2000s", out)
 		}

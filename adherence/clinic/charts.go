@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/hw/vital"
 )
 
@@ -24,14 +24,14 @@ type outcomeLook struct {
 	rank                int // the worst outcome of a cell wins
 }
 
-var looks = map[adherence.Outcome]outcomeLook{
-	adherence.OutcomeTaken:     {"#2e7d32", "✓", "taken", 0},
-	adherence.OutcomePending:   {"#ffffff", "·", "pending", 1},
-	adherence.OutcomeSkipped:   {"#9e9e9e", "–", "skipped", 2},
-	adherence.OutcomeNotTaken:  {"#ef6c00", "◐", "left in the cup", 3},
-	adherence.OutcomeUncertain: {"#f9a825", "?", "uncertain", 4},
-	adherence.OutcomeJammed:    {"#6a1b9a", "!", "jammed", 5},
-	adherence.OutcomeMissed:    {"#c62828", "✗", "missed", 6},
+var looks = map[report.Outcome]outcomeLook{
+	report.OutcomeTaken:     {"#2e7d32", "✓", "taken", 0},
+	report.OutcomePending:   {"#ffffff", "·", "pending", 1},
+	report.OutcomeSkipped:   {"#9e9e9e", "–", "skipped", 2},
+	report.OutcomeNotTaken:  {"#ef6c00", "◐", "left in the cup", 3},
+	report.OutcomeUncertain: {"#f9a825", "?", "uncertain", 4},
+	report.OutcomeJammed:    {"#6a1b9a", "!", "jammed", 5},
+	report.OutcomeMissed:    {"#c62828", "✗", "missed", 6},
 }
 
 // lateLook marks a dose taken outside its window.
@@ -47,8 +47,8 @@ type LegendItem struct {
 // HeatmapLegend lists the heatmap's colours and symbols.
 func HeatmapLegend() []LegendItem {
 	var out []LegendItem
-	for _, o := range []adherence.Outcome{adherence.OutcomeTaken, "late", adherence.OutcomeMissed, adherence.OutcomeNotTaken,
-		adherence.OutcomeSkipped, adherence.OutcomeJammed, adherence.OutcomeUncertain, adherence.OutcomePending} {
+	for _, o := range []report.Outcome{report.OutcomeTaken, "late", report.OutcomeMissed, report.OutcomeNotTaken,
+		report.OutcomeSkipped, report.OutcomeJammed, report.OutcomeUncertain, report.OutcomePending} {
 		l, ok := looks[o]
 		if o == "late" {
 			l, ok = lateLook, true
@@ -74,13 +74,13 @@ func darkFill(fill string) bool { return fill != "#ffffff" && fill != "#f9a825" 
 // heatmap draws the scheduled doses of the period: a row per day, a
 // column per scheduled local time; a cell with several doses shows the
 // worst outcome and names each in its tooltip.
-func heatmap(r *adherence.Report, loc *time.Location) template.HTML {
+func heatmap(r *report.Report, loc *time.Location) template.HTML {
 	var times []string
 	type cell struct {
 		look  outcomeLook
 		lines []string
 	}
-	cells := map[adherence.Day]map[string]*cell{}
+	cells := map[report.Day]map[string]*cell{}
 	for _, d := range r.Doses {
 		if d.PRN {
 			continue
@@ -90,11 +90,11 @@ func heatmap(r *adherence.Report, loc *time.Location) template.HTML {
 			times = append(times, t)
 		}
 		l := looks[d.Outcome]
-		if d.Outcome == adherence.OutcomeTaken && !d.OnTime {
+		if d.Outcome == report.OutcomeTaken && !d.OnTime {
 			l = lateLook
 		}
 		if d.FalseMiss != nil {
-			l = outcomeLook{looks[adherence.OutcomeTaken].fill, "✓", "reported taken", 0}
+			l = outcomeLook{looks[report.OutcomeTaken].fill, "✓", "reported taken", 0}
 		}
 		if cells[d.Day] == nil {
 			cells[d.Day] = map[string]*cell{}
@@ -120,7 +120,7 @@ func heatmap(r *adherence.Report, loc *time.Location) template.HTML {
 		fmt.Fprintf(&b, `<text x="%d" y="14" class="hm-h">%s</text>`, left+i*cw+cw/2, t)
 	}
 	for i := range days {
-		day := r.Period.From + adherence.Day(i)
+		day := r.Period.From + report.Day(i)
 		y := top + i*ch
 		fmt.Fprintf(&b, `<text x="0" y="%d" class="hm-d">%s</text>`, y+12, day.Date().Format("Mon 2006-01-02"))
 		for j, t := range times {
@@ -172,7 +172,7 @@ func y01(v float64, h int) float64 { return 2 + (1-v)*float64(h-4) }
 func bar(v float64, label string) template.HTML {
 	const w, h = 100, 12
 	fill := "#2e7d32"
-	if v < adherence.PDCThreshold {
+	if v < report.PDCThreshold {
 		fill = "#c62828"
 	}
 	return template.HTML(fmt.Sprintf(`<svg class="bar" role="img" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg"><title>%s</title><rect width="%d" height="%d" fill="#eee"/><rect width="%.1f" height="%d" fill="%s"/><line x1="80" x2="80" y1="0" y2="%d" stroke="#000" stroke-dasharray="2,1"/></svg>`,
@@ -213,7 +213,7 @@ type ChartRow struct {
 // the band shaded and abnormal values marked: the patient's alert
 // thresholds where their dispenser sent them, else the default reference
 // range, and the legend says which.
-func vitalsCharts(r *adherence.Report, loc *time.Location) []Chart {
+func vitalsCharts(r *report.Report, loc *time.Location) []Chart {
 	from, to := r.Period.From.Start(loc), r.Period.To.Start(loc)
 	var out []Chart
 	for _, group := range chartOf {
@@ -238,14 +238,14 @@ func vitalsCharts(r *adherence.Report, loc *time.Location) []Chart {
 }
 
 // bandOf gives a quantity's band and where it comes from
-// (adherence.Report.Band).
+// (report.Report.Band).
 type bandOf func(vital.Quantity) (b vital.Band, source string, ok bool)
 
 // bandNames are how the charts name a band's source, so that a clinician
 // knows whether the shading is this patient's or everyone's.
 var bandNames = map[string]string{
-	adherence.RangePatient: "patient's alert thresholds",
-	adherence.RangeDefault: "default reference range",
+	report.RangePatient: "patient's alert thresholds",
+	report.RangeDefault: "default reference range",
 }
 
 // bandLegend says what a chart's bands are and where they come from:

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/hw/vital"
 )
 
@@ -24,12 +24,12 @@ func TestChartBands(t *testing.T) {
 		{reading(8, vital.Systolic, 165), reading(32, vital.Systolic, 120)},
 		{reading(8, vital.Diastolic, 105), reading(32, vital.Diastolic, 80)},
 	}
-	custom := &adherence.VitalThresholds{GlucoseLow: 80, GlucoseHigh: 180, CrisisSystolic: 160, CrisisDiastolic: 100, SpO2Scale: 1}
+	custom := &report.VitalThresholds{GlucoseLow: 80, GlucoseHigh: 180, CrisisSystolic: 160, CrisisDiastolic: 100, SpO2Scale: 1}
 	tests := []struct {
 		name         string
 		group        []series
 		rs           [][]vital.Reading
-		th           *adherence.VitalThresholds
+		th           *report.VitalThresholds
 		legend, desc string
 		abnormal     int
 	}{

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/notify/vitals"
@@ -36,15 +36,15 @@ func TestHeartbeatPartsStay(t *testing.T) {
 	if code, _, body := e.postBatch(e.tokA, string(j)); code != http.StatusOK {
 		t.Fatalf("POST with a profile = %d %s", code, body)
 	}
-	report := func() *adherence.Report {
+	build := func() *report.Report {
 		t.Helper()
 		in, err := e.store.ReportInput(e.ctx, e.patA, t0.Add(-24*time.Hour), t0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return adherence.BuildReport(in)
+		return report.Build(in)
 	}
-	before := report()
+	before := build()
 
 	old, err := os.ReadFile("testdata/sync-v1-before-profile.json")
 	if err != nil {
@@ -62,7 +62,7 @@ func TestHeartbeatPartsStay(t *testing.T) {
 		setup.Thresholds == nil || setup.Thresholds.GlucoseLow != 80 {
 		t.Errorf("setup after a batch without a profile = %+v, want the zone, regimen and thresholds of the profile before", setup)
 	}
-	after := report()
+	after := build()
 	if after.Timezone != before.Timezone || after.Timezone != "America/New_York" || after.Overall.Scheduled != 1 || after.Overall.Taken != 1 {
 		t.Errorf("report after the older batch: zone %s, %d of %d taken; want America/New_York and the 03:00 dose taken",
 			after.Timezone, after.Overall.Taken, after.Overall.Scheduled)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 )
 
 // pageFuncs are the functions the page templates may call.
@@ -37,7 +37,7 @@ func pageFuncs() template.FuncMap {
 		"clock":     func(t time.Time, loc *time.Location) string { return t.In(loc).Format("Jan 2 15:04") },
 		"list":      func(s ...string) []string { return s },
 		"deref":     func(p *float64) float64 { return *p },
-		"last":      func(d adherence.Day) adherence.Day { return d - 1 },
+		"last":      func(d report.Day) report.Day { return d - 1 },
 		"role":      roleText,
 		"words":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 		"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
@@ -89,7 +89,7 @@ func mins(d time.Duration) string {
 }
 
 // alertText says what an alert was about, from its condition key.
-func alertText(a adherence.AlertRecord) string {
+func alertText(a report.AlertRecord) string {
 	_, rest, _ := strings.Cut(a.Key, ":")
 	switch a.Kind {
 	case "dose":

@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 )
 
 // The clinician's reports: the panel sorted by need, the patient page
@@ -23,13 +22,13 @@ import (
 
 func (s *Server) reportRoutes() []route {
 	return []route{
-		{"GET", "/patients/{patient}/doses.csv", accessPatient, s.export(exportDoses)},
-		{"GET", "/patients/{patient}/readings.csv", accessPatient, s.export(exportReadings)},
-		{"GET", "/patients/{patient}/report.json", accessPatient, s.export(exportJSON)},
-		{"GET", "/patients/{patient}/fhir.json", accessPatient, s.export(exportFHIR)},
+		{"GET", "/patients/{patient}/doses.csv", accessPatient, s.export(report.FormatDoses)},
+		{"GET", "/patients/{patient}/readings.csv", accessPatient, s.export(report.FormatReadings)},
+		{"GET", "/patients/{patient}/report.json", accessPatient, s.export(report.FormatJSON)},
+		{"GET", "/patients/{patient}/fhir.json", accessPatient, s.export(report.FormatFHIR)},
 		{"POST", "/patients/{patient}/false-misses", accessPatient, s.falseMiss},
-		{"GET", "/api/v1/patients/{patient}/report", accessPatient, s.export(exportJSON)},
-		{"GET", "/api/v1/patients/{patient}/fhir", accessPatient, s.export(exportFHIR)},
+		{"GET", "/api/v1/patients/{patient}/report", accessPatient, s.export(report.FormatJSON)},
+		{"GET", "/api/v1/patients/{patient}/fhir", accessPatient, s.export(report.FormatFHIR)},
 	}
 }
 
@@ -42,7 +41,7 @@ const (
 // PanelRow is one patient on the panel page.
 type PanelRow struct {
 	PanelEntry
-	Stats   adherence.PanelStats
+	Stats   report.PanelStats
 	Spark   template.HTML
 	Profile bool // the dispenser sent its profile (zone, regimens)
 }
@@ -102,7 +101,7 @@ func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		st := adherence.SummarizePanel(evs, setup.Location, at, panelDays, panelWeeks)
+		st := report.SummarizePanel(evs, setup.Location, at, panelDays, panelWeeks)
 		rows[i] = PanelRow{PanelEntry: e, Stats: st, Profile: setup.Location != nil,
 			Spark: sparkline(st.Weekly, fmt.Sprintf("Weekly adherence of %s over %d weeks", e.Patient.DisplayName, panelWeeks))}
 	}
@@ -118,94 +117,10 @@ func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 	}{rows, panelDays}})
 }
 
-// ReportPeriod reads the period of a page or an export: ?days=N (1 to
-// 731, counting today), or ?from= and ?to= as dates in the patient's zone
-// (to included) or RFC 3339 instants. def is the default number of days.
-func ReportPeriod(q url.Values, now time.Time, loc *time.Location, def int) (from, to time.Time, days int, err error) {
-	days = def
-	if v := q.Get("days"); v != "" {
-		if days, err = strconv.Atoi(v); err != nil || days < 1 || days > 731 {
-			return from, to, 0, errors.New("days: want a number from 1 to 731")
-		}
-	}
-	p := adherence.LastDays(days, now, loc)
-	from, to = p.From.Start(loc), p.To.Start(loc)
-	parse := func(name string, end bool) (time.Time, bool, error) {
-		v := q.Get(name)
-		if v == "" {
-			return time.Time{}, false, nil
-		}
-		if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
-			if end {
-				t = t.AddDate(0, 0, 1)
-			}
-			return t, true, nil
-		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return t, false, fmt.Errorf("%s: want a date such as 2026-03-08 or an RFC 3339 time", name)
-		}
-		return t, true, nil
-	}
-	if t, ok, err := parse("from", false); err != nil {
-		return from, to, 0, err
-	} else if ok {
-		from = t
-	}
-	if t, ok, err := parse("to", true); err != nil {
-		return from, to, 0, err
-	} else if ok {
-		to = t
-	}
-	if !from.Before(to) || to.Sub(from) > 732*24*time.Hour {
-		return from, to, 0, errors.New("the period must run forward and span at most two years")
-	}
-	return from, to, adherence.PeriodOf(from, to, loc).Days(), nil
-}
-
-// ExportDays is the period of an export that names none: the last 30
-// days.
-const ExportDays = 30
-
-// Export formats.
-const (
-	exportDoses    = "doses.csv"
-	exportReadings = "readings.csv"
-	exportJSON     = "report.json"
-	exportFHIR     = "fhir.json"
-)
-
-// WriteExport writes a report in one of the export formats; pillctl
-// writes its files with it too.
-func WriteExport(rep *adherence.Report, format string, w io.Writer) error {
-	switch format {
-	case exportDoses:
-		return rep.WriteDosesCSV(w)
-	case exportReadings:
-		return rep.WriteReadingsCSV(w)
-	case exportJSON:
-		return rep.WriteJSON(w)
-	case exportFHIR:
-		return rep.WriteFHIR(w)
-	}
-	return fmt.Errorf("clinic: unknown export format %q", format)
-}
-
-// ExportFormats are the files of a patient's export.
-var ExportFormats = []string{exportDoses, exportReadings, exportJSON, exportFHIR}
-
-var contentTypes = map[string]string{exportDoses: "text/csv; charset=utf-8", exportReadings: "text/csv; charset=utf-8",
-	exportJSON: "application/json", exportFHIR: "application/fhir+json"}
-
-// ExportName is the file name of a patient's export.
-func ExportName(patientID string, p adherence.Period, format string) string {
-	return fmt.Sprintf("pillbox-%s-%s-to-%s-%s", patientID, p.From, p.To-1, format)
-}
-
 // reportQuery is what a report request asks for: the patient's setup, the
 // report's "now" and the period (def days unless the query names one).
 type reportQuery struct {
-	setup    adherence.Setup
+	setup    report.Setup
 	loc      *time.Location
 	now      time.Time
 	from, to time.Time
@@ -226,7 +141,7 @@ func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request, c *call, de
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return q, false
 	}
-	if q.from, q.to, q.days, err = ReportPeriod(r.URL.Query(), q.now, q.loc, def); err != nil {
+	if q.from, q.to, q.days, err = report.ParsePeriod(r.URL.Query(), q.now, q.loc, def); err != nil {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return q, false
 	}
@@ -236,7 +151,7 @@ func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request, c *call, de
 func (s *Server) export(format string) func(http.ResponseWriter, *http.Request, *call) {
 	return func(w http.ResponseWriter, r *http.Request, c *call) {
 		ctx := r.Context()
-		q, ok := s.reportQuery(w, r, c, ExportDays)
+		q, ok := s.reportQuery(w, r, c, report.DefaultDays)
 		if !ok {
 			return
 		}
@@ -246,9 +161,9 @@ func (s *Server) export(format string) func(http.ResponseWriter, *http.Request, 
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		rep := adherence.BuildReport(in)
+		rep := report.Build(in)
 		var buf bytes.Buffer
-		if err := WriteExport(rep, format, &buf); err != nil {
+		if err := report.Write(rep, format, &buf); err != nil {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
@@ -256,15 +171,15 @@ func (s *Server) export(format string) func(http.ResponseWriter, *http.Request, 
 			fmt.Sprintf("format=%s from=%s to=%s", format, rep.Period.From, rep.Period.To-1)) {
 			return
 		}
-		w.Header().Set("Content-Type", contentTypes[format])
+		w.Header().Set("Content-Type", report.ContentType(format))
 		if !isAPI(r.URL.Path) {
-			w.Header().Set("Content-Disposition", `attachment; filename="`+ExportName(c.patient.ID, rep.Period, format)+`"`)
+			w.Header().Set("Content-Disposition", `attachment; filename="`+report.FileName(c.patient.ID, rep.Period, format)+`"`)
 		}
 		w.Write(buf.Bytes())
 	}
 }
 
-func setupLoc(s adherence.Setup) *time.Location {
+func setupLoc(s report.Setup) *time.Location {
 	if s.Location == nil {
 		return time.UTC
 	}
@@ -274,15 +189,15 @@ func setupLoc(s adherence.Setup) *time.Location {
 // MedWindows is one medication's adherence over the last 7, 30 and 90
 // days.
 type MedWindows struct {
-	adherence.MedicationReport
+	report.MedicationReport
 	Windows []WindowRates
 }
 
 // WindowRates are a medication's figures over one window.
 type WindowRates struct {
 	Days  int
-	Stats adherence.DoseStats
-	Rates adherence.Rates
+	Stats report.DoseStats
+	Rates report.Rates
 	Bar   template.HTML
 }
 
@@ -290,7 +205,7 @@ type WindowRates struct {
 type PatientPage struct {
 	Patient    Patient
 	Devices    []Device
-	Report     *adherence.Report
+	Report     *report.Report
 	Loc        *time.Location // the patient's zone
 	Days       int
 	Query      template.URL // the period, for links (url.Values.Encode: safe in a URL)
@@ -299,7 +214,7 @@ type PatientPage struct {
 	DoseRows   template.HTML
 	Legend     []LegendItem
 	Meds       []MedWindows
-	Charts     []adherence.VitalStats
+	Charts     []report.VitalStats
 	VitalChart []Chart
 	Message    string
 	Now        time.Time
@@ -326,7 +241,7 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 	setup, loc, now, from, to, days := q.setup, q.loc, q.now, q.from, q.to, q.days
 	// Read enough for the 90-day figures whatever the period shown.
 	readFrom, readTo := from, to
-	if d := adherence.LastDays(90, now, loc).From.Start(loc); d.Before(readFrom) {
+	if d := report.LastDays(90, now, loc).From.Start(loc); d.Before(readFrom) {
 		readFrom = d
 	}
 	if now.After(readTo) {
@@ -353,23 +268,23 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	in.From, in.To = from, to
-	rep := adherence.BuildReport(in)
+	rep := report.Build(in)
 	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil,
 		Heatmap: heatmap(rep, loc), DoseRows: doseRows(rep, loc, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
 		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: notices[r.URL.Query().Get("msg")], ClockFlagged: flagged, SetAside: aside}
-	marks := adherence.Marks{}
+	marks := report.Marks{}
 	for id := range in.Marks {
 		marks[id] = true
 	}
-	ds := adherence.FoldDoses(in.Events)
+	ds := report.FoldDoses(in.Events)
 	for _, m := range rep.Medications {
 		if m.PRN {
 			continue
 		}
 		mw := MedWindows{MedicationReport: m}
 		for _, n := range windows {
-			st := adherence.Summarize(ds, adherence.LastDays(n, now, loc), loc, m.ID, rep.Late, marks)
-			rt := adherence.RatesOf(st)
+			st := report.Summarize(ds, report.LastDays(n, now, loc), loc, m.ID, rep.Late, marks)
+			rt := report.RatesOf(st)
 			mw.Windows = append(mw.Windows, WindowRates{Days: n, Stats: st, Rates: rt,
 				Bar: bar(rt.Taking, fmt.Sprintf("%s: %.0f%% of doses taken over %d days", m.ID, 100*rt.Taking, n))})
 		}

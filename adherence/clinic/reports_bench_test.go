@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -43,10 +44,10 @@ func BenchmarkPatientPage(b *testing.B) {
 	})
 	b.Run("report", func(b *testing.B) {
 		for b.Loop() {
-			adherence.BuildReport(in)
+			report.Build(in)
 		}
 	})
-	rep := adherence.BuildReport(in)
+	rep := report.Build(in)
 	b.Run("render", func(b *testing.B) {
 		var buf bytes.Buffer
 		for b.Loop() {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
@@ -91,10 +91,10 @@ func TestExports(t *testing.T) {
 		return w.Body.Bytes()
 	}
 	var rep struct {
-		Overall adherence.DoseStats    `json:"overall"`
-		Doses   []json.RawMessage      `json:"doses"`
-		Vitals  []adherence.VitalStats `json:"vitals"`
-		PDC     []adherence.PDCResult  `json:"pdc"`
+		Overall report.DoseStats    `json:"overall"`
+		Doses   []json.RawMessage   `json:"doses"`
+		Vitals  []report.VitalStats `json:"vitals"`
+		PDC     []report.PDCResult  `json:"pdc"`
 	}
 	if err := json.Unmarshal(get(base+"/report.json?days=30"), &rep); err != nil {
 		t.Fatalf("report.json: %v", err)
@@ -107,8 +107,8 @@ func TestExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(doses[0], adherence.DoseCSVHeader) || len(doses)-1 != len(rep.Doses) {
-		t.Errorf("doses.csv: header %v and %d rows, want %v and %d rows (one per dose)", doses[0], len(doses)-1, adherence.DoseCSVHeader, len(rep.Doses))
+	if !slices.Equal(doses[0], report.DoseCSVHeader) || len(doses)-1 != len(rep.Doses) {
+		t.Errorf("doses.csv: header %v and %d rows, want %v and %d rows (one per dose)", doses[0], len(doses)-1, report.DoseCSVHeader, len(rep.Doses))
 	}
 	readings, err := csv.NewReader(bytes.NewReader(get(base + "/readings.csv?days=30"))).ReadAll()
 	if err != nil {
@@ -170,7 +170,7 @@ func TestFalseMiss(t *testing.T) {
 	}
 	falseMisses := func() int {
 		var rep struct {
-			Overall adherence.DoseStats `json:"overall"`
+			Overall report.DoseStats `json:"overall"`
 		}
 		w := e.do("GET", "/patients/"+e.patA.ID+"/report.json?days=30", aliceCookie, "")
 		if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil {
@@ -243,7 +243,7 @@ func TestNoticeOnlyByID(t *testing.T) {
 func TestNeedOrder(t *testing.T) {
 	row := func(name string, silent bool, high, open int, taking float64, scheduled int) PanelRow {
 		return PanelRow{PanelEntry: PanelEntry{Patient: Patient{DisplayName: name}, Silent: silent},
-			Stats: adherence.PanelStats{OpenHigh: high, OpenAlerts: open, Taking: taking, Scheduled: scheduled}}
+			Stats: report.PanelStats{OpenHigh: high, OpenAlerts: open, Taking: taking, Scheduled: scheduled}}
 	}
 	rows := []PanelRow{
 		row("no doses", false, 0, 0, 0, 0),
@@ -261,65 +261,6 @@ func TestNeedOrder(t *testing.T) {
 	if want := []string{"silent", "high alert", "alert", "poor", "good", "no doses"}; !slices.Equal(got, want) {
 		t.Errorf("panel order = %v, want %v", got, want)
 	}
-}
-
-func TestReportPeriod(t *testing.T) {
-	now := time.Date(2026, 3, 10, 15, 0, 0, 0, nyc)
-	tests := []struct {
-		query    string
-		from, to string
-		days     int
-		err      string
-	}{
-		{"", "2026-03-01T00:00:00-05:00", "2026-03-11T00:00:00-04:00", 10, ""},
-		{"days=1", "2026-03-10T00:00:00-04:00", "2026-03-11T00:00:00-04:00", 1, ""},
-		// Across spring forward: local midnights, 8 days.
-		{"from=2026-03-05&to=2026-03-12", "2026-03-05T00:00:00-05:00", "2026-03-13T00:00:00-04:00", 8, ""},
-		{"from=2026-03-05T12:00:00Z", "2026-03-05T07:00:00-05:00", "2026-03-11T00:00:00-04:00", 6, ""},
-		{"days=732", "", "", 0, "days: want a number from 1 to 731"},
-		{"from=2026-03-09&to=2026-03-01", "", "", 0, "must run forward"},
-		{"to=soon", "", "", 0, "to: want a date"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.query, func(t *testing.T) {
-			q, _ := url.ParseQuery(tc.query)
-			from, to, days, err := ReportPeriod(q, now, nyc, 10)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Errorf("ReportPeriod(%s) error = %v, want %q", tc.query, err, tc.err)
-				}
-				return
-			}
-			if err != nil || from.In(nyc).Format(time.RFC3339) != tc.from || to.In(nyc).Format(time.RFC3339) != tc.to || days != tc.days {
-				t.Errorf("ReportPeriod(%s) = %v, %v, %d, %v; want %s, %s, %d", tc.query, from.In(nyc).Format(time.RFC3339),
-					to.In(nyc).Format(time.RFC3339), days, err, tc.from, tc.to, tc.days)
-			}
-		})
-	}
-}
-
-// FuzzReportPeriod: a period from any query is a period or an error,
-// never a panic, and an accepted one runs forward and spans at most two
-// years.
-func FuzzReportPeriod(f *testing.F) {
-	for _, s := range []string{"days=30", "from=2026-03-01&to=2026-03-08", "from=2026-03-08T07:00:00Z", "days=-1",
-		"to=9999-12-31", "from=0001-01-01&to=9999-12-31", "days=731&from=2026-01-01"} {
-		f.Add(s)
-	}
-	now := time.Date(2026, 3, 10, 15, 0, 0, 0, nyc)
-	f.Fuzz(func(t *testing.T, query string) {
-		q, err := url.ParseQuery(query)
-		if err != nil {
-			return
-		}
-		from, to, days, err := ReportPeriod(q, now, nyc, 30)
-		if err != nil {
-			return
-		}
-		if !from.Before(to) || to.Sub(from) > 732*24*time.Hour || days < 1 || days > 733 {
-			t.Errorf("ReportPeriod(%q) = %v, %v, %d days: not a forward period of at most two years", query, from, to, days)
-		}
-	})
 }
 
 // TestPatientSetupProfiles: the latest readable profile wins; one the

@@ -13,10 +13,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/notify/vitals"
 )
 
 // The clinic's side of the reports: what a report is built from (the
@@ -34,21 +33,21 @@ const noLimit = 1 << 30
 // of the most recently heard one that sent a readable profile) and the
 // dispensers themselves. Without a profile the setup is empty: reports
 // then count doses in UTC, without windows and PDC.
-func (s *Store) PatientSetup(ctx context.Context, patientID string) (adherence.Setup, []adherence.DispenserInfo, error) {
+func (s *Store) PatientSetup(ctx context.Context, patientID string) (report.Setup, []report.DispenserInfo, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, label, coalesce(heartbeat, '') FROM clinic_devices
 WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
 	if err != nil {
-		return adherence.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
+		return report.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
 	}
 	defer rows.Close()
-	var setup adherence.Setup
-	var infos []adherence.DispenserInfo
+	var setup report.Setup
+	var infos []report.DispenserInfo
 	found := false
 	for rows.Next() {
-		var info adherence.DispenserInfo
+		var info report.DispenserInfo
 		var hb string
 		if err := rows.Scan(&info.ID, &info.Label, &hb); err != nil {
-			return adherence.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
+			return report.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
 		}
 		var h uplink.Heartbeat
 		if hb != "" && json.Unmarshal([]byte(hb), &h) == nil {
@@ -58,7 +57,7 @@ WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
 				// unknown zone) is skipped, not an error: the report
 				// still has the log.
 				if loc, meds, regs, meters, err := h.Profile.Domain(); err == nil {
-					setup, found = adherence.Setup{Location: loc, Medications: meds, Regimens: regs, Meters: MetersOf(meters),
+					setup, found = report.Setup{Location: loc, Medications: meds, Regimens: regs, Meters: report.MetersOf(meters),
 						Thresholds: thresholdsOf(h.Profile.Thresholds)}, true
 				}
 			}
@@ -66,7 +65,7 @@ WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
 		infos = append(infos, info)
 	}
 	if err := rows.Err(); err != nil {
-		return adherence.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
+		return report.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
 	}
 	return setup, infos, nil
 }
@@ -75,7 +74,7 @@ WHERE patient_id = ? ORDER BY last_seen IS NULL, last_seen DESC, id`, patientID)
 // when it has none or none the clinic can use (another version, values
 // the dispenser itself would refuse: Domain says which), and the reports
 // then use the default ranges and say so.
-func thresholdsOf(p *uplink.ProfileThresholds) *adherence.VitalThresholds {
+func thresholdsOf(p *uplink.ProfileThresholds) *report.VitalThresholds {
 	if p == nil {
 		return nil
 	}
@@ -83,41 +82,21 @@ func thresholdsOf(p *uplink.ProfileThresholds) *adherence.VitalThresholds {
 	if err != nil {
 		return nil
 	}
-	return &adherence.VitalThresholds{GlucoseLow: t.GlucoseLow, GlucoseHigh: t.GlucoseHigh,
-		CrisisSystolic: t.CrisisSystolic, CrisisDiastolic: t.CrisisDiastolic, SpO2Scale: t.SpO2Scale}
-}
-
-// ThresholdsOf is the patient's alert thresholds in a dispenser's config,
-// for reports made from the config rather than a synced profile (pillctl
-// report); nil without a vitals section.
-func ThresholdsOf(c *vitals.Config) *adherence.VitalThresholds {
-	if c == nil {
-		return nil
-	}
-	return thresholdsOf((&uplink.Profile{}).WithThresholds(c).Thresholds)
-}
-
-// MetersOf converts the config's health devices for the reports.
-func MetersOf(ds []vitals.Device) []adherence.Meter {
-	out := make([]adherence.Meter, len(ds))
-	for i, d := range ds {
-		out[i] = adherence.Meter{Address: d.Address, Kind: d.Kind, Name: d.Name}
-	}
-	return out
+	return report.FromVitals(t)
 }
 
 // FalseMisses returns the misses marked false for a patient, by dose id.
-func (s *Store) FalseMisses(ctx context.Context, patientID string) (map[string]adherence.FalseMiss, error) {
+func (s *Store) FalseMisses(ctx context.Context, patientID string) (map[string]report.FalseMiss, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT dose_id, reason, source, marked_by, marked_at FROM clinic_false_misses
 WHERE patient_id = ?`, patientID)
 	if err != nil {
 		return nil, fmt.Errorf("clinic: false misses: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]adherence.FalseMiss{}
+	out := map[string]report.FalseMiss{}
 	for rows.Next() {
 		var id string
-		var f adherence.FalseMiss
+		var f report.FalseMiss
 		var at int64
 		if err := rows.Scan(&id, &f.Reason, &f.Source, &f.By, &at); err != nil {
 			return nil, fmt.Errorf("clinic: false misses: %w", err)
@@ -203,8 +182,8 @@ func (s *Store) UnmarkFalseMiss(ctx context.Context, a Actor, patientID, doseID 
 
 // ReportInput gathers what a report of the patient over [from, to) is
 // built from, at the store's clock.
-func (s *Store) ReportInput(ctx context.Context, p Patient, from, to time.Time) (adherence.ReportInput, error) {
-	in := adherence.ReportInput{Subject: adherence.Subject{ID: p.ID, Name: p.DisplayName}, From: from, To: to, Generated: s.now()}
+func (s *Store) ReportInput(ctx context.Context, p Patient, from, to time.Time) (report.Input, error) {
+	in := report.Input{Subject: report.Subject{ID: p.ID, Name: p.DisplayName}, From: from, To: to, Generated: s.now()}
 	var err error
 	if in.Setup, in.Dispensers, err = s.PatientSetup(ctx, p.ID); err != nil {
 		return in, err

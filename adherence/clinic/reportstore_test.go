@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/notify/vitals"
 )
@@ -20,14 +20,14 @@ func TestPatientSetupThresholds(t *testing.T) {
 	tests := []struct {
 		name    string
 		profile *uplink.Profile
-		want    *adherence.VitalThresholds
+		want    *report.VitalThresholds
 	}{
 		{"older device, none", profile(nil), nil},
 		{"from the config", (&uplink.Profile{Version: uplink.ProfileVersion, Timezone: "Europe/Paris"}).WithThresholds(
 			&vitals.Config{Thresholds: vitals.Thresholds{GlucoseHigh: 300, CrisisDiastolic: 110, SpO2Scale: 2}}),
-			&adherence.VitalThresholds{GlucoseLow: 70, GlucoseHigh: 300, CrisisSystolic: 180, CrisisDiastolic: 110, SpO2Scale: 2}},
+			&report.VitalThresholds{GlucoseLow: 70, GlucoseHigh: 300, CrisisSystolic: 180, CrisisDiastolic: 110, SpO2Scale: 2}},
 		{"values left out are the defaults", profile(&uplink.ProfileThresholds{Version: 1, GlucoseLow: 80}),
-			&adherence.VitalThresholds{GlucoseLow: 80, GlucoseHigh: 250, CrisisSystolic: 180, CrisisDiastolic: 120, SpO2Scale: 1}},
+			&report.VitalThresholds{GlucoseLow: 80, GlucoseHigh: 250, CrisisSystolic: 180, CrisisDiastolic: 120, SpO2Scale: 1}},
 		{"another version", profile(&uplink.ProfileThresholds{Version: 2, GlucoseLow: 80}), nil},
 		{"implausible", profile(&uplink.ProfileThresholds{Version: 1, GlucoseLow: 300}), nil},
 	}

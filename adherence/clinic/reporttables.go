@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 )
 
 // The long tables of the patient page (a row per dose, a row per
@@ -15,7 +15,7 @@ import (
 // page's time budget. Every value goes through esc.
 
 // doseRows writes the rows of the doses table, with the false-miss forms.
-func doseRows(r *adherence.Report, loc *time.Location, patientID, csrf string, days int) template.HTML {
+func doseRows(r *report.Report, loc *time.Location, patientID, csrf string, days int) template.HTML {
 	var b strings.Builder
 	b.Grow(len(r.Doses) * 300)
 	action := esc("/patients/" + patientID + "/false-misses")
@@ -52,7 +52,7 @@ func doseRows(r *adherence.Report, loc *time.Location, patientID, csrf string, d
 		b.WriteString("</td><td>" + esc(strings.Join(d.Signals, " + ")) + ` <span class="muted">` + esc(d.Confidence) + "</span></td><td>")
 		if !d.Taken.IsZero() {
 			b.WriteString(d.Taken.In(loc).Format("2006-01-02 15:04"))
-			if d.Outcome == adherence.OutcomeTaken && !d.PRN {
+			if d.Outcome == report.OutcomeTaken && !d.PRN {
 				if d.OnTime {
 					b.WriteString(" on time")
 				} else {
@@ -62,7 +62,7 @@ func doseRows(r *adherence.Report, loc *time.Location, patientID, csrf string, d
 		}
 		b.WriteString(`</td><td class="noprint">`)
 		switch {
-		case d.FalseMiss != nil && d.FalseMiss.Source == adherence.SourceCaregiverSMS:
+		case d.FalseMiss != nil && d.FalseMiss.Source == report.SourceCaregiverSMS:
 			// The device's log holds this mark: there is no clinic mark to remove.
 			b.WriteString("reported taken (" + esc(d.FalseMiss.Source) + ", " + esc(d.FalseMiss.By) + "): " + esc(d.FalseMiss.Reason))
 		case d.FalseMiss != nil:

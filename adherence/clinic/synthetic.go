@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
@@ -13,7 +13,7 @@ import (
 )
 
 // SeedSynthetic registers a dispenser for the patient and syncs days of a
-// synthetic log to it (adherence.Synthetic, in loc, ending the day before
+// synthetic log to it (report.Synthetic, in loc, ending the day before
 // the store's clock), with its profile, in batches as a dispenser sends
 // them: for demos, tests and benchmarks. It returns the events and
 // readings sent.
@@ -27,8 +27,8 @@ func (s *Store) SeedSynthetic(ctx context.Context, a Actor, patientID string, da
 		return nil, nil, err
 	}
 	start := s.now().In(loc).AddDate(0, 0, -days)
-	evs, rs := adherence.Synthetic(seed, start, days, 0.8)
-	setup := adherence.SyntheticSetup(loc)
+	evs, rs := report.Synthetic(seed, start, days, 0.8)
+	setup := report.SyntheticSetup(loc)
 	var meters []vitals.Device
 	for _, m := range setup.Meters {
 		meters = append(meters, vitals.Device{Address: m.Address, Kind: m.Kind, Name: m.Name})

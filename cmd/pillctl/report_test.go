@@ -12,6 +12,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/schedule"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
@@ -75,10 +76,10 @@ func TestReportSameAsWeb(t *testing.T) {
 	dir := t.TempDir()
 	out, _ := pillctl(t, 0, "report", "--db", db, "--patient", patient, "--days", "30", "--now", reportNow.Format(time.RFC3339), "--out", dir)
 	files := strings.Fields(out)
-	if len(files) != len(clinic.ExportFormats) {
-		t.Fatalf("pillctl report wrote %v, want %d files", files, len(clinic.ExportFormats))
+	if len(files) != len(report.Formats) {
+		t.Fatalf("pillctl report wrote %v, want %d files", files, len(report.Formats))
 	}
-	for i, f := range clinic.ExportFormats {
+	for i, f := range report.Formats {
 		got, err := os.ReadFile(files[i])
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +97,7 @@ func TestReportSameAsWeb(t *testing.T) {
 		if !bytes.Equal(got, w.Body.Bytes()) {
 			t.Errorf("pillctl's %s differs from the web's (%d and %d bytes)", f, len(got), w.Body.Len())
 		}
-		if want := clinic.ExportName(patient, adherence.LastDays(30, reportNow, mustNY(t)), f); filepath.Base(files[i]) != want {
+		if want := report.FileName(patient, report.LastDays(30, reportNow, mustNY(t)), f); filepath.Base(files[i]) != want {
 			t.Errorf("file name %s, want %s", filepath.Base(files[i]), want)
 		}
 	}
@@ -122,7 +123,7 @@ func TestReportDispenserDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, rs := adherence.Synthetic(3, reportNow.In(mustNY(t)).AddDate(0, 0, -20), 20, 0.9)
+	evs, rs := report.Synthetic(3, reportNow.In(mustNY(t)).AddDate(0, 0, -20), 20, 0.9)
 	for i := range evs {
 		evs[i].Seq, evs[i].ID = 0, ""
 	}

@@ -1,4 +1,4 @@
-package adherence
+package report
 
 import (
 	"math"
@@ -440,7 +440,7 @@ func TestDisputeInReport(t *testing.T) {
 			// In time order: after Saturday 08:00's events.
 			i := slices.IndexFunc(evs, func(ev dispenser.Event) bool { return ev.Time.After(dispute.Time) })
 			evs = slices.Insert(evs, i, dispute)
-			r := BuildReport(ReportInput{Setup: fixtureSetup, Events: evs, Marks: tt.marks,
+			r := Build(Input{Setup: fixtureSetup, Events: evs, Marks: tt.marks,
 				From: local("2026-03-06 00:00"), To: local("2026-03-13 00:00")})
 			j := slices.IndexFunc(r.Doses, func(d DoseRow) bool { return d.ID == sat })
 			if j < 0 {

@@ -1,4 +1,4 @@
-package adherence
+package report
 
 // Adherence metrics: pure functions over the event log. Nothing here reads
 // a database or a clock; the store, the clinic service and pillctl feed
@@ -34,8 +34,8 @@ type Setup struct {
 	Thresholds *VitalThresholds
 }
 
-// Meter is a paired health device (the config's vitals.devices; this
-// package cannot import notify/vitals, whose tests use the store).
+// Meter is a paired health device (the config's vitals.devices, as
+// MetersOf converts them).
 type Meter struct {
 	Address string `json:"address"` // Bluetooth address
 	Kind    string `json:"kind"`    // a vital.Kind's name
@@ -742,7 +742,7 @@ func (d Day) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 func (d *Day) UnmarshalText(b []byte) error {
 	t, err := time.Parse(time.DateOnly, string(b))
 	if err != nil {
-		return fmt.Errorf("adherence: day: %w", err)
+		return fmt.Errorf("report: day: %w", err)
 	}
 	*d = DayOf(t, time.UTC)
 	return nil

@@ -1,4 +1,4 @@
-package adherence
+package report
 
 import (
 	"slices"

@@ -1,4 +1,4 @@
-package adherence
+package report
 
 import (
 	"cmp"
@@ -40,8 +40,8 @@ type FalseMiss struct {
 	At     time.Time `json:"marked_at"`
 }
 
-// ReportInput is everything a report is built from.
-type ReportInput struct {
+// Input is everything a report is built from.
+type Input struct {
 	Subject    Subject
 	Dispensers []DispenserInfo
 	Setup      Setup
@@ -125,8 +125,8 @@ func (r *Report) Facts() map[string]RegimenFacts { return r.facts }
 // Late is a medication's window after the scheduled time (0: unknown).
 func (r *Report) Late(med string) time.Duration { return r.facts[med].Late }
 
-// BuildReport computes a report.
-func BuildReport(in ReportInput) *Report {
+// Build computes a report.
+func Build(in Input) *Report {
 	loc := in.Setup.loc()
 	p := PeriodOf(in.From, in.To, loc)
 	r := &Report{Subject: in.Subject, Dispensers: in.Dispensers, Timezone: loc.String(), From: in.From.UTC(), To: in.To.UTC(),

@@ -1,4 +1,4 @@
-package adherence
+package report
 
 import (
 	"math"
@@ -21,8 +21,7 @@ var ruleQuantity = map[string]vital.Quantity{
 
 // VitalThresholds are the patient's own vitals alert thresholds, as the
 // dispenser's rules apply them (notify/vitals Thresholds with the defaults
-// filled in; the clinic learns them from uplink.Profile). This package
-// cannot import notify/vitals, whose tests use the store.
+// filled in: FromVitals; the clinic learns them from uplink.Profile).
 type VitalThresholds struct {
 	GlucoseLow      float64 // mg/dL: an alert below
 	GlucoseHigh     float64 // mg/dL: an alert above

@@ -1,4 +1,4 @@
-package clinic
+package report
 
 import (
 	"testing"

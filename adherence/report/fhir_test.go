@@ -1,4 +1,4 @@
-package adherence
+package report
 
 import (
 	"bytes"
@@ -39,7 +39,7 @@ func weekReport(t testing.TB) *Report {
 	}
 	setup := fixtureSetup
 	setup.Meters = []Meter{{Address: cuff, Kind: "blood_pressure", Name: "cuff"}}
-	return BuildReport(ReportInput{
+	return Build(Input{
 		Subject:    Subject{ID: "pt_0123456789abcdef0123", Name: "Ann Patient"},
 		Dispensers: []DispenserInfo{{ID: "dv_1", Label: "kitchen", Software: "dispenserd test"}},
 		Setup:      setup, Events: join(pdcEvents(), week()), Readings: rs,

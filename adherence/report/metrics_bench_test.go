@@ -1,4 +1,4 @@
-package adherence
+package report
 
 import (
 	"fmt"
@@ -114,9 +114,9 @@ func BenchmarkPanelMetrics(b *testing.B) {
 func BenchmarkPatientReport(b *testing.B) {
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, ny)
 	evs, rs := Synthetic(7, start, 365, 0.85)
-	in := ReportInput{Subject: Subject{ID: "pt_bench", Name: "Bench"}, Setup: SyntheticSetup(ny), Events: evs, Readings: rs,
+	in := Input{Subject: Subject{ID: "pt_bench", Name: "Bench"}, Setup: SyntheticSetup(ny), Events: evs, Readings: rs,
 		From: start, To: start.AddDate(1, 0, 0), Generated: start.AddDate(1, 0, 0)}
 	for b.Loop() {
-		BuildReport(in)
+		Build(in)
 	}
 }
