@@ -23,12 +23,12 @@ type PasswordParams struct {
 }
 
 // DefaultPasswordParams is RFC 9106's second recommended option (64 MiB,
-// 3 passes, 4 lanes): about 0.1 s on a small server. Store.hashing lets two
-// run at once, so a login flood costs at most 128 MiB of hash memory.
+// 3 passes, 4 lanes): about 0.1 s on a small server. Service.hashing lets
+// two run at once, so a login flood costs at most 128 MiB of hash memory.
 var DefaultPasswordParams = PasswordParams{Time: 3, MemoryKiB: 64 << 10, Threads: 4}
 
 // Hashes run at once, and how long a sign-in waits for one of them before
-// it is refused with ErrBusy (Store.HashWait): a flood of sign-ins queues
+// it is refused with ErrBusy (Service.HashWait): a flood of sign-ins queues
 // briefly, then is told to come back, and never holds more memory.
 const (
 	concurrentHashes = 2
@@ -36,7 +36,7 @@ const (
 )
 
 // ErrBusy is a sign-in refused because the password hashes are all in use
-// and stayed so for Store.HashWait: try again in a few seconds.
+// and stayed so for Service.HashWait: try again in a few seconds.
 var ErrBusy = errors.New("clinic: busy: too many sign-ins at once")
 
 const (
@@ -66,11 +66,11 @@ func CheckPasswordRules(pw string) error {
 }
 
 // hashPassword returns the PHC string of pw: $argon2id$v=19$m=..,t=..,p=..$salt$key.
-func (s *Store) hashPassword(ctx context.Context, pw string, p PasswordParams) (string, error) {
+func (s *Service) hashPassword(ctx context.Context, pw string, p PasswordParams) (string, error) {
 	if err := s.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer func() { <-s.hashing }()
+	defer s.release(p)
 	salt := make([]byte, saltLen)
 	rand.Read(salt)
 	key := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
@@ -80,7 +80,7 @@ func (s *Store) hashPassword(ctx context.Context, pw string, p PasswordParams) (
 }
 
 // acquire takes one of the hashes, waiting at most HashWait for it.
-func (s *Store) acquire(ctx context.Context) error {
+func (s *Service) acquire(ctx context.Context) error {
 	select {
 	case s.hashing <- struct{}{}:
 		return nil
@@ -98,9 +98,12 @@ func (s *Store) acquire(ctx context.Context) error {
 	}
 }
 
+// release gives a hash back.
+func (s *Service) release(PasswordParams) { <-s.hashing }
+
 // verifyPassword reports whether pw matches the PHC string phc, using the
 // cost written in phc.
-func (s *Store) verifyPassword(ctx context.Context, phc, pw string) (bool, error) {
+func (s *Service) verifyPassword(ctx context.Context, phc, pw string) (bool, error) {
 	p, salt, want, err := parsePHC(phc)
 	if err != nil {
 		return false, err
@@ -108,7 +111,7 @@ func (s *Store) verifyPassword(ctx context.Context, phc, pw string) (bool, error
 	if err := s.acquire(ctx); err != nil {
 		return false, err
 	}
-	defer func() { <-s.hashing }()
+	defer s.release(p)
 	got := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -14,10 +14,10 @@ import (
 
 // SeedSynthetic registers a dispenser for the patient and syncs days of a
 // synthetic log to it (report.Synthetic, in loc, ending the day before
-// the store's clock), with its profile, in batches as a dispenser sends
+// the service's clock), with its profile, in batches as a dispenser sends
 // them: for demos, tests and benchmarks. It returns the events and
 // readings sent.
-func (s *Store) SeedSynthetic(ctx context.Context, a Actor, patientID string, days int, seed uint64, loc *time.Location) ([]dispenser.Event, []vital.Reading, error) {
+func (s *Service) SeedSynthetic(ctx context.Context, a Actor, patientID string, days int, seed uint64, loc *time.Location) ([]dispenser.Event, []vital.Reading, error) {
 	dev, tok, err := s.RegisterDevice(ctx, a, patientID, "synthetic")
 	if err != nil {
 		return nil, nil, err
@@ -26,7 +26,7 @@ func (s *Store) SeedSynthetic(ctx context.Context, a Actor, patientID string, da
 	if err != nil {
 		return nil, nil, err
 	}
-	start := s.now().In(loc).AddDate(0, 0, -days)
+	start := s.Now().In(loc).AddDate(0, 0, -days)
 	evs, rs := report.Synthetic(seed, start, days, 0.8)
 	setup := report.SyntheticSetup(loc)
 	var meters []vitals.Device
@@ -37,7 +37,7 @@ func (s *Store) SeedSynthetic(ctx context.Context, a Actor, patientID string, da
 	const batch = 500
 	for i := 0; i < max(len(evs), len(rs)); i += batch {
 		b := &uplink.Batch{Version: uplink.Version, Device: dev.ID, Log: fmt.Sprintf("synthetic-%d", seed),
-			Heartbeat: uplink.Heartbeat{Time: s.now(), Software: "synthetic", Profile: prof}}
+			Heartbeat: uplink.Heartbeat{Time: s.Now(), Software: "synthetic", Profile: prof}}
 		for _, ev := range evs[min(i, len(evs)):min(i+batch, len(evs))] {
 			b.Events = append(b.Events, uplink.FromEvent(ev))
 		}

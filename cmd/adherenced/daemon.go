@@ -16,8 +16,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/silent"
+	"github.com/pillbox/pillbox/adherence/clinic/web"
+	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twilio"
 	"github.com/pillbox/pillbox/schedule"
@@ -39,9 +41,9 @@ func daemon(o options, stdout io.Writer, log *slog.Logger) error {
 type service struct {
 	o        options
 	log      *slog.Logger
-	st       *adherence.Store
-	clinic   *clinic.Store
-	watcher  *clinic.Watcher
+	st       clinic.Store
+	clinic   *clinic.Service
+	watcher  *silent.Watcher
 	httpSrv  *http.Server
 	listener net.Listener
 }
@@ -50,7 +52,7 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return nil, fmt.Errorf("adherenced: data folder: %w", err)
 	}
-	st, err := adherence.Open(ctx, filepath.Join(o.data, "clinic.db"))
+	st, err := clinicdb.Open(ctx, filepath.Join(o.data, "clinic.db"))
 	if err != nil {
 		return nil, err
 	}
@@ -62,17 +64,13 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 		}
 	}()
 	clock := schedule.NewRealClock()
-	store, err := clinic.Open(ctx, st, clock)
-	if err != nil {
-		return nil, err
-	}
+	store := clinic.New(st, clock)
 	s.clinic = store
 	sender, err := smsSender(log)
 	if err != nil {
 		return nil, err
 	}
-	s.watcher, err = clinic.NewWatcher(clinic.WatcherConfig{Store: store, Clock: clock, Texter: sender, Logger: log,
-		SilentAfter: o.silentAfter})
+	s.watcher, err = silent.New(silent.Config{Clinic: store, Clock: clock, Texter: sender, Logger: log, After: o.silentAfter})
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +85,7 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	if publicURL == "" {
 		publicURL = local
 	}
-	srv, err := clinic.NewServer(clinic.ServerConfig{Store: store, Clock: clock, Logger: log, Watcher: s.watcher,
+	srv, err := web.New(web.Config{Clinic: store, Clock: clock, Logger: log, Watcher: s.watcher,
 		PublicURL: publicURL, TrustedProxies: o.proxies})
 	if err != nil {
 		return nil, err
@@ -157,7 +155,7 @@ func (c captured) Send(context.Context, string, string) (notify.Sent, error) {
 // setupDemo prepares the demo accounts and device and prints how to use
 // them; with --demo-dispenser-config it also writes a dispenser config
 // that syncs here.
-func setupDemo(ctx context.Context, store *clinic.Store, o options, local string, stdout io.Writer) error {
+func setupDemo(ctx context.Context, store *clinic.Service, o options, local string, stdout io.Writer) error {
 	tokFile, err := filepath.Abs(filepath.Join(o.data, "demo-device.token"))
 	if err != nil {
 		return fmt.Errorf("adherenced: demo: %w", err)

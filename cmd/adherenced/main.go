@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/silent"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return nil
 	})
-	fs.DurationVar(&o.silentAfter, "silent-after", clinic.DefaultSilentAfter, "text caregivers when a dispenser has not been heard from for this `DURATION`")
+	fs.DurationVar(&o.silentAfter, "silent-after", silent.DefaultAfter, "text caregivers when a dispenser has not been heard from for this `DURATION`")
 	fs.BoolVar(&o.demo, "demo", false, "set up a demo clinician (password printed) and the demo dispenser (token in DIR/demo-device.token)")
 	fs.StringVar(&o.demoConfig, "demo-dispenser-config", "", "with --demo: copy this dispenser config `FILE` to DIR/demo-dispenser.yaml with a sync: section for this service")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")

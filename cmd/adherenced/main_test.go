@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"github.com/pillbox/pillbox/adherence/clinic"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pillbox/pillbox/adherence/clinic"
 
 	"github.com/pillbox/pillbox/cmd/internal/config"
 	"github.com/pillbox/pillbox/internal/testcert"

@@ -154,7 +154,7 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 	ctx := context.Background()
 	if patient != "" {
 		var rep *report.Report
-		err := withClinic(path, func(ctx context.Context, st *clinic.Store) error {
+		err := withClinic(path, func(ctx context.Context, st *clinic.Service) error {
 			p, err := st.Patient(ctx, patient)
 			if err != nil {
 				return err

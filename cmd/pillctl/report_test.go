@@ -12,6 +12,8 @@ import (
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
+	"github.com/pillbox/pillbox/adherence/clinic/web"
 	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/schedule"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
@@ -21,19 +23,16 @@ var reportNow = time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
 
 // clinicWithHistory makes a clinic database file with a patient, 60 days
 // of synthetic history, and a clinician with an API token for the web.
-func clinicWithHistory(t *testing.T) (db, patient, token string, srv *clinic.Server) {
+func clinicWithHistory(t *testing.T) (db, patient, token string, srv *web.Server) {
 	t.Helper()
 	ctx := context.Background()
 	db = filepath.Join(t.TempDir(), "clinic.db")
-	st, err := adherence.Open(ctx, db)
+	st, err := sqlite.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cs, err := clinic.Open(ctx, st, schedule.NewSimClock(reportNow))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := clinic.New(st, schedule.NewSimClock(reportNow))
 	cs.Password = clinic.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1}
 	a := clinic.CLI("test")
 	u, err := cs.CreateUser(ctx, a, "alice", "Dr Alice", clinic.RoleClinician, "correct horse battery")
@@ -54,7 +53,7 @@ func clinicWithHistory(t *testing.T) (db, patient, token string, srv *clinic.Ser
 	if token, err = cs.IssueAPIToken(ctx, a, u.ID, "report test"); err != nil {
 		t.Fatal(err)
 	}
-	if srv, err = clinic.NewServer(clinic.ServerConfig{Store: cs, Clock: schedule.NewSimClock(reportNow)}); err != nil {
+	if srv, err = web.New(web.Config{Clinic: cs, Clock: schedule.NewSimClock(reportNow)}); err != nil {
 		t.Fatal(err)
 	}
 	return db, p.ID, token, srv

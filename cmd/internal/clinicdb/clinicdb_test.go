@@ -1,0 +1,72 @@
+package clinicdb
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tests := []struct {
+		name, db string
+		wantErr  error  // errors.Is
+		wantText string // in the error
+	}{
+		{"postgres URL", "postgres://adherenced:s3cret@db.example.org/clinic", ErrPostgresNotBuilt, "not built yet"},
+		{"postgresql URL", "postgresql:///clinic?host=/run/postgresql", ErrPostgresNotBuilt, "not built yet"},
+		{"empty", "", nil, "no database"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := Open(ctx, tc.db)
+			if err == nil {
+				st.Close()
+				t.Fatalf("Open(%q) = nil error, want %q", tc.db, tc.wantText)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("Open(%q) = %v, want %v saying %q", tc.db, err, tc.wantErr, tc.wantText)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("Open(%q) = %v: the error shows the password", tc.db, err)
+			}
+		})
+	}
+	path := filepath.Join(dir, "sub", "clinic.db")
+	if _, err := OpenExisting(ctx, path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenExisting(a missing file) = %v, want not found", err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("OpenExisting made %s: %v", path, err)
+	}
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open(an SQLite path) = %v", err)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Errorf("Ping = %v", err)
+	}
+	st.Close()
+	st, err = OpenExisting(ctx, path)
+	if err != nil {
+		t.Fatalf("OpenExisting(the file Open made) = %v", err)
+	}
+	st.Close()
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"/var/lib/pillbox-clinic/clinic.db":       "/var/lib/pillbox-clinic/clinic.db",
+		"postgres://u:secret@h:5432/clinic":       "postgres://u:xxxxx@h:5432/clinic",
+		"postgres://h/clinic?sslmode=verify-full": "postgres://h/clinic?sslmode=verify-full",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
