@@ -49,12 +49,14 @@ type service struct {
 }
 
 func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (*service, error) {
-	if err := os.MkdirAll(o.data, 0o700); err != nil {
-		return nil, fmt.Errorf("adherenced: data folder: %w", err)
+	if o.demo {
+		if err := os.MkdirAll(o.data, 0o700); err != nil {
+			return nil, fmt.Errorf("adherenced: data folder: %w", err)
+		}
 	}
-	st, err := clinicdb.Open(ctx, filepath.Join(o.data, "clinic.db"))
+	st, err := clinicdb.Open(ctx, o.database()) // an SQLite backend makes its own folder
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("adherenced: open the database: %w", err)
 	}
 	s := &service{o: o, log: log, st: st}
 	ok := false
@@ -114,8 +116,8 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	}
 	// The service's own settings are configuration too: each start records
 	// them, so a change between restarts shows in the audit log.
-	settings := fmt.Sprintf("listen=%s public_url=%s tls=%t trusted_proxies=%d silent_after=%s demo=%t",
-		o.listen, publicURL, o.tlsCert != "", len(o.proxies), o.silentAfter, o.demo)
+	settings := fmt.Sprintf("db=%s listen=%s public_url=%s tls=%t trusted_proxies=%d silent_after=%s demo=%t",
+		clinicdb.Redact(o.database()), o.listen, publicURL, o.tlsCert != "", len(o.proxies), o.silentAfter, o.demo)
 	if err := store.Audit(ctx, clinic.System, "service.start", "", settings, ""); err != nil {
 		return nil, err
 	}

@@ -34,6 +34,7 @@ func TestFlags(t *testing.T) {
 		{"demo config without demo", []string{"--demo-dispenser-config", "x.yaml"}, "needs --demo"},
 		{"silly silent period", []string{"--silent-after", "1s"}, "at least 1m"},
 		{"bad proxy", []string{"--trusted-proxy", "nonsense"}, "not an address"},
+		{"unknown kind of database", []string{"--db", "mysql://h/clinic"}, `--db: clinicdb: mysql://h/clinic: unknown kind of database "mysql"`},
 		{"version", []string{"--version"}, ""},
 	}
 	for _, tc := range tests {
@@ -50,6 +51,28 @@ func TestFlags(t *testing.T) {
 				t.Errorf("run(%q) = %d, stderr %q; want 2 and %q", tc.args, got, errOut.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestDatabaseFlag: --db names the database, as a path or a file: URL,
+// instead of the file under --data; a PostgreSQL URL is refused with the
+// reason (exit 1) while the PostgreSQL backend is not built in.
+func TestDatabaseFlag(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "elsewhere", "clinic.db")
+	o := options{listen: "127.0.0.1:0", data: filepath.Join(dir, "data"), db: "file://" + path, silentAfter: 30 * time.Minute}
+	startTest(t, o)
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the --db file: %v", err)
+	}
+	if _, err := os.Stat(o.data); !os.IsNotExist(err) {
+		t.Errorf("--data %s was made though --db names the database elsewhere: %v", o.data, err)
+	}
+
+	var out, errOut bytes.Buffer
+	if got := run([]string{"--db", "postgres://svc:s3cret@db.example.org/clinic", "--data", dir}, &out, &errOut); got != 1 ||
+		!strings.Contains(errOut.String(), "built without the PostgreSQL backend") || strings.Contains(errOut.String(), "s3cret") {
+		t.Errorf("run(--db postgres://...) = %d, stderr %q; want 1 and built without the PostgreSQL backend, no password", got, errOut.String())
 	}
 }
 
@@ -114,7 +137,7 @@ func TestDemo(t *testing.T) {
 			starts = append(starts, e.Actor+" "+e.Target)
 		}
 	}
-	if len(starts) != 1 || !strings.HasPrefix(starts[0], "system listen=127.0.0.1:0 ") || !strings.Contains(starts[0], "silent_after=30m0s demo=true") {
+	if len(starts) != 1 || !strings.HasPrefix(starts[0], "system db="+filepath.Join(data, "clinic.db")+" listen=127.0.0.1:0 ") || !strings.Contains(starts[0], "silent_after=30m0s demo=true") {
 		t.Errorf("service.start audit entries = %q, want one from system with the settings", starts)
 	}
 	for _, name := range []string{"clinic.db", "demo-device.token", "demo-dispenser.yaml"} {
