@@ -20,6 +20,7 @@ import (
 	"github.com/pillbox/pillbox/adherence/clinic/silent"
 	"github.com/pillbox/pillbox/adherence/clinic/web"
 	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
+	"github.com/pillbox/pillbox/cmd/internal/systemd"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twilio"
 	"github.com/pillbox/pillbox/schedule"
@@ -214,6 +215,17 @@ func (s *service) serve(ctx context.Context) error {
 	go func() { watchDone <- s.watcher.Run(runCtx) }()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- s.httpSrv.Serve(s.listener) }()
+	// Ready: the store opened and migrated in start, and the listener is
+	// bound, so connections queue in the kernel until Serve takes them.
+	if err := systemd.Notify("READY=1"); err != nil {
+		s.log.Warn("adherenced: sd_notify", "err", err)
+	}
+	// The watchdog is fed only while the database answers: a process that
+	// has lost its database is restarted rather than left serving errors.
+	stopWatchdog := systemd.StartWatchdog(runCtx, s.st.Ping, func(err error) {
+		s.log.Error("adherenced: the database does not answer; withholding the watchdog ping", "err", err)
+	})
+	defer stopWatchdog()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -223,6 +235,7 @@ func (s *service) serve(ctx context.Context) error {
 			err = fmt.Errorf("adherenced: http: %w", err)
 		}
 	}
+	systemd.Notify("STOPPING=1")
 	shutCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()
 	s.httpSrv.Shutdown(shutCtx)

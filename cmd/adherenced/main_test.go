@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -175,4 +176,62 @@ func TestTLS(t *testing.T) {
 // pool that trusts it.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	return testcert.SelfSigned(t, dir)
+}
+
+// TestSystemd: under Type=notify adherenced says READY=1 once its
+// database is open and its listener bound (a request then succeeds), feeds
+// the watchdog while the database answers, and says STOPPING=1 on its way
+// out.
+func TestSystemd(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	systemd, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer systemd.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	t.Setenv("WATCHDOG_USEC", "200000") // a ping every 100 ms
+	t.Setenv("WATCHDOG_PID", "")
+	read := func() string {
+		t.Helper()
+		systemd.SetReadDeadline(time.Now().Add(10 * time.Second)) // a hang fails, not a slow machine
+		buf := make([]byte, 64)
+		n, err := systemd.Read(buf)
+		if err != nil {
+			t.Fatalf("reading what adherenced told systemd: %v", err)
+		}
+		return string(buf[:n])
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := start(ctx, options{listen: "127.0.0.1:0", data: t.TempDir(), silentAfter: 30 * time.Minute}, io.Discard, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	done := make(chan error, 1)
+	go func() { done <- s.serve(ctx) }()
+	if got := read(); got != "READY=1" {
+		t.Fatalf("first notification = %q, want READY=1", got)
+	}
+	resp, err := http.Get("http://" + s.listener.Addr().String() + "/readyz")
+	if err != nil {
+		t.Fatalf("GET /readyz after READY=1: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /readyz after READY=1 = %d, want 200", resp.StatusCode)
+	}
+	if got := read(); got != "WATCHDOG=1" {
+		t.Errorf("next notification = %q, want WATCHDOG=1", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	for got := read(); got != "STOPPING=1"; got = read() {
+		if got != "WATCHDOG=1" {
+			t.Fatalf("notification while stopping = %q, want STOPPING=1", got)
+		}
+	}
 }

@@ -12,7 +12,7 @@ import (
 
 // publicRoutes are the routes anyone may call. Adding one is a decision:
 // it must be added here too, and it must show no patient data.
-var publicRoutes = []string{"GET /healthz", "GET /static/", "GET /login", "POST /login"}
+var publicRoutes = []string{"GET /healthz", "GET /readyz", "GET /static/", "GET /login", "POST /login"}
 
 // target fills a route's pattern with patient A's ids (alice's patient)
 // and gives a body that would succeed for the right caller.

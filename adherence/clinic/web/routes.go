@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ func (s *Server) table() []route {
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	return append([]route{
 		{"GET", "/healthz", accessPublic, func(w http.ResponseWriter, r *http.Request, c *call) { io.WriteString(w, "ok\n") }},
+		{"GET", "/readyz", accessPublic, s.ready},
 		{"GET", "/static/", accessPublic, func(w http.ResponseWriter, r *http.Request, c *call) { files.ServeHTTP(w, r) }},
 		{"GET", "/login", accessPublic, s.loginPage},
 		{"POST", "/login", accessPublic, s.login},
@@ -48,6 +50,25 @@ func (s *Server) table() []route {
 
 		{"POST", uplink.Path, accessDevice, s.sync},
 	}, s.reportRoutes()...) // reports.go
+}
+
+// readyTimeout bounds /readyz's ping: a load balancer's check should
+// fail, not hang, while the database does.
+const readyTimeout = 2 * time.Second
+
+// ready answers a load balancer: 200 when the database answers a cheap
+// read, else 503. The reason goes to the log only; the body names no
+// database, host or error.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.c.Clinic.Ping(ctx); err != nil {
+		s.log.Warn("clinic: not ready: the database does not answer", "err", err)
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ready\n")
 }
 
 const (
