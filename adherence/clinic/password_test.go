@@ -3,6 +3,9 @@ package clinic
 import (
 	"context"
 	"errors"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -90,4 +93,73 @@ func TestDelayWait(t *testing.T) {
 	if got := (Delay{Free: -1}).Wait(1000); got != 0 {
 		t.Errorf("Wait with delays off = %v, want 0", got)
 	}
+}
+
+// heapHeld is the heap memory the runtime holds from the OS: objects (live
+// or not yet swept), free spans not yet returned, and unused span space.
+func heapHeld() uint64 {
+	ms := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+	}
+	metrics.Read(ms)
+	var n uint64
+	for _, m := range ms {
+		n += m.Value.Uint64()
+	}
+	return n
+}
+
+// TestHashMemoryReturned: once no hash has run for returnAfter, the
+// hashes' memory is back with the OS, not held by an idle service until a
+// GC happens to run; while sign-ins follow each other, or a hash is still
+// running, it is kept for them.
+func TestHashMemoryReturned(t *testing.T) {
+	const hashKiB = 16 << 10
+	p := PasswordParams{Time: 1, MemoryKiB: hashKiB, Threads: 1}
+	clock := schedule.NewSimClock(time.Time{})
+	s := New(nil, clock)
+	returns := 0
+	freeOSMemory = func() { returns++; debug.FreeOSMemory() }
+	t.Cleanup(func() { freeOSMemory = debug.FreeOSMemory })
+	hash := func(p PasswordParams) {
+		t.Helper()
+		if _, err := s.hashPassword(context.Background(), testPassword, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string, want int) {
+		t.Helper()
+		if returns != want {
+			t.Errorf("%s: memory returned %d times, want %d", when, returns, want)
+		}
+	}
+	runtime.GC()
+	base := heapHeld()
+	hash(p)
+	clock.Advance(returnAfter - time.Millisecond)
+	check("just before the hashes have been idle for returnAfter", 0)
+	hash(p) // the next sign-in starts the wait again
+	clock.Advance(returnAfter - time.Millisecond)
+	check("a second hash soon after the first, then just under returnAfter", 0)
+	clock.Advance(time.Millisecond)
+	check("returnAfter after the last hash", 1)
+	if held := heapHeld(); held > base+hashKiB<<10/4 {
+		t.Errorf("heap held after the return = %d MiB, %d MiB before two %d MiB hashes", held>>20, base>>20, hashKiB>>10)
+	}
+
+	// A hash still running (held here) when the wait ends keeps it.
+	hash(p)
+	s.hashing <- struct{}{}
+	clock.Advance(returnAfter)
+	check("returnAfter after a hash, with another running", 1)
+	s.release(p)
+	clock.Advance(returnAfter)
+	check("returnAfter after the running hash ended", 2)
+
+	// A cheap hash leaves its little memory to the GC.
+	hash(cheap)
+	clock.Advance(returnAfter)
+	check("returnAfter after a cheap hash", 2)
 }

@@ -33,6 +33,9 @@ type Service struct {
 	HashWait time.Duration
 	hashing  chan struct{} // bounds concurrent argon2id runs (memory)
 
+	returnMu    sync.Mutex
+	returnTimer schedule.Timer // gives idle hashes' memory back (release)
+
 	dummyMu sync.Mutex
 	dummy   string
 }
