@@ -19,14 +19,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/pillbox/pillbox/adherence/clinic"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/pillbox/pillbox/internal/sqlitefile"
 )
 
 var _ clinic.Store = (*Store)(nil)
@@ -37,23 +33,18 @@ type Store struct {
 	r *sql.DB // query_only readers; w itself for an in-memory store
 }
 
-const (
-	basePragmas = "_pragma=busy_timeout(5000)"
-	writeDSN    = "?" + basePragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	readDSN     = "?" + basePragmas + "&_pragma=query_only(1)"
-	// readConns bounds the reader pool: a page reads events and readings
-	// side by side, and a few clinicians read at once.
-	readConns = 4
-)
+// readConns bounds the reader pool: a page reads events and readings side
+// by side, and a few clinicians read at once.
+const readConns = 4
 
 // Open opens (creating if needed) the clinic database at path, checks it
 // with quick_check and brings its schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := createPrivate(path); err != nil {
-		return nil, err
+	if err := sqlitefile.CreatePrivate(path); err != nil {
+		return nil, fmt.Errorf("clinic/sqlite: %w", err)
 	}
-	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	w, err := openPool(ctx, uri+writeDSN, 1)
+	uri := sqlitefile.URI(path)
+	w, err := openPool(ctx, uri+sqlitefile.WriteDSN, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +54,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	// Readers open after the migrations so they never see an old schema.
-	if s.r, err = openPool(ctx, uri+readDSN, readConns); err != nil {
+	if s.r, err = openPool(ctx, uri+sqlitefile.ReadDSN, readConns); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -74,7 +65,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // tests. It has one connection (each connection to ":memory:" would be a
 // database of its own), so readers wait for the writer.
 func OpenMemory(ctx context.Context) (*Store, error) {
-	w, err := openPool(ctx, ":memory:?"+basePragmas+"&_txlock=immediate", 1)
+	w, err := openPool(ctx, sqlitefile.MemoryDSN, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +80,8 @@ func OpenMemory(ctx context.Context) (*Store, error) {
 // init checks the write connection and migrates.
 func (s *Store) init(ctx context.Context, file bool) error {
 	if file {
-		if err := s.checkDurable(ctx); err != nil {
-			return err
+		if err := sqlitefile.CheckDurable(ctx, s.w); err != nil {
+			return fmt.Errorf("clinic/sqlite: %w", err)
 		}
 		if err := s.check(ctx, "quick_check"); err != nil {
 			return err
@@ -104,64 +95,12 @@ func (s *Store) init(ctx context.Context, file bool) error {
 // opened twice).
 func (s *Store) share() *Store { return &Store{w: s.w, r: s.r} }
 
-// createPrivate makes sure path exists with mode 0600 before SQLite opens
-// it: SQLite would create it 0644 less the umask, and it gives the -wal and
-// -shm files the database file's mode. Existing files are tightened too.
-func createPrivate(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("clinic/sqlite: create dir: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("clinic/sqlite: create db file: %w", err)
-	}
-	err = f.Chmod(0o600) // the umask may have taken more than group and other bits
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	for _, suffix := range []string{"-wal", "-shm"} {
-		if err == nil {
-			if err = os.Chmod(path+suffix, 0o600); errors.Is(err, fs.ErrNotExist) {
-				err = nil
-			}
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("clinic/sqlite: create db file: %w", err)
-	}
-	return nil
-}
-
 func openPool(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitefile.OpenPool(ctx, dsn, conns)
 	if err != nil {
-		return nil, fmt.Errorf("clinic/sqlite: open db: %w", err)
-	}
-	db.SetMaxOpenConns(conns)
-	db.SetMaxIdleConns(conns)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("clinic/sqlite: open db: %w", err)
+		return nil, fmt.Errorf("clinic/sqlite: %w", err)
 	}
 	return db, nil
-}
-
-// checkDurable verifies that the pragmas the durability promise rests on
-// took effect; SQLite silently keeps another journal mode on file systems
-// without shared memory support.
-func (s *Store) checkDurable(ctx context.Context) error {
-	var mode string
-	var sync int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("clinic/sqlite: open db: %w", err)
-	}
-	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
-		return fmt.Errorf("clinic/sqlite: open db: %w", err)
-	}
-	if mode != "wal" || sync != 2 {
-		return fmt.Errorf("clinic/sqlite: open db: journal_mode=%s synchronous=%d, want wal and 2 (FULL)", mode, sync)
-	}
-	return nil
 }
 
 // check runs an integrity pragma (quick_check, integrity_check) and
