@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -35,7 +35,7 @@ type clinicSub struct {
 // clinicCtx is one run of a subcommand.
 type clinicCtx struct {
 	ctx    context.Context
-	store  *clinic.Store
+	store  *clinic.Service
 	actor  clinic.Actor
 	args   []string
 	fs     *flag.FlagSet
@@ -336,7 +336,7 @@ func runClinic(args []string, stdout, stderr io.Writer) int {
 	if status, ok := parseFlags(fs, args[len(strings.Fields(sub.words)):], sub.nargs); !ok {
 		return status
 	}
-	if err := withClinic(*db, func(ctx context.Context, st *clinic.Store) error {
+	if err := withClinic(*db, func(ctx context.Context, st *clinic.Service) error {
 		return sub.run(&clinicCtx{ctx: ctx, store: st, actor: clinic.CLI(osUser()), args: fs.Args(), fs: fs, stdout: stdout})
 	}); err != nil {
 		fmt.Fprintln(stderr, "pillctl clinic:", err)
@@ -347,21 +347,14 @@ func runClinic(args []string, stdout, stderr io.Writer) int {
 
 // withClinic opens an existing clinic database: a mistyped path must not
 // create a new, empty one.
-func withClinic(path string, f func(ctx context.Context, st *clinic.Store) error) error {
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("%w (adherenced creates the database in its --data folder)", err)
-	}
+func withClinic(db string, f func(ctx context.Context, st *clinic.Service) error) error {
 	ctx := context.Background()
-	st, err := adherence.Open(ctx, path)
+	st, err := clinicdb.OpenExisting(ctx, db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	cs, err := clinic.Open(ctx, st, schedule.NewRealClock())
-	if err != nil {
-		return err
-	}
-	return f(ctx, cs)
+	return f(ctx, clinic.New(st, schedule.NewRealClock()))
 }
 
 func osUser() string {

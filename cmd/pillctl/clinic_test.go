@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
 )
 
 func TestClinic(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "clinic.db")
-	st, err := adherence.Open(context.Background(), db)
+	st, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

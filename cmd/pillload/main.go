@@ -42,7 +42,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	adherencereport "github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/notify/vitals"
@@ -180,7 +180,7 @@ func load(ctx context.Context, o options, stderr io.Writer) (*report, error) {
 		devs[i] = newDevice(c.device, c.token, c.patient, run, i, o.seed, r.start, o.days, o.interval, phase)
 	}
 	r.devs = devs
-	setup := adherence.SyntheticSetup(time.UTC)
+	setup := adherencereport.SyntheticSetup(time.UTC)
 	var meters []vitals.Device
 	for _, m := range setup.Meters {
 		meters = append(meters, vitals.Device{Address: m.Address, Kind: m.Kind, Name: m.Name})

@@ -14,8 +14,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -100,15 +100,12 @@ func startLocal(ctx context.Context, binary, dir string, n int) (*local, []crede
 // provision makes the clinic database at path with n patients, a
 // dispenser each.
 func provision(ctx context.Context, path string, n int) ([]credential, error) {
-	st, err := adherence.Open(ctx, path)
+	st, err := clinicdb.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	store, err := clinic.Open(ctx, st, schedule.NewRealClock())
-	if err != nil {
-		return nil, err
-	}
+	store := clinic.New(st, schedule.NewRealClock())
 	actor := clinic.CLI("pillload")
 	creds := make([]credential, n)
 	for i := range creds {
@@ -143,15 +140,12 @@ func (l *local) stop() error {
 // verify checks in the database that every event and reading of every
 // device is stored exactly once, and nothing else for its patient.
 func (l *local) verify(ctx context.Context, devs []*device, from, to time.Time) []string {
-	st, err := adherence.Open(ctx, l.db)
+	st, err := clinicdb.Open(ctx, l.db)
 	if err != nil {
 		return []string{err.Error()}
 	}
 	defer st.Close()
-	store, err := clinic.Open(ctx, st, schedule.NewRealClock())
-	if err != nil {
-		return []string{err.Error()}
-	}
+	store := clinic.New(st, schedule.NewRealClock())
 	var problems []string
 	for _, d := range devs {
 		evs, err := store.PatientEvents(ctx, d.patient, from, to, 2*len(d.events)+10)
