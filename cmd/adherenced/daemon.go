@@ -52,7 +52,11 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return nil, fmt.Errorf("adherenced: data folder: %w", err)
 	}
-	st, err := clinicdb.Open(ctx, filepath.Join(o.data, "clinic.db"))
+	db := o.db
+	if db == "" {
+		db = filepath.Join(o.data, "clinic.db")
+	}
+	st, err := clinicdb.Open(ctx, db)
 	if err != nil {
 		return nil, err
 	}

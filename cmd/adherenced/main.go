@@ -1,7 +1,9 @@
 // Command adherenced is the clinic service: it takes event batches from
 // many dispensers (they push; see package uplink), keeps them in SQLite,
 // texts caregivers when a dispenser goes silent, and serves clinicians'
-// pages and the JSON API behind sign-in. See docs/clinic.md.
+// pages and the JSON API behind sign-in. See docs/clinic.md. --db names
+// a PostgreSQL database instead (postgres://...): several adherenced may
+// then share it.
 //
 // It serves HTTPS itself with --tls-cert and --tls-key, or plain HTTP on a
 // loopback address behind a reverse proxy on the same machine that
@@ -33,6 +35,7 @@ var version = "dev"
 type options struct {
 	listen      string
 	data        string
+	db          string
 	tlsCert     string
 	tlsKey      string
 	publicURL   string
@@ -54,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8090", "`ADDR`ess to serve on")
 	fs.StringVar(&o.data, "data", "/var/lib/pillbox-clinic", "`DIR` for the database (created 0700; files 0600)")
+	fs.StringVar(&o.db, "db", "", "the clinic `DATABASE`: a postgres:// URL or an SQLite file (default: DIR/clinic.db under --data)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) `FILE`")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "and this PEM private key `FILE`")
 	fs.StringVar(&o.publicURL, "public-url", "", "the `URL` clinicians use, e.g. https://clinic.example.org (makes cookies Secure behind a TLS proxy)")

@@ -12,12 +12,9 @@ import (
 	"strings"
 
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/postgres"
 	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
 )
-
-// ErrPostgresNotBuilt answers a postgres:// URL until the PostgreSQL
-// backend lands (issue 14's next phase).
-var ErrPostgresNotBuilt = errors.New("the PostgreSQL backend is not built yet; give the path of an SQLite file")
 
 // IsPostgres reports whether db names a PostgreSQL database.
 func IsPostgres(db string) bool {
@@ -25,13 +22,19 @@ func IsPostgres(db string) bool {
 }
 
 // Open opens the store db names, creating an SQLite file (and its
-// directory) when it is missing.
+// directory) when it is missing; a PostgreSQL database must exist (its
+// tables are made or migrated).
 func Open(ctx context.Context, db string) (clinic.Store, error) {
 	switch {
 	case db == "":
 		return nil, errors.New("clinicdb: no database given")
 	case IsPostgres(db):
-		return nil, fmt.Errorf("clinicdb: %s: %w", Redact(db), ErrPostgresNotBuilt)
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			// pgx's connect errors name the host and user, never the password.
+			return nil, fmt.Errorf("clinicdb: %s: %w", Redact(db), err)
+		}
+		return st, nil
 	}
 	return sqlite.Open(ctx, db)
 }
