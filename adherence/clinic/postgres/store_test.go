@@ -159,6 +159,7 @@ const serviceGrants = `
 GRANT USAGE ON SCHEMA public TO adherenced;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO adherenced;
 REVOKE UPDATE, DELETE, TRUNCATE ON clinic_audit FROM adherenced;
+REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM adherenced;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO adherenced;
 `
 
@@ -194,7 +195,8 @@ END $$`); err != nil {
 	}
 	sconn := connect(t, svcURL)
 	for _, q := range []string{`UPDATE clinic_audit SET actor = 'x'`, `DELETE FROM clinic_audit`, `TRUNCATE clinic_audit`,
-		`DROP TABLE clinic_audit`, `ALTER TABLE clinic_audit DISABLE TRIGGER USER`, `CREATE TABLE clinic_x (a int)`} {
+		`DROP TABLE clinic_audit`, `ALTER TABLE clinic_audit DISABLE TRIGGER USER`, `CREATE TABLE clinic_x (a int)`,
+		`DELETE FROM schema_migrations`} {
 		if _, err := sconn.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "permission denied") && !strings.Contains(err.Error(), "must be owner") {
 			t.Errorf("%s as the service role = %v, want permission denied", q, err)
 		}
