@@ -30,6 +30,9 @@ type clinicSub struct {
 	nargs             int
 	flags             func(fs *flag.FlagSet) // extra flags; may be nil
 	run               func(cx *clinicCtx) error
+	// direct, instead of run, gets the --db value itself, unopened
+	// (migrate opens two databases of its own).
+	direct func(cx *clinicCtx, db string) error
 }
 
 // clinicCtx is one run of a subcommand.
@@ -46,6 +49,12 @@ const defaultClinicDB = "/var/lib/pillbox-clinic/clinic.db"
 
 func clinicSubs() []clinicSub {
 	return []clinicSub{
+		{words: "migrate", help: "copy the SQLite clinic database (--db FILE, or --data DIR: adherenced's) into a new, empty PostgreSQL database (--to URL) in one transaction, counts verified; stop adherenced first",
+			flags: func(fs *flag.FlagSet) {
+				fs.String("to", "", "the target PostgreSQL `URL` (postgres://...; its password in it or in ~/.pgpass)")
+				fs.String("data", "", "adherenced's --data `DIR`: migrate DIR/clinic.db (instead of --db)")
+			},
+			direct: migrateClinic},
 		{words: "user add", args: "USERNAME NAME", nargs: 2, help: "add a clinician (--admin: an administrator); prints the password once",
 			flags: func(fs *flag.FlagSet) {
 				fs.Bool("admin", false, "make an administrator, who manages accounts and panels")
@@ -335,6 +344,13 @@ func runClinic(args []string, stdout, stderr io.Writer) int {
 	}
 	if status, ok := parseFlags(fs, args[len(strings.Fields(sub.words)):], sub.nargs); !ok {
 		return status
+	}
+	if sub.direct != nil {
+		if err := sub.direct(&clinicCtx{ctx: context.Background(), actor: clinic.CLI(osUser()), fs: fs, stdout: stdout}, *db); err != nil {
+			fmt.Fprintln(stderr, "pillctl clinic:", err)
+			return 1
+		}
+		return 0
 	}
 	if err := withClinic(*db, func(ctx context.Context, st *clinic.Service) error {
 		return sub.run(&clinicCtx{ctx: ctx, store: st, actor: clinic.CLI(osUser()), args: fs.Args(), fs: fs, stdout: stdout})

@@ -31,11 +31,15 @@ type local struct {
 type credential struct{ device, token, patient string }
 
 // startLocal registers n devices (a patient each) in a new clinic
-// database in dir through the clinic's Go API, as `pillctl clinic device
-// add` does, and starts the adherenced binary on it on a free loopback
-// port. Its log goes to dir/adherenced.log.
-func startLocal(ctx context.Context, binary, dir string, n int) (*local, []credential, error) {
-	l := &local{dir: dir, db: filepath.Join(dir, "clinic.db"), exited: make(chan error, 1)}
+// database (db, or dir/clinic.db when db is "") through the clinic's Go
+// API, as `pillctl clinic device add` does, and starts the adherenced
+// binary on it on a free loopback port. Its log goes to
+// dir/adherenced.log.
+func startLocal(ctx context.Context, binary, dir, db string, n int) (*local, []credential, error) {
+	l := &local{dir: dir, db: db, exited: make(chan error, 1)}
+	if db == "" {
+		l.db = filepath.Join(dir, "clinic.db")
+	}
 	creds, err := provision(ctx, l.db, n)
 	if err != nil {
 		return nil, nil, err
@@ -50,7 +54,7 @@ func startLocal(ctx context.Context, binary, dir string, n int) (*local, []crede
 	if err != nil {
 		return nil, nil, fmt.Errorf("pillload: %w", err)
 	}
-	l.cmd = exec.Command(binary, "--data", dir, "--listen", addr)
+	l.cmd = exec.Command(binary, "--data", dir, "--db", l.db, "--listen", addr)
 	// Never a real SMS provider: a silent device would text someone.
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "TWILIO_") {

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/postgres"
 	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
 )
 
@@ -46,10 +47,6 @@ func (t Target) String() string {
 	}
 	return Redact(t.URL)
 }
-
-// ErrPostgresNotBuilt answers a postgres:// URL while this program has no
-// PostgreSQL backend.
-var ErrPostgresNotBuilt = errors.New("built without the PostgreSQL backend; give the path of an SQLite file or a file: URL")
 
 // urlScheme matches the start of a URL with an authority ("scheme://"),
 // which is never how a path is meant.
@@ -106,7 +103,8 @@ func IsPostgres(db string) bool {
 }
 
 // Open opens the store db names, creating an SQLite file (and its
-// directory) when it is missing.
+// directory) when it is missing; a PostgreSQL database must exist (its
+// tables are made or migrated).
 func Open(ctx context.Context, db string) (clinic.Store, error) {
 	t, err := Parse(db)
 	if err != nil {
@@ -136,7 +134,12 @@ func open(ctx context.Context, t Target) (clinic.Store, error) {
 	case SQLite:
 		return sqlite.Open(ctx, t.Path)
 	case Postgres:
-		return nil, fmt.Errorf("clinicdb: %s: %w", t, ErrPostgresNotBuilt)
+		st, err := postgres.Open(ctx, t.URL)
+		if err != nil {
+			// pgx's connect errors name the host and user, never the password.
+			return nil, fmt.Errorf("clinicdb: %s: %w", t, err)
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("clinicdb: no backend for kind %d", t.Kind)
 }

@@ -8,7 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/postgres"
+	"github.com/pillbox/pillbox/internal/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m, pgtest.Settings{}) }
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
@@ -18,8 +24,9 @@ func TestOpen(t *testing.T) {
 		wantErr  error  // errors.Is
 		wantText string // in the error
 	}{
-		{"postgres URL", "postgres://adherenced:s3cret@db.example.org/clinic", ErrPostgresNotBuilt, "built without the PostgreSQL backend"},
-		{"postgresql URL", "postgresql:///clinic?host=/run/postgresql", ErrPostgresNotBuilt, "built without the PostgreSQL backend"},
+		// Nothing listens there: the error names the database, not the password.
+		{"postgres URL, no server", "postgres://adherenced:s3cret@127.0.0.1:1/clinic?connect_timeout=5", nil, "postgres://adherenced:xxxxx@127.0.0.1:1/clinic"},
+		{"postgresql URL, no server", "postgresql://adherenced:s3cret@/clinic?host=" + dir + "&connect_timeout=5", nil, "postgresql://adherenced:xxxxx@/clinic"},
 		{"empty", "", nil, "no database"},
 		{"another kind", "mysql://root:s3cret@h/clinic", nil, `unknown kind of database "mysql"`},
 		{"file: URL with SQLite parameters", "file:" + dir + "/x.db?mode=ro", nil, "takes no ?parameters"},
@@ -115,5 +122,28 @@ func TestRedact(t *testing.T) {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestOpenPostgres: a postgres:// URL opens the PostgreSQL backend, which
+// OpenExisting does not take for a missing file.
+func TestOpenPostgres(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.New(t)
+	for _, open := range []func(context.Context, string) (clinic.Store, error){Open, OpenExisting} {
+		st, err := open(ctx, url)
+		if err != nil {
+			t.Fatalf("Open(%s) = %v", Redact(url), err)
+		}
+		if _, ok := st.(*postgres.Store); !ok {
+			t.Errorf("Open(%s) = %T, want *postgres.Store", Redact(url), st)
+		}
+		if err := st.Ping(ctx); err != nil {
+			t.Errorf("Ping = %v", err)
+		}
+		st.Close()
+	}
+	if alt := strings.Replace(url, "postgres://", "postgresql://", 1); !IsPostgres(alt) {
+		t.Errorf("IsPostgres(%q) = false", alt)
 	}
 }
