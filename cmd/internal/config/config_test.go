@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pillbox/pillbox/internal/problem"
 )
@@ -46,6 +47,10 @@ func lineContaining(t *testing.T, text, marker string) int {
 
 // TestParseExampleEdits breaks the example in one way at a time and checks
 // that exactly the expected problems come back, on the right lines.
+// checkedAt is when TestParseExampleEdits checks: the coming clock change
+// in New York is on 8 March 2026.
+var checkedAt = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+
 func TestParseExampleEdits(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -122,6 +127,9 @@ func TestParseExampleEdits(t *testing.T) {
 		{"windows longer than the interval between doses",
 			[]edit{{`cron: "0 8,20 * * *"`, `cron: "0 8,12,16,20 * * *"` + "\n    window: 3h"}},
 			[]at{{"window: 3h", "regimens[0].window: "}}},
+		{"hourly doses meet when the clocks go forward, on a date with its year",
+			[]edit{{`cron: "0 8,20 * * *"`, `cron: "0 * * * *"` + "\n    window: 20m"}},
+			[]at{{`cron: "0 * * * *"`, "regimens[0].cron: two doses of metformin fall at the same moment (02:00 and 03:00 on 8 March 2026 in America/New_York, when the clocks change) (fix: keep dose times out of the hour the clocks skip)"}}},
 		{"cron that never fires",
 			[]edit{{`cron: "0 9 * * *"`, `cron: "0 9 31 4 *"`}},
 			[]at{{"0 9 31 4", "regimens[1].cron: "}}},
@@ -148,7 +156,7 @@ func TestParseExampleEdits(t *testing.T) {
 				}
 				text = strings.Replace(text, e.old, e.new, 1)
 			}
-			_, got := Parse([]byte(text))
+			_, got := ParseAt([]byte(text), checkedAt)
 			var want []string
 			for _, w := range tt.want {
 				want = append(want, fmt.Sprintf("%d: %s", lineContaining(t, text, w.marker), w.text))
