@@ -144,6 +144,9 @@ func ParseAt(data []byte, now time.Time) (*File, problem.List) {
 		if p.Line == 0 {
 			p.Line = d.lineOf(p.Path)
 		}
+		if p.Other != "" && p.OtherLine == 0 {
+			p.OtherLine = d.lineOf(p.Other)
+		}
 		// A value the decoder could not read is reported once, by the
 		// decoder, not again by a validator that saw its zero value.
 		if !d.decodeLines[p.Line] {

@@ -138,7 +138,7 @@ func TestParseExampleEdits(t *testing.T) {
 			[]at{{"GPIO99", "board.led_fault.pin: "}}},
 		{"pin used twice",
 			[]edit{{"pin: GPIO16", "pin: GPIO17   # twice"}},
-			[]at{{"# twice", "board.led_fault.pin: "}}},
+			[]at{{"# twice", "board.led_fault.pin: GPIO17 is already used by board.button.pin (line 34) (fix: give each part its own GPIO; free pins: GPIO4, GPIO16)"}}},
 		{"phone not E.164",
 			[]edit{{`phone: "+15555550102"`, `phone: (555) 555-0102`}},
 			[]at{{"phone: (555)", `contacts[1].phone: phone number is not in E.164 form (fix: write phone: "+15555550102")`}}},
@@ -241,8 +241,8 @@ var broken = []struct {
 	text string
 }{
 	{8, `patient.timezone: unknown time zone "America/New York" (fix: use timezone: America/New_York)`},
-	{22, "GPIO17"},
-	{24, "GPIO41"},
+	{22, "board.buzzer.pin: GPIO17 is already used by board.button.pin (line 16) (fix: give each part its own GPIO; free pins: GPIO4, GPIO22, GPIO25, GPIO16, GPIO26)"},
+	{24, `board.led_fault.pin: "GPIO41" is not a GPIO of the 40-pin header (fix: GPIO41 is not on the 40-pin header; free pins: GPIO4, GPIO22, GPIO25, GPIO16, GPIO26)`},
 	{42, "compartments[2]: compartment 3 holds no medication (fix: add a medication with compartment: 3, or remove this compartment)"},
 	{59, `medications[1]: unknown key "strenght" (fix: did you mean strength?)`},
 	{68, "regimens[1].cron: "},
