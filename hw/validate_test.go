@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // validBoard is a full, valid configuration: every test case breaks one
@@ -29,6 +31,19 @@ func validBoard() (BoardConfig, []CompartmentConfig) {
 		{ID: 3, Capacity: 14, Count: 7, Motor: MotorConfig{Kind: "servo", Channel: 0, RestAngle: 0, DispenseAngle: 90}},
 	}
 	return b, comps
+}
+
+// oneProblem breaks a valid board with break_ and returns the one problem
+// ValidateBoard finds, failing the test if it finds another number.
+func oneProblem(t *testing.T, break_ func(*BoardConfig, *[]CompartmentConfig)) problem.Problem {
+	t.Helper()
+	b, comps := validBoard()
+	break_(&b, &comps)
+	got := ValidateBoard(b, comps)
+	if len(got) != 1 {
+		t.Fatalf("ValidateBoard() = %d problems, want 1:\n%v", len(got), got)
+	}
+	return got[0]
 }
 
 func TestValidateBoardValid(t *testing.T) {
@@ -145,13 +160,7 @@ func TestValidateBoard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, comps := validBoard()
-			tt.break_(&b, &comps)
-			got := ValidateBoard(b, comps)
-			if len(got) != 1 {
-				t.Fatalf("ValidateBoard() = %d problems, want 1:\n%v", len(got), got)
-			}
-			p := got[0]
+			p := oneProblem(t, tt.break_)
 			if p.Path != tt.path || !strings.Contains(p.Msg+" (fix: "+p.Fix, tt.want) {
 				t.Errorf("ValidateBoard() = %q, want path %q and text containing %q", p, tt.path, tt.want)
 			}
@@ -270,13 +279,7 @@ func TestFreePinFixes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, comps := validBoard()
-			tt.break_(&b, &comps)
-			got := ValidateBoard(b, comps)
-			if len(got) != 1 {
-				t.Fatalf("ValidateBoard() = %d problems, want 1:\n%v", len(got), got)
-			}
-			p := got[0]
+			p := oneProblem(t, tt.break_)
 			fixOK := p.Fix == tt.wantFix || tt.wantFixSuffix && strings.HasSuffix(p.Fix, tt.wantFix)
 			if p.Path != tt.path || p.Other != tt.other || p.Msg != tt.msg || !fixOK {
 				t.Errorf("ValidateBoard() = path %q, other %q, msg %q, fix %q;\nwant %q, %q, %q, fix %q", p.Path, p.Other, p.Msg, p.Fix, tt.path, tt.other, tt.msg, tt.wantFix)
