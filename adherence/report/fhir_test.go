@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,6 +49,58 @@ func weekReport(t testing.TB) *Report {
 			Source: "caregiver", At: local("2026-03-08 10:00")}},
 		From: local("2026-03-06 00:00"), To: local("2026-03-13 00:00"), Generated: local("2026-03-12 21:00"),
 	})
+}
+
+// The JSON report (report.json) has one casing, snake_case, all the way
+// down, and says its version (docs/reports.md documents both). It lives
+// here, beside the fixture it reads.
+func TestReportJSONForm(t *testing.T) {
+	var buf bytes.Buffer
+	if err := weekReport(t).WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := doc["version"].(float64); v != ReportVersion {
+		t.Errorf("report version = %v, want %d", doc["version"], ReportVersion)
+	}
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	var bad []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if !snake.MatchString(k) && !slices.Contains(bad, path+"."+k) {
+					bad = append(bad, path+"."+k)
+				}
+				walk(path+"."+k, e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(path+"[]", e)
+			}
+		}
+	}
+	walk("", doc)
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		t.Errorf("report.json keys not in snake_case: %s", strings.Join(bad, ", "))
+	}
+	doses, _ := doc["doses"].([]any)
+	if len(doses) == 0 {
+		t.Fatal("report.json has no doses")
+	}
+	for _, k := range []string{"id", "medication", "scheduled", "state", "outcome", "on_time", "left_in_cup"} {
+		if _, ok := doses[0].(map[string]any)[k]; !ok {
+			t.Errorf("a dose in report.json lacks %q: %v", k, doses[0])
+		}
+	}
+	if strings.Contains(buf.String(), "0001-01-01") {
+		t.Error("report.json writes a zero time where there is none")
+	}
 }
 
 func TestFHIRValidates(t *testing.T) {

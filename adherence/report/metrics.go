@@ -142,24 +142,25 @@ const (
 // DoseFacts is one dose as the log tells it: its events folded together.
 // (DoseRecord is the device store's row of the doses table.)
 type DoseFacts struct {
-	ID         string
-	Medication string
+	ID         string `json:"id"`
+	Medication string `json:"medication"`
 	// Scheduled is the scheduled instant (UTC); for an as-needed dose,
 	// when it was asked for.
-	Scheduled time.Time
-	PRN       bool
-	State     dispenser.State
+	Scheduled time.Time       `json:"scheduled"`
+	PRN       bool            `json:"prn"`
+	State     dispenser.State `json:"state"`
 	// The signals that say how the dose was known (see Signals).
-	Pressed bool   // dispense_started: the button was pressed (held, for PRN)
-	Dropped bool   // dispensed: the drop sensor saw the pills fall
-	Pickup  string // "cup_lifted" or "lid_opened" when a sensor saw the pickup
+	Pressed bool   `json:"pressed"`          // dispense_started: the button was pressed (held, for PRN)
+	Dropped bool   `json:"dropped"`          // dispensed: the drop sensor saw the pills fall
+	Pickup  string `json:"pickup,omitempty"` // "cup_lifted" or "lid_opened" when a sensor saw the pickup
 	// Dispensed and Taken are when the pills fell and were picked up (for
 	// a pickup assumed without sensors, when they fell).
-	Dispensed, Taken time.Time
-	LeftInCup        bool // not_taken was recorded (a later pickup is "late")
-	Reconciled       bool // missed while the device was off or its clock wrong
-	Jams             int  // jam events, retries included
-	SkippedBy        string
+	Dispensed  time.Time `json:"dispensed,omitzero"`
+	Taken      time.Time `json:"taken,omitzero"`
+	LeftInCup  bool      `json:"left_in_cup"` // not_taken was recorded (a later pickup is "late")
+	Reconciled bool      `json:"reconciled"`  // missed while the device was off or its clock wrong
+	Jams       int       `json:"jams"`        // jam events, retries included
+	SkippedBy  string    `json:"skipped_by,omitempty"`
 	// Dispute is a caregiver's TAKEN reply to the dose's missed-dose text
 	// (a miss_disputed event), the first if several: a false-miss mark
 	// from the log itself, beside those the clinic records (see FalseMiss).

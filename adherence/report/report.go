@@ -92,8 +92,14 @@ type DoseRow struct {
 	FalseMiss  *FalseMiss `json:"false_miss,omitempty"`
 }
 
+// ReportVersion is the version of the report's JSON form
+// (docs/reports.md): 2 since every key is snake_case (version 1, unnamed,
+// had a dose's own facts as "ID", "Scheduled", ...).
+const ReportVersion = 2
+
 // Report is one patient's report over a period.
 type Report struct {
+	Version     int                `json:"version"`
 	Subject     Subject            `json:"subject"`
 	Dispensers  []DispenserInfo    `json:"dispensers"`
 	Timezone    string             `json:"timezone"`
@@ -129,7 +135,7 @@ func (r *Report) Late(med string) time.Duration { return r.facts[med].Late }
 func Build(in Input) *Report {
 	loc := in.Setup.loc()
 	p := PeriodOf(in.From, in.To, loc)
-	r := &Report{Subject: in.Subject, Dispensers: in.Dispensers, Timezone: loc.String(), From: in.From.UTC(), To: in.To.UTC(),
+	r := &Report{Version: ReportVersion, Subject: in.Subject, Dispensers: in.Dispensers, Timezone: loc.String(), From: in.From.UTC(), To: in.To.UTC(),
 		Period: p, Generated: in.Generated.UTC(), setup: in.Setup, facts: in.Setup.Facts(in.From)}
 	marks := Marks{}
 	for id := range in.Marks {

@@ -303,7 +303,7 @@ func setPanel(cx *clinicCtx, on bool) error {
 }
 
 func clinicUsage(w io.Writer) {
-	fmt.Fprintf(w, "usage: pillctl clinic SUBCOMMAND [--db FILE] [flags] ARGS\n\nThe database is adherenced's (default %s); every change is audited under your user name.\n\nsubcommands:\n", defaultClinicDB)
+	fmt.Fprintf(w, "usage: pillctl clinic SUBCOMMAND [--db FILE] [flags] ARGS (flags before or after ARGS)\n\nThe database is adherenced's (default %s); every change is audited under your user name.\n\nsubcommands:\n", defaultClinicDB)
 	for _, s := range clinicSubs() {
 		fmt.Fprintf(w, "  %-32s %s\n", s.words+" "+s.args, s.help)
 	}

@@ -4,6 +4,12 @@
 // "world" frames when the simulated hardware changes. It asks for
 // /api/status only when one of those says something changed, and acts
 // through the same HTTP API that scripts and tests use.
+//
+// Times are the patient's, in the patient's zone, and medications go by
+// their names: both come with /api/status. The stream starts with the last
+// day's log before any status has arrived, so the log, the texts and the
+// readings are kept as data and drawn only once the status is in, and
+// drawn again should the zone or the names change.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -11,8 +17,10 @@ const $ = (id) => document.getElementById(id);
 const state = {
   frame: null,      // last world frame
   status: null,     // last /api/status
-  seen: new Set(),  // log seqs shown
+  labels: '',       // the zone and names the lists were drawn with
+  log: [],          // log events kept, oldest first, by seq
   sms: null,        // true once /api/sim/sms answered, false if absent
+  texts: null,      // the last list of text messages, as the server sent it
   displayVersion: '',
   speechSeq: null,  // the last prompt shown
   instance: '',     // the daemon run the page shows
@@ -160,8 +168,21 @@ function medName(id) {
   return id;
 }
 
+// labelsOf is what the drawn lists depend on in a status: the zone and
+// the medications' names.
+function labelsOf(st) {
+  return JSON.stringify([st.timezone, st.compartments.map((c) => [c.medication, c.name])]);
+}
+
 function renderStatus() {
   const st = state.status;
+  const labels = labelsOf(st);
+  if (labels !== state.labels) {
+    state.labels = labels;
+    renderLog();
+    renderReadings();
+    if (state.texts) renderSMS(state.texts);
+  }
   const trust = $('clock-trust');
   if (st.clock_trusted) {
     trust.textContent = '\u2713 Clock trusted';
@@ -329,7 +350,11 @@ function renderCompartments() {
     }
     const st = state.status && state.status.compartments.find((s) => s.id === c.id);
     const name = st ? (st.name || st.medication || 'Empty slot') : '';
-    li.querySelector('h3').textContent = 'Compartment ' + c.id + (name ? ': ' + name : '');
+    // "Compartment" is a word a narrow screen leaves to screen readers.
+    const word = document.createElement('span');
+    word.className = 'comp-word';
+    word.textContent = 'Compartment ';
+    li.querySelector('h3').replaceChildren(word, c.id + (name ? ': ' + name : ''));
     li.querySelector('.left').replaceChildren(strong(c.count), ' of ' + c.capacity + ' left');
     const m = li.querySelector('meter');
     m.max = c.capacity || 1;
@@ -395,14 +420,25 @@ function compartmentItem(id) {
 
 // ---- the event log ---------------------------------------------------------
 
+// onLog keeps an event in seq order, whatever order it came in (the
+// stream's backlog, a reconnect's catch-up), and draws it once the status
+// has said how.
 function onLog(ev) {
-  if (state.seen.has(ev.seq)) return;
-  state.seen.add(ev.seq);
-  const list = $('log');
-  list.prepend(logItem(ev));
-  while (list.children.length > LOG_MAX) {
-    state.seen.delete(Number(list.lastElementChild.dataset.seq));
-    list.lastElementChild.remove();
+  const log = state.log;
+  let at = log.length;
+  while (at > 0 && log[at - 1].seq > ev.seq) at--;
+  if (at > 0 && log[at - 1].seq === ev.seq) return;
+  log.splice(at, 0, ev);
+  const newest = at === log.length - 1;
+  if (log.length > LOG_MAX) log.splice(0, log.length - LOG_MAX);
+  if (state.labels) {
+    const list = $('log');
+    if (newest) {
+      list.prepend(logItem(ev));
+      while (list.children.length > LOG_MAX) list.lastElementChild.remove();
+    } else {
+      renderLog();
+    }
   }
   refreshStatus();
   // Readings log nothing themselves; any event may follow one sent by
@@ -410,6 +446,12 @@ function onLog(ev) {
   if (ev.kind === 'vital_alert' || ev.kind === 'vital_alert_cleared') noteAlert(ev);
   refreshReadings();
   if (ev.kind.startsWith('sms_') || ev.kind === 'call_status' || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
+}
+
+// renderLog draws the whole log, newest first.
+function renderLog() {
+  if (!state.labels) return;
+  $('log').replaceChildren(...[...state.log].reverse().map(logItem));
 }
 
 function logItem(ev) {
@@ -475,6 +517,8 @@ async function refreshSMS() {
 }
 
 function renderSMS(msgs) {
+  state.texts = msgs;
+  if (!state.labels) return;
   // Newest first; the server lists oldest first.
   msgs = [...msgs].reverse();
   $('sms-empty').hidden = msgs.length > 0;
@@ -760,6 +804,7 @@ function readingItem(r) {
 }
 
 function renderReadings() {
+  if (!state.labels) return;
   const newest = [...state.readings].reverse();
   $('readings').replaceChildren(...newest.map(readingItem));
   $('readings-empty').hidden = newest.length > 0;
