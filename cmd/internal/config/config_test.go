@@ -52,6 +52,9 @@ func lineContaining(t *testing.T, text, marker string) int {
 var checkedAt = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 
 func TestParseExampleEdits(t *testing.T) {
+	base := readExample(t)
+	// The example's button pin, which the "pin used twice" case names.
+	buttonLine := lineContaining(t, base, "pin: GPIO17")
 	tests := []struct {
 		name  string
 		edits []edit
@@ -152,7 +155,7 @@ func TestParseExampleEdits(t *testing.T) {
 			[]at{{"GPIO99", "board.led_fault.pin: "}}},
 		{"pin used twice",
 			[]edit{{"pin: GPIO16", "pin: GPIO17   # twice"}},
-			[]at{{"# twice", "board.led_fault.pin: GPIO17 is already used by board.button.pin (line 34) (fix: give each part its own GPIO; free pins: GPIO4, GPIO16)"}}},
+			[]at{{"# twice", fmt.Sprintf("board.led_fault.pin: GPIO17 is already used by board.button.pin (line %d) (fix: give each part its own GPIO; free pins: GPIO4, GPIO16)", buttonLine)}}},
 		{"phone not E.164",
 			[]edit{{`phone: "+15555550102"`, `phone: (555) 555-0102`}},
 			[]at{{"phone: (555)", `contacts[1].phone: phone number is not in E.164 form (fix: write phone: "+15555550102")`}}},
@@ -160,7 +163,6 @@ func TestParseExampleEdits(t *testing.T) {
 			[]edit{{"    role: patient\n", "    role: patient\n---\nextra: 1\n"}},
 			[]at{{"---", "a second YAML document starts here"}}},
 	}
-	base := readExample(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			text := base
