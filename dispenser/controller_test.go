@@ -63,6 +63,12 @@ var _ dispenser.ClockGate = (*fakeGate)(nil)
 
 func newRig(t *testing.T, start time.Time, regs []schedule.Regimen, meds ...dispenser.Medication) *rig {
 	t.Helper()
+	return newRigWith(t, start, nil, regs, meds...)
+}
+
+// newRigWith is newRig with the config changed by with before the start.
+func newRigWith(t *testing.T, start time.Time, with func(*dispenser.Config), regs []schedule.Regimen, meds ...dispenser.Medication) *rig {
+	t.Helper()
 	plan, err := schedule.NewPlan(regs, newYork)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +78,9 @@ func newRig(t *testing.T, start time.Time, regs []schedule.Regimen, meds ...disp
 		Clock: r.clock, Log: r.log, Board: r.board.Board, Plan: plan, Location: newYork,
 		Medications: meds, Counts: map[int]int{1: 30, 2: 30, 3: 30}, Capacity: map[int]int{1: 30, 2: 30, 3: 30},
 		Gate: r.gate,
+	}
+	if with != nil {
+		with(&r.cfg)
 	}
 	r.start()
 	return r

@@ -23,7 +23,7 @@ func (c *Controller) render(now time.Time) {
 	var due, cup bool
 	for _, d := range c.doses {
 		switch {
-		case d.State.Open() && !now.Before(d.Scheduled):
+		case d.State.Open() && (!now.Before(d.Scheduled) || d.Reminded > 0):
 			due = true
 		case d.State == StateDispensed:
 			cup = true
@@ -51,6 +51,9 @@ func (c *Controller) render(now time.Time) {
 	case cup:
 		lines = []string{"Take your pills", "from the cup"}
 		attention, ready = hw.On, hw.Off
+	}
+	if !due && now.Before(c.promptUntil) {
+		buzz, attention = hw.Blink, hw.Blink // a heads-up before a dose
 	}
 	idle := !due && !cup && c.storeErr == nil && c.trusted && c.active == nil && len(c.queue) == 0
 	if len(c.faults) > 0 {
