@@ -12,4 +12,8 @@ type Contact struct {
 	// Role is "patient" or "caregiver". Caregivers are escalated to in the
 	// order they are listed.
 	Role string `yaml:"role"`
+	// HeadsUp opts a caregiver in to heads-up texts: at most one a day,
+	// before a dose the patient is likely to miss (docs/insights.md).
+	// Apart from alerts: nothing to acknowledge.
+	HeadsUp bool `yaml:"heads_up"`
 }

@@ -76,6 +76,8 @@ type harness struct {
 	faults *faults
 	esc    notify.Escalation
 	plan   *schedule.Plan
+	// contacts replace the package's contacts when set.
+	contacts []notify.Contact
 	// wrap, when set, stands between the notifier and the Twilio sender.
 	wrap func(notify.Sender) notify.Sender
 	// published collects what the notifier handed to Publish.
@@ -86,6 +88,8 @@ type harness struct {
 type option func(*harness)
 
 func withEscalation(e notify.Escalation) option { return func(h *harness) { h.esc = e } }
+
+func withContacts(cs []notify.Contact) option { return func(h *harness) { h.contacts = cs } }
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
@@ -153,10 +157,14 @@ func (h *harness) restart() {
 		snd = h.wrap(sender)
 	}
 	rnd := lockedRand(rand.New(rand.NewPCG(1, 2)))
+	cs := contacts
+	if h.contacts != nil {
+		cs = h.contacts
+	}
 	n, err := notify.New(notify.Config{
 		Clock: h.clock, Store: h.store, Sender: snd, Escalation: h.esc,
 		Patient:  dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"},
-		Location: newYork, Contacts: contacts, Medications: meds, Plan: h.plan,
+		Location: newYork, Contacts: cs, Medications: meds, Plan: h.plan,
 		Counts: map[int]int{1: 56, 2: 30}, Faults: h.faults, Rand: rnd,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Publish: func(evs []dispenser.Event) {
