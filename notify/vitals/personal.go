@@ -147,4 +147,3 @@ func (e *Engine) WatchBaselines(ctx context.Context, loc *time.Location) ([]Aler
 	}
 	return out, nil
 }
-
