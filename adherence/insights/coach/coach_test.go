@@ -37,7 +37,9 @@ var (
 	}
 )
 
-func doseID(med string, at time.Time) string { return med + "@" + at.In(newYork).Format("2006-01-02T15:04") }
+func doseID(med string, at time.Time) string {
+	return med + "@" + at.In(newYork).Format("2006-01-02T15:04")
+}
 
 // history writes days of that record into st.
 func history(t *testing.T, st *adherence.Store, days int) {
