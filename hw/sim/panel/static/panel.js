@@ -391,6 +391,7 @@ function onLog(ev) {
   // another client, and an alert surely does.
   if (ev.kind === 'vital_alert' || ev.kind === 'vital_alert_cleared') noteAlert(ev);
   refreshReadings();
+  refreshInsights();
   if (ev.kind.startsWith('sms_') || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
 }
 
@@ -903,6 +904,67 @@ function connect() {
   es.addEventListener('world', (e) => onFrame(JSON.parse(e.data)));
 }
 
+// ---- what the dispenser learned (GET /api/insights) ------------------------
+
+const RISK_SHOWN = 5;
+let insightsBusy = false;
+let insightsAgain = false;
+
+// refreshInsights fetches the coming two days' risks once, however many
+// events asked for it while a fetch was running.
+async function refreshInsights() {
+  if (insightsBusy) { insightsAgain = true; return; }
+  insightsBusy = true;
+  try {
+    do {
+      insightsAgain = false;
+      renderInsights(await api('GET', '/api/insights?days=2'));
+    } while (insightsAgain);
+  } catch (e) {
+    notice('Could not read what the dispenser learned: ' + e.message);
+  } finally {
+    insightsBusy = false;
+  }
+}
+
+function renderInsights(rep) {
+  const top = [...rep.doses].sort((a, b) => b.risk - a.risk).slice(0, RISK_SHOWN);
+  $('risk').replaceChildren(...top.map(riskItem));
+  $('risk-empty').hidden = top.length > 0;
+}
+
+function riskItem(d) {
+  const li = document.createElement('li');
+  li.className = 'risk-dose';
+  li.dataset.id = d.dose_id;
+  const head = document.createElement('div');
+  head.className = 'risk-head';
+  const when = document.createElement('time');
+  when.dateTime = d.scheduled;
+  when.textContent = fmtDate(d.scheduled) + ' ' + fmtTime(d.scheduled);
+  const med = document.createElement('span');
+  med.textContent = medName(d.medication);
+  const pct = document.createElement('span');
+  pct.className = 'pill ' + (d.risk >= 0.5 ? 'warn' : 'later');
+  pct.textContent = Math.round(d.risk * 100) + '% risk';
+  head.append(when, med, pct);
+  const why = document.createElement('ul');
+  why.className = 'risk-why';
+  for (const r of d.reasons || []) {
+    const item = document.createElement('li');
+    item.textContent = r.text;
+    why.append(item);
+  }
+  if (d.first_chime && d.first_chime.shift_minutes !== 0) {
+    const item = document.createElement('li');
+    item.className = 'chime';
+    item.textContent = 'First chime ' + d.first_chime.text;
+    why.append(item);
+  }
+  li.append(head, why);
+  return li;
+}
+
 function init() {
   $('press').addEventListener('pointerdown', () => { pointerDownAt = performance.now(); });
   $('press').addEventListener('click', pressButton);
@@ -922,6 +984,7 @@ function init() {
   refreshStatus();
   refreshSMS();
   refreshReadings();
+  refreshInsights();
 }
 
 init();
