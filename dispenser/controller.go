@@ -85,6 +85,9 @@ type Config struct {
 	// LidAlarm is how long the lid may read open before it is reported
 	// as a fault (default DefaultLidAlarm): left open, or its sensor stuck.
 	LidAlarm time.Duration
+	// Coach, if set, moves first chimes and adds heads-up prompts from
+	// what was learned of the patient (coach.go).
+	Coach Coach
 }
 
 // DefaultLidAlarm is Config.LidAlarm's default.
@@ -179,6 +182,10 @@ type Controller struct {
 	beamReported bool      // the drop beam read blocked at a dispense
 	lidOpenSince time.Time // wall time the lid was seen open; zero while closed
 	lidReported  bool
+	// prompted are the doses given a heads-up prompt, with when; promptUntil
+	// is when the latest prompt's chime stops.
+	prompted    map[string]time.Time
+	promptUntil time.Time
 }
 
 // notice is a short-lived message that overrides the normal screen.
@@ -212,6 +219,7 @@ func New(cfg Config) (*Controller, error) {
 		counts:   map[int]int{},
 		prnTaken: map[string][]time.Time{},
 		flap:     map[hw.Input]*flapState{},
+		prompted: map[string]time.Time{},
 	}
 	for _, m := range cfg.Medications {
 		c.meds[m.ID] = m
@@ -360,6 +368,7 @@ func (c *Controller) replay(ev Event) {
 		}
 	}
 	if ev.DoseID == "" {
+		c.replayCoach(ev)
 		return
 	}
 	d := c.doses[ev.DoseID]

@@ -66,6 +66,16 @@ func newRig(t *testing.T, start time.Time, regs []schedule.Regimen, meds ...disp
 	return newRigWith(t, start, regs, nil, meds...)
 }
 
+// newRigConfig is newRig with the config changed by with before the start.
+func newRigConfig(t *testing.T, start time.Time, with func(*dispenser.Config), regs []schedule.Regimen, meds ...dispenser.Medication) *rig {
+	t.Helper()
+	return newRigWith(t, start, regs, func(r *rig) {
+		if with != nil {
+			with(&r.cfg)
+		}
+	}, meds...)
+}
+
 // newRigWith is newRig with edit changing the rig (its config, its board)
 // before the controller starts.
 func newRigWith(t *testing.T, start time.Time, regs []schedule.Regimen, edit func(*rig), meds ...dispenser.Medication) *rig {

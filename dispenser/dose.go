@@ -71,6 +71,9 @@ type Dose struct {
 	Reminded int `json:"-"`
 	// DispensedAt is when the pills were seen falling.
 	DispensedAt time.Time `json:"dispensed_at,omitzero"`
+	// FirstChime is when the first device chime sounds, when what was
+	// learned moved it (KindChimeShifted); zero for the usual time.
+	FirstChime time.Time `json:"first_chime,omitzero"`
 }
 
 // apply moves the dose by one logged event. Events replayed at boot go
@@ -95,6 +98,11 @@ func (d *Dose) apply(ev Event) {
 	if ev.Kind == KindDispensed {
 		d.DispensedAt = ev.Time
 	}
+	if ev.Kind == KindChimeShifted {
+		if at, ok := detailTime(ev.Detail, "at"); ok {
+			d.FirstChime = at
+		}
+	}
 	if !ev.Scheduled.IsZero() && d.Scheduled.IsZero() {
 		d.Scheduled = ev.Scheduled
 	}
@@ -110,11 +118,10 @@ func prnDoseID(med string, t time.Time) string {
 
 // detailInt reads "key=N" from an event detail.
 func detailInt(detail, key string) (int, bool) {
-	for _, f := range strings.Fields(detail) {
-		if v, ok := strings.CutPrefix(f, key+"="); ok {
-			n, err := strconv.Atoi(v)
-			return n, err == nil
-		}
+	v, ok := detailField(detail, key)
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	n, err := strconv.Atoi(v)
+	return n, err == nil
 }

@@ -26,7 +26,7 @@ func (c *Controller) render(now time.Time) {
 	var due, cup bool
 	for _, d := range c.doses {
 		switch {
-		case d.State.Open() && !now.Before(d.Scheduled):
+		case d.State.Open() && (!now.Before(d.Scheduled) || d.Reminded > 0):
 			due = true
 		case d.State == StateDispensed:
 			cup = true
@@ -57,6 +57,9 @@ func (c *Controller) render(now time.Time) {
 	case cup:
 		lines = c.lines("take_from_cup", nil)
 		attention, ready = hw.On, hw.Off
+	}
+	if !due && now.Before(c.promptUntil) {
+		buzz, attention = hw.Blink, hw.Blink // a heads-up before a dose
 	}
 	idle := !due && !cup && c.storeErr == nil && c.trusted && c.active == nil && len(c.queue) == 0
 	if idle {

@@ -137,6 +137,9 @@ func (c *Controller) scheduled(now time.Time) []Event {
 		// committed, so a failed commit leaves no half-made dose behind.
 		evs = append(evs, Event{Time: now, Kind: KindDoseDue, DoseID: occ.ID, Medication: occ.Medication,
 			Compartment: c.meds[occ.Medication].Compartment, Scheduled: occ.At})
+		if ev, ok := c.firstChime(occ, now); ok {
+			evs = append(evs, ev)
+		}
 	}
 	for _, d := range c.sortedDoses() {
 		if !d.State.Open() || d.PRN {
@@ -153,7 +156,7 @@ func (c *Controller) scheduled(now time.Time) []Event {
 		// Only the latest reminder step that has come due is given: after
 		// a restart the patient hears one chime, not a backlog.
 		step := d.Reminded
-		for step < len(c.cfg.Reminders) && !now.Before(d.Scheduled.Add(c.cfg.Reminders[step])) {
+		for step < len(c.cfg.Reminders) && !now.Before(c.reminderAt(d, step)) {
 			step++
 		}
 		if step > d.Reminded {
@@ -162,7 +165,7 @@ func (c *Controller) scheduled(now time.Time) []Event {
 			c.sayDue = true
 		}
 	}
-	return evs
+	return append(evs, c.headsUps(now)...)
 }
 
 // timeouts records pills left too long in the cup.
@@ -194,6 +197,11 @@ func (c *Controller) prune(now time.Time) {
 		}
 		c.prnTaken[med] = keep
 	}
+	for id, at := range c.prompted {
+		if at.Before(now.Add(-48 * time.Hour)) {
+			delete(c.prompted, id)
+		}
+	}
 }
 
 // arm sets the single wake-up timer for the next thing that will happen.
@@ -208,12 +216,15 @@ func (c *Controller) arm(now time.Time) {
 		for _, occ := range c.cfg.Plan.Between(now, now.Add(c.cfg.Tick+48*time.Hour)) {
 			consider(occ.Opens)
 		}
+		if t := c.nextHeadsUp(now, now.Add(24*time.Hour)); !t.IsZero() {
+			consider(t)
+		}
 		for _, d := range c.doses {
 			switch {
 			case d.State.Open():
 				consider(d.Closes)
 				if d.Reminded < len(c.cfg.Reminders) {
-					consider(d.Scheduled.Add(c.cfg.Reminders[d.Reminded]))
+					consider(c.reminderAt(d, d.Reminded))
 				}
 			case d.State == StateDispensed:
 				consider(d.DispensedAt.Add(c.cfg.PickupTimeout))

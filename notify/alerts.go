@@ -49,7 +49,7 @@ func (n *Notifier) alertPass(ctx context.Context) (time.Time, error) {
 	n.ended = nil
 	var b Batch
 
-	var missed []dispenser.Event
+	var missed, headsUps []dispenser.Event
 	supply := map[int]bool{}
 	if !n.forecast {
 		for c := range n.byComp {
@@ -67,6 +67,8 @@ func (n *Notifier) alertPass(ctx context.Context) (time.Time, error) {
 			case own(ev.Kind):
 			case ev.Kind == dispenser.KindMissed:
 				missed = append(missed, ev)
+			case ev.Kind == KindHeadsUp:
+				headsUps = append(headsUps, ev)
 			default:
 				if slices.Contains(countKinds, ev.Kind) && ev.Compartment != 0 {
 					supply[ev.Compartment] = true
@@ -99,6 +101,12 @@ func (n *Notifier) alertPass(ctx context.Context) (time.Time, error) {
 			return time.Time{}, err
 		}
 		next = when
+		hu, err := n.headsUps(ctx, headsUps, now)
+		if err != nil {
+			n.loaded = false
+			return time.Time{}, err
+		}
+		msgs = append(msgs, hu...)
 		b.Messages = msgs
 		for _, m := range msgs {
 			detail := fmt.Sprintf("msg=%d to=%s priority=%s alerts=%s codes=%s why=%s", m.ID, m.To, m.Priority,
@@ -711,7 +719,7 @@ type limiter struct {
 func newLimiter(lim RateLimits, recent []Message) *limiter {
 	l := &limiter{lim: lim, to: map[string][]time.Time{}}
 	for _, m := range recent {
-		if m.State != MsgCanceled {
+		if m.State != MsgCanceled && m.Why != whyHeadsUp { // heads-ups are counted apart
 			l.add(m.Phone, m.Created)
 		}
 	}

@@ -15,4 +15,8 @@ type Contact struct {
 	// Language is a BCP 47 tag ("es") for the texts this contact gets;
 	// left out, the patient's language.
 	Language string `yaml:"language"`
+	// HeadsUp opts a caregiver in to heads-up texts: at most one a day,
+	// before a dose the patient is likely to miss (docs/insights.md).
+	// Apart from alerts: nothing to acknowledge.
+	HeadsUp bool `yaml:"heads_up"`
 }

@@ -327,6 +327,17 @@ func (c clockTime) String() string { return fmt.Sprintf("%02d:%02d", int(c)/60, 
 // midnight. The zero value (start == end) is none.
 type quiet struct{ start, end clockTime }
 
+// QuietSpan returns the quiet hours as local minutes after midnight,
+// [from, to), which may wrap midnight; from == to for none (or for a
+// value ValidateEscalation refuses).
+func (e Escalation) QuietSpan() (from, to int) {
+	q, err := parseQuietHours(e.QuietHours)
+	if err != nil {
+		return 0, 0
+	}
+	return int(q.start), int(q.end)
+}
+
 // parseQuietHours reads "22:00-07:00", "off", or "" for the default.
 func parseQuietHours(s string) (quiet, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {

@@ -77,6 +77,8 @@ type harness struct {
 	shown  *shown // what the notifier showed the patient (Display)
 	esc    notify.Escalation
 	plan   *schedule.Plan
+	// contacts replace the package's contacts when set.
+	contacts []notify.Contact
 	// wrap, when set, stands between the notifier and the Twilio sender.
 	wrap func(notify.Sender) notify.Sender
 	// published collects what the notifier handed to Publish.
@@ -87,6 +89,8 @@ type harness struct {
 type option func(*harness)
 
 func withEscalation(e notify.Escalation) option { return func(h *harness) { h.esc = e } }
+
+func withContacts(cs []notify.Contact) option { return func(h *harness) { h.contacts = cs } }
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
@@ -159,10 +163,14 @@ func (h *harness) restart() {
 		snd = h.wrap(sender)
 	}
 	rnd := lockedRand(rand.New(rand.NewPCG(1, 2)))
+	cs := contacts
+	if h.contacts != nil {
+		cs = h.contacts
+	}
 	n, err := notify.New(notify.Config{
 		Clock: h.clock, Store: h.store, Sender: snd, Caller: sender, Escalation: h.esc,
 		Patient:  dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"},
-		Location: newYork, Contacts: contacts, Medications: meds, Plan: h.plan,
+		Location: newYork, Contacts: cs, Medications: meds, Plan: h.plan,
 		Counts: map[int]int{1: 56, 2: 30}, Faults: h.faults, Display: h.shown, Rand: rnd,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Publish: func(evs []dispenser.Event) {

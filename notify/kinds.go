@@ -59,6 +59,10 @@ const (
 	// KindVitalAlertCleared ends the vital alert with the same key; its
 	// detail is a clear detail (see ClearDetail).
 	KindVitalAlertCleared dispenser.Kind = "vital_alert_cleared"
+	// KindHeadsUp asks for the heads-up texts about a dose the patient is
+	// likely to miss (adherence/insights/coach appends it); no alert. Its
+	// detail is HeadsUpDetail's.
+	KindHeadsUp dispenser.Kind = "heads_up"
 )
 
 // own reports whether k is one of the kinds the notifier itself appends:

@@ -68,6 +68,10 @@ func ValidateContacts(cs []Contact) problem.List {
 			l.Add(at("role"), "use role: caregiver (alerts escalate to caregivers in list order) or role: patient",
 				"unknown role %q", c.Role)
 		}
+		if c.HeadsUp && c.Role == RolePatient {
+			l.Add(at("heads_up"), "remove it: heads-up texts go to caregivers; the patient hears the dispenser's own prompt",
+				"heads_up is for caregivers")
+		}
 	}
 	if caregivers == 0 {
 		l.Add("", "add a contact with role: caregiver and an SMS-capable phone",

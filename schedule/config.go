@@ -24,6 +24,12 @@ type Regimen struct {
 	Late  time.Duration `yaml:"late"`
 	// PRN makes the medication available on demand, within limits.
 	PRN *PRN `yaml:"prn"`
+	// AdaptiveReminders lets the dispenser move the first chime of these
+	// doses toward when the patient habitually takes them, inside the
+	// window and no later than the escalation's first step
+	// (docs/insights.md). Off by default; the window, the later chimes
+	// and the texts keep their times.
+	AdaptiveReminders bool `yaml:"adaptive_reminders"`
 }
 
 // PRN are the limits of an as-needed medication.

@@ -58,6 +58,10 @@ func compile(regs []Regimen, loc *time.Location, from time.Time) ([]regimenPlan,
 		if r.Cron == "" && r.PRN == nil {
 			probs.Add(path, `give a schedule (cron: "0 8 * * *") or as-needed limits (prn:), or both`, "the regimen has neither a schedule nor as-needed limits")
 		}
+		if r.AdaptiveReminders && r.Cron == "" {
+			probs.Add(path+".adaptive_reminders", "remove it: as-needed doses have no reminder to move",
+				"adaptive_reminders needs a schedule (cron:)")
+		}
 		for _, d := range []struct {
 			name string
 			v    time.Duration

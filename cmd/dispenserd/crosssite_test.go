@@ -176,6 +176,12 @@ func TestCrossSiteMatrix(t *testing.T) {
 	if len(routes) < 20 {
 		t.Fatalf("GET /api/sim/routes = %d routes, want every route the daemon serves", len(routes))
 	}
+	// Routes that show PHI and came later than the matrix: it must try them.
+	for _, want := range []string{"GET /api/insights"} {
+		if !slices.Contains(routes, want) {
+			t.Fatalf("GET /api/sim/routes = %q, want it to list %s for the matrix", routes, want)
+		}
+	}
 	type target struct{ Method, URL, Body string }
 	var targets []target
 	var marks []string

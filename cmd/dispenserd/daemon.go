@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/insights/coach"
 	"github.com/pillbox/pillbox/cmd/internal/config"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/httpapi"
@@ -20,6 +21,7 @@ import (
 	"github.com/pillbox/pillbox/hw/host"
 	"github.com/pillbox/pillbox/hw/sim"
 	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -110,6 +112,10 @@ type running struct {
 	// settlers, in sim mode, return once their part has acted on every
 	// event committed before the call (see settler).
 	settlers []func(context.Context) error
+	// vitals is the vitals monitor (set by its component); coach what
+	// is learned of the patient (wireInsights).
+	vitals   *vitals.Monitor
+	coach    *coach.Coach
 	routes   map[string]http.Handler // extra HTTP routes
 	services []func(ctx context.Context) error
 	closers  []func() error
@@ -217,6 +223,9 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 			return nil, fmt.Errorf("dispenserd: %s: %w", c.name, err)
 		}
 	}
+	if err := wireInsights(ctx, r); err != nil {
+		return nil, fmt.Errorf("dispenserd: %w", err)
+	}
 	counts, capacity := map[int]int{}, map[int]int{}
 	for _, c := range f.Compartments {
 		counts[c.ID], capacity[c.ID] = c.Count, c.Capacity
@@ -224,7 +233,7 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	r.ctrl, err = dispenser.New(dispenser.Config{
 		Clock: r.clock, Log: r.events, Board: r.board, Plan: plan, Location: loc,
 		Medications: f.Medications, Counts: counts, Capacity: capacity, Gate: gate,
-		Logger: log, Language: f.Patient.Locale(), ClockStyle: f.Patient.Clock(), Reminders: f.Escalation.Reminders(),
+		Logger: log, Language: f.Patient.Locale(), ClockStyle: f.Patient.Clock(), Reminders: f.Escalation.Reminders(), Coach: r.coach,
 	})
 	if err != nil {
 		return nil, err

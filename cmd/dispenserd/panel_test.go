@@ -459,3 +459,29 @@ func TestPanelURL(t *testing.T) {
 		})
 	}
 }
+
+// The panel lists the coming doses' risk of a miss with the reasons in
+// words, and follows the log: three days of evening doses missed put the
+// evening dose first, with the misses as a reason.
+func TestPanelRisk(t *testing.T) {
+	ctx := newBrowser(t)
+	base := panelDaemon(t, "../../examples/dispenser.yaml", "2026-03-10T10:30:00-04:00")
+	p := newPage(t, ctx, base)
+	p.wait("live, with risks listed", `document.getElementById('conn').textContent === 'Live' &&
+		document.querySelectorAll('#risk li.risk-dose').length > 0 && document.getElementById('risk-empty').hidden`)
+	p.wait("each dose with a percentage, and reasons", `[...document.querySelectorAll('#risk li.risk-dose')].every((li) =>
+		/\d+% risk/.test(li.querySelector('.pill').textContent)) && document.querySelectorAll('#risk .risk-why li').length > 0`)
+	req, _ := http.NewRequest("POST", base+"/api/sim/clock", strings.NewReader(`{"advance": "72h"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	p.wait("the riskiest dose first, with the misses as a reason", `(() => {
+		const first = document.querySelector('#risk li.risk-dose');
+		return first && /% risk/.test(first.textContent) &&
+			[...first.querySelectorAll('.risk-why li')].some((li) => li.textContent.startsWith('missed '));
+	})()`)
+	p.shot("risk")
+}

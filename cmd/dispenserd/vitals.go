@@ -92,6 +92,7 @@ func wireVitals(ctx context.Context, r *running) error {
 	if err := v.mon.Start(ctx); err != nil {
 		return err
 	}
+	r.vitals = v.mon
 	r.closers = append(r.closers, func() error { v.mon.Stop(); return nil })
 	r.onCommit = append(r.onCommit, v.mon.OnCommit)
 	r.settlers = append(r.settlers, v.mon.Settle)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence/insights/backtest"
+	"github.com/pillbox/pillbox/adherence/insights/coach"
 	"github.com/pillbox/pillbox/adherence/insights/cohort"
 )
 
@@ -71,7 +72,7 @@ func TestCohortDatabaseAndRisk(t *testing.T) {
 	if st != 0 {
 		t.Fatalf("risk: status %d: %s", st, e)
 	}
-	var got riskOutput
+	var got coach.Report
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("risk output is not JSON: %v\n%s", err, out)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/insights/coach"
 	"github.com/pillbox/pillbox/adherence/report"
 )
 
@@ -202,7 +203,7 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 			in.Setup.Thresholds = report.ThresholdsOf(cfg.Vitals)
 		}
 	}
-	if in.Events, in.Readings, err = deviceLog(ctx, st); err != nil {
+	if in.Events, in.Readings, err = coach.ReadLog(ctx, st); err != nil {
 		return nil, "", err
 	}
 	if n := len(in.Events); !fixed && n > 0 && in.Events[n-1].Time.After(at) {
@@ -212,23 +213,6 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 		return nil, "", err
 	}
 	return report.Build(in), st.DeviceID(), nil
-}
-
-// pageAll reads a sequence-numbered log to its end.
-func pageAll[T any](next func(seq int64) ([]T, error), seqOf func(T) int64) ([]T, error) {
-	var all []T
-	var seq int64
-	for {
-		page, err := next(seq)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) == 0 {
-			return all, nil
-		}
-		seq = seqOf(page[len(page)-1])
-	}
 }
 
 func locOf(s report.Setup) *time.Location {

@@ -5,17 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
-	"github.com/pillbox/pillbox/adherence/insights"
-	"github.com/pillbox/pillbox/adherence/insights/fromlog"
+	"github.com/pillbox/pillbox/adherence/insights/coach"
 	"github.com/pillbox/pillbox/adherence/report"
-	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -29,7 +24,7 @@ func init() {
 		run: runRisk})
 }
 
-const maxRiskDays = 28
+const maxRiskDays = coach.MaxDays
 
 func runRisk(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("risk", "", stderr)
@@ -67,42 +62,7 @@ func runRisk(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// riskOutput is what pillctl risk prints.
-type riskOutput struct {
-	AsOf     time.Time `json:"as_of"`
-	Timezone string    `json:"timezone"`
-	Days     int       `json:"days"`
-	// Learned is how many past doses the model learned from; 0 means the
-	// risks are the population's.
-	Learned  int                 `json:"learned_from_doses"`
-	Doses    []riskDose          `json:"doses"`
-	Vitals   []insights.Baseline `json:"baselines"`
-	Warnings []riskWarning       `json:"warnings"`
-}
-
-type riskDose struct {
-	DoseID     string            `json:"dose_id"`
-	Medication string            `json:"medication"`
-	Scheduled  time.Time         `json:"scheduled"`
-	Local      string            `json:"local"`
-	Risk       float64           `json:"risk"`
-	Reasons    []insights.Reason `json:"reasons"`
-	FirstChime riskChime         `json:"first_chime"`
-}
-
-type riskChime struct {
-	At           time.Time               `json:"at"`
-	ShiftMinutes int                     `json:"shift_minutes"`
-	Reason       insights.ReminderReason `json:"reason"`
-	Text         string                  `json:"text"`
-}
-
-type riskWarning struct {
-	insights.Warning
-	Text string `json:"text"`
-}
-
-func buildRisk(path, cfgPath string, at time.Time, fixed bool, days int) (*riskOutput, error) {
+func buildRisk(path, cfgPath string, at time.Time, fixed bool, days int) (*coach.Report, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err // a mistyped path must not create a database
 	}
@@ -120,48 +80,13 @@ func buildRisk(path, cfgPath string, at time.Time, fixed bool, days int) (*riskO
 		return nil, err
 	}
 	defer st.Close()
-	evs, rs, err := deviceLog(ctx, st)
+	evs, rs, err := coach.ReadLog(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	if n := len(evs); !fixed && n > 0 && evs[n-1].Time.After(at) {
 		at = evs[n-1].Time // a simulated dispenser's clock runs ahead
 	}
-	h := fromlog.History(evs, report.Setup{Location: loc, Medications: cfg.Medications, Regimens: cfg.Regimens})
-	l := insights.NewLearner(h, insights.DefaultPrior)
-	m := l.Train(at)
-	out := &riskOutput{AsOf: at.UTC(), Timezone: loc.String(), Days: days, Learned: m.Examples, Doses: []riskDose{}, Warnings: []riskWarning{}}
-	for _, d := range fromlog.Upcoming(plan, at, at.AddDate(0, 0, days)) {
-		r := l.Risk(m, at, d)
-		c := l.Reminder(at, d, fromlog.FirstStep(cfg.Escalation.Escalation, d.Medication))
-		out.Doses = append(out.Doses, riskDose{DoseID: d.ID, Medication: d.Medication, Scheduled: d.Scheduled.UTC(),
-			Local: d.Scheduled.In(loc).Format("Mon 2006-01-02 15:04"), Risk: math.Round(r.Probability*1000) / 1000, Reasons: r.Reasons,
-			FirstChime: riskChime{At: c.At.UTC(), ShiftMinutes: int(c.Shift.Minutes()), Reason: c.Reason, Text: c.Text}})
-	}
-	mon := insights.Watch(loc, fromlog.Readings(rs))
-	out.Vitals = mon.Baselines()
-	for _, w := range mon.Warnings() {
-		if w.Open() {
-			out.Warnings = append(out.Warnings, riskWarning{w, w.Text()})
-		}
-	}
-	return out, nil
-}
-
-// deviceLog reads a dispenser database's whole log and readings, in time
-// order (the device's log is in seq order).
-func deviceLog(ctx context.Context, st *adherence.Store) ([]dispenser.Event, []vital.Reading, error) {
-	evs, err := pageAll(func(seq int64) ([]dispenser.Event, error) { return st.Since(ctx, seq, 5000) },
-		func(e dispenser.Event) int64 { return e.Seq })
-	if err != nil {
-		return nil, nil, err
-	}
-	rs, err := pageAll(func(seq int64) ([]vital.Reading, error) { return st.ReadingsSince(ctx, seq, 5000) },
-		func(r vital.Reading) int64 { return r.Seq })
-	if err != nil {
-		return nil, nil, err
-	}
-	slices.SortStableFunc(evs, func(a, b dispenser.Event) int { return a.Time.Compare(b.Time) })
-	slices.SortStableFunc(rs, func(a, b vital.Reading) int { return a.Time.Compare(b.Time) })
-	return evs, rs, nil
+	return coach.BuildReport(coach.Input{Events: evs, Readings: rs, Plan: plan, Escalation: cfg.Escalation.Escalation,
+		Setup: report.Setup{Location: loc, Medications: cfg.Medications, Regimens: cfg.Regimens}}, at, days), nil
 }

@@ -54,6 +54,9 @@ type Engine struct {
 	// up to date, so that the device problem rule does not read a week of
 	// a strap's pulses at every measurement.
 	problems map[string][]time.Time
+	// personal, once WatchBaselines turned it on, follows the patient's
+	// own baselines (personal.go).
+	personal *personal
 }
 
 // latch is one rule's open alert.
@@ -156,14 +159,14 @@ func reliable(r vital.Reading) bool { return r.Clinical() && len(r.Unreliable) =
 // on its own; a reading the quality step excluded (implausible, a device
 // fault, a control-solution test) is no patient value at all, and only
 // counts towards the device problem rule.
-func (e *Engine) Measurement(ctx context.Context, rs []vital.Reading) ([]Alert, error) {
+func (e *Engine) Measurement(ctx context.Context, rs []vital.Reading) (out []Alert, err error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	dev, at := rs[0].Device, rs[0].Time
-	out := e.heard(dev, at)
+	out = e.heard(dev, at)
 	if e.clock.Now().Sub(at) > e.th.MaxAge {
 		return out, nil
 	}
@@ -178,6 +181,9 @@ func (e *Engine) Measurement(ctx context.Context, rs []vital.Reading) ([]Alert, 
 			byQ[r.Quantity] = r
 		}
 	}
+	// The personal baselines go after the fixed rules, which they never
+	// change.
+	defer func() { out = append(out, e.personalStep(byQ)...) }()
 
 	if g, ok := byQ[vital.Glucose]; ok && reliable(g) {
 		out = append(out, e.step(glucoseLow(g.Value, e.th), at, Alert{Rule: RuleGlucoseLow}, "normal")...)

@@ -113,6 +113,20 @@ func (m *Monitor) Start(ctx context.Context) error {
 	return nil
 }
 
+// WatchBaselines turns on the personal baselines' early warnings (the
+// engine's WatchBaselines) and appends the alert changes that bring the
+// log in line with the readings already stored. Call it after Start.
+func (m *Monitor) WatchBaselines(ctx context.Context, loc *time.Location) error {
+	m.ingest.Lock()
+	defer m.ingest.Unlock()
+	alerts, err := m.engine.WatchBaselines(ctx, loc)
+	if err != nil {
+		return err
+	}
+	_, err = m.appendAlerts(ctx, alerts)
+	return err
+}
+
 // Stop cancels the no-data timers.
 func (m *Monitor) Stop() {
 	m.tmu.Lock()

@@ -45,6 +45,7 @@ import (
 	// /usr/share/zoneinfo still reads the patient's zone correctly.
 	_ "time/tzdata"
 
+	"github.com/pillbox/pillbox/adherence/insights/coach"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw"
@@ -75,6 +76,9 @@ type File struct {
 	// Vitals, when present, lists the patient's Bluetooth LE health devices
 	// and the thresholds of the abnormal-vital rules (package vitals).
 	Vitals *vitals.Config `yaml:"vitals"`
+	// Insights tunes what the dispenser learns of the patient: heads-ups
+	// and early warnings (package coach, docs/insights.md).
+	Insights *coach.Config `yaml:"insights"`
 }
 
 // Escalation is the `escalation:` section: the notifier's policy, and the

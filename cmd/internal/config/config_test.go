@@ -84,7 +84,7 @@ func TestParseExampleEdits(t *testing.T) {
 				{"pills-per-dose", "did you mean pills_per_dose?"}}},
 		{"unknown section lists the known ones",
 			[]edit{{"\ncontacts:\n", "\ntelemetry:\n  heart_rate: 1\ncontacts:\n"}},
-			[]at{{"telemetry:", `unknown key "telemetry" (fix: remove it; keys allowed here: board, compartments, contacts, escalation, medications, patient, regimens, sync, vitals)`}}},
+			[]at{{"telemetry:", `unknown key "telemetry" (fix: remove it; keys allowed here: board, compartments, contacts, escalation, insights, medications, patient, regimens, sync, vitals)`}}},
 		{"unquoted cron is an alias",
 			[]edit{{`cron: "0 8,20 * * *"`, `cron: */30 8-20 * * *`}},
 			[]at{{"cron: */30", `read by YAML as an alias (a reference to an &anchor) (fix: put the value in quotes: cron: "*/30 8-20 * * *")`}}},

@@ -445,6 +445,7 @@ function onLog(ev) {
   // another client, and an alert surely does.
   if (ev.kind === 'vital_alert' || ev.kind === 'vital_alert_cleared') noteAlert(ev);
   refreshReadings();
+  refreshInsights();
   if (ev.kind.startsWith('sms_') || ev.kind === 'call_status' || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
 }
 
@@ -1016,8 +1017,82 @@ function initContrast() {
   });
 }
 
+// ---- what the dispenser learned (GET /api/insights) ------------------------
+
+const RISK_SHOWN = 5;
+let insightsBusy = false;
+let insightsAgain = false;
+
+// refreshInsights fetches the coming two days' risks once, however many
+// events asked for it while a fetch was running.
+async function refreshInsights() {
+  if (insightsBusy) { insightsAgain = true; return; }
+  insightsBusy = true;
+  try {
+    do {
+      insightsAgain = false;
+      renderInsights(await api('GET', '/api/insights?days=2'));
+    } while (insightsAgain);
+  } catch (e) {
+    notice('Could not read what the dispenser learned: ' + e.message);
+  } finally {
+    insightsBusy = false;
+  }
+}
+
+function renderInsights(rep) {
+  const top = [...rep.doses].sort((a, b) => b.risk - a.risk).slice(0, RISK_SHOWN);
+  $('risk').replaceChildren(...top.map(riskItem));
+  $('risk-empty').hidden = top.length > 0;
+}
+
+function riskItem(d) {
+  const li = document.createElement('li');
+  li.className = 'risk-dose';
+  li.dataset.id = d.dose_id;
+  const head = document.createElement('div');
+  head.className = 'risk-head';
+  // The day apart from the <time>, which holds the clock time alone, as
+  // every other time on the page.
+  const day = document.createElement('span');
+  day.textContent = fmtDate(d.scheduled);
+  const when = document.createElement('time');
+  when.dateTime = d.scheduled;
+  when.textContent = fmtTime(d.scheduled);
+  const med = document.createElement('span');
+  med.textContent = medName(d.medication);
+  const pct = document.createElement('span');
+  pct.className = 'pill ' + (d.risk >= 0.5 ? 'warn' : 'later');
+  pct.textContent = Math.round(d.risk * 100) + '% risk';
+  head.append(day, when, med, pct);
+  const why = document.createElement('ul');
+  why.className = 'risk-why';
+  for (const r of d.reasons || []) {
+    const item = document.createElement('li');
+    item.textContent = r.text;
+    why.append(item);
+  }
+  if (d.first_chime && d.first_chime.shift_minutes !== 0) {
+    const item = document.createElement('li');
+    item.className = 'chime';
+    item.textContent = 'First chime ' + d.first_chime.text;
+    why.append(item);
+  }
+  // The reasons fold away: on a phone five doses' reasons would push the
+  // log a screen further down.
+  const more = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = 'Why';
+  more.append(summary, why);
+  li.append(head, more);
+  return li;
+}
+
 function init() {
   initContrast();
+  // Open on a wide screen; on a phone the list waits for a tap, so the
+  // log stays within reach.
+  $('risk-list').open = !matchMedia('(max-width: 40rem)').matches;
   $('press').addEventListener('pointerdown', () => { pointerDownAt = performance.now(); });
   $('press').addEventListener('click', pressButton);
   $('hold').addEventListener('click', holdButton);
@@ -1036,6 +1111,7 @@ function init() {
   refreshStatus();
   refreshSMS();
   refreshReadings();
+  refreshInsights();
 }
 
 init();
