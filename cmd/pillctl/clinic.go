@@ -30,6 +30,7 @@ type clinicSub struct {
 	nargs             int
 	flags             func(fs *flag.FlagSet) // extra flags; may be nil
 	run               func(cx *clinicCtx) error
+	noDB              bool // runs without the database (cx.store is nil)
 }
 
 // clinicCtx is one run of a subcommand.
@@ -45,7 +46,7 @@ type clinicCtx struct {
 const defaultClinicDB = "/var/lib/pillbox-clinic/clinic.db"
 
 func clinicSubs() []clinicSub {
-	return []clinicSub{
+	return append([]clinicSub{
 		{words: "user add", args: "USERNAME NAME", nargs: 2, help: "add a clinician (--admin: an administrator); prints the password once",
 			flags: func(fs *flag.FlagSet) {
 				fs.Bool("admin", false, "make an administrator, who manages accounts and panels")
@@ -239,7 +240,7 @@ func clinicSubs() []clinicSub {
 				}
 				return nil
 			}},
-	}
+	}, fhirClientSubs()...)
 }
 
 // daysFlag adds --days, a new token's lifetime.
@@ -336,9 +337,16 @@ func runClinic(args []string, stdout, stderr io.Writer) int {
 	if status, ok := parseFlags(fs, args[len(strings.Fields(sub.words)):], sub.nargs); !ok {
 		return status
 	}
-	if err := withClinic(*db, func(ctx context.Context, st *clinic.Service) error {
+	run := func(ctx context.Context, st *clinic.Service) error {
 		return sub.run(&clinicCtx{ctx: ctx, store: st, actor: clinic.CLI(osUser()), args: fs.Args(), fs: fs, stdout: stdout})
-	}); err != nil {
+	}
+	var err error
+	if sub.noDB {
+		err = run(context.Background(), nil)
+	} else {
+		err = withClinic(*db, run)
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "pillctl clinic:", err)
 		return 1
 	}
