@@ -351,7 +351,7 @@ func (b *bulkRunner) run(ctx context.Context, j *job) ([]bulkFile, error) {
 		if len(j.Types) == 1 && j.Types[0] == "Patient" {
 			es, err = b.a.entriesOf(ctx, p, "Patient", now)
 		} else {
-			es, err = b.a.patientEntries(ctx, p, now)
+			es, err = b.a.patientEntries(ctx, p, now, func(t string) bool { return slices.Contains(j.Types, t) })
 		}
 		if err != nil {
 			return nil, err

@@ -83,9 +83,9 @@ func (c *concept) codings() []coding {
 // times before 2000 unreliable (clinic.ClockBefore2000).
 var dataFloor = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// patientEntries returns the patient's resources at now, in the
-// export's order.
-func (a *API) patientEntries(ctx context.Context, p clinic.Patient, now time.Time) ([]*entry, error) {
+// patientEntries returns the patient's resources of the types want
+// accepts at now, in the export's order.
+func (a *API) patientEntries(ctx context.Context, p clinic.Patient, now time.Time, want func(typ string) bool) ([]*entry, error) {
 	c := a.c.Clinic
 	setup, infos, err := c.PatientSetup(ctx, p.ID)
 	if err != nil {
@@ -153,7 +153,7 @@ func (a *API) patientEntries(ctx context.Context, p clinic.Patient, now time.Tim
 		return nil
 	}
 	for _, res := range report.Build(in).FHIRResources(report.RelativeRef) {
-		if res.Summary {
+		if res.Summary || !want(res.Type) {
 			continue
 		}
 		updated := dataAt
@@ -174,6 +174,9 @@ func (a *API) patientEntries(ctx context.Context, p clinic.Patient, now time.Tim
 		if err := add(res, updated); err != nil {
 			return nil, err
 		}
+	}
+	if !want("Observation") {
+		return out, nil
 	}
 	// The adherence figures, month by month.
 	today := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc)

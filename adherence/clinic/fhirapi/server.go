@@ -237,11 +237,7 @@ func (a *API) entriesOf(ctx context.Context, p clinic.Patient, typ string, now t
 		}
 		return []*entry{e}, nil
 	}
-	all, err := a.patientEntries(ctx, p, now)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(all, func(e *entry) bool { return e.Type != typ }), nil
+	return a.patientEntries(ctx, p, now, func(t string) bool { return t == typ })
 }
 
 func (a *API) read(w http.ResponseWriter, r *http.Request, c *caller) {
