@@ -396,17 +396,20 @@ func (b *bulkRunner) run(ctx context.Context, j *job) ([]bulkFile, error) {
 	return files, nil
 }
 
-// jobOf returns the caller's job, nil when there is none of that id (or
-// it is another client's: the same answer).
-func (a *API) jobOf(r *http.Request, c *caller) *job {
-	a.bulk.prune(a.c.Clock.Now().UTC())
-	a.bulk.mu.Lock()
-	defer a.bulk.mu.Unlock()
-	j := a.bulk.jobs[r.PathValue("job")]
-	if j == nil || j.ClientID != c.client.ID {
-		return nil
+// withJob finds the caller's job for h; 404 when there is none of that
+// id, or it is another client's (the same answer).
+func (a *API) withJob(h func(w http.ResponseWriter, r *http.Request, c *caller, j *job)) func(w http.ResponseWriter, r *http.Request, c *caller) {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		a.bulk.prune(a.c.Clock.Now().UTC())
+		a.bulk.mu.Lock()
+		j := a.bulk.jobs[r.PathValue("job")]
+		a.bulk.mu.Unlock()
+		if j == nil || j.ClientID != c.client.ID {
+			a.noJob(w, r, c)
+			return
+		}
+		h(w, r, c, j)
 	}
-	return j
 }
 
 func (a *API) noJob(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -414,14 +417,9 @@ func (a *API) noJob(w http.ResponseWriter, r *http.Request, c *caller) {
 	a.outcome(w, r, http.StatusNotFound, "not-found", "no such export (finished exports are kept for a while, then removed)")
 }
 
-func (a *API) bulkStatus(w http.ResponseWriter, r *http.Request, c *caller) {
-	j := a.jobOf(r, c)
-	if j == nil {
-		a.noJob(w, r, c)
-		return
-	}
+func (a *API) bulkStatus(w http.ResponseWriter, r *http.Request, c *caller, j *job) {
 	j.mu.Lock()
-	state, progress, files, started := j.state, j.progress, slices.Clone(j.files), j.started
+	state, progress, files, started, finished := j.state, j.progress, slices.Clone(j.files), j.started, j.finished
 	j.mu.Unlock()
 	switch state {
 	case jobQueued, jobRunning:
@@ -438,17 +436,12 @@ func (a *API) bulkStatus(w http.ResponseWriter, r *http.Request, c *caller) {
 		output = append(output, map[string]any{"type": f.Type, "url": a.base + "/bulk/" + j.ID + "/" + f.Name, "count": f.Count})
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Expires", started.Add(a.bulk.c.Keep).Format(http.TimeFormat))
+	w.Header().Set("Expires", finished.Add(a.bulk.c.Keep).Format(http.TimeFormat))
 	writeJSONBody(w, map[string]any{"transactionTime": started.Format(time.RFC3339Nano), "request": j.Request,
 		"requiresAccessToken": true, "output": output, "error": []any{}})
 }
 
-func (a *API) bulkCancel(w http.ResponseWriter, r *http.Request, c *caller) {
-	j := a.jobOf(r, c)
-	if j == nil {
-		a.noJob(w, r, c)
-		return
-	}
+func (a *API) bulkCancel(w http.ResponseWriter, r *http.Request, c *caller, j *job) {
 	j.cancel()
 	<-j.done
 	a.bulk.mu.Lock()
@@ -458,12 +451,7 @@ func (a *API) bulkCancel(w http.ResponseWriter, r *http.Request, c *caller) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (a *API) bulkFile(w http.ResponseWriter, r *http.Request, c *caller) {
-	j := a.jobOf(r, c)
-	if j == nil {
-		a.noJob(w, r, c)
-		return
-	}
+func (a *API) bulkFile(w http.ResponseWriter, r *http.Request, c *caller, j *job) {
 	j.mu.Lock()
 	i := slices.IndexFunc(j.files, func(f bulkFile) bool { return f.Name == r.PathValue("file") })
 	var f bulkFile

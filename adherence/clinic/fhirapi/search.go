@@ -114,13 +114,8 @@ func strict(r *http.Request) bool {
 }
 
 func (a *API) search(w http.ResponseWriter, r *http.Request, c *caller) {
-	typ := r.PathValue("type")
-	if _, ok := defOf(typ); !ok {
-		a.outcome(w, r, http.StatusNotFound, "not-supported", "this server does not serve "+clip(typ))
-		return
-	}
-	if !c.scopes.allows(typ, 's') {
-		a.outcome(w, r, http.StatusForbidden, "forbidden", "the access token's scopes do not allow searching "+typ)
+	typ, ok := a.typeAllowed(w, r, c, 's')
+	if !ok {
 		return
 	}
 	q, err := parseQuery(typ, r.URL.Query(), strict(r), a.c.Location)

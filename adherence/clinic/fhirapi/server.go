@@ -87,9 +87,9 @@ func New(c Config) (*API, error) {
 	a.mux.HandleFunc("GET /fhir/{type}/{id}", a.authed(a.read))
 	a.mux.HandleFunc("GET /fhir/Patient/$export", a.authed(a.kickOff))
 	a.mux.HandleFunc("GET /fhir/Group/{group}/$export", a.authed(a.kickOff))
-	a.mux.HandleFunc("GET /fhir/bulk/{job}", a.authed(a.bulkStatus))
-	a.mux.HandleFunc("DELETE /fhir/bulk/{job}", a.authed(a.bulkCancel))
-	a.mux.HandleFunc("GET /fhir/bulk/{job}/{file}", a.authed(a.bulkFile))
+	a.mux.HandleFunc("GET /fhir/bulk/{job}", a.authed(a.withJob(a.bulkStatus)))
+	a.mux.HandleFunc("DELETE /fhir/bulk/{job}", a.authed(a.withJob(a.bulkCancel)))
+	a.mux.HandleFunc("GET /fhir/bulk/{job}/{file}", a.authed(a.withJob(a.bulkFile)))
 	a.mux.HandleFunc("/fhir/", func(w http.ResponseWriter, r *http.Request) {
 		a.outcome(w, r, http.StatusNotFound, "not-found", "no such FHIR interaction here (this API is read-only)")
 	})
@@ -240,16 +240,29 @@ func (a *API) entriesOf(ctx context.Context, p clinic.Patient, typ string, now t
 	return a.patientEntries(ctx, p, now, func(t string) bool { return t == typ })
 }
 
-func (a *API) read(w http.ResponseWriter, r *http.Request, c *caller) {
-	typ, id := r.PathValue("type"), r.PathValue("id")
+// typeAllowed returns the request's resource type when the API serves it
+// and the caller's scopes allow perm on it ('r' read, 's' search); else
+// it answers 404 or 403.
+func (a *API) typeAllowed(w http.ResponseWriter, r *http.Request, c *caller, perm byte) (string, bool) {
+	typ := r.PathValue("type")
 	if _, ok := defOf(typ); !ok {
 		a.outcome(w, r, http.StatusNotFound, "not-supported", "this server does not serve "+clip(typ))
+		return "", false
+	}
+	if !c.scopes.allows(typ, perm) {
+		what := map[byte]string{'r': "reading", 's': "searching"}[perm]
+		a.outcome(w, r, http.StatusForbidden, "forbidden", "the access token's scopes do not allow "+what+" "+typ)
+		return "", false
+	}
+	return typ, true
+}
+
+func (a *API) read(w http.ResponseWriter, r *http.Request, c *caller) {
+	typ, ok := a.typeAllowed(w, r, c, 'r')
+	if !ok {
 		return
 	}
-	if !c.scopes.allows(typ, 'r') {
-		a.outcome(w, r, http.StatusForbidden, "forbidden", "the access token's scopes do not allow reading "+typ)
-		return
-	}
+	id := r.PathValue("id")
 	ctx := r.Context()
 	ps, err := a.grant(ctx, c)
 	if err != nil {
