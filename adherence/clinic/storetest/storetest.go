@@ -64,6 +64,7 @@ func Run(t *testing.T, b Backend) {
 		{"SilenceShared", testSilenceShared},
 		{"Texts", testTexts},
 		{"TextsClaimedOnce", testTextsClaimedOnce},
+		{"FHIRClients", testFHIRClients},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, b) })
