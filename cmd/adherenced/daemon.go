@@ -97,8 +97,14 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	}
 	// The FHIR API (docs/fhir.md) beside the pages: its own
 	// authorisation (SMART Backend Services), the same audit log.
-	bulkDir := filepath.Join(o.data, "fhir-bulk")
-	os.RemoveAll(bulkDir) // export jobs live in the process: older files are orphans
+	// Export files go under --data beside the SQLite file; with --db
+	// naming the database elsewhere --data may not exist (and is not
+	// made), so they go to a private temporary folder removed at stop.
+	bulkDir := ""
+	if o.db == "" {
+		bulkDir = filepath.Join(o.data, "fhir-bulk")
+		os.RemoveAll(bulkDir) // export jobs live in the process: older files are orphans
+	}
 	s.fhir, err = fhirapi.New(fhirapi.Config{Clinic: store, Clock: clock, Logger: log, BaseURL: publicURL,
 		Location: time.Local, Remote: srv.Remote, Bulk: fhirapi.BulkConfig{Dir: bulkDir}, Software: version})
 	if err != nil {
