@@ -21,9 +21,9 @@ import (
 // patient's synced events and readings, the profile their dispenser sends
 // with its heartbeat) and the false misses clinicians record.
 
-// fillLookback is how far before a report's period events are read, so
+// FillLookback is how far before a report's period events are read, so
 // that supply loaded before the period counts for PDC (a 90-day fill).
-const fillLookback = 120 * 24 * time.Hour
+const FillLookback = 120 * 24 * time.Hour
 
 // NoLimit reads every row of a period.
 const NoLimit = 1 << 30
@@ -177,7 +177,7 @@ func (s *Service) ReportInput(ctx context.Context, p Patient, from, to time.Time
 	var rerr error
 	var wg sync.WaitGroup
 	wg.Go(func() { in.Readings, rerr = s.Store.PatientReadings(ctx, p.ID, from, to, NoLimit) })
-	in.Events, err = s.PatientEvents(ctx, p.ID, from.Add(-fillLookback), to, NoLimit)
+	in.Events, err = s.PatientEvents(ctx, p.ID, from.Add(-FillLookback), to, NoLimit)
 	wg.Wait()
 	if err = cmp.Or(err, rerr); err != nil {
 		return in, err

@@ -220,6 +220,27 @@ type Store interface {
 	TextAttempted(ctx context.Context, id int64, a TextAttempt) error
 	// Texts returns every text, oldest first.
 	Texts(ctx context.Context) ([]Text, error)
+
+	// CreateFHIRClient registers c. ErrNotFound when its panel's user or
+	// one of its patients is unknown.
+	CreateFHIRClient(ctx context.Context, c FHIRClient, audit Entry) error
+	// FHIRClients returns every client, revoked ones too, by creation then
+	// id.
+	FHIRClients(ctx context.Context) ([]FHIRClient, error)
+	// FHIRClient returns one client, revoked or not. ErrNotFound.
+	FHIRClient(ctx context.Context, id string) (FHIRClient, error)
+	// RevokeFHIRClient revokes a client at at. ErrNotFound for an
+	// unknown or already revoked one.
+	RevokeFHIRClient(ctx context.Context, id string, at time.Time, audit Entry) error
+	// IssueFHIRToken, in one transaction: forgets the assertion ids and
+	// the access tokens that expired at or before t.Issued; records the
+	// client's assertion id jti until jtiExpires, ErrConflict (and nothing
+	// stored) when the client's jti is still recorded; stores the access
+	// token t by its hash. ErrNotFound for an unknown client.
+	IssueFHIRToken(ctx context.Context, clientID, jti string, jtiExpires time.Time, t FHIRToken, tokenHash string, audit Entry) error
+	// FHIRToken finds an access token by its hash, expired or not, with
+	// its client. ErrNotFound.
+	FHIRToken(ctx context.Context, tokenHash string) (FHIRToken, FHIRClient, error)
 }
 
 // GrantedRequest is what SetPanel appends to its audit entry's Target

@@ -210,26 +210,56 @@ func quantityOf(r vital.Reading) *fhirQuantity {
 	return &fhirQuantity{Value: fv(r.Value), Unit: unit, System: sysUCUM, Code: r.Unit}
 }
 
-// fhirBuilder collects the entries of one bundle.
+// FHIRResource is one resource of a report's FHIR mapping.
+type FHIRResource struct {
+	Type, ID string
+	// Resource marshals to the resource's JSON.
+	Resource any
+	// Summary marks the adherence figures, which are of the report's
+	// period (their ids name it); the other resources are of one record
+	// each and have the same id in every report that holds them.
+	Summary bool
+}
+
+// RefFunc makes a reference to a resource: URNRef inside a Bundle of
+// type collection, RelativeRef on a FHIR server.
+type RefFunc func(typ, id string) string
+
+// URNRef refers to a resource by its urn:uuid full URL.
+func URNRef(_, id string) string { return "urn:uuid:" + id }
+
+// RelativeRef refers to a resource as Type/id.
+func RelativeRef(typ, id string) string { return typ + "/" + id }
+
+// FHIRID is the rule every FHIR id of the clinic follows (export and
+// API): a name-based UUID of the parts, e.g. FHIRID(patientID,
+// "Patient").
+func FHIRID(parts ...string) string { return fhirID(parts...) }
+
+// fhirBuilder collects the resources of one report.
 type fhirBuilder struct {
-	r       *Report
-	entries []fhirEntry
-	patient fhirRef
-	device  map[string]fhirRef // dispenser ids and meter addresses
-	request map[string]fhirRef // medication id -> its MedicationRequest
+	r         *Report
+	ref       RefFunc
+	resources []FHIRResource
+	summaries bool // add marks what it adds as Summary
+	patient   fhirRef
+	device    map[string]fhirRef // dispenser ids and meter addresses
+	request   map[string]fhirRef // medication id -> its MedicationRequest
 }
 
-func (b *fhirBuilder) add(id string, res any) fhirRef {
-	ref := fhirRef{Reference: "urn:uuid:" + id}
-	b.entries = append(b.entries, fhirEntry{FullURL: ref.Reference, Resource: res})
-	return ref
+func (b *fhirBuilder) add(typ, id string, res any) fhirRef {
+	b.resources = append(b.resources, FHIRResource{Type: typ, ID: id, Resource: res, Summary: b.summaries})
+	return fhirRef{Reference: b.ref(typ, id)}
 }
 
-// WriteFHIR writes the report as a FHIR R4 Bundle (JSON).
-func (r *Report) WriteFHIR(w io.Writer) error {
-	b := &fhirBuilder{r: r, device: map[string]fhirRef{}, request: map[string]fhirRef{}}
+// FHIRResources returns the report's FHIR resources in the order the
+// export's Bundle lists them, with references made by ref: the Patient,
+// Devices, MedicationRequests, MedicationAdministrations, Observations of
+// readings, the adherence figures (Summary) and a Flag per alert.
+func (r *Report) FHIRResources(ref RefFunc) []FHIRResource {
+	b := &fhirBuilder{r: r, ref: ref, device: map[string]fhirRef{}, request: map[string]fhirRef{}}
 	sub := r.Subject.ID
-	b.patient = b.add(fhirID(sub, "Patient"), map[string]any{
+	b.patient = b.add("Patient", fhirID(sub, "Patient"), map[string]any{
 		"resourceType": "Patient", "id": fhirID(sub, "Patient"),
 		"identifier": []fhirIdentifier{{System: sysPatientID, Value: sub}},
 		"name":       []map[string]string{{"text": r.Subject.Name}},
@@ -239,10 +269,23 @@ func (r *Report) WriteFHIR(w io.Writer) error {
 	b.requests()
 	b.administrations()
 	b.observations()
+	b.summaries = true
 	b.summary()
+	b.summaries = false
+	b.flags()
+	return b.resources
+}
+
+// WriteFHIR writes the report as a FHIR R4 Bundle (JSON).
+func (r *Report) WriteFHIR(w io.Writer) error {
+	sub := r.Subject.ID
+	var entries []fhirEntry
+	for _, res := range r.FHIRResources(URNRef) {
+		entries = append(entries, fhirEntry{FullURL: URNRef(res.Type, res.ID), Resource: res.Resource})
+	}
 	bundle := fhirBundle{ResourceType: "Bundle", ID: fhirID(sub, "Bundle", fhirTime(r.From), fhirTime(r.To), fhirTime(r.Generated)),
 		Identifier: fhirIdentifier{System: sysURI, Value: "urn:uuid:" + fhirID(sub, "Bundle", fhirTime(r.From), fhirTime(r.To), fhirTime(r.Generated))},
-		Type:       "collection", Timestamp: fhirTime(r.Generated), Entry: b.entries}
+		Type:       "collection", Timestamp: fhirTime(r.Generated), Entry: entries}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
 	return enc.Encode(bundle)
@@ -265,7 +308,7 @@ func (b *fhirBuilder) devices() {
 		if d.Software != "" {
 			res["version"] = []map[string]string{{"value": d.Software}}
 		}
-		b.device[d.ID] = b.add(id, res)
+		b.device[d.ID] = b.add("Device", id, res)
 	}
 	meters := slices.Clone(b.r.setup.Meters)
 	known := map[string]bool{}
@@ -289,7 +332,7 @@ func (b *fhirBuilder) devices() {
 		if m.Kind == "" && m.Name == "" {
 			name = kind
 		}
-		b.device[addr] = b.add(id, map[string]any{"resourceType": "Device", "id": id, "status": "active",
+		b.device[addr] = b.add("Device", id, map[string]any{"resourceType": "Device", "id": id, "status": "active",
 			"identifier": []fhirIdentifier{{System: sysBluetooth, Value: addr}},
 			"deviceName": []map[string]string{{"name": name, "type": "user-friendly-name"}},
 			"type":       fhirConcept{Text: kind},
@@ -357,7 +400,7 @@ func (b *fhirBuilder) requests() {
 				pills, reg.PRN.MinInterval, reg.PRN.MaxPerDay))
 		}
 		dosage["text"] = text
-		ref := b.add(id, map[string]any{"resourceType": "MedicationRequest", "id": id, "status": "active", "intent": "order",
+		ref := b.add("MedicationRequest", id, map[string]any{"resourceType": "MedicationRequest", "id": id, "status": "active", "intent": "order",
 			"medicationCodeableConcept": b.medConcept(reg.Medication), "subject": b.patient,
 			"dosageInstruction": []any{dosage}})
 		if _, ok := b.request[reg.Medication]; !ok {
@@ -426,7 +469,7 @@ func (b *fhirBuilder) administrations() {
 		if res["status"] == "completed" {
 			res["dosage"] = map[string]any{"dose": fhirQuantity{Value: fv(float64(max(m.PillsPerDose, 1))), Unit: "tablet", System: sysUCUM, Code: "{tbl}"}}
 		}
-		b.add(id, res)
+		b.add("MedicationAdministration", id, res)
 	}
 }
 
@@ -533,7 +576,7 @@ func (b *fhirBuilder) reading(rd vital.Reading) {
 	default:
 		o.DataAbsentReason = dataAbsent(rd.Absent)
 	}
-	b.add(o.ID, o)
+	b.add("Observation", o.ID, o)
 }
 
 func (b *fhirBuilder) bloodPressure(s vital.Reading, d *vital.Reading) {
@@ -559,7 +602,7 @@ func (b *fhirBuilder) bloodPressure(s vital.Reading, d *vital.Reading) {
 	if d != nil && len(d.Unreliable) > 0 && len(s.Unreliable) == 0 {
 		o.Note = append(o.Note, fhirAnnotation{Text: "The device flagged the diastolic value: " + strings.Join(d.Unreliable, ", ") + "."})
 	}
-	b.add(o.ID, o)
+	b.add("Observation", o.ID, o)
 }
 
 // summary writes the adherence figures of the period as Observations:
@@ -580,7 +623,7 @@ func (b *fhirBuilder) summary() {
 		if note != "" {
 			o.Note = []fhirAnnotation{{Text: note}}
 		}
-		b.add(id, o)
+		b.add("Observation", id, o)
 	}
 	stats := func(scope string, focus []fhirRef, s DoseStats) {
 		if s.Scheduled == 0 {

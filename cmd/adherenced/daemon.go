@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/fhirapi"
 	"github.com/pillbox/pillbox/adherence/clinic/silent"
 	"github.com/pillbox/pillbox/adherence/clinic/web"
 	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
@@ -45,6 +46,7 @@ type service struct {
 	st       clinic.Store
 	clinic   *clinic.Service
 	watcher  *silent.Watcher
+	fhir     *fhirapi.API
 	httpSrv  *http.Server
 	listener net.Listener
 }
@@ -93,8 +95,27 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
+	// The FHIR API (docs/fhir.md) beside the pages: its own
+	// authorisation (SMART Backend Services), the same audit log.
+	// Export files go under --data beside the SQLite file; with --db
+	// naming the database elsewhere --data may not exist (and is not
+	// made), so they go to a private temporary folder removed at stop.
+	bulkDir := ""
+	if o.db == "" {
+		bulkDir = filepath.Join(o.data, "fhir-bulk")
+		os.RemoveAll(bulkDir) // export jobs live in the process: older files are orphans
+	}
+	s.fhir, err = fhirapi.New(fhirapi.Config{Clinic: store, Clock: clock, Logger: log, BaseURL: publicURL,
+		Location: time.Local, Remote: srv.Remote, Bulk: fhirapi.BulkConfig{Dir: bulkDir}, Software: version})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/fhir/", s.fhir.Handler())
+	mux.Handle("/.well-known/smart-configuration", s.fhir.Handler())
+	mux.Handle("/", srv.Handler())
 	s.httpSrv = &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -245,6 +266,9 @@ func (s *service) serve(ctx context.Context) error {
 }
 
 func (s *service) close() {
+	if s.fhir != nil {
+		s.fhir.Close()
+	}
 	if s.listener != nil {
 		s.listener.Close()
 	}

@@ -33,6 +33,7 @@ type clinicSub struct {
 	// direct, instead of run, gets the --db value itself, unopened
 	// (migrate opens two databases of its own).
 	direct func(cx *clinicCtx, db string) error
+	noDB   bool // runs without the database (cx.store is nil)
 }
 
 // clinicCtx is one run of a subcommand.
@@ -48,7 +49,7 @@ type clinicCtx struct {
 const defaultClinicDB = "/var/lib/pillbox-clinic/clinic.db"
 
 func clinicSubs() []clinicSub {
-	return []clinicSub{
+	return append([]clinicSub{
 		{words: "migrate", help: "copy the SQLite clinic database (--db FILE, or --data DIR: adherenced's) into a new, empty PostgreSQL database (--to URL) in one transaction, counts verified; stop adherenced first",
 			flags: func(fs *flag.FlagSet) {
 				fs.String("to", "", "the target PostgreSQL `URL` (postgres://...; its password in it or in ~/.pgpass)")
@@ -248,7 +249,7 @@ func clinicSubs() []clinicSub {
 				}
 				return nil
 			}},
-	}
+	}, fhirClientSubs()...)
 }
 
 // daysFlag adds --days, a new token's lifetime.
@@ -352,9 +353,16 @@ func runClinic(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	if err := withClinic(*db, func(ctx context.Context, st *clinic.Service) error {
+	run := func(ctx context.Context, st *clinic.Service) error {
 		return sub.run(&clinicCtx{ctx: ctx, store: st, actor: clinic.CLI(osUser()), args: fs.Args(), fs: fs, stdout: stdout})
-	}); err != nil {
+	}
+	var err error
+	if sub.noDB {
+		err = run(context.Background(), nil)
+	} else {
+		err = withClinic(*db, run)
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "pillctl clinic:", err)
 		return 1
 	}

@@ -43,6 +43,9 @@ var tables = []table{
 	{name: "clinic_login_failures", cols: []string{"key", "failures", "last_failure", "until"}},
 	{name: "clinic_sms", cols: []string{"id", "created", "patient_id", "device_id", "reason", "to_phone", "body", "attempts", "next_try",
 		"sent", "failed", "last_error"}, identity: "id"},
+	{name: "clinic_fhir_clients", cols: []string{"id", "name", "jwks", "panel_user_id", "patients", "created", "revoked"}},
+	{name: "clinic_fhir_jtis", cols: []string{"client_id", "jti", "expires"}},
+	{name: "clinic_fhir_tokens", cols: []string{"hash", "client_id", "scope", "issued", "expires"}},
 }
 
 // Copied is how many rows Import copied, by table, in copy order.

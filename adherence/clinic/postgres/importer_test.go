@@ -71,6 +71,13 @@ func fillClinic(t *testing.T, s clinic.Store) {
 		t.Fatalf("ClaimTexts = %d, %v", len(ts), err)
 	}
 	must(s.TextAttempted(ctx, ts[0].ID, clinic.TextAttempt{Sent: t0.Add(time.Hour), Error: ""}))
+	jwks := json.RawMessage(`{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]}`)
+	must(s.CreateFHIRClient(ctx, clinic.FHIRClient{ID: "fc_1", Name: "EHR", JWKS: jwks, PanelUserID: "us_1", Created: t0}, e("fhir_client.add", "")))
+	must(s.CreateFHIRClient(ctx, clinic.FHIRClient{ID: "fc_2", Name: "Registry", JWKS: jwks, Patients: []string{"pt_1"}, Created: t0.Add(time.Second)},
+		e("fhir_client.add", "")))
+	must(s.RevokeFHIRClient(ctx, "fc_2", t0.Add(time.Minute), e("fhir_client.revoke", "")))
+	must(s.IssueFHIRToken(ctx, "fc_1", "jti1", t0.Add(5*time.Minute),
+		clinic.FHIRToken{ClientID: "fc_1", Scope: "system/Patient.rs", Issued: t0, Expires: t0.Add(5 * time.Minute)}, "fhirhash1", e("fhir.token", "")))
 }
 
 // everything reads all a store holds, through the Store.
@@ -117,6 +124,10 @@ func everything(t *testing.T, s clinic.Store) map[string]any {
 	get("session", []any{ss, u}, err)
 	c, err := s.Credential(ctx, "hash1")
 	get("credential", c, err)
+	v15, err := s.FHIRClients(ctx)
+	get("FHIR clients", v15, err)
+	ft, fc, err := s.FHIRToken(ctx, "fhirhash1")
+	get("FHIR token", []any{ft, fc}, err)
 	return out
 }
 

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -36,16 +35,6 @@ ON CONFLICT (device_id, id) DO NOTHING RETURNING 1`
 
 const insertSetAsideSQL = `INSERT INTO clinic_set_aside(device_id, log_id, patient_id, what, seq, item_id, reason, raw, received)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`
-
-// readingExtra is what clinic_readings keeps of a reading beyond its
-// columns (the SQLite backend's JSON, so that a migrated row reads the
-// same).
-type readingExtra struct {
-	Device     string            `json:"device,omitempty"`
-	Original   string            `json:"original,omitempty"`
-	Unreliable []string          `json:"unreliable,omitempty"`
-	Context    map[string]string `json:"context,omitempty"`
-}
 
 // Ingest stores a batch (clinic.Store says what it promises). The
 // device's row is locked (FOR UPDATE) first, so batches of one device,
@@ -189,14 +178,11 @@ func insertReadings(ctx context.Context, tx pgx.Tx, patient string, b clinic.Syn
 			v := r.Value
 			value[i] = &v
 		}
-		if x := (readingExtra{r.Device, r.Original, r.Unreliable, r.Context}); x.Device != "" || x.Original != "" ||
-			len(x.Unreliable) > 0 || len(x.Context) > 0 {
-			j, err := json.Marshal(x)
-			if err != nil {
-				return err
-			}
-			extra[i] = nullText(string(j))
+		j, err := clinic.ReadingExtra(r)
+		if err != nil {
+			return err
 		}
+		extra[i] = nullText(j)
 	}
 	tag, err := tx.Exec(ctx, insertReadingsSQL, b.Device, b.Log, patient, ms(b.Received), seq, id, tm, devTime, qty, value, unit, absent, extra)
 	if err != nil {

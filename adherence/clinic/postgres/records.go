@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,11 +68,9 @@ func (s *Store) PatientReadings(ctx context.Context, patientID string, from, to 
 			r.Value = *value
 		}
 		if extra != nil {
-			var x readingExtra
-			if err := json.Unmarshal([]byte(*extra), &x); err != nil {
+			if err := clinic.RestoreReadingExtra(&r, *extra); err != nil {
 				return r, err
 			}
-			r.Device, r.Original, r.Unreliable, r.Context = x.Device, x.Original, x.Unreliable, x.Context
 		}
 		return r, nil
 	}, `SELECT seq, id, time, device_time, quantity, value, unit, coalesce(absent, ''), extra

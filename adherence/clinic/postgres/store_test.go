@@ -193,6 +193,9 @@ END $$`); err != nil {
 	if err := svc.AddCaregiver(ctx, "pt_1", clinic.Caregiver{Name: "Bo", Phone: "+15555550100"}, entry); err != nil {
 		t.Errorf("AddCaregiver (an identity column) as the service role = %v", err)
 	}
+	if err := svc.CreateFHIRClient(ctx, clinic.FHIRClient{ID: "fc_1", Name: "EHR", JWKS: []byte(`{"keys":[{}]}`), Patients: []string{"pt_1"}}, entry); err != nil {
+		t.Errorf("CreateFHIRClient (a table of migration 2) as the service role = %v", err)
+	}
 	sconn := connect(t, svcURL)
 	for _, q := range []string{`UPDATE clinic_audit SET actor = 'x'`, `DELETE FROM clinic_audit`, `TRUNCATE clinic_audit`,
 		`DROP TABLE clinic_audit`, `ALTER TABLE clinic_audit DISABLE TRIGGER USER`, `CREATE TABLE clinic_x (a int)`,

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,15 +22,6 @@ ON CONFLICT(device_id, id) DO NOTHING`
 
 const insertSetAsideSQL = `INSERT INTO clinic_set_aside(device_id, log_id, patient_id, what, seq, item_id, reason, raw, received)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-
-// readingExtra is what clinic_readings keeps of a reading beyond its
-// columns.
-type readingExtra struct {
-	Device     string            `json:"device,omitempty"`
-	Original   string            `json:"original,omitempty"`
-	Unreliable []string          `json:"unreliable,omitempty"`
-	Context    map[string]string `json:"context,omitempty"`
-}
 
 // Ingest stores a batch (clinic.Store says what it promises). The write
 // connection is the only one, and BEGIN IMMEDIATE takes the write lock at
@@ -135,15 +125,11 @@ func insertEvents(ctx context.Context, tx *sql.Tx, patient string, b clinic.Sync
 func insertReadings(ctx context.Context, tx *sql.Tx, patient string, b clinic.SyncBatch, st *clinic.SyncState) error {
 	return insertEach(ctx, tx, insertReadingSQL, "readings", b.Readings, func(r vital.Reading) (int64, []any, error) {
 		value := sql.NullFloat64{Float64: r.Value, Valid: r.Absent == ""}
-		var extra sql.NullString
-		if x := (readingExtra{r.Device, r.Original, r.Unreliable, r.Context}); x.Device != "" || x.Original != "" ||
-			len(x.Unreliable) > 0 || len(x.Context) > 0 {
-			j, err := json.Marshal(x)
-			if err != nil {
-				return 0, nil, err
-			}
-			extra = sql.NullString{String: string(j), Valid: true}
+		j, err := clinic.ReadingExtra(r)
+		if err != nil {
+			return 0, nil, err
 		}
+		extra := sql.NullString{String: j, Valid: j != ""}
 		return r.Seq, []any{b.Device, b.Log, r.Seq, r.ID, patient, ms(r.Time), r.DeviceTime, r.Quantity,
 			value, r.Unit, nullText(r.Absent), extra, ms(b.Received)}, nil
 	}, func(_ vital.Reading, stored bool) {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence/clinic"
@@ -64,11 +63,9 @@ func (s *Store) PatientReadings(ctx context.Context, patientID string, from, to 
 		}
 		r.Time, r.Value = fromMS(t), value.Float64
 		if extra.Valid {
-			var x readingExtra
-			if err := json.Unmarshal([]byte(extra.String), &x); err != nil {
+			if err := clinic.RestoreReadingExtra(&r, extra.String); err != nil {
 				return r, err
 			}
-			r.Device, r.Original, r.Unreliable, r.Context = x.Device, x.Original, x.Unreliable, x.Context
 		}
 		return r, nil
 	}, `SELECT seq, id, time, device_time, quantity, value, unit, coalesce(absent, ''), extra

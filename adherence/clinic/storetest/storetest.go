@@ -59,11 +59,13 @@ func Run(t *testing.T, b Backend) {
 		{"IngestConcurrentRetries", testIngestConcurrentRetries},
 		{"IngestConcurrentDevice", testIngestConcurrentDevice},
 		{"SyncedReads", testSyncedReads},
+		{"SyncedQuality", testSyncedQuality},
 		{"FalseMisses", testFalseMisses},
 		{"Silence", testSilence},
 		{"SilenceShared", testSilenceShared},
 		{"Texts", testTexts},
 		{"TextsClaimedOnce", testTextsClaimedOnce},
+		{"FHIRClients", testFHIRClients},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, b) })
@@ -806,7 +808,8 @@ func silentText(d clinic.SilentDevice) (clinic.CaregiverText, clinic.Entry) {
 func readings() []vital.Reading {
 	return []vital.Reading{
 		{Seq: 1, ID: "r1", Device: "A4:C1:38:00:00:01", Quantity: vital.Systolic, Value: 128.5, Unit: "mmHg", Original: "128.5 mmHg",
-			Time: at(-time.Hour), DeviceTime: true, Unreliable: []string{"cuff loose"}, Context: map[string]string{"arm": "left"}},
+			Time: at(-time.Hour), DeviceTime: true, Unreliable: []string{"cuff loose"}, Context: map[string]string{"arm": "left"},
+			Flags: []vital.Flag{{Code: vital.ClockCorrected, Reason: "the device's clock was 3 days behind"}}, DeviceClock: at(-73 * time.Hour), Repeats: 1},
 		{Seq: 2, ID: "r2", Quantity: vital.SpO2, Unit: "%", Time: at(-30 * time.Minute), Absent: "measurement unsuccessful"},
 	}
 }

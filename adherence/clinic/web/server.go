@@ -427,6 +427,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// Remote is the client's address as the audit log names it (the FHIR
+// API audits its callers the same way).
+func (s *Server) Remote(r *http.Request) string { return s.remote(r) }
+
 // remote is the client's address: the peer's, or, when the peer is a
 // trusted proxy, the last address in X-Forwarded-For that is not one.
 func (s *Server) remote(r *http.Request) string {
