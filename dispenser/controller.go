@@ -39,10 +39,6 @@ type Config struct {
 	// Gate is nil when the clock is always trusted (the simulator).
 	Gate   ClockGate
 	Logger *slog.Logger
-	// OnCommit is called, on the controller's goroutine, with every batch
-	// of events after it is durably stored: the notifier's entry point.
-	// It must not block.
-	OnCommit func([]Event)
 	// Use24h shows times as 20:00 rather than 8:00 PM.
 	Use24h bool
 
@@ -376,7 +372,9 @@ func (c *Controller) doseEvent(d *Dose, k Kind, now time.Time, detail string) Ev
 		Compartment: d.Compartment, Scheduled: d.Scheduled, Detail: detail}
 }
 
-// commit appends events durably, applies them, and hands them to OnCommit.
+// commit appends events durably and applies them. Whoever else acts on
+// them (the notifier, the stream) learns of them from the log, which
+// tells its subscribers of every batch whoever appended it.
 // Nothing is applied when the store fails: the in-memory state never runs
 // ahead of the log.
 //
@@ -411,9 +409,6 @@ func (c *Controller) commit(ctx context.Context, evs ...Event) ([]Event, error) 
 		if ev.DoseID != "" || ev.Kind == KindLidOpened || ev.Kind == KindCupLifted {
 			c.notice = notice{} // the situation changed: a stale message would mislead
 		}
-	}
-	if c.cfg.OnCommit != nil {
-		c.cfg.OnCommit(stored)
 	}
 	return stored, nil
 }
