@@ -1,64 +1,49 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pillbox/pillbox/cmd/internal/secret"
-	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/dispenser/httpapi"
+	"github.com/pillbox/pillbox/dispenser/httpapi/simapi"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twilio"
 	"github.com/pillbox/pillbox/notify/twilio/twilioconf"
 )
 
-// The notifier: alerts from the event log, their escalation ladders, the
-// SMS outbox and its sender, and the inbound side (Twilio's webhook, or in
-// sim mode the outbox viewer and a reply box).
-func init() { register(component{name: "notify", wire: wireNotify}) }
-
 // twilioHTTP, when set, carries the Twilio client's requests: tests point
 // it at the stand-in (twilio-go's base URL cannot be changed).
 var twilioHTTP *http.Client
 
+// wireNotify wires the notifier (alerts from the event log, their
+// escalation ladders, the SMS outbox and its sender), its inbound side
+// (Twilio's webhooks, or in sim mode the outbox viewer and a reply box),
+// and the storage alarm, which texts through the same sender when the log
+// cannot be written.
 func wireNotify(ctx context.Context, r *running) error {
-	esc := r.file.Escalation
 	sender, hook, err := newSender(r)
 	if err != nil {
 		return err
 	}
-	r.sender = sender
 	counts := map[int]int{}
 	for _, c := range r.file.Compartments {
 		counts[c.ID] = c.Count
 	}
 	n, err := notify.New(notify.Config{
-		Clock: r.clock, Store: r.store, Sender: sender, Escalation: esc.Escalation,
+		Clock: r.clock, Store: r.store, Sender: sender, Escalation: r.file.Escalation.Escalation,
 		Patient: r.file.Patient, Location: r.loc, Contacts: r.file.Contacts, Medications: r.file.Medications,
 		Plan: r.plan, Counts: counts, Logger: r.log,
 		// The notifier's own events reach every subscriber, as if they had
 		// gone through r.events: it commits them with its outbox rows.
-		Publish: func(evs []dispenser.Event) {
-			for _, f := range r.onCommit {
-				f(evs)
-			}
-		},
-		Faults: controllerFaults{r},
+		Publish: r.events.publish,
+		Faults:  r.ctrl,
 		Trusted: func(ctx context.Context) bool {
 			st, err := r.ctrl.Status(ctx)
 			return err == nil && st.ClockTrusted
@@ -67,8 +52,10 @@ func wireNotify(ctx context.Context, r *running) error {
 	if err != nil {
 		return err
 	}
-	r.onCommit = append(r.onCommit, n.Observe)
-	r.settlers = append(r.settlers, n.Settle)
+	r.events.subscribe(n.Observe)
+	if r.settler != nil {
+		r.settler.Add(n.Settle)
+	}
 	r.services = append(r.services, func(ctx context.Context) error {
 		// Start once the dose loop has reconciled the time the device was
 		// off, so the first pass sees those missed doses together and sends
@@ -88,12 +75,15 @@ func wireNotify(ctx context.Context, r *running) error {
 			return err
 		}
 	}
+	var noted func(to, body string, at time.Time)
 	if r.opts.sim {
-		v := &smsViewer{n: n, clock: r.clock, to: ourNumber(esc.Twilio)}
-		r.noteText = v.note
-		r.routes["GET /api/sim/sms"] = http.HandlerFunc(v.list)
-		r.routes["POST /api/sim/sms/reply"] = http.HandlerFunc(v.reply)
+		v := simapi.NewSMS(n, r.clock, ourNumber(r.file.Escalation.Twilio))
+		noted = v.Note
+		r.mount(v.Routes())
 	}
+	alarm := notify.NewStorageAlarm(sender, r.clock, r.file.Patient, r.file.Contacts, r.log, noted)
+	r.events.failed, r.events.saved = alarm.Failed, alarm.Saved
+	r.services = append(r.services, alarm.Run)
 	return nil
 }
 
@@ -221,157 +211,4 @@ func ourNumber(tw *twilioconf.Section) string {
 		return tw.From
 	}
 	return "+15005550006" // Twilio's magic test number: a plausible "to" for the simulator
-}
-
-// controllerFaults shows the notifier's faults on the device. The
-// controller is built after the components, so it is looked up when used.
-type controllerFaults struct{ r *running }
-
-var _ notify.Faults = controllerFaults{}
-
-func (f controllerFaults) SetFault(ctx context.Context, key string, lines ...string) error {
-	if f.r.ctrl == nil {
-		return errors.New("dispenserd: no controller yet")
-	}
-	return f.r.ctrl.SetFault(ctx, key, lines...)
-}
-
-func (f controllerFaults) ClearFault(ctx context.Context, key string) error {
-	if f.r.ctrl == nil {
-		return errors.New("dispenserd: no controller yet")
-	}
-	return f.r.ctrl.ClearFault(ctx, key)
-}
-
-// smsViewer is the simulator's view of texting: the outbox, and a reply box
-// that goes through the same HandleReply as Twilio's webhook.
-type smsViewer struct {
-	n     *notify.Notifier
-	clock interface{ Now() time.Time }
-	to    string // our number, the "To" of a reply
-
-	mu      sync.Mutex
-	inbound []smsView // replies and their answers, newest last
-}
-
-// maxInbound bounds the replies the viewer remembers (memory only).
-const maxInbound = 200
-
-// smsView is one text in GET /api/sim/sms.
-type smsView struct {
-	ID        int64     `json:"id,omitempty"`
-	Direction string    `json:"direction"` // "out" or "in"
-	To        string    `json:"to,omitempty"`
-	From      string    `json:"from,omitempty"`
-	Body      string    `json:"body"`
-	Status    string    `json:"status"`
-	Time      time.Time `json:"time"`
-	Code      string    `json:"code,omitempty"`
-	Priority  string    `json:"priority,omitempty"`
-	Why       string    `json:"why,omitempty"`
-}
-
-// viewWindow is how far back the viewer lists the outbox.
-const viewWindow = 7 * 24 * time.Hour
-
-func (v *smsViewer) list(w http.ResponseWriter, r *http.Request) {
-	// Answer once the notifier runs, so that a script that reads the
-	// viewer before moving the clock knows every due text will be seen.
-	select {
-	case <-v.n.Started():
-	case <-r.Context().Done():
-		return
-	}
-	msgs, err := v.n.Messages(r.Context(), v.clock.Now().Add(-viewWindow))
-	if err != nil {
-		httpapi.WriteError(w, http.StatusInternalServerError, "cannot read the outbox")
-		return
-	}
-	out := make([]smsView, 0, len(msgs))
-	for _, m := range msgs {
-		status := m.Status
-		if status == "" || m.State == notify.MsgFailed || m.State == notify.MsgCanceled {
-			status = string(m.State)
-		}
-		out = append(out, smsView{ID: m.ID, Direction: "out", To: m.Phone, Body: m.Body, Status: status,
-			Time: m.Created, Code: strings.Join(m.Codes, ","), Priority: m.Priority.String(), Why: m.Why})
-	}
-	v.mu.Lock()
-	out = append(out, v.inbound...)
-	v.mu.Unlock()
-	slices.SortStableFunc(out, func(a, b smsView) int { return a.Time.Compare(b.Time) })
-	httpapi.WriteJSON(w, http.StatusOK, out)
-}
-
-// note shows a text sent outside the outbox (the storage alarm's).
-func (v *smsViewer) note(to, body string, at time.Time) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.inbound = append(v.inbound, smsView{Direction: "out", To: to, Body: body, Status: "sent", Time: at, Priority: "high", Why: "storage"})
-	if len(v.inbound) > maxInbound {
-		v.inbound = slices.Delete(v.inbound, 0, len(v.inbound)-maxInbound)
-	}
-}
-
-// simReply is the body of POST /api/sim/sms/reply.
-type simReply struct {
-	From string `json:"from"`
-	Body string `json:"body"`
-}
-
-// maxSMS is Twilio's limit on one message's length.
-const maxSMS = 1600
-
-// parseSimReply reads and checks a reply box submission.
-func parseSimReply(data []byte) (simReply, error) {
-	var req simReply
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf(`body must be {"from": "+1...", "body": "OK"}: %w`, err)
-	}
-	if dec.More() {
-		return req, errors.New("body must be one JSON object")
-	}
-	switch {
-	case !notify.IsE164(req.From):
-		return req, errors.New(`from must be an E.164 number such as "+15555550101"`)
-	case req.Body == "" || utf8.RuneCountInString(req.Body) > maxSMS || !utf8.ValidString(req.Body):
-		return req, errors.New("body must be 1 to 1600 characters of UTF-8 text")
-	}
-	return req, nil
-}
-
-func (v *smsViewer) reply(w http.ResponseWriter, r *http.Request) {
-	if !httpapi.JSONBody(r.Header.Get("Content-Type")) {
-		httpapi.WriteError(w, http.StatusUnsupportedMediaType, "body must be application/json")
-		return
-	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
-	if err != nil {
-		httpapi.WriteError(w, http.StatusRequestEntityTooLarge, "body too large")
-		return
-	}
-	req, err := parseSimReply(data)
-	if err != nil {
-		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	var sid [16]byte
-	rand.Read(sid[:])
-	in := notify.InboundSMS{MessageSID: "SM" + hex.EncodeToString(sid[:]), From: req.From, To: v.to, Body: req.Body,
-		Reply: notify.ParseReply(req.Body)}
-	answer := v.n.HandleReply(r.Context(), in)
-
-	now := v.clock.Now()
-	v.mu.Lock()
-	v.inbound = append(v.inbound, smsView{Direction: "in", From: req.From, To: v.to, Body: req.Body, Status: "received", Time: now})
-	if answer != "" {
-		v.inbound = append(v.inbound, smsView{Direction: "out", To: req.From, Body: answer, Status: "delivered", Time: now, Why: "answer"})
-	}
-	if len(v.inbound) > maxInbound {
-		v.inbound = slices.Delete(v.inbound, 0, len(v.inbound)-maxInbound)
-	}
-	v.mu.Unlock()
-	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"reply": answer, "understood": in.Reply.Kind.String()})
 }
