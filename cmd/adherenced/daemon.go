@@ -10,14 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/cmd/internal/lifecycle"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twilio"
 	"github.com/pillbox/pillbox/schedule"
@@ -25,14 +24,11 @@ import (
 
 // daemon runs the clinic service until SIGTERM or SIGINT.
 func daemon(o options, stdout io.Writer, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	s, err := start(ctx, o, stdout, log)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	return s.serve(ctx)
+	return lifecycle.Life[*service]{
+		Start: func(ctx context.Context) (*service, error) { return start(ctx, o, stdout, log) },
+		Serve: (*service).serve,
+		Close: (*service).close,
+	}.Run()
 }
 
 // service is a started clinic service, not yet serving.

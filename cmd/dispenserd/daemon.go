@@ -7,13 +7,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/cmd/internal/config"
+	"github.com/pillbox/pillbox/cmd/internal/lifecycle"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/httpapi"
 	"github.com/pillbox/pillbox/dispenser/httpapi/simapi"
@@ -47,28 +46,15 @@ type options struct {
 // daemon runs the dispenser until SIGTERM or SIGINT. SIGHUP re-reads the
 // API token file (rotation, docs/api.md).
 func daemon(o options, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	d, err := start(ctx, o, log)
-	if err != nil {
-		return err
-	}
-	defer d.close()
-	go func() {
-		for {
-			select {
-			case <-hup:
-				log.Info("dispenserd: SIGHUP: reloading the API token")
-				d.loadToken()
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return d.serve(ctx)
+	return lifecycle.Life[*running]{
+		Start: func(ctx context.Context) (*running, error) { return start(ctx, o, log) },
+		Serve: (*running).serve,
+		Close: (*running).close,
+		Reload: func(r *running) {
+			log.Info("dispenserd: SIGHUP: reloading the API token")
+			r.loadToken()
+		},
+	}.Run()
 }
 
 // openHost opens the real board; tests put a simulated board behind a
