@@ -321,6 +321,19 @@ func (n *Notifier) Messages(ctx context.Context, since time.Time) ([]Message, er
 	return n.cfg.Store.MessagesSince(ctx, since)
 }
 
+// OpenAlerts counts the alerts not closed, by priority; an acknowledged
+// alert counts while its condition lasts (a jam not yet cleared). Before
+// the notifier has loaded its state it counts none.
+func (n *Notifier) OpenAlerts() map[Priority]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	m := map[Priority]int{}
+	for _, a := range n.open {
+		m[a.Priority]++
+	}
+	return m
+}
+
 // load reads the stored state. The caller holds mu.
 func (n *Notifier) load(ctx context.Context) error {
 	snap, err := n.cfg.Store.LoadNotifier(ctx)

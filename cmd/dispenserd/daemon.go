@@ -95,8 +95,8 @@ type running struct {
 // start wires the daemon, in order: the config, the store, the clock and
 // the board; what start-up found of a damaged log; the dose loop; then what
 // acts on the log (the notifier, vitals, sync, the live stream and panel),
-// each subscribed to it; last the API and its listener. Nothing runs until
-// serve.
+// each subscribed to it, and the metrics of them all; last the API and its
+// listener. Nothing runs until serve.
 func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	f, probs, err := config.Load(o.config)
 	if err != nil {
@@ -189,16 +189,19 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	}
 	hub := httpapi.NewHub()
 	r.events.subscribe(hub.Publish)
-	if err := wireNotify(ctx, r); err != nil {
+	n, err := wireNotify(ctx, r)
+	if err != nil {
 		return nil, fmt.Errorf("dispenserd: notify: %w", err)
 	}
 	if err := wireVitals(ctx, r); err != nil {
 		return nil, fmt.Errorf("dispenserd: vitals: %w", err)
 	}
-	if err := wireSync(r); err != nil {
+	pusher, err := wireSync(r)
+	if err != nil {
 		return nil, fmt.Errorf("dispenserd: sync: %w", err)
 	}
 	wireStream(ctx, r)
+	wireMetrics(r, n, pusher)
 
 	api := &httpapi.Server{Controller: r.ctrl, Log: store, Hub: hub, Logger: log, Extra: r.routes}
 	if o.sim {
@@ -357,8 +360,9 @@ type publishingLog struct {
 	*adherence.Store
 	subs     []func([]dispenser.Event)
 	readings []func()
-	failed   func(error) // may be nil
-	saved    func()      // may be nil
+	failed   func(error)         // may be nil
+	saved    func()              // may be nil
+	took     func(time.Duration) // how long a commit took; may be nil
 }
 
 func (l *publishingLog) subscribe(f func([]dispenser.Event)) { l.subs = append(l.subs, f) }
@@ -371,12 +375,16 @@ func (l *publishingLog) publish(evs []dispenser.Event) {
 }
 
 func (l *publishingLog) Append(ctx context.Context, evs ...dispenser.Event) ([]dispenser.Event, error) {
+	begun := time.Now()
 	stored, err := l.Store.Append(ctx, evs...)
 	if err != nil {
 		if l.failed != nil && ctx.Err() == nil {
 			l.failed(err)
 		}
 		return nil, err
+	}
+	if l.took != nil {
+		l.took(time.Since(begun))
 	}
 	if l.saved != nil {
 		l.saved()

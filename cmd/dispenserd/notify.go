@@ -26,11 +26,11 @@ var twilioHTTP *http.Client
 // escalation ladders, the SMS outbox and its sender), its inbound side
 // (Twilio's webhooks, or in sim mode the outbox viewer and a reply box),
 // and the storage alarm, which texts through the same sender when the log
-// cannot be written.
-func wireNotify(ctx context.Context, r *running) error {
+// cannot be written. It returns the notifier for the metrics.
+func wireNotify(ctx context.Context, r *running) (*notify.Notifier, error) {
 	sender, hook, err := newSender(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	counts := map[int]int{}
 	for _, c := range r.file.Compartments {
@@ -50,7 +50,7 @@ func wireNotify(ctx context.Context, r *running) error {
 		},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.events.subscribe(n.Observe)
 	if r.settler != nil {
@@ -69,10 +69,10 @@ func wireNotify(ctx context.Context, r *running) error {
 	if hook != nil {
 		wh, err := twilio.NewWebhook(hook.token, hook.publicURL, n.HandleReply, n.HandleStatus)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := serveWebhooks(r, hook.listen, wh); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var noted func(to, body string, at time.Time)
@@ -84,7 +84,7 @@ func wireNotify(ctx context.Context, r *running) error {
 	alarm := notify.NewStorageAlarm(sender, r.clock, r.file.Patient, r.file.Contacts, r.log, noted)
 	r.events.failed, r.events.saved = alarm.Failed, alarm.Saved
 	r.services = append(r.services, alarm.Run)
-	return nil
+	return n, nil
 }
 
 // noToken is the sender while the Twilio auth token is missing: every

@@ -27,21 +27,21 @@ func meters(v *vitals.Config) []vitals.Device {
 // clinic service (package uplink), on its own goroutine: the dose loop
 // only nudges it after each commit and never waits for the network. GET
 // /api/sync shows how far the clinic has acknowledged.
-func wireSync(r *running) error {
+func wireSync(r *running) (*uplink.Pusher, error) {
 	c := r.file.Sync
 	if c == nil {
-		return nil
+		return nil, nil
 	}
 	token, err := c.ReadToken()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.CheckTokenFile(); err != nil {
 		r.log.Warn("sync: the device token file is readable by others; chmod 600 it", "file", c.TokenFile, "err", err)
 	}
 	client, err := c.HTTPClient()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o := uplink.Options{
 		BaseURL: c.URL, Device: c.Device, Token: token, Source: r.store,
@@ -58,7 +58,7 @@ func wireSync(r *running) error {
 	}
 	p, err := uplink.NewPusher(o)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.events.subscribe(func([]dispenser.Event) { p.Nudge() })
 	r.events.readings = append(r.events.readings, p.Nudge)
@@ -67,5 +67,5 @@ func wireSync(r *running) error {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(p.Status())
 	})
-	return nil
+	return p, nil
 }
