@@ -99,8 +99,11 @@ func TestMetricsMove(t *testing.T) {
 		}
 	}
 
-	m.Observe([]dispenser.Event{{Kind: dispenser.KindDoseDue}, {Kind: dispenser.KindDoseDue}, {Kind: dispenser.KindTaken},
-		{Kind: dispenser.KindButton}})
+	// Each kind counted appears a different number of times, and the
+	// kinds not counted (button, queued) once: a counter wired to the
+	// wrong kind shows.
+	m.Observe([]dispenser.Event{{Kind: dispenser.KindDoseDue}, {Kind: dispenser.KindDoseDue}, {Kind: dispenser.KindDoseDue},
+		{Kind: dispenser.KindTaken}, {Kind: dispenser.KindTaken}, {Kind: dispenser.KindButton}})
 	m.Observe([]dispenser.Event{{Kind: dispenser.KindMissed}, {Kind: notify.KindSMSSent}, {Kind: notify.KindSMSSent},
 		{Kind: notify.KindSMSFailed}, {Kind: notify.KindSMSQueued}})
 	m.Committed(300 * time.Microsecond)
@@ -112,7 +115,7 @@ func TestMetricsMove(t *testing.T) {
 
 	got, _ = scrape(t, m)
 	for series, want := range map[string]float64{
-		"pillbox_dispenser_doses_due_total": 2, "pillbox_dispenser_doses_taken_total": 1, "pillbox_dispenser_doses_missed_total": 1,
+		"pillbox_dispenser_doses_due_total": 3, "pillbox_dispenser_doses_taken_total": 2, "pillbox_dispenser_doses_missed_total": 1,
 		"pillbox_dispenser_texts_sent_total": 2, "pillbox_dispenser_texts_failed_total": 1,
 		"pillbox_dispenser_clock_trusted": 1, "pillbox_dispenser_outbox_depth": 3,
 		`pillbox_dispenser_open_alerts{priority="high"}`: 2, `pillbox_dispenser_open_alerts{priority="medium"}`: 1,
