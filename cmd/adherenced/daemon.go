@@ -24,10 +24,11 @@ import (
 
 // daemon runs the clinic service until SIGTERM or SIGINT.
 func daemon(o options, stdout io.Writer, log *slog.Logger) error {
-	return lifecycle.Life[*service]{
-		Start: func(ctx context.Context) (*service, error) { return start(ctx, o, stdout, log) },
-		Serve: (*service).serve,
-		Close: (*service).close,
+	var s *service
+	return lifecycle.Life{
+		Start: func(ctx context.Context) (err error) { s, err = start(ctx, o, stdout, log); return err },
+		Serve: func(ctx context.Context) error { return s.serve(ctx) },
+		Close: func() { s.close() },
 	}.Run()
 }
 

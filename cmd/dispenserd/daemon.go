@@ -46,11 +46,12 @@ type options struct {
 // daemon runs the dispenser until SIGTERM or SIGINT. SIGHUP re-reads the
 // API token file (rotation, docs/api.md).
 func daemon(o options, log *slog.Logger) error {
-	return lifecycle.Life[*running]{
-		Start: func(ctx context.Context) (*running, error) { return start(ctx, o, log) },
-		Serve: (*running).serve,
-		Close: (*running).close,
-		Reload: func(r *running) {
+	var r *running
+	return lifecycle.Life{
+		Start: func(ctx context.Context) (err error) { r, err = start(ctx, o, log); return err },
+		Serve: func(ctx context.Context) error { return r.serve(ctx) },
+		Close: func() { r.close() },
+		Reload: func() {
 			log.Info("dispenserd: SIGHUP: reloading the API token")
 			r.loadToken()
 		},

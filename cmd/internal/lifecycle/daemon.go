@@ -11,23 +11,29 @@ import (
 	"syscall"
 )
 
-// Life is a daemon's process life, S its started state.
-type Life[S any] struct {
+// Life is a daemon's process life. The started daemon is whatever the
+// functions share (a variable they close over), not a type parameter: a
+// type argument's descriptor goes into the generic code's dictionary, and
+// as the binaries link text/template (whose MethodByName makes the linker
+// keep every exported method of a type that may reach reflection), that
+// kept every exported method of everything the daemon's struct reaches,
+// used or not: about 100 kB of dispenserd and 200 kB of adherenced.
+type Life struct {
 	// Start wires the daemon; ctx ends on SIGTERM or SIGINT. Close is not
 	// called when it fails: it cleans up after itself.
-	Start func(ctx context.Context) (S, error)
+	Start func(ctx context.Context) error
 	// Serve runs the started daemon until ctx ends or it fails.
-	Serve func(s S, ctx context.Context) error
+	Serve func(ctx context.Context) error
 	// Close releases what Start acquired.
-	Close func(s S)
+	Close func()
 	// Reload, when set, is called on each SIGHUP; only then is SIGHUP
 	// caught (its default ends the process).
-	Reload func(s S)
+	Reload func()
 }
 
 // Run lives the life: Start, Serve until SIGTERM or SIGINT, then Close.
 // It returns Start's or Serve's error.
-func (l Life[S]) Run() error {
+func (l Life) Run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	var hup chan os.Signal
@@ -38,11 +44,10 @@ func (l Life[S]) Run() error {
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 	}
-	s, err := l.Start(ctx)
-	if err != nil {
+	if err := l.Start(ctx); err != nil {
 		return err
 	}
-	defer l.Close(s)
+	defer l.Close()
 	if hup != nil {
 		done := make(chan struct{})
 		defer func() { <-done }()
@@ -51,14 +56,14 @@ func (l Life[S]) Run() error {
 			for {
 				select {
 				case <-hup:
-					l.Reload(s)
+					l.Reload()
 				case <-ctx.Done():
 					return
 				}
 			}
 		}()
 	}
-	err = l.Serve(s, ctx)
+	err := l.Serve(ctx)
 	stop() // ends the reloads before Close
 	return err
 }

@@ -24,10 +24,10 @@ func (r *recorder) add(step string) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) life(serveErr error) Life[*recorder] {
-	return Life[*recorder]{
-		Start: func(ctx context.Context) (*recorder, error) { r.add("start"); return r, nil },
-		Serve: func(r *recorder, ctx context.Context) error {
+func (r *recorder) life(serveErr error) Life {
+	return Life{
+		Start: func(ctx context.Context) error { r.add("start"); return nil },
+		Serve: func(ctx context.Context) error {
 			r.add("serve")
 			close(r.served)
 			if serveErr != nil {
@@ -37,8 +37,8 @@ func (r *recorder) life(serveErr error) Life[*recorder] {
 			r.add("signalled")
 			return nil
 		},
-		Close:  func(r *recorder) { r.add("close") },
-		Reload: func(r *recorder) { r.add("reload"); r.hups <- struct{}{} },
+		Close:  func() { r.add("close") },
+		Reload: func() { r.add("reload"); r.hups <- struct{}{} },
 	}
 }
 
@@ -94,10 +94,10 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("life = %v, want %v", r.got(), want)
 	}
 
-	failed := Life[int]{
-		Start: func(context.Context) (int, error) { return 0, boom },
-		Serve: func(int, context.Context) error { t.Error("served after a failed start"); return nil },
-		Close: func(int) { t.Error("closed after a failed start") },
+	failed := Life{
+		Start: func(context.Context) error { return boom },
+		Serve: func(context.Context) error { t.Error("served after a failed start"); return nil },
+		Close: func() { t.Error("closed after a failed start") },
 	}
 	if err := failed.Run(); !errors.Is(err, boom) {
 		t.Errorf("Run() = %v, want Start's error", err)
