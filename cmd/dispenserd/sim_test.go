@@ -54,16 +54,7 @@ func TestSimNTP(t *testing.T) {
 		t.Errorf("after the NTP step to 08:10: trusted %t, pending %v; want trusted with the 08:00 dose due", st.ClockTrusted, st.Pending)
 	}
 	for _, bad := range []string{`{}`, `{"synced":"yes"}`, `{"synced":true,"x":1}`} {
-		req, _ := http.NewRequest("POST", d.base+"/api/sim/ntp", strings.NewReader(bad))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("POST /api/sim/ntp %s = %d, want 400", bad, resp.StatusCode)
-		}
+		d.do("POST", "/api/sim/ntp", json.RawMessage(bad), http.StatusBadRequest)
 	}
 }
 

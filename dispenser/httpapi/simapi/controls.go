@@ -128,15 +128,11 @@ func parseFault(data []byte) (fault, error) {
 }
 
 func (s *Controls) fault(w http.ResponseWriter, r *http.Request) {
-	b, ok := readJSON(w, r, maxBody)
+	f, ok := readParsed(w, r, maxBody, parseFault)
 	if !ok {
 		return
 	}
-	f, err := parseFault(b)
-	if err != nil {
-		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
-		return
-	}
+	var err error
 	switch f.stick {
 	case "none":
 		err = s.World.UnstickSensor(f.input)

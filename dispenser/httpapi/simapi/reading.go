@@ -194,14 +194,9 @@ type readingResult struct {
 }
 
 func (h *Readings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, ok := readJSON(w, r, maxReadingBody)
-	if !ok {
-		return
-	}
 	now := h.Clock.Now()
-	in, err := parseReading(body, now)
-	if err != nil {
-		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
+	in, ok := readParsed(w, r, maxReadingBody, func(b []byte) (input, error) { return parseReading(b, now) })
+	if !ok {
 		return
 	}
 	rs := in.readings
@@ -222,6 +217,7 @@ func (h *Readings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		res.Pending = h.Assembler.Pending(in.payload.Device)
 	}
+	var err error
 	res.Stored, res.Alerts, err = h.Rules.Ingest(r.Context(), rs)
 	if err != nil {
 		h.Logger.Error("vitals: sim reading", "err", err)

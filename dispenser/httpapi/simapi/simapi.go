@@ -36,6 +36,22 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 	return b, true
 }
 
+// readParsed reads a JSON body as readJSON does and parses it; a body
+// parse refuses is answered 400 with parse's error, which names the field.
+func readParsed[T any](w http.ResponseWriter, r *http.Request, limit int64, parse func([]byte) (T, error)) (T, bool) {
+	var v T
+	b, ok := readJSON(w, r, limit)
+	if !ok {
+		return v, false
+	}
+	v, err := parse(b)
+	if err != nil {
+		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
+		return v, false
+	}
+	return v, true
+}
+
 // errMore is decodeStrict's error for a body of several JSON values.
 var errMore = errors.New("more than one JSON value")
 

@@ -141,13 +141,8 @@ func parseReply(data []byte) (simReply, error) {
 }
 
 func (v *SMS) reply(w http.ResponseWriter, r *http.Request) {
-	data, ok := readJSON(w, r, 16<<10)
+	req, ok := readParsed(w, r, 16<<10, parseReply)
 	if !ok {
-		return
-	}
-	req, err := parseReply(data)
-	if err != nil {
-		httpapi.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	var sid [16]byte
