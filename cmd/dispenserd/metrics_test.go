@@ -1,35 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"net/http"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/pillbox/pillbox/dispenser/metrics/metricstest"
 	"github.com/pillbox/pillbox/notify"
 )
 
 // samples reads a scrape: value by series.
 func samples(t *testing.T, body []byte) map[string]float64 {
 	t.Helper()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("sample %q: %v", line, err)
-		}
-		m[line[:i]] = v
-	}
-	return m
+	s, _ := metricstest.Parse(t, body)
+	return s
 }
 
 // GET /metrics follows a morning: a dose falls due, a caregiver is

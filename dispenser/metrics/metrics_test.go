@@ -1,19 +1,18 @@
 package metrics
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/dispenser/metrics/metricstest"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -27,26 +26,7 @@ func scrape(t *testing.T, h http.Handler) (map[string]float64, map[string]string
 	if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Fatalf("GET /metrics = %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
-	samples, types := map[string]float64{}, map[string]string{}
-	sc := bufio.NewScanner(w.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
-			name, typ, _ := strings.Cut(rest, " ")
-			types[name] = typ
-			continue
-		}
-		if strings.HasPrefix(line, "#") || line == "" {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("sample %q: %v", line, err)
-		}
-		samples[line[:i]] = v
-	}
-	return samples, types
+	return metricstest.Parse(t, w.Body.Bytes())
 }
 
 // fake is the sources, as fields a test sets.
