@@ -6,6 +6,8 @@ CONFIG   ?= examples/dispenser.yaml
 DATA     ?= ./data
 LISTEN   ?= 127.0.0.1:8080
 CLINIC   ?= 127.0.0.1:8090
+# Every event of the last `make test`, as go test -json wrote it.
+TESTLOG  ?= dist/test-log.json
 CMDS     := $(patsubst cmd/%/main.go,%,$(wildcard cmd/*/main.go))
 TARGETS  := linux/arm/6 linux/arm64 linux/amd64
 # The release tool (tools/release, a module of its own so its packaging
@@ -21,9 +23,11 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # it syncs to. adherenced --demo prints the clinic URL and a demo login,
 # and writes the dispenser's config with a sync: section; dispenserd prints
 # the panel URL. Ctrl-C stops both; ./data keeps their state for next time.
+# pillctl is built beside them for the README's next steps. Other ports:
+# make run LISTEN=127.0.0.1:9080 CLINIC=127.0.0.1:9090.
 run:
 	@mkdir -p $(DATA)/bin
-	$(GO) build -o $(DATA)/bin/ ./cmd/dispenserd ./cmd/adherenced
+	$(GO) build -o $(DATA)/bin/ ./cmd/dispenserd ./cmd/adherenced ./cmd/pillctl
 	@rm -f $(DATA)/clinic/demo-dispenser.yaml; \
 	$(DATA)/bin/adherenced --demo --data $(DATA)/clinic --listen $(CLINIC) --demo-dispenser-config $(CONFIG) & clinic=$$!; \
 	trap 'kill $$clinic 2>/dev/null; wait $$clinic' EXIT; trap 'exit 130' INT TERM; \
@@ -31,9 +35,15 @@ run:
 	$(DATA)/bin/dispenserd --sim --config $(DATA)/clinic/demo-dispenser.yaml --data $(DATA)/dispenser \
 	  --sim-state $(DATA)/dispenser/world.json --listen $(LISTEN)
 
+# Both modules' tests, through tools/testsummary: go test's plain output,
+# every event in $(TESTLOG), and at the end one line per kind of test
+# skipped for want of a tool (Chromium, Node.js, PostgreSQL, espeak-ng,
+# the release tools). The status is go test's.
 test: lint
-	$(GO) test -race -timeout 15m ./...
-	$(GO) -C tools/release test -timeout 20m ./...
+	@mkdir -p $(dir $(TESTLOG))
+	$(GO) run ./tools/testsummary -log $(TESTLOG) \
+	  -- $(GO) test -race -timeout 15m -json ./... \
+	  -- $(GO) -C tools/release test -timeout 20m -json ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...

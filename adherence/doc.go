@@ -1,7 +1,8 @@
-// Package adherence owns the adherence record of one dispenser and what is
-// computed from it: the device-side SQLite store (the append-only event log,
-// the per-dose state kept beside it, device metadata) and, built on that
-// store, the adherence metrics and the reports.
+// Package adherence owns the adherence record of one dispenser: the
+// device-side SQLite store (the append-only event log, the per-dose state
+// kept beside it, the notifier's outbox, vital-sign readings, device
+// metadata). What is computed from the record (metrics, reports, FHIR) is
+// adherence/report's, which reads plain records and never this store.
 //
 // The store implements dispenser.Log. Every Append is one immediate
 // transaction committed with synchronous=FULL, so an event Append returned is

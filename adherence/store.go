@@ -7,16 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/pillbox/pillbox/internal/sqlitefile"
 )
 
 var _ dispenser.Log = (*Store)(nil)
@@ -37,16 +33,9 @@ type Store struct {
 	deviceID string
 }
 
-const (
-	// busy_timeout covers another process (pillctl) holding the write lock.
-	basePragmas = "_pragma=busy_timeout(5000)"
-	writeDSN    = "?" + basePragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	readDSN     = "?" + basePragmas + "&_pragma=query_only(1)"
-
-	// readConns bounds the reader pool; the device has few concurrent
-	// readers (UI, sync, reports) and each connection costs a page cache.
-	readConns = 4
-)
+// readConns bounds the reader pool; the device has few concurrent readers
+// (UI, sync, reports) and each connection costs a page cache.
+const readConns = 4
 
 // Open opens (creating if needed) the database file at path, checks it
 // with quick_check, applies the embedded migrations and returns the store.
@@ -62,17 +51,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 func openFile(ctx context.Context, path string, ms []migration) (*Store, error) {
-	if err := createPrivate(path); err != nil {
-		return nil, err
+	if err := sqlitefile.CreatePrivate(path); err != nil {
+		return nil, fmt.Errorf("adherence: %w", err)
 	}
-	uri := "file:" + escapeURIPath(path)
-	w, err := openPool(ctx, uri+writeDSN, 1)
+	uri := sqlitefile.URI(path)
+	w, err := openPool(ctx, uri+sqlitefile.WriteDSN, 1)
 	if err != nil {
 		return nil, markDamaged(err)
 	}
-	if err := checkDurable(ctx, w); err != nil {
+	if err := sqlitefile.CheckDurable(ctx, w); err != nil {
 		w.Close()
-		return nil, markDamaged(err)
+		return nil, markDamaged(fmt.Errorf("adherence: %w", err))
 	}
 	if err := quickCheck(ctx, w); err != nil {
 		w.Close()
@@ -83,7 +72,7 @@ func openFile(ctx context.Context, path string, ms []migration) (*Store, error) 
 		return nil, markDamaged(err)
 	}
 	// Readers open after the migrations so they never see an old schema.
-	if s.r, err = openPool(ctx, uri+readDSN, readConns); err != nil {
+	if s.r, err = openPool(ctx, uri+sqlitefile.ReadDSN, readConns); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -102,7 +91,7 @@ func OpenMemory(ctx context.Context) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := openPool(ctx, ":memory:?"+basePragmas+"&_txlock=immediate", 1)
+	w, err := openPool(ctx, sqlitefile.MemoryDSN, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -114,68 +103,12 @@ func OpenMemory(ctx context.Context) (*Store, error) {
 	return s, nil
 }
 
-// createPrivate makes sure path exists with mode 0600 before SQLite opens it:
-// SQLite would create it 0644 less the umask, and it gives the -wal and -shm
-// files the database file's mode. Existing files are tightened too.
-func createPrivate(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("adherence: create dir: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("adherence: create db file: %w", err)
-	}
-	err = f.Chmod(0o600) // the umask may have taken more than group and other bits
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("adherence: create db file: %w", err)
-	}
-	for _, suffix := range []string{"-wal", "-shm"} {
-		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("adherence: create db file: %w", err)
-		}
-	}
-	return nil
-}
-
-// escapeURIPath escapes the characters that would end or garble the path
-// part of an SQLite URI filename.
-func escapeURIPath(p string) string {
-	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
-}
-
 func openPool(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitefile.OpenPool(ctx, dsn, conns)
 	if err != nil {
-		return nil, fmt.Errorf("adherence: open db: %w", err)
-	}
-	db.SetMaxOpenConns(conns)
-	db.SetMaxIdleConns(conns)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("adherence: open db: %w", err)
+		return nil, fmt.Errorf("adherence: %w", err)
 	}
 	return db, nil
-}
-
-// checkDurable verifies that the pragmas the durability promise rests on
-// took effect; SQLite silently keeps another journal mode on file systems
-// without shared memory support.
-func checkDurable(ctx context.Context, db *sql.DB) error {
-	var mode string
-	var sync int
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("adherence: open db: %w", err)
-	}
-	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
-		return fmt.Errorf("adherence: open db: %w", err)
-	}
-	if mode != "wal" || sync != 2 {
-		return fmt.Errorf("adherence: open db: journal_mode=%s synchronous=%d, want wal and 2 (FULL)", mode, sync)
-	}
-	return nil
 }
 
 // newStore migrates w, loads the device id and prepares the write

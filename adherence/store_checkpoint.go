@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/pillbox/pillbox/internal/sqlitefile"
 )
 
 // checkpointIdle is how long the writer must be quiet before the WAL is
@@ -34,7 +36,7 @@ type checkpointer struct {
 func (c *checkpointer) start(ctx context.Context, uri string) error {
 	// Opened lazily, at the first checkpoint: an idle connection that had
 	// read the database could pin the WAL (see openPool's ping).
-	db, err := sql.Open("sqlite", uri+"?"+basePragmas)
+	db, err := sql.Open("sqlite", uri+"?"+sqlitefile.BasePragmas)
 	if err != nil {
 		return fmt.Errorf("adherence: open db: %w", err)
 	}

@@ -112,8 +112,8 @@ ON CONFLICT(id) DO UPDATE SET key = excluded.key, code = excluded.code, what = e
 	reason = excluded.reason, facts = excluded.facts`
 
 	insertMessageSQL = `INSERT INTO outbox(id, created, recipient, phone, body, priority, alerts, codes, why,
-	state, attempts, next_try, sid, status, error, updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	state, attempts, next_try, sid, status, error, updated, channel)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 	// An outcome names only what changed: the sender owns state, attempts,
 	// next try, sid and error; status callbacks own status. Neither
@@ -167,7 +167,7 @@ ON CONFLICT(key) DO UPDATE SET value = excluded.value`, notifyCursorKey, strconv
 	for _, m := range b.Messages {
 		if _, err := tx.ExecContext(ctx, insertMessageSQL, m.ID, m.Created.UnixMilli(), m.To, m.Phone, m.Body,
 			int(m.Priority), joinIDs(m.Alerts), strings.Join(m.Codes, ","), m.Why, string(m.State), m.Attempts,
-			m.NextTry.UnixMilli(), nullString(m.SID), m.Status, m.Error, m.Updated.UnixMilli()); err != nil {
+			m.NextTry.UnixMilli(), nullString(m.SID), m.Status, m.Error, m.Updated.UnixMilli(), string(m.Channel)); err != nil {
 			return fmt.Errorf("message %d: %w", m.ID, err)
 		}
 	}
@@ -238,7 +238,7 @@ func stampEvents(in []dispenser.Event) ([]dispenser.Event, error) {
 }
 
 const selectMessages = `SELECT id, created, recipient, phone, body, priority, alerts, codes, why, state, attempts,
-next_try, coalesce(sid, ''), status, error, updated FROM outbox `
+next_try, coalesce(sid, ''), status, error, updated, channel FROM outbox `
 
 // PendingMessages returns the queued and sending messages, highest
 // priority first, then oldest first.
@@ -257,6 +257,29 @@ func (s *Store) MessagesSince(ctx context.Context, t time.Time) ([]notify.Messag
 		return nil, fmt.Errorf("adherence: messages since: %w", err)
 	}
 	return ms, nil
+}
+
+// AcksSince returns, by alert ID, the role that acknowledged each alert
+// acknowledged at or after t.
+func (s *Store) AcksSince(ctx context.Context, t time.Time) (map[int64]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, acked_by FROM alerts WHERE acked_at >= ? AND acked_by IS NOT NULL`, ceilMillis(t))
+	if err != nil {
+		return nil, fmt.Errorf("adherence: acks since: %w", err)
+	}
+	defer rows.Close()
+	acks := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var by string
+		if err := rows.Scan(&id, &by); err != nil {
+			return nil, fmt.Errorf("adherence: acks since: %w", err)
+		}
+		acks[id] = by
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("adherence: acks since: %w", err)
+	}
+	return acks, nil
 }
 
 // MessageBySID returns the message the provider knows as sid.
@@ -294,7 +317,7 @@ func (s *Store) queryMessages(ctx context.Context, query string, args ...any) ([
 		var created, next, updated int64
 		var alerts, codes string
 		if err := rows.Scan(&m.ID, &created, &m.To, &m.Phone, &m.Body, &m.Priority, &alerts, &codes, &m.Why,
-			&m.State, &m.Attempts, &next, &m.SID, &m.Status, &m.Error, &updated); err != nil {
+			&m.State, &m.Attempts, &next, &m.SID, &m.Status, &m.Error, &updated, &m.Channel); err != nil {
 			return nil, err
 		}
 		m.Created, m.NextTry, m.Updated = time.UnixMilli(created).UTC(), time.UnixMilli(next).UTC(), time.UnixMilli(updated).UTC()

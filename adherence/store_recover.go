@@ -16,6 +16,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/internal/sqlitefile"
 )
 
 // What the store does when its file is damaged or cannot be written. The
@@ -124,7 +125,7 @@ type Salvaged struct {
 // why the read stopped; what was read is returned with it.
 func Salvage(ctx context.Context, path string) (Salvaged, error) {
 	var s Salvaged
-	db, err := sql.Open("sqlite", "file:"+escapeURIPath(path)+"?mode=ro&"+basePragmas+"&_pragma=query_only(1)")
+	db, err := sql.Open("sqlite", sqlitefile.URI(path)+"?mode=ro&"+sqlitefile.BasePragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		return s, fmt.Errorf("adherence: salvage: %w", err)
 	}
@@ -218,7 +219,7 @@ func (s *Store) Import(ctx context.Context, evs []dispenser.Event) (dispenser.Ev
 // read either (or is not a database of this program's), it returns an
 // empty in-memory store that refuses writes, and history is false.
 func OpenUnwritable(ctx context.Context, path string) (s *Store, history bool, err error) {
-	db, err := openPool(ctx, "file:"+escapeURIPath(path)+"?mode=ro&"+basePragmas+"&_pragma=query_only(1)", 1)
+	db, err := openPool(ctx, sqlitefile.URI(path)+"?mode=ro&"+sqlitefile.BasePragmas+"&_pragma=query_only(1)", 1)
 	if err == nil {
 		s = &Store{w: db, r: db}
 		if err = s.initUnwritable(ctx); err == nil {
@@ -230,7 +231,7 @@ func OpenUnwritable(ctx context.Context, path string) (s *Store, history bool, e
 	if lerr != nil {
 		return nil, false, lerr
 	}
-	mem, merr := openPool(ctx, ":memory:?"+basePragmas+"&_txlock=immediate", 1)
+	mem, merr := openPool(ctx, sqlitefile.MemoryDSN, 1)
 	if merr != nil {
 		return nil, false, errors.Join(err, merr)
 	}

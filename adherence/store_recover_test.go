@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/internal/sqlitefile"
 )
 
 // fileWithEvents makes a closed database file holding n dose events.
@@ -260,7 +261,7 @@ func TestSalvageBeforeMigration6(t *testing.T) {
 // of what the older program wrote.
 func oldSchema(t *testing.T, path string, ms []migration, stmts ...string) {
 	t.Helper()
-	db, err := openPool(t.Context(), "file:"+escapeURIPath(path)+writeDSN, 1)
+	db, err := openPool(t.Context(), sqlitefile.URI(path)+sqlitefile.WriteDSN, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/internal/i18n"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -39,8 +40,12 @@ type Config struct {
 	// Gate is nil when the clock is always trusted (the simulator).
 	Gate   ClockGate
 	Logger *slog.Logger
-	// Use24h shows times as 20:00 rather than 8:00 PM.
-	Use24h bool
+	// Language is the patient's: the words of the display and the spoken
+	// prompts (default i18n.Base).
+	Language *i18n.Locale
+	// ClockStyle writes times as 20:00 or 8:00 PM; LocaleClock, the
+	// default, as the language usually does.
+	ClockStyle i18n.ClockStyle
 
 	// Reminders are the device reminder steps after the scheduled time.
 	// Default: 0 and 15m (the second one louder).
@@ -104,6 +109,9 @@ func (c *Config) defaults() {
 	if c.Location == nil {
 		c.Location = time.UTC
 	}
+	if c.Language == nil {
+		c.Language = i18n.Lookup(i18n.Base)
+	}
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -116,9 +124,10 @@ func setDefault(d *time.Duration, v time.Duration) {
 // goroutine running Run; everything else talks to it through channels, so
 // there are no locks to get wrong around the safety rules.
 type Controller struct {
-	cfg  Config
-	meds map[string]Medication
-	log  *slog.Logger
+	cfg   Config
+	meds  map[string]Medication
+	log   *slog.Logger
+	voice *voice // nil without a speaker
 
 	edges chan hw.Edge
 	wake  chan chan struct{}
@@ -151,12 +160,17 @@ type Controller struct {
 	remembered  time.Duration // monotonic time of the last Remember
 	timer       schedule.Timer
 	chimeUntil  time.Time
+	sayDue      bool // a reminder came due: say so with the chime
 	screen      []string
 	storeErr    error
 	notice      notice
 	holdTimer   *time.Timer
 	flap        map[hw.Input]*flapState
 	faults      map[string][]string // SetFault messages by key
+	// onIt is the caregiver who acknowledged, at onItAt, the missed doses
+	// scheduled before then (OnIt); shown on the missed-dose screen.
+	onIt   string
+	onItAt time.Time
 	// Sensor faults reported once per stretch.
 	beamReported bool      // the drop beam read blocked at a dispense
 	lidOpenSince time.Time // wall time the lid was seen open; zero while closed
@@ -198,6 +212,7 @@ func New(cfg Config) (*Controller, error) {
 	for _, m := range cfg.Medications {
 		c.meds[m.ID] = m
 	}
+	c.voice = newVoice(cfg.Board.Speaker, cfg.Language.Tag(), c.log)
 	return c, nil
 }
 
@@ -211,6 +226,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer close(c.quit)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
+	if c.voice != nil {
+		go c.voice.run(watchCtx)
+	}
 	for _, s := range []hw.Sensor{c.cfg.Board.Button, c.cfg.Board.Drop, c.cfg.Board.Lid, c.cfg.Board.Cup} {
 		if s == nil {
 			continue
@@ -409,6 +427,7 @@ func (c *Controller) commit(ctx context.Context, evs ...Event) ([]Event, error) 
 		if ev.DoseID != "" || ev.Kind == KindLidOpened || ev.Kind == KindCupLifted {
 			c.notice = notice{} // the situation changed: a stale message would mislead
 		}
+		c.sayEvent(ev)
 	}
 	return stored, nil
 }

@@ -63,6 +63,13 @@ var _ dispenser.ClockGate = (*fakeGate)(nil)
 
 func newRig(t *testing.T, start time.Time, regs []schedule.Regimen, meds ...dispenser.Medication) *rig {
 	t.Helper()
+	return newRigWith(t, start, regs, nil, meds...)
+}
+
+// newRigWith is newRig with edit changing the rig (its config, its board)
+// before the controller starts.
+func newRigWith(t *testing.T, start time.Time, regs []schedule.Regimen, edit func(*rig), meds ...dispenser.Medication) *rig {
+	t.Helper()
 	plan, err := schedule.NewPlan(regs, newYork)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +79,9 @@ func newRig(t *testing.T, start time.Time, regs []schedule.Regimen, meds ...disp
 		Clock: r.clock, Log: r.log, Board: r.board.Board, Plan: plan, Location: newYork,
 		Medications: meds, Counts: map[int]int{1: 30, 2: 30, 3: 30}, Capacity: map[int]int{1: 30, 2: 30, 3: 30},
 		Gate: r.gate,
+	}
+	if edit != nil {
+		edit(r)
 	}
 	r.start()
 	return r
@@ -570,5 +580,60 @@ func TestFaultShownWhenIdle(t *testing.T) {
 		if got := r.board.Board.Fault.Mode(); got != hw.Off {
 			t.Errorf("fault LED after clearing = %v, want %v", got, hw.Off)
 		}
+	})
+}
+
+// After a miss, until the next dose, the screen says what was missed and
+// that a caregiver knows, with the attention light on; once a caregiver
+// acknowledged it, who is coming.
+func TestDisplayAfterMiss(t *testing.T) {
+	t.Run("one dose", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := newRig(t, local(2026, 3, 2, 5, 0), []schedule.Regimen{daily("metformin", "0 8 * * *")}, metformin)
+			defer r.stop()
+			r.advanceTo(local(2026, 3, 2, 10, 0)) // the window closes 2 h after 08:00
+			r.wantKinds("metformin@2026-03-02T08:00", due, reminder, reminder, missed)
+			r.wantDisplay("Missed 8:00 AM", "Caregiver told")
+			if got := r.board.Board.Attention.Mode(); got != hw.On {
+				t.Errorf("attention LED after a miss = %v, want %v", got, hw.On)
+			}
+			if got := r.board.Board.Ready.Mode(); got != hw.Off {
+				t.Errorf("ready LED after a miss = %v, want %v", got, hw.Off)
+			}
+			if err := r.ctrl.OnIt(context.Background(), "Ana", local(2026, 3, 2, 10, 5)); err != nil {
+				t.Fatal(err)
+			}
+			r.wantDisplay("Missed 8:00 AM", "Ana is on it")
+			// Until the next dose, which is due and then taken.
+			r.advanceTo(local(2026, 3, 3, 8, 0))
+			r.wantDisplay("Time for pills", "Press the button")
+			r.press()
+			r.board.Cup.Set(false)
+			synctest.Wait()
+			r.wantDisplay("Next pills", "8:00 AM tomorrow")
+			if got := r.board.Board.Attention.Mode(); got != hw.Off {
+				t.Errorf("attention LED after a dose taken = %v, want %v", got, hw.Off)
+			}
+		})
+	})
+	t.Run("two doses, and a miss after the acknowledgement", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := newRig(t, local(2026, 3, 2, 5, 0), []schedule.Regimen{daily("metformin", "0 8 * * *"), daily("lisinopril", "0 9 * * *")},
+				metformin, lisinopril)
+			defer r.stop()
+			r.advanceTo(local(2026, 3, 2, 10, 0)) // the 08:00 window closed; the 09:00 dose is due
+			r.wantDisplay("Time for pills", "Press the button")
+			r.advanceTo(local(2026, 3, 2, 11, 0)) // the 09:00 window closed too
+			r.wantDisplay("Missed 2 doses", "Caregiver told")
+			if err := r.ctrl.OnIt(context.Background(), "Ana", local(2026, 3, 2, 11, 5)); err != nil {
+				t.Fatal(err)
+			}
+			r.wantDisplay("Missed 2 doses", "Ana is on it")
+			// The next day's doses are missed too (yesterday's are more than a
+			// day old): after the acknowledgement, so a caregiver is told, and
+			// nobody is on them yet.
+			r.advanceTo(local(2026, 3, 3, 11, 0))
+			r.wantDisplay("Missed 2 doses", "Caregiver told")
+		})
 	})
 }

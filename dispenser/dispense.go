@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
 
 // dispenseJob is the one dose whose motor may be moving. Drop edges go to it
@@ -66,7 +67,9 @@ func (c *Controller) next(ctx context.Context) {
 		}
 		if c.counts[d.Compartment] < d.Pills {
 			c.commit(ctx, c.takeCarry(c.doseEvent(d, KindEmpty, now, fmt.Sprintf("left=%d", c.counts[d.Compartment])))...)
-			c.show(now, time.Minute, fmt.Sprintf("Box %d is empty", d.Compartment), "Caregiver told")
+			box := i18n.Args{"box": d.Compartment}
+			c.show(now, time.Minute, c.lines("box_empty", box)...)
+			c.say("box_empty", box)
 			continue
 		}
 		if c.cfg.Board.Drop.Active() {
@@ -80,7 +83,8 @@ func (c *Controller) next(ctx context.Context) {
 				c.beamReported = true
 			}
 			c.queue = nil
-			c.show(now, 10*time.Minute, "Pills held back", "Caregiver told")
+			c.show(now, 10*time.Minute, c.lines("held_back", nil)...)
+			c.say("held_back", nil)
 			return
 		}
 		c.beamReported = false
@@ -94,7 +98,7 @@ func (c *Controller) next(ctx context.Context) {
 				delete(c.doses, d.ID) // never started: the patient may ask again
 			}
 			c.queue = nil
-			c.show(now, 10*time.Minute, "Cannot save", "Pills held back", "Call caregiver")
+			c.cannotSave(now, "cannot_save_held_back")
 			return
 		}
 		job := &dispenseJob{dose: d, drops: make(chan struct{}, 64)}
@@ -248,7 +252,7 @@ func (c *Controller) onDispensed(ctx context.Context, r dispenseResult) {
 		// The pills fell whatever the disk says: the outcome is written,
 		// and the count replayed from it, once the log takes it.
 		c.queue = nil
-		c.show(now, 10*time.Minute, "Cannot save", "Call caregiver")
+		c.cannotSave(now, "cannot_save")
 		return
 	}
 	c.counts[d.Compartment] = left
@@ -262,10 +266,21 @@ func (c *Controller) onDispensed(ctx context.Context, r dispenseResult) {
 func (c *Controller) afterDispensing(now time.Time) {
 	switch jammed, inCup := c.round.stuck, c.round.given; {
 	case jammed && inCup:
-		c.show(now, 10*time.Minute, "Take pills", "from the cup.", "Some are stuck:", "caregiver told")
+		c.show(now, 10*time.Minute, c.lines("some_stuck", nil)...)
+		c.say("pills_stuck", nil)
 	case jammed:
-		c.show(now, 10*time.Minute, "Pills stuck", "Caregiver told", "Do not shake")
+		c.show(now, 10*time.Minute, c.lines("pills_stuck", nil)...)
+		c.say("pills_stuck", nil)
+	case inCup:
+		c.say("take_from_cup", nil)
 	}
+}
+
+// cannotSave tells the patient the log cannot be written (screen id) and
+// to call the caregiver.
+func (c *Controller) cannotSave(now time.Time, id string) {
+	c.show(now, 10*time.Minute, c.lines(id, nil)...)
+	c.say("call_caregiver", nil)
 }
 
 func (c *Controller) noPickupSensor() bool {

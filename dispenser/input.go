@@ -8,7 +8,16 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/internal/i18n"
+	"github.com/pillbox/pillbox/schedule"
 )
+
+// refusalScreens are the screen messages of an as-needed dose refused.
+var refusalScreens = map[schedule.Refusal]string{
+	schedule.TooSoon:   "prn_too_soon",
+	schedule.DailyMax:  "prn_daily_max",
+	schedule.BadLimits: "prn_not_set_up",
+}
 
 // Flapping: more than flapEdges changes of one input within flapWindow (in
 // hardware time) means a failing sensor or a bouncing contact; the input is
@@ -140,6 +149,7 @@ func (c *Controller) onButton(ctx context.Context, now time.Time, pressed bool) 
 		}
 		return
 	}
+	c.hush() // whatever it was saying, the patient heard enough to press
 	var open []*Dose
 	if c.trusted && c.active == nil {
 		for _, d := range c.sortedDoses() {
@@ -159,16 +169,17 @@ func (c *Controller) onButton(ctx context.Context, now time.Time, pressed bool) 
 		return
 	}
 	if _, err := c.commit(ctx, press); err != nil {
-		c.show(now, 10*time.Minute, "Cannot save", "Pills held back", "Call caregiver")
+		c.cannotSave(now, "cannot_save_held_back")
 		return
 	}
 	switch {
 	case c.active != nil || len(c.queue) > 0:
-		c.show(now, 30*time.Second, "Please wait", "Giving pills")
+		c.show(now, 30*time.Second, c.lines("wait_giving_pills", nil)...)
 	case !c.trusted:
-		c.show(now, time.Minute, "Setting clock", "Please wait")
+		c.show(now, time.Minute, c.lines("setting_clock", nil)...)
 	case c.inCup():
-		c.show(now, time.Minute, "Your pills are", "in the cup")
+		c.show(now, time.Minute, c.lines("pills_in_cup", nil)...)
+		c.say("take_from_cup", nil)
 	case !c.problem(now):
 		c.show(now, 30*time.Second, c.nextLines(now)...)
 	}
@@ -225,7 +236,7 @@ func (c *Controller) requestPRN(ctx context.Context, med string) error {
 		return fmt.Errorf("%w: %q is not an as-needed medication", ErrInvalid, med)
 	}
 	if !c.trusted {
-		c.show(now, time.Minute, "Setting clock", "Please wait")
+		c.show(now, time.Minute, c.lines("setting_clock", nil)...)
 		return ErrClockUntrusted
 	}
 	if c.active != nil || len(c.queue) > 0 {
@@ -242,11 +253,11 @@ func (c *Controller) requestPRN(ctx context.Context, med string) error {
 	if allowed, next, reason := rule.Allowed(taken, now); !allowed {
 		c.commit(ctx, Event{Time: now, Kind: KindPRNRefused, Medication: med,
 			Compartment: c.meds[med].Compartment, Detail: fmt.Sprintf("reason=%s next=%s", reason, next.UTC().Format(time.RFC3339))})
-		if next.IsZero() {
-			c.show(now, time.Minute, reason.Text())
-		} else {
-			c.show(now, time.Minute, reason.Text(), "Next at "+c.clockText(next))
+		lines := c.lines(refusalScreens[reason], nil)
+		if !next.IsZero() {
+			lines = append(lines, c.lines("next_at", i18n.Args{"time": c.clockText(next)})...)
 		}
+		c.show(now, time.Minute, lines...)
 		return fmt.Errorf("%w: next at %s", ErrTooSoon, next.UTC().Format(time.RFC3339))
 	}
 	d := c.newDose(prnDoseID(med, now.In(c.cfg.Location)), med, now)

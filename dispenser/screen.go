@@ -1,11 +1,14 @@
 package dispenser
 
 import (
+	"context"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pillbox/pillbox/hw"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
 
 // show puts a message on the screen for d, or until a dose changes state.
@@ -32,16 +35,19 @@ func (c *Controller) render(now time.Time) {
 	problem := c.problem(now)
 	switch {
 	case c.storeErr != nil:
-		lines = []string{"Cannot save", "Pills held back", "Call caregiver"}
+		lines = c.lines("cannot_save_held_back", nil)
 		fault, ready = hw.FastBlink, hw.Off
 	case !c.trusted:
-		lines = []string{"Setting clock", "Please wait"}
+		lines = c.lines("setting_clock", nil)
 		ready = hw.Off
 	case c.active != nil || len(c.queue) > 0:
-		lines = []string{"Giving pills", "Please wait"}
+		lines = c.lines("giving_pills", nil)
 	case due:
-		lines = []string{"Time for pills", "Press the button"}
+		lines = c.lines("dose_due", nil)
 		attention, ready = hw.Blink, hw.Off
+		if c.sayDue {
+			c.say("dose_due", nil)
+		}
 		if now.Before(c.chimeUntil) {
 			buzz = hw.Blink
 			if c.loudReminder() {
@@ -49,10 +55,16 @@ func (c *Controller) render(now time.Time) {
 			}
 		}
 	case cup:
-		lines = []string{"Take your pills", "from the cup"}
+		lines = c.lines("take_from_cup", nil)
 		attention, ready = hw.On, hw.Off
 	}
 	idle := !due && !cup && c.storeErr == nil && c.trusted && c.active == nil && len(c.queue) == 0
+	if idle {
+		if missed := c.missedLines(now); missed != nil {
+			lines = missed
+			attention, ready = hw.On, hw.Off
+		}
+	}
 	if len(c.faults) > 0 {
 		fault = hw.On
 		if idle {
@@ -62,7 +74,7 @@ func (c *Controller) render(now time.Time) {
 	if problem {
 		fault = hw.On
 		if idle {
-			lines = []string{"Check the cup", "Do not take", "extra pills", "Caregiver told"}
+			lines = c.lines("check_cup", nil)
 		}
 	}
 	if c.notice.lines != nil && now.Before(c.notice.until) && c.storeErr == nil {
@@ -70,12 +82,60 @@ func (c *Controller) render(now time.Time) {
 	} else {
 		c.notice = notice{}
 	}
+	c.sayDue = false
 	b := c.cfg.Board
 	set(b.Ready, ready)
 	set(b.Attention, attention)
 	set(b.Fault, fault)
 	set(b.Buzzer, buzz)
 	c.draw(lines)
+}
+
+// missedLines tells the patient, after a miss and until the next dose,
+// what was missed and who knows of it: "Missed 8:00 AM" (or "Missed 2
+// doses") over "Caregiver told", or "Ana is on it" once a caregiver
+// acknowledged them. The misses shown are those of the last day since the
+// latest dose that was taken, dispensed or skipped; nil when there are
+// none.
+func (c *Controller) missedLines(now time.Time) []string {
+	var missed []*Dose
+	for _, d := range c.sortedDoses() {
+		switch {
+		case d.PRN || now.Sub(d.Scheduled) > 24*time.Hour || d.Scheduled.After(now):
+		case d.State == StateMissed:
+			missed = append(missed, d)
+		case d.State == StateTaken || d.State == StateDispensed || d.State == StateSkipped:
+			missed = nil // dealt with since: the misses before it are old news
+		}
+	}
+	if len(missed) == 0 {
+		return nil
+	}
+	var times []time.Time
+	for _, d := range missed {
+		if !slices.ContainsFunc(times, d.Scheduled.Equal) {
+			times = append(times, d.Scheduled)
+		}
+	}
+	what := c.cfg.Language.Text("screen.missed_doses", i18n.Args{"count": len(missed)})
+	if len(times) == 1 {
+		what = c.cfg.Language.Text("screen.missed", i18n.Args{"time": c.clockText(times[0])})
+	}
+	who := c.cfg.Language.Text("screen.caregiver_told", nil)
+	if c.onIt != "" && missed[len(missed)-1].Scheduled.Before(c.onItAt) {
+		who = c.cfg.Language.Text("screen.on_it", i18n.Args{"name": c.onIt})
+	}
+	return append(strings.Split(what, "\n"), strings.Split(who, "\n")...)
+}
+
+// OnIt shows on the missed-dose screen that the caregiver name
+// acknowledged, at at, the doses missed before then: the patient learns
+// that someone is coming. The notifier calls it (notify.Display).
+func (c *Controller) OnIt(ctx context.Context, name string, at time.Time) error {
+	return c.do(ctx, func() {
+		c.onIt, c.onItAt = name, at
+		c.render(c.cfg.Clock.Now())
+	})
 }
 
 // problem reports a recent dose that went wrong in a way the patient must
@@ -135,13 +195,13 @@ func (c *Controller) nextLines(now time.Time) []string {
 		if d := c.doses[occ.ID]; d != nil && !d.State.Open() {
 			continue
 		}
-		day := ""
+		id := "next_pills"
 		if y, m, dd := occ.At.In(c.cfg.Location).Date(); !sameDay(now.In(c.cfg.Location), y, m, dd) {
-			day = " tomorrow"
+			id = "next_pills_tomorrow"
 		}
-		return []string{"Next pills", c.clockText(occ.At) + day}
+		return c.lines(id, i18n.Args{"time": c.clockText(occ.At)})
 	}
-	return []string{"No pills due"}
+	return c.lines("no_pills_due", nil)
 }
 
 func sameDay(t time.Time, y int, m time.Month, d int) bool {
@@ -149,11 +209,8 @@ func sameDay(t time.Time, y int, m time.Month, d int) bool {
 	return ty == y && tm == m && td == d
 }
 
-// clockText formats a time of day in the patient's zone and preferred style.
+// clockText formats a time of day in the patient's zone, language and
+// preferred style.
 func (c *Controller) clockText(t time.Time) string {
-	t = t.In(c.cfg.Location)
-	if c.cfg.Use24h {
-		return t.Format("15:04")
-	}
-	return t.Format("3:04 PM")
+	return c.cfg.Language.Clock(t.In(c.cfg.Location), c.cfg.ClockStyle)
 }

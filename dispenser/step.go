@@ -159,6 +159,7 @@ func (c *Controller) scheduled(now time.Time) []Event {
 		if step > d.Reminded {
 			evs = append(evs, c.doseEvent(d, KindReminder, now, fmt.Sprintf("step=%d", step)))
 			c.chimeUntil = now.Add(c.cfg.ChimeFor)
+			c.sayDue = true
 		}
 	}
 	return evs

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pillbox/pillbox/internal/i18n"
 	"github.com/pillbox/pillbox/internal/problem"
 )
 
@@ -17,6 +18,11 @@ func ValidatePatient(p Patient) problem.List {
 			"first_name is missing")
 	}
 	l = append(l, validateTimezone(p.Timezone)...)
+	if p.Language != "" {
+		if err := i18n.Validate(p.Language); err != nil {
+			l.Add("language", "write a supported tag, e.g. language: es", "%v", err)
+		}
+	}
 	return l
 }
 

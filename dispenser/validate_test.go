@@ -111,3 +111,26 @@ func TestSlug(t *testing.T) {
 		}
 	}
 }
+
+// TestPatientClock: the clock follows the language unless clock_24h says.
+func TestPatientClock(t *testing.T) {
+	yes, no := true, false
+	tests := []struct {
+		lang string
+		set  *bool
+		want bool
+	}{
+		{"", nil, false},
+		{"en", nil, false},
+		{"es", nil, true},
+		{"pt-PT", nil, true},
+		{"es", &no, false},
+		{"en", &yes, true},
+	}
+	for _, tt := range tests {
+		p := Patient{Language: tt.lang, Clock24h: tt.set}
+		if got := p.Use24h(); got != tt.want {
+			t.Errorf("Patient{Language: %q, Clock24h: %v}.Use24h() = %v, want %v", tt.lang, tt.set != nil && *tt.set, got, tt.want)
+		}
+	}
+}

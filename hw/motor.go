@@ -109,6 +109,12 @@ func (c *MotorCheck) Add(key, fix, format string, args ...any) {
 	c.v.Add(problem.Join(c.path, key), fix, format, args...)
 }
 
+// AddOther records a problem at key under the motor that is about the
+// value at other (a path from the file's root) too.
+func (c *MotorCheck) AddOther(key, other, fix, format string, args ...any) {
+	c.v.AddOther(problem.Join(c.path, key), other, fix, format, args...)
+}
+
 // Pin checks the pin at key: a GPIO of the header, free for this use.
 func (c *MotorCheck) Pin(key, name string) { c.v.pin(problem.Join(c.path, key), name) }
 

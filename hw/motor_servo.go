@@ -3,6 +3,8 @@ package hw
 import (
 	"fmt"
 	"time"
+
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // The pulse range of most hobby servos: 0 and 180 degrees.
@@ -34,7 +36,7 @@ var ServoMotor = MotorKind{
 		if m.Channel < 0 || m.Channel > 15 {
 			c.Add("channel", "use the PCA9685 output number the servo is plugged into, 0 to 15", "channel %d is outside 0..15", m.Channel)
 		} else if first, taken := c.ClaimChannel(m.Channel); taken {
-			c.Add("channel", "plug each servo into its own PCA9685 output", "channel %d is also used by compartments[%d]", m.Channel, first)
+			c.AddOther("channel", problem.Index("compartments", first), "plug each servo into its own PCA9685 output", "channel %d is also used by compartments[%d]", m.Channel, first)
 		}
 		for _, a := range []struct {
 			name string

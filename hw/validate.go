@@ -123,7 +123,7 @@ func ValidateBoard(b BoardConfig, comps []CompartmentConfig) problem.List {
 		case c.ID <= 0:
 			v.Add(path+".id", "number compartments 1, 2, 3... as labelled on the device", "compartment id %d is not positive", c.ID)
 		case dup:
-			v.Add(path+".id", "give each compartment its own id", "compartment id %d is also used by compartments[%d]", c.ID, first)
+			v.AddOther(path+".id", problem.Index("compartments", first), "give each compartment its own id", "compartment id %d is also used by compartments[%d]", c.ID, first)
 		default:
 			ids[c.ID] = i
 		}
@@ -135,12 +135,60 @@ func ValidateBoard(b BoardConfig, comps []CompartmentConfig) problem.List {
 		}
 		v.motor(path+".motor", c.Motor.Defaulted(), b.ServoDriver != nil, channels, i)
 	}
+	// Only now is every pin the file uses known, so only now can a fix
+	// name the pins that are still free.
+	free := v.freeGPIOs()
+	for _, f := range v.pinFixes {
+		v.List[f.at].Fix = f.fix(free)
+	}
 	return v.List
 }
 
 type boardValidator struct {
 	problem.List
-	used map[string]string // pin name -> path or part that uses it
+	used     map[string]string // pin name -> path or part that uses it
+	pinFixes []pinFix          // fixes that name free pins, written last
+}
+
+// pinFix is the fix of problem at, written once the free pins are known.
+type pinFix struct {
+	at  int
+	fix func(free []string) string
+}
+
+// addPinProblem records a problem whose fix names free pins.
+func (v *boardValidator) addPinProblem(path, other string, fix func(free []string) string, format string, args ...any) {
+	v.pinFixes = append(v.pinFixes, pinFix{at: len(v.List), fix: fix})
+	v.AddOther(path, other, "", format, args...)
+}
+
+// freeGPIOs lists the header GPIOs with no special use that the file does
+// not use; failing those, the unused ones with a special use (SPI, UART,
+// PWM) that a pill dispenser does not need.
+func (v *boardValidator) freeGPIOs() []string {
+	var plain, special []string
+	for _, p := range Header {
+		if !p.GPIO() || p.Number == 27 || p.Number == 28 || v.used[p.Name] != "" {
+			continue
+		}
+		if p.Alt == "" {
+			plain = append(plain, p.Name)
+		} else {
+			special = append(special, p.Name)
+		}
+	}
+	if len(plain) > 0 {
+		return plain
+	}
+	return special
+}
+
+// freeList says which pins are free, for a fix.
+func freeList(free []string) string {
+	if len(free) == 0 {
+		return "every GPIO of the header is in use: drop a part you do not need (lid, cup, LEDs, buzzer)"
+	}
+	return "free pins: " + strings.Join(free, ", ")
 }
 
 func (v *boardValidator) input(path string, c *InputConfig, required bool, what string) {
@@ -201,7 +249,7 @@ func (v *boardValidator) pin(path, name string) {
 	}
 	hp, ok := HeaderPinByName(name)
 	if !ok {
-		v.Add(path, pinFix(name), "%q is not a GPIO of the 40-pin header", name)
+		v.addPinProblem(path, "", func(free []string) string { return namePin(name, free) }, "%q is not a GPIO of the 40-pin header", name)
 		return
 	}
 	if hp.Number == 27 || hp.Number == 28 {
@@ -209,18 +257,22 @@ func (v *boardValidator) pin(path, name string) {
 		return
 	}
 	if other, dup := v.used[name]; dup {
-		fix := "give each part its own GPIO"
 		if strings.HasPrefix(other, "the I2C") {
-			fix = "pick another GPIO: GPIO2 and GPIO3 are SDA and SCL of the I2C bus the display and servo driver use"
+			v.addPinProblem(path, "", func(free []string) string {
+				return "pick another GPIO (GPIO2 and GPIO3 are SDA and SCL of the I2C bus the display and servo driver use); " + freeList(free)
+			}, "%s is already used by %s", name, other)
+			return
 		}
-		v.Add(path, fix, "%s is already used by %s", name, other)
+		v.addPinProblem(path, other, func(free []string) string { return "give each part its own GPIO; " + freeList(free) },
+			"%s is already used by %s", name, other)
 		return
 	}
 	v.used[name] = path
 }
 
-// pinFix explains how to name a pin the installer got wrong.
-func pinFix(name string) string {
+// namePin explains how to name a pin the installer got wrong; free are the
+// pins still free.
+func namePin(name string, free []string) string {
 	n := strings.ToUpper(strings.Map(func(r rune) rune {
 		if r == ' ' || r == '_' || r == '-' {
 			return -1
@@ -243,7 +295,7 @@ func pinFix(name string) string {
 			if hp, ok := HeaderPinByName(gpio); ok {
 				return fmt.Sprintf("write %q (header pin %d)", gpio, hp.Number)
 			}
-			return fmt.Sprintf("GPIO%d is not on the 40-pin header; use one of %s", k, strings.Join(freeGPIOs(), ", "))
+			return fmt.Sprintf("GPIO%d is not on the 40-pin header; %s", k, freeList(free))
 		}
 		// A bare number or "pin 11": most likely the physical pin.
 		var b strings.Builder
@@ -265,17 +317,6 @@ func pinFix(name string) string {
 		return fmt.Sprintf("did you mean %s? Pins are named GPIOn with n the BCM number, e.g. header pin 11 is GPIO17", strings.Join(near, " or "))
 	}
 	return "name pins GPIOn with n the BCM number, e.g. header pin 11 is GPIO17"
-}
-
-// freeGPIOs lists the header GPIOs with no special use.
-func freeGPIOs() []string {
-	var s []string
-	for _, p := range Header {
-		if p.GPIO() && p.Alt == "" {
-			s = append(s, p.Name)
-		}
-	}
-	return s
 }
 
 // closestGPIOs returns the header GPIO names nearest to name by edit

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pillbox/pillbox/internal/problem"
 )
 
 // validBoard is a full, valid configuration: every test case breaks one
@@ -29,6 +31,19 @@ func validBoard() (BoardConfig, []CompartmentConfig) {
 		{ID: 3, Capacity: 14, Count: 7, Motor: MotorConfig{Kind: "servo", Channel: 0, RestAngle: 0, DispenseAngle: 90}},
 	}
 	return b, comps
+}
+
+// oneProblem breaks a valid board with break_ and returns the one problem
+// ValidateBoard finds, failing the test if it finds another number.
+func oneProblem(t *testing.T, break_ func(*BoardConfig, *[]CompartmentConfig)) problem.Problem {
+	t.Helper()
+	b, comps := validBoard()
+	break_(&b, &comps)
+	got := ValidateBoard(b, comps)
+	if len(got) != 1 {
+		t.Fatalf("ValidateBoard() = %d problems, want 1:\n%v", len(got), got)
+	}
+	return got[0]
 }
 
 func TestValidateBoardValid(t *testing.T) {
@@ -145,13 +160,7 @@ func TestValidateBoard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, comps := validBoard()
-			tt.break_(&b, &comps)
-			got := ValidateBoard(b, comps)
-			if len(got) != 1 {
-				t.Fatalf("ValidateBoard() = %d problems, want 1:\n%v", len(got), got)
-			}
-			p := got[0]
+			p := oneProblem(t, tt.break_)
 			if p.Path != tt.path || !strings.Contains(p.Msg+" (fix: "+p.Fix, tt.want) {
 				t.Errorf("ValidateBoard() = %q, want path %q and text containing %q", p, tt.path, tt.want)
 			}
@@ -223,5 +232,58 @@ func TestSpeakerDefaults(t *testing.T) {
 	b.Speaker = &SpeakerConfig{}
 	if probs := ValidateBoard(b, comps); len(probs) != 0 {
 		t.Errorf("ValidateBoard(speaker: {}) = %v, want the defaults accepted", probs)
+	}
+}
+
+// A fix that suggests pins names only those the file leaves free,
+// including pins it uses further down; a pin used twice names its first
+// use by path, for the loader to give its line.
+func TestFreePinFixes(t *testing.T) {
+	// Every plain GPIO taken by the button, the drop sensor, the lid and
+	// three ULN2003s; the LED on a pin that does not exist.
+	crowded := func(b *BoardConfig, c *[]CompartmentConfig) {
+		*b = BoardConfig{Button: InputConfig{Pin: "GPIO4"}, Drop: InputConfig{Pin: "GPIO16"}, Lid: &InputConfig{Pin: "GPIO26"},
+			LEDFault: &OutputConfig{Pin: "GPIO41"}}
+		*c = []CompartmentConfig{
+			{ID: 1, Capacity: 1, Motor: MotorConfig{Kind: "uln2003", Pins: []string{"GPIO17", "GPIO27", "GPIO22", "GPIO23"}, StepsPerUnit: 1}},
+			{ID: 2, Capacity: 1, Motor: MotorConfig{Kind: "uln2003", Pins: []string{"GPIO24", "GPIO25", "GPIO5", "GPIO6"}, StepsPerUnit: 1}},
+		}
+	}
+	tests := []struct {
+		name          string
+		break_        func(b *BoardConfig, c *[]CompartmentConfig)
+		path, other   string
+		msg, wantFix  string
+		wantFixSuffix bool
+	}{
+		{"pins used further down are not free", func(b *BoardConfig, c *[]CompartmentConfig) { b.LEDFault.Pin = "GPIO41" },
+			"board.led_fault.pin", "", `"GPIO41" is not a GPIO of the 40-pin header`,
+			"GPIO41 is not on the 40-pin header; free pins: GPIO4, GPIO16", false},
+		{"a pin freed by the mistake is free", func(b *BoardConfig, c *[]CompartmentConfig) { b.Drop.Pin = "GPIO30" },
+			"board.drop.pin", "", `"GPIO30" is not a GPIO of the 40-pin header`,
+			"GPIO30 is not on the 40-pin header; free pins: GPIO4, GPIO27, GPIO16", false},
+		{"pin used twice names the first use", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[0].Motor.Pins[1] = "GPIO17" },
+			"compartments[0].motor.pins[1]", "board.button.pin", "GPIO17 is already used by board.button.pin",
+			"give each part its own GPIO; free pins: GPIO4, GPIO6, GPIO16", false},
+		{"I2C pin", func(b *BoardConfig, c *[]CompartmentConfig) { b.LEDFault.Pin = "GPIO3" },
+			"board.led_fault.pin", "", "GPIO3 is already used by the I2C bus (display or servo driver)",
+			"free pins: GPIO4, GPIO16", true},
+		{"no plain pin free: the special ones", crowded,
+			"board.led_fault.pin", "", `"GPIO41" is not a GPIO of the 40-pin header`,
+			"free pins: GPIO2, GPIO3, GPIO14, GPIO15, GPIO18, GPIO10, GPIO9, GPIO11, GPIO8, GPIO7, GPIO12, GPIO13, GPIO19, GPIO20, GPIO21", true},
+		{"duplicate compartment id names the first", func(b *BoardConfig, c *[]CompartmentConfig) { (*c)[2].ID = 1 },
+			"compartments[2].id", "compartments[0]", "compartment id 1 is also used by compartments[0]", "give each compartment its own id", false},
+		{"shared servo channel names the first", func(b *BoardConfig, c *[]CompartmentConfig) {
+			*c = append(*c, CompartmentConfig{ID: 4, Capacity: 1, Motor: MotorConfig{Kind: "servo"}})
+		}, "compartments[3].motor.channel", "compartments[2]", "channel 0 is also used by compartments[2]", "plug each servo into its own PCA9685 output", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := oneProblem(t, tt.break_)
+			fixOK := p.Fix == tt.wantFix || tt.wantFixSuffix && strings.HasSuffix(p.Fix, tt.wantFix)
+			if p.Path != tt.path || p.Other != tt.other || p.Msg != tt.msg || !fixOK {
+				t.Errorf("ValidateBoard() = path %q, other %q, msg %q, fix %q;\nwant %q, %q, %q, fix %q", p.Path, p.Other, p.Msg, p.Fix, tt.path, tt.other, tt.msg, tt.wantFix)
+			}
+		})
 	}
 }

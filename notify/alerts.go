@@ -46,6 +46,7 @@ func (n *Notifier) alertPass(ctx context.Context) (time.Time, error) {
 	}
 	now := n.cfg.Clock.Now()
 	changed := map[int64]*Alert{}
+	n.ended = nil
 	var b Batch
 
 	var missed []dispenser.Event
@@ -100,9 +101,12 @@ func (n *Notifier) alertPass(ctx context.Context) (time.Time, error) {
 		next = when
 		b.Messages = msgs
 		for _, m := range msgs {
-			b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSQueued, Detail: fmt.Sprintf(
-				"msg=%d to=%s priority=%s alerts=%s codes=%s why=%s", m.ID, m.To, m.Priority, n.keys(m.Alerts),
-				orDash(strings.Join(m.Codes, ",")), m.Why)})
+			detail := fmt.Sprintf("msg=%d to=%s priority=%s alerts=%s codes=%s why=%s", m.ID, m.To, m.Priority,
+				n.keys(m.Alerts, changed), orDash(strings.Join(m.Codes, ",")), m.Why)
+			if m.Channel == ChannelCall {
+				detail += " via=call"
+			}
+			b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSQueued, Detail: detail})
 		}
 	}
 	for _, a := range changed {
@@ -125,16 +129,31 @@ func orDash(s string) string {
 	return s
 }
 
-// keys lists the condition keys of alert ids, for event details.
-func (n *Notifier) keys(ids []int64) string {
+// keys lists the condition keys of alert ids, for event details: the
+// alerts open, or closed in this pass (changed). An episode is named by
+// its doses, which the log's readers know (adherence.AlertHistory).
+func (n *Notifier) keys(ids []int64, changed map[int64]*Alert) string {
 	var ks []string
-	for _, a := range n.open {
-		if slices.Contains(ids, a.ID) {
-			ks = append(ks, a.Key)
+	seen := map[int64]bool{}
+	for _, as := range []map[int64]*Alert{changed, n.byID()} {
+		for _, a := range as {
+			if slices.Contains(ids, a.ID) && !seen[a.ID] && a.What != CondEpisode {
+				seen[a.ID] = true
+				ks = append(ks, a.Key)
+			}
 		}
 	}
 	slices.Sort(ks)
 	return orDash(strings.Join(ks, ","))
+}
+
+// byID indexes the open alerts by ID. The caller holds mu.
+func (n *Notifier) byID() map[int64]*Alert {
+	m := make(map[int64]*Alert, len(n.open))
+	for _, a := range n.open {
+		m[a.ID] = a
+	}
+	return m
 }
 
 // apply makes one effect happen to the alerts. at is when the event that
@@ -143,7 +162,7 @@ func (n *Notifier) apply(e effect, at time.Time, changed map[int64]*Alert) {
 	a := n.open[e.Key]
 	if e.Clear {
 		if a != nil {
-			n.close(a, at, "resolved", changed)
+			n.close(a, at, "resolved", e.Ended, changed)
 		}
 		return
 	}
@@ -158,32 +177,61 @@ func (n *Notifier) apply(e effect, at time.Time, changed map[int64]*Alert) {
 		changed[a.ID] = a
 		return
 	}
+	episode := a.Facts.Episode
 	switch {
 	case e.Priority > a.Priority:
 		// A rise re-arms an acknowledged alert and tells whoever already
 		// heard of it at once.
 		a.Priority, a.What, a.Facts = e.Priority, e.What, e.Facts
+		a.Facts.Episode = episode
 		a.AckedBy, a.AckedAt, a.Repeats = "", time.Time{}, 0
-		ladder := n.pol.ladderFor(a)
-		if a.SentStep >= 0 && a.SentStep < len(ladder) && applies(a, ladder[a.SentStep]) {
-			a.Notified = time.Time{}
-		} else {
-			a.SentStep, a.StepAt = -1, time.Time{}
-			a.Base = n.immediate(a, at)
+		switch {
+		case episode != 0 && episodic(a):
+			n.riseIn(a, at, changed)
+		case episode != 0:
+			n.leave(a, at, changed)
+		default:
+			ladder := n.pol.ladderFor(a)
+			if a.SentStep >= 0 && a.SentStep < len(ladder) && applies(a, ladder[a.SentStep]) {
+				a.Notified = time.Time{}
+			} else {
+				a.SentStep, a.StepAt = -1, time.Time{}
+				a.Base = n.immediate(a, at)
+			}
 		}
 	case e.What != a.What && e.What != CondDue:
 		// Same urgency, new facts (due -> missed): later steps say so.
 		a.What, a.Facts = e.What, e.Facts
+		a.Facts.Episode = episode
+		if episode != 0 && !episodic(a) {
+			n.leave(a, at, changed)
+		}
 	default:
 		return // the condition repeats: one alert is enough
 	}
 	changed[a.ID] = a
 }
 
-func (n *Notifier) close(a *Alert, at time.Time, reason string, changed map[int64]*Alert) {
+// close closes a for reason; ended says how its condition ended, when
+// that is news for the people told of it (a resolved text). An episode
+// closes with its last dose. The caller holds mu.
+func (n *Notifier) close(a *Alert, at time.Time, reason, ended string, changed map[int64]*Alert) {
 	a.Closed, a.Reason = at, reason
 	delete(n.open, a.Key)
 	changed[a.ID] = a
+	if ended != "" {
+		n.ended = append(n.ended, ending{a: a, how: ended, at: at})
+	}
+	if ep := n.episodeOf(a); ep != nil && len(n.members(ep)) == 0 {
+		n.close(ep, at, reason, "", changed)
+	}
+}
+
+// ending is an alert closed in this pass whose end is news.
+type ending struct {
+	a   *Alert
+	how string
+	at  time.Time
 }
 
 // immediate is the ladder base that makes a's next applicable step due at.
@@ -244,7 +292,7 @@ func (n *Notifier) missed(evs []dispenser.Event, changed map[int64]*Alert) {
 			f.Until = ev.Scheduled
 		}
 		if a := n.open[doseKey(ev.DoseID)]; a != nil {
-			n.close(a, ev.Time, "summarised", changed)
+			n.close(a, ev.Time, "summarised", "", changed)
 		}
 	}
 	n.apply(effect{Key: "summary:" + strconv.FormatInt(group[0].Seq, 10), What: CondSummary, Priority: p,
@@ -261,10 +309,14 @@ func (p *policy) ladderFor(a *Alert) []Step {
 }
 
 // applies reports whether a ladder step is for this alert: the patient
-// hears only about a dose they can still take, and not when it is urgent.
+// hears only about a dose they can still take, and not when it is urgent;
+// the caregivers hear of a dose in an episode through the episode.
 func applies(a *Alert, s Step) bool {
-	if s.To != RolePatient {
-		return true
+	switch {
+	case a.What == CondEpisode:
+		return s.Who() != RolePatient
+	case s.Who() != RolePatient:
+		return a.Facts.Episode == 0
 	}
 	return (a.What == CondDue || a.What == CondNotTaken) && a.Priority < High
 }
@@ -307,10 +359,16 @@ func (n *Notifier) next(a *Alert) (action, bool) {
 				at = gap
 			}
 		}
+		if mo := a.Facts.MoveOn; !mo.IsZero() && mo.Before(at) {
+			at = mo // a call before it went unanswered
+		}
 		best, found = action{step: i, at: at, why: whyStep}, true
 		break
 	}
-	if sent && applies(a, ladder[a.SentStep]) {
+	if news := a.Facts.News; sent && !news.IsZero() && (!found || news.Before(best.at)) {
+		best, found = action{step: -1, at: news, why: whyJoin}, true
+	}
+	if sent && applies(a, ladder[a.SentStep]) && a.Facts.Episode == 0 {
 		var at time.Time
 		ok, why := true, whyRenotify
 		switch {
@@ -321,7 +379,7 @@ func (n *Notifier) next(a *Alert) (action, bool) {
 		default:
 			ok = false
 		}
-		if ok && (!found || at.Before(best.at)) {
+		if ok && (!found || at.Before(best.at) || why == whyRise && best.why == whyJoin) {
 			best, found = action{step: -1, at: at, why: why}, true
 		}
 	}
@@ -334,11 +392,11 @@ func (n *Notifier) next(a *Alert) (action, bool) {
 // the patient their chance.
 func (n *Notifier) moveUp(a *Alert, skipped int) {
 	ladder := n.pol.ladderFor(a)
-	if ladder[skipped].To == RolePatient {
+	if ladder[skipped].Who() == RolePatient {
 		return
 	}
 	for i := skipped + 1; i < len(ladder); i++ {
-		if applies(a, ladder[i]) && ladder[i].To != RolePatient {
+		if applies(a, ladder[i]) && ladder[i].Who() != RolePatient {
 			a.Base = a.Base.Add(ladder[skipped].After - ladder[i].After)
 			if a.SentStep >= 0 {
 				// The spacing after the last step sent shrinks alike.
@@ -351,24 +409,36 @@ func (n *Notifier) moveUp(a *Alert, skipped int) {
 
 // recipient is the role an action goes to.
 func (n *Notifier) recipient(a *Alert, act action) string {
+	return n.stepOf(a, act).Who()
+}
+
+// channel is how an action reaches its recipient: a repeat or news as the
+// step it follows did.
+func (n *Notifier) channel(a *Alert, act action) Channel {
+	return n.stepOf(a, act).channel()
+}
+
+// stepOf is the ladder step an action carries out.
+func (n *Notifier) stepOf(a *Alert, act action) Step {
 	ladder := n.pol.ladderFor(a)
 	switch {
 	case act.step >= 0:
-		return ladder[act.step].To
-	case act.why == whyRenotify || act.why == whyRise:
-		return ladder[a.SentStep].To
+		return ladder[act.step]
+	case act.why != whyDigest:
+		return ladder[a.SentStep]
 	}
-	for _, s := range n.pol.ladder { // the digest goes to the first caregiver of the ladder
-		if s.To != RolePatient {
-			return s.To
+	for _, s := range n.pol.ladder { // the digest goes, as a text, to the first caregiver of the ladder
+		if s.Who() != RolePatient {
+			return Step{To: s.Who()}
 		}
 	}
-	return "caregiver1"
+	return Step{To: "caregiver1"}
 }
 
 // evaluate queues the messages that are due at now: each alert's next
-// step, repeat or digest, merged into one message per recipient, held by
-// quiet hours and rate limits unless high priority. It returns the
+// step, repeat or digest, merged into one message per recipient and
+// channel, held by quiet hours and rate limits unless high priority; and
+// the resolved texts of the alerts that ended in this pass. It returns the
 // messages and when something is next due.
 func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int64]*Alert) ([]Message, time.Time, error) {
 	var next time.Time
@@ -378,11 +448,36 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 		}
 	}
 
-	byRole := map[string][]item{}
+	// Dose alerts whose caregiver step is due join the episode first, so
+	// that the episode's text tells of them all.
 	for _, a := range n.sortedAlerts() {
+		if !episodic(a) || a.acked() {
+			continue
+		}
+		if a.Facts.Episode != 0 {
+			if n.episodeOf(a) != nil {
+				continue
+			}
+			a.Facts.Episode = 0 // its episode closed under it: it goes into the live one
+			changed[a.ID] = a
+		}
+		if act, ok := n.next(a); ok && !act.at.After(now) && n.toCaregivers(a, act) {
+			n.enlist(a, now, changed)
+		}
+	}
+
+	type dest struct {
+		role string
+		ch   Channel
+	}
+	byDest := map[dest][]item{}
+	for _, a := range n.sortedAlerts() {
+		if n.open[a.Key] != a {
+			continue // closed with its last dose, earlier in this loop
+		}
 		switch {
-		case a.acked() && now.Sub(a.AckedAt) >= ackLatch, now.Sub(a.Opened) >= maxOpen:
-			n.close(a, now, "expired", changed)
+		case a.acked() && now.Sub(a.AckedAt) >= ackLatch, a.What != CondEpisode && now.Sub(a.Opened) >= maxOpen:
+			n.close(a, now, "expired", "", changed)
 			continue
 		case a.acked():
 			later(a.AckedAt.Add(ackLatch))
@@ -408,15 +503,16 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 					n.moveUp(a, act.step)
 					continue
 				}
-				a.Notified, a.Repeats = now, a.Repeats+1
+				a.Notified, a.Repeats, a.Facts.News = now, a.Repeats+1, time.Time{}
 				break
 			}
-			byRole[role] = append(byRole[role], item{a: a, step: act.step, due: act.at, why: act.why, repeat: act.why == whyRenotify})
+			d := dest{role, n.channel(a, act)}
+			byDest[d] = append(byDest[d], item{a: a, step: act.step, due: act.at, why: act.why, repeat: act.why == whyRenotify})
 			break
 		}
 	}
 
-	if len(byRole) == 0 {
+	if len(byDest) == 0 && (len(n.ended) == 0 || !n.pol.resolved) {
 		return nil, next, nil
 	}
 	recent, err := n.cfg.Store.MessagesSince(ctx, now.Add(-recentWindow))
@@ -425,30 +521,37 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 	}
 	lim := n.limiter(recent, now)
 	var msgs []Message
-	for _, role := range slices.Sorted(maps.Keys(byRole)) {
-		items := byRole[role]
-		phone := n.pol.roles[role].Phone
-		m := Message{Created: now, To: role, Phone: phone, Priority: Low, State: MsgQueued, NextTry: now, Updated: now,
-			Why: items[0].why}
+	dests := slices.SortedFunc(maps.Keys(byDest), func(x, y dest) int {
+		return cmp.Or(cmp.Compare(x.role, y.role), cmp.Compare(x.ch, y.ch))
+	})
+	for _, d := range dests {
+		items := byDest[d]
+		phone := n.pol.roles[d.role].Phone
+		m := Message{Created: now, To: d.role, Phone: phone, Channel: d.ch, Priority: Low, State: MsgQueued, NextTry: now,
+			Updated: now, Why: items[0].why}
 		for _, it := range items {
 			m.Priority = max(m.Priority, it.a.Priority)
 			m.Alerts = append(m.Alerts, it.a.ID)
-			if role != RolePatient {
+			if it.a.What == CondEpisode {
+				for _, mem := range n.members(it.a) {
+					m.Alerts = append(m.Alerts, mem.ID)
+				}
+			}
+			if d.role != RolePatient {
 				m.Codes = append(m.Codes, it.a.Code)
 			}
 			if it.why != m.Why {
 				m.Why = whyStep
 			}
 		}
-		// High priority goes through quiet hours, but its reminders wait
-		// for the morning like everything else.
-		if m.Priority < High || m.Why == whyRenotify {
+		// High priority goes through quiet hours and rate limits, its
+		// repeats too: an urgent alert nobody answered must not wait for
+		// the morning.
+		if m.Priority < High {
 			if local := now.In(n.loc); n.pol.quiet.in(local) {
 				later(n.pol.quiet.end.next(local))
 				continue
 			}
-		}
-		if m.Priority < High {
 			if until, held := lim.hold(phone, now); held {
 				later(until)
 				continue
@@ -457,21 +560,27 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 		lim.add(phone, now)
 		n.lastMsg++
 		m.ID = n.lastMsg
-		m.Body = n.text.message(role, items, now)
+		if d.ch == ChannelCall {
+			m.Body = n.text.callSay(n.text.lang(d.role), items, now)
+		} else {
+			m.Body = n.text.message(d.role, items, now)
+		}
 		for _, it := range items {
 			a := it.a
 			a.Notified = now
 			switch {
 			case it.step >= 0:
 				a.Step, a.SentStep, a.StepAt, a.Repeats = it.step+1, it.step, sentAt(it.due, now), 0
+				a.Facts.MoveOn = time.Time{}
 			case it.why == whyRise:
 				// After a priority rise the ladder's spacing counts from
 				// this message, so the person who just heard gets time to
 				// answer before the next is texted.
 				a.StepAt = now
 			default:
-				a.Repeats++
+				a.Repeats++ // a reminder, or the news of a dose joining
 			}
+			a.Facts.News = time.Time{} // every text of an episode tells all of it
 			changed[a.ID] = a
 			if act, ok := n.next(a); ok {
 				later(act.at)
@@ -479,7 +588,89 @@ func (n *Notifier) evaluate(ctx context.Context, now time.Time, changed map[int6
 		}
 		msgs = append(msgs, m)
 	}
+	msgs = append(msgs, n.resolvedTexts(ctx, recent, now, lim)...)
 	return msgs, next, nil
+}
+
+// resolvedTexts queues one text to each caregiver texted or called about
+// the alerts that ended in this pass, saying so, unless they acknowledged
+// the alert (they handle it) or resolved texts are off. The patient gets
+// none: they ended it, or saw it end. recent are the messages of the last
+// day; an alert opened before that reads its own. In quiet hours a
+// resolved text of a medium or low alert waits for their end; one that a
+// rate limit would hold is not sent: it must never take an alert's place.
+// The caller holds mu.
+func (n *Notifier) resolvedTexts(ctx context.Context, recent []Message, now time.Time, lim *limiter) []Message {
+	if !n.pol.resolved || len(n.ended) == 0 {
+		return nil
+	}
+	byRole := map[string][]ending{}
+	for _, e := range n.ended {
+		told := map[string]bool{}
+		for _, m := range n.sentAbout(ctx, recent, e.a, now) {
+			if m.To != RolePatient && m.To != e.a.AckedBy {
+				told[m.To] = true
+			}
+		}
+		for role := range told {
+			byRole[role] = append(byRole[role], e)
+		}
+	}
+	var msgs []Message
+	for _, role := range slices.Sorted(maps.Keys(byRole)) {
+		c, known := n.pol.roles[role]
+		if !known || !n.numbers[c.Phone].OptedOut.IsZero() {
+			continue
+		}
+		var lines []string
+		var ids []int64
+		high := false
+		for _, e := range byRole[role] {
+			if line := n.text.resolvedLine(n.text.lang(role), e.a, e.how, e.at, now); line != "" {
+				lines = append(lines, line)
+				ids = append(ids, e.a.ID)
+				high = high || e.a.Priority == High
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		if _, held := lim.hold(c.Phone, now); held {
+			n.log.Info("notify: no resolved text: a rate limit is reached", "to", role)
+			continue
+		}
+		when := now
+		if local := now.In(n.loc); !high && n.pol.quiet.in(local) {
+			when = n.pol.quiet.end.next(local)
+		}
+		lim.add(c.Phone, now)
+		n.lastMsg++
+		msgs = append(msgs, Message{ID: n.lastMsg, Created: now, To: role, Phone: c.Phone, Body: n.text.resolved(n.text.lang(role), lines),
+			Priority: Low, Alerts: ids, Why: whyResolved, State: MsgQueued, NextTry: when, Updated: now})
+	}
+	return msgs
+}
+
+// sentAbout returns the messages that reached someone about a, other than
+// resolved texts: from recent, or from the store for an alert older than
+// a day. The caller holds mu.
+func (n *Notifier) sentAbout(ctx context.Context, recent []Message, a *Alert, now time.Time) []Message {
+	ms := recent
+	if a.Opened.Before(now.Add(-recentWindow)) {
+		older, err := n.cfg.Store.MessagesSince(ctx, a.Opened)
+		if err != nil {
+			n.log.Error("notify: no resolved text: cannot read the outbox", "err", err)
+			return nil
+		}
+		ms = older
+	}
+	var out []Message
+	for _, m := range ms {
+		if m.State == MsgSent && m.Why != whyResolved && slices.Contains(m.Alerts, a.ID) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // onTime is how late a step may go out and still count as on time: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,17 +64,7 @@ func BenchmarkAlertsThroughOutbox(b *testing.B) {
 			b.Fatal(err)
 		}
 		clock := schedule.NewSimClock(at(7, 0))
-		// One step, no quiet hours, no repeats, limits out of the way:
-		// every alert is exactly one text.
-		many := 1 << 30
-		n, err := notify.New(notify.Config{Clock: clock, Store: store, Sender: s,
-			Escalation: notify.Escalation{Ladder: []notify.Step{{To: "caregiver1"}}, RenotifyEvery: new(time.Duration), QuietHours: "off",
-				RateLimits: notify.RateLimits{PerRecipientPerHour: many, PerHour: many, PerDay: many}},
-			Patient: dispenser.Patient{FirstName: "Margaret"}, Location: newYork, Contacts: contacts, Medications: meds,
-			Counts: map[int]int{1: 56, 2: 30}, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			b.Fatal(err)
-		}
+		n := benchNotifier(b, clock, store, s, notify.Step{To: "caregiver1"})
 		i := 0
 		for b.Loop() {
 			i++
@@ -95,4 +86,89 @@ func BenchmarkAlertsThroughOutbox(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
 	})
+}
+
+// BenchmarkCallStepToStandIn measures, for a ladder whose step is a call,
+// the real time from the pass that finds the step due (an alert event just
+// logged, Flush) to the stand-in receiving the call through twilio-go:
+// p50 and p99 over the run. raw-call is twilio.Sender.Call alone to the
+// same stand-in, the baseline measured in the same run.
+func BenchmarkCallStepToStandIn(b *testing.B) {
+	const dummy = "https://pillbox.example.org/twilio/call/"
+	newSender := func(b *testing.B, stand *twiliotest.Server) *twilio.Sender {
+		s, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, From: ourNumber,
+			CallStatusCallback: dummy + "status", CallGather: dummy + "gather", HTTPClient: stand.Client()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	report := func(b *testing.B, lat []time.Duration) {
+		slices.Sort(lat)
+		q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+		b.ReportMetric(q(0.5), "p50-ms")
+		b.ReportMetric(q(0.99), "p99-ms")
+	}
+	call := notify.Call{Say: "Margaret has not taken the 8:00 AM dose yet.", Ask: "Press 1 if you will handle this.", NoKey: "Goodbye."}
+	b.Run("raw-call", func(b *testing.B) {
+		stand := twiliotest.New(b, accountSID, authToken)
+		s := newSender(b, stand)
+		var lat []time.Duration
+		for b.Loop() {
+			t0 := time.Now()
+			if _, err := s.Call(context.Background(), anaPhone, call); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		report(b, lat)
+	})
+	b.Run("step", func(b *testing.B) {
+		ctx := context.Background()
+		store, err := adherence.Open(ctx, b.TempDir()+"/pillbox.db")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer store.Close()
+		stand := twiliotest.New(b, accountSID, authToken)
+		clock := schedule.NewSimClock(at(7, 0))
+		n := benchNotifier(b, clock, store, newSender(b, stand), notify.Step{Call: "caregiver1"})
+		var lat []time.Duration
+		i := 0
+		for b.Loop() {
+			i++
+			ev := dispenser.Event{Time: clock.Now(), Kind: notify.KindVitalAlert,
+				Detail: fmt.Sprintf("priority=high key=k%d text=Reading %d.", i, i)}
+			if _, err := store.Append(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+			t0 := time.Now()
+			if _, err := n.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			calls := stand.Calls()
+			if len(calls) != i {
+				b.Fatalf("pass %d: the stand-in holds %d calls", i, len(calls))
+			}
+			lat = append(lat, calls[i-1].Received.Sub(t0))
+			clock.Advance(time.Hour)
+		}
+		report(b, lat)
+	})
+}
+
+// benchNotifier is a notifier whose ladder is the one step, with no quiet
+// hours, no repeats and rate limits out of the way: every alert is exactly
+// one text or call.
+func benchNotifier(b *testing.B, clock *schedule.SimClock, store *adherence.Store, s *twilio.Sender, step notify.Step) *notify.Notifier {
+	many := 1 << 30
+	n, err := notify.New(notify.Config{Clock: clock, Store: store, Sender: s,
+		Escalation: notify.Escalation{Ladder: []notify.Step{step}, RenotifyEvery: new(time.Duration), QuietHours: "off",
+			RateLimits: notify.RateLimits{PerRecipientPerHour: many, PerHour: many, PerDay: many}},
+		Patient: dispenser.Patient{FirstName: "Margaret"}, Location: newYork, Contacts: contacts, Medications: meds,
+		Counts: map[int]int{1: 56, 2: 30}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

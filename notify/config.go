@@ -12,4 +12,7 @@ type Contact struct {
 	// Role is "patient" or "caregiver". Caregivers are escalated to in the
 	// order they are listed.
 	Role string `yaml:"role"`
+	// Language is a BCP 47 tag ("es") for the texts this contact gets;
+	// left out, the patient's language.
+	Language string `yaml:"language"`
 }

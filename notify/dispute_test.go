@@ -89,10 +89,19 @@ func TestTakenReply(t *testing.T) {
 			second.Time = at(11, 0)
 			h.emit(first, second)
 			h.flush()
-			if got := h.sentTo(anaPhone); len(got) != 1 || !strings.Contains(got[0].body, "2 alerts") {
-				h.t.Fatalf("caregiver 1 got %+v, want one text about 2 alerts", got)
+			if got := h.sentTo(anaPhone); len(got) != 1 || !strings.Contains(got[0].body, "the 8:00 AM and 9:00 AM doses") {
+				h.t.Fatalf("caregiver 1 got %+v, want one text about both doses", got)
 			}
 		}, anaPhone, "TAKEN", "Several missed doses were in that text. Reply TAKEN and the code", nil, 0},
+		{"the code of an episode of two doses", func(h *harness) {
+			h.clock.Set(at(11, 10))
+			first := doseEvent(dispenser.KindMissed, "metformin", 8, 0, "")
+			first.Time = at(9, 0)
+			second := doseEvent(dispenser.KindMissed, "warfarin", 9, 0, "")
+			second.Time = at(11, 0)
+			h.emit(first, second)
+			h.flush()
+		}, anaPhone, "TAKEN {code}", "is not about one missed dose, so nothing was marked.", nil, 0},
 		{"from the patient", missedAt8, patPhone, "TAKEN", "Pillbox alerts for Margaret.", nil, 0},
 		{"from an unknown number", missedAt8, "+15555559999", "taken", "This number is not on its contact list.", nil, 0},
 	}

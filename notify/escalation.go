@@ -1,8 +1,11 @@
 package notify
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,14 +49,45 @@ type Escalation struct {
 	IncludeMedicationNames bool `yaml:"include_medication_names"`
 	// RateLimits bound what is sent; high priority is never held by them.
 	RateLimits RateLimits `yaml:"rate_limits"`
+	// ResolvedTexts sends the caregivers who were texted or called about
+	// an alert one short text when what it was about ends (a dose taken
+	// late, a jam cleared, a compartment refilled, a reading back in
+	// range), unless they acknowledged it. Default true.
+	ResolvedTexts *bool `yaml:"resolved_texts"`
+	// MaxSegments bounds a caregiver's text, in SMS segments (153 GSM-7
+	// characters, or 67 UCS-2 ones, each when split): a longer text is
+	// sent in a shorter form (fewer alerts listed, no medication names,
+	// then the short form), never cut. Default 2.
+	MaxSegments int `yaml:"max_segments"`
 }
 
-// Step is one rung of an escalation ladder.
+// Step is one rung of an escalation ladder: a text (To) or a voice call
+// (Call), so long after the start.
 type Step struct {
 	// To is "patient" (the first contact with role patient) or "caregiverN",
 	// the Nth contact with role caregiver in the order of the file.
-	To    string        `yaml:"to"`
+	To string `yaml:"to"`
+	// Call, instead of To, phones caregiverN: the call says the alert and
+	// asks for 1 if they will handle it, which acknowledges it as OK does;
+	// no answer, busy, voicemail or no key moves the ladder on at once.
+	Call  string        `yaml:"call"`
 	After time.Duration `yaml:"after"`
+}
+
+// Who is the role the step reaches, by text or by call.
+func (s Step) Who() string {
+	if s.Call != "" {
+		return s.Call
+	}
+	return s.To
+}
+
+// channel is how the step reaches them.
+func (s Step) channel() Channel {
+	if s.Call != "" {
+		return ChannelCall
+	}
+	return ChannelSMS
 }
 
 // MedicationLadder is a ladder for the doses of one medication.
@@ -87,6 +121,8 @@ const (
 	DefaultPerDay        = 60
 	DefaultHelpPerHour   = 3
 	DefaultHelpPerDay    = 10
+	DefaultMaxSegments   = 2
+	maxMaxSegments       = 10
 )
 
 // DefaultDeviceReminders are the dispenser's chimes when none are configured.
@@ -171,6 +207,10 @@ func ValidateEscalation(e Escalation, contacts []Contact, meds []dispenser.Medic
 	if e.LowSupplyDays < 0 || e.LowSupplyDays > 60 {
 		l.Add("low_supply_days", "write a number of days from 1 to 60", "low_supply_days %d is out of range", e.LowSupplyDays)
 	}
+	if e.MaxSegments < 0 || e.MaxSegments > maxMaxSegments {
+		l.Add("max_segments", fmt.Sprintf("write a number of segments from 1 to %d, or leave it out for %d", maxMaxSegments, DefaultMaxSegments),
+			"max_segments %d is out of range", e.MaxSegments)
+	}
 	rl := e.RateLimits
 	for _, f := range []struct {
 		key string
@@ -218,21 +258,30 @@ func validateLadder(l *problem.List, path string, steps []Step, roles map[string
 	caregiver := false
 	for i, s := range steps {
 		at := problem.Index(path, i)
-		switch {
-		case s.To == RolePatient:
+		field := at + ".to"
+		if s.Call != "" {
+			field = at + ".call"
+		}
+		switch who := s.Who(); {
+		case s.To != "" && s.Call != "":
+			l.Add(at, "keep to: for a text or call: for a voice call, not both", "step has both to: and call:")
+		case s.Call == RolePatient:
+			l.Add(field, "call caregivers only (call: caregiver1); text the patient with to: patient",
+				"a call asks the callee to handle the alert, which the patient cannot")
+		case who == RolePatient:
 			if _, ok := roles[RolePatient]; !ok && roles != nil {
-				l.Add(at+".to", "add a contact with role: patient, or remove this step", "no contact has role patient")
+				l.Add(field, "add a contact with role: patient, or remove this step", "no contact has role patient")
 			}
-		case stepRole.MatchString(s.To):
+		case stepRole.MatchString(who):
 			caregiver = true
-			if _, ok := roles[s.To]; !ok && roles != nil {
-				l.Add(at+".to", "add caregivers under contacts:, or remove this step",
-					"%s is the caregiver number %s in contacts:, and there is no such caregiver", s.To, s.To[len(RoleCaregiver):])
+			if _, ok := roles[who]; !ok && roles != nil {
+				l.Add(field, "add caregivers under contacts:, or remove this step",
+					"%s is the caregiver number %s in contacts:, and there is no such caregiver", who, who[len(RoleCaregiver):])
 			}
-		case s.To == "":
-			l.Add(at, "add to: patient or to: caregiver1 (caregiver2, ... in the order of contacts:)", "step has no recipient")
+		case who == "":
+			l.Add(at, "add to: patient or to: caregiver1 (caregiver2, ... in the order of contacts:), or call: caregiver1", "step has no recipient")
 		default:
-			l.Add(at+".to", "write patient, or caregiver1, caregiver2, ... (caregivers in the order of contacts:)", "unknown recipient %q", s.To)
+			l.Add(field, "write patient, or caregiver1, caregiver2, ... (caregivers in the order of contacts:)", "unknown recipient %q", who)
 		}
 		switch {
 		case s.After < 0 || s.After > maxStepAfter:
@@ -356,15 +405,19 @@ func (e *Escalation) limits() RateLimits {
 // policy is the escalation section with its defaults applied and its
 // strings parsed, for the notifier.
 type policy struct {
-	ladder   []Step
-	perMed   map[string][]Step
-	renotify time.Duration
-	quiet    quiet
-	digest   clockTime
-	lowDays  int
-	medNames bool
-	limits   RateLimits
-	roles    map[string]Contact
+	ladder       []Step
+	perMed       map[string][]Step
+	renotify     time.Duration
+	quiet        quiet
+	digest       clockTime
+	lowDays      int
+	medNames     bool
+	limits       RateLimits
+	roles        map[string]Contact
+	resolved     bool // resolved texts
+	calls        bool // some ladder step is a call
+	patientSteps bool // some ladder step texts the patient
+	segments     int  // most SMS segments of a caregiver's text
 }
 
 // resolve applies the defaults. It fails only on input ValidateEscalation
@@ -377,6 +430,8 @@ func (e *Escalation) resolve(contacts []Contact) (policy, error) {
 		limits:   e.limits(),
 		roles:    contactRoles(contacts),
 		perMed:   map[string][]Step{},
+		resolved: e.ResolvedTexts == nil || *e.ResolvedTexts,
+		segments: cmp.Or(e.MaxSegments, DefaultMaxSegments),
 	}
 	if e.RenotifyEvery != nil {
 		p.renotify = *e.RenotifyEvery
@@ -405,6 +460,10 @@ func (e *Escalation) resolve(contacts []Contact) (policy, error) {
 	}
 	for _, ml := range e.PerMedication {
 		p.perMed[ml.Medication] = ml.Ladder
+	}
+	for _, l := range append([][]Step{p.ladder}, slices.Collect(maps.Values(p.perMed))...) {
+		p.calls = p.calls || slices.ContainsFunc(l, func(s Step) bool { return s.Call != "" })
+		p.patientSteps = p.patientSteps || slices.ContainsFunc(l, func(s Step) bool { return s.To == RolePatient })
 	}
 	return p, nil
 }

@@ -28,20 +28,20 @@ func TestValidateEscalation(t *testing.T) {
 		{"zero means defaults", Escalation{}, nil},
 		{"full", Escalation{
 			DeviceReminders: []time.Duration{0, 10 * time.Minute},
-			Ladder:          []Step{{"patient", 20 * time.Minute}, {"caregiver1", 30 * time.Minute}, {"caregiver2", time.Hour}},
-			PerMedication:   []MedicationLadder{{"metformin", []Step{{"caregiver1", 0}}}},
+			Ladder:          []Step{{To: "patient", After: 20 * time.Minute}, {To: "caregiver1", After: 30 * time.Minute}, {To: "caregiver2", After: time.Hour}},
+			PerMedication:   []MedicationLadder{{"metformin", []Step{{To: "caregiver1", After: 0}}}},
 			RenotifyEvery:   dur(0), QuietHours: "off", DigestAt: "8:30", LowSupplyDays: 5,
 			RateLimits: RateLimits{PerRecipientPerHour: 3, PerHour: 10, PerDay: 30},
 		}, nil},
 		{"reminders out of order and range", Escalation{DeviceReminders: []time.Duration{15 * time.Minute, 5 * time.Minute, -time.Second}},
 			[]string{"device_reminders[1]: does not come after", "device_reminders[2]: out of range"}},
-		{"ladder recipients", Escalation{Ladder: []Step{{"caregiver3", 0}, {"Caregiver1", 0}, {"", 0}}},
+		{"ladder recipients", Escalation{Ladder: []Step{{To: "caregiver3", After: 0}, {To: "Caregiver1", After: 0}, {To: "", After: 0}}},
 			[]string{"ladder[0].to: there is no such caregiver", `ladder[1].to: unknown recipient "Caregiver1"`, "ladder[2]: step has no recipient"}},
-		{"ladder without caregiver", Escalation{Ladder: []Step{{"patient", 20 * time.Minute}}},
+		{"ladder without caregiver", Escalation{Ladder: []Step{{To: "patient", After: 20 * time.Minute}}},
 			[]string{"ladder: no step texts a caregiver"}},
-		{"ladder out of order", Escalation{Ladder: []Step{{"caregiver1", time.Hour}, {"caregiver2", 30 * time.Minute}, {"caregiver1", 25 * time.Hour}}},
+		{"ladder out of order", Escalation{Ladder: []Step{{To: "caregiver1", After: time.Hour}, {To: "caregiver2", After: 30 * time.Minute}, {To: "caregiver1", After: 25 * time.Hour}}},
 			[]string{"ladder[1].after: comes before", "ladder[2].after: out of range"}},
-		{"per medication", Escalation{PerMedication: []MedicationLadder{{"aspirin", []Step{{"caregiver1", 0}}}, {"", nil}, {"metformin", []Step{{"caregiver1", 0}}}, {"metformin", []Step{{"caregiver1", 0}}}}},
+		{"per medication", Escalation{PerMedication: []MedicationLadder{{"aspirin", []Step{{To: "caregiver1", After: 0}}}, {"", nil}, {"metformin", []Step{{To: "caregiver1", After: 0}}}, {"metformin", []Step{{To: "caregiver1", After: 0}}}}},
 			[]string{`per_medication[0].medication: unknown medication "aspirin"`, "per_medication[1]: without a medication", "per_medication[1]: has no steps",
 				"per_medication[3].medication: already has a ladder"}},
 		{"renotify too often", Escalation{RenotifyEvery: dur(5 * time.Minute)}, []string{"renotify_every: too short"}},
@@ -88,7 +88,7 @@ func TestResolveDefaults(t *testing.T) {
 		want     []Step
 	}{
 		{"everyone", testContacts, DefaultLadder},
-		{"one caregiver, no patient", testContacts[:1], []Step{{"caregiver1", 30 * time.Minute}}},
+		{"one caregiver, no patient", testContacts[:1], []Step{{To: "caregiver1", After: 30 * time.Minute}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -74,6 +74,7 @@ type harness struct {
 	hook   *httptest.Server
 	n      *notify.Notifier
 	faults *faults
+	shown  *shown // what the notifier showed the patient (Display)
 	esc    notify.Escalation
 	plan   *schedule.Plan
 	// wrap, when set, stands between the notifier and the Twilio sender.
@@ -89,7 +90,7 @@ func withEscalation(e notify.Escalation) option { return func(h *harness) { h.es
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: schedule.NewSimClock(at(7, 0)), faults: &faults{set: map[string][]string{}}}
+	h := &harness{t: t, clock: schedule.NewSimClock(at(7, 0)), faults: &faults{set: map[string][]string{}}, shown: &shown{}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -118,6 +119,10 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wh.OnCall(twilio.CallHandlers{
+		Status: func(ctx context.Context, u notify.CallUpdate) { h.current().HandleCallStatus(ctx, u) },
+		Digits: func(ctx context.Context, d notify.CallDigits) string { return h.current().HandleDigits(ctx, d) },
+	})
 	hmu.Lock()
 	handler = wh
 	hmu.Unlock()
@@ -144,7 +149,8 @@ func (h *harness) current() *notify.Notifier {
 func (h *harness) restart() {
 	h.t.Helper()
 	sender, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, From: ourNumber,
-		StatusCallback: h.hook.URL + "/twilio/status", HTTPClient: h.stand.Client()})
+		StatusCallback: h.hook.URL + "/twilio/status", CallStatusCallback: h.hook.URL + "/twilio/call/status",
+		CallGather: h.hook.URL + "/twilio/call/gather", HTTPClient: h.stand.Client()})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -154,10 +160,10 @@ func (h *harness) restart() {
 	}
 	rnd := lockedRand(rand.New(rand.NewPCG(1, 2)))
 	n, err := notify.New(notify.Config{
-		Clock: h.clock, Store: h.store, Sender: snd, Escalation: h.esc,
+		Clock: h.clock, Store: h.store, Sender: snd, Caller: sender, Escalation: h.esc,
 		Patient:  dispenser.Patient{FirstName: "Margaret", Timezone: "America/New_York"},
 		Location: newYork, Contacts: contacts, Medications: meds, Plan: h.plan,
-		Counts: map[int]int{1: 56, 2: 30}, Faults: h.faults, Rand: rnd,
+		Counts: map[int]int{1: 56, 2: 30}, Faults: h.faults, Display: h.shown, Rand: rnd,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Publish: func(evs []dispenser.Event) {
 			h.mu.Lock()
@@ -328,6 +334,27 @@ func (f *faults) get(key string) ([]string, bool) {
 	defer f.mu.Unlock()
 	l, ok := f.set[key]
 	return l, ok
+}
+
+// shown records what the notifier asked the device to show the patient.
+type shown struct {
+	mu    sync.Mutex
+	onIts []string // "Ana 09:05"
+}
+
+var _ notify.Display = (*shown)(nil)
+
+func (s *shown) OnIt(_ context.Context, name string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onIts = append(s.onIts, name+" "+local(at))
+	return nil
+}
+
+func (s *shown) get() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.onIts...)
 }
 
 // Events as the dispenser writes them.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
 
 // HandleReply acts on a text someone sent us (Webhook's onReply; the
@@ -49,6 +50,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		return ""
 	}
 	role, contact := n.roleOf(in.From)
+	lang := n.text.lang(role)
 	label := role
 	if label == "" {
 		label = "unknown"
@@ -73,11 +75,11 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		// A stranger gets at most the short help text, whatever they sent.
 		answer, err = n.help(ctx, in.From, now, kind == ReplyHelp, &b)
 	case kind == ReplyHelp:
-		answer = n.text.helpText(true)
+		answer = n.text.helpText(lang, true)
 	case kind == ReplyAck && role != RolePatient:
-		answer, err = n.ack(ctx, role, contact, in.Reply.Code, now, &b)
+		answer, err = n.ack(ctx, lang, role, contact, in.Reply.Code, now, &b)
 	case kind == ReplyTaken && role != RolePatient:
-		answer, err = n.dispute(ctx, role, contact, in.Reply.Code, now, &b)
+		answer, err = n.dispute(ctx, lang, role, contact, in.Reply.Code, now, &b)
 	default:
 		// Nothing unasked for goes to a number that opted out.
 		num := n.numbers[in.From]
@@ -85,7 +87,7 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 			num.Phone, num.Helped = in.From, now
 			n.numbers[in.From] = num
 			b.Numbers = append(b.Numbers, num)
-			answer = n.text.helpText(true)
+			answer = n.text.helpText(lang, true)
 		}
 	}
 	if err != nil {
@@ -97,11 +99,12 @@ func (n *Notifier) HandleReply(ctx context.Context, in InboundSMS) string {
 		return ""
 	}
 	n.log.Info("notify: reply", "from", label, "kind", in.Reply.Kind)
+	n.announce(ctx, b, contact.Name)
 	return answer
 }
 
 // ack acknowledges the alerts a caregiver's OK names. The caller holds mu.
-func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
+func (n *Notifier) ack(ctx context.Context, l *i18n.Locale, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
 	var targets []*Alert
 	if code != "" {
 		for _, a := range n.open {
@@ -110,10 +113,10 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 			}
 		}
 		if len(targets) == 0 {
-			return fmt.Sprintf("No open alert %s. Reply OK to acknowledge every alert sent to you.", code), nil
+			return l.Text("sms.ack_no_open", i18n.Args{"code": code}), nil
 		}
 		if targets[0].acked() {
-			return fmt.Sprintf("Alert %s was already acknowledged.", code), nil
+			return l.Text("sms.ack_already", i18n.Args{"code": code}), nil
 		}
 	} else {
 		texted, err := n.textedTo(ctx, c.Phone, now)
@@ -132,24 +135,50 @@ func (n *Notifier) ack(ctx context.Context, role string, c Contact, code string,
 			}
 		}
 		if len(targets) == 0 {
-			return "Nothing to acknowledge right now. Thank you.", nil
+			return l.Text("sms.ack_nothing", nil), nil
 		}
 	}
+	// The doses of an episode are acknowledged with it, and not counted
+	// apart.
+	targets = slices.DeleteFunc(targets, func(a *Alert) bool {
+		return a.Facts.Episode != 0 && slices.Contains(targets, n.episodeOf(a))
+	})
 	for _, a := range targets {
-		ackAlert(a, role, now, b)
+		n.ackAlert(a, role, now, b)
 	}
 	if len(targets) == 1 {
-		return fmt.Sprintf("Thanks, %s. Alert %s acknowledged.", c.Name, targets[0].Code), nil
+		return l.Text("sms.ack_one", i18n.Args{"name": c.Name, "code": targets[0].Code}), nil
 	}
-	return fmt.Sprintf("Thanks, %s. %d alerts acknowledged.", c.Name, len(targets)), nil
+	return l.Text("sms.ack_many", i18n.Args{"name": c.Name, "count": len(targets)}), nil
 }
 
-// ackAlert records role's acknowledgement of a in b.
-func ackAlert(a *Alert, role string, now time.Time, b *Batch) {
+// ackAlert records role's acknowledgement of a in b: of an episode, of
+// every dose in it, each logged as acknowledged with the episode's code
+// (the log names an episode by its doses); of the last dose of an episode
+// not acknowledged yet, of the episode too. The caller holds mu.
+func (n *Notifier) ackAlert(a *Alert, role string, now time.Time, b *Batch) {
 	a.AckedBy, a.AckedAt = role, now
 	b.Alerts = append(b.Alerts, *a)
-	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindAlertAck,
-		Detail: fmt.Sprintf("alert=%s code=%s by=%s", a.Key, a.Code, role)})
+	logAck := func(x *Alert, code string) {
+		b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindAlertAck,
+			Detail: fmt.Sprintf("alert=%s code=%s by=%s", x.Key, code, role)})
+	}
+	if a.What != CondEpisode {
+		logAck(a, a.Code)
+		if ep := n.episodeOf(a); ep != nil && !ep.acked() &&
+			!slices.ContainsFunc(n.members(ep), func(m *Alert) bool { return !m.acked() }) {
+			ep.AckedBy, ep.AckedAt = role, now
+			b.Alerts = append(b.Alerts, *ep)
+		}
+		return
+	}
+	for _, m := range n.members(a) {
+		if !m.acked() {
+			m.AckedBy, m.AckedAt = role, now
+			b.Alerts = append(b.Alerts, *m)
+			logAck(m, a.Code)
+		}
+	}
 }
 
 // textedTo returns the messages of the last recentWindow that went, or are
@@ -173,7 +202,7 @@ const DisputeReason = "caregiver reply"
 // the same batch. A summary alert (several doses missed at once) names no
 // dose ids, so it cannot be marked by text: the clinician can, on the
 // patient's page. The caller holds mu.
-func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
+func (n *Notifier) dispute(ctx context.Context, l *i18n.Locale, role string, c Contact, code string, now time.Time, b *Batch) (string, error) {
 	var a *Alert
 	if code != "" {
 		for _, x := range n.open {
@@ -182,11 +211,18 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 				break
 			}
 		}
+		if a != nil && a.What == CondEpisode {
+			// An episode of one dose is that dose; of several, the text
+			// named no dose to mark.
+			if ms := n.members(a); len(ms) == 1 {
+				a = ms[0]
+			}
+		}
 		switch {
 		case a == nil:
-			return fmt.Sprintf("No open alert %s. Reply TAKEN to mark the last missed dose texted to you.", code), nil
+			return l.Text("sms.taken_no_open", i18n.Args{"code": code}), nil
 		case a.What != CondMissed || a.Facts.DoseID == "":
-			return fmt.Sprintf("Alert %s is not about one missed dose, so nothing was marked.", code), nil
+			return l.Text("sms.taken_not_dose", i18n.Args{"code": code}), nil
 		}
 	} else {
 		texted, err := n.textedTo(ctx, c.Phone, now)
@@ -207,12 +243,12 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 		}
 		switch len(found) {
 		case 0:
-			return "No missed dose to mark. Reply TAKEN and the code from a missed-dose text to mark that dose.", nil
+			return l.Text("sms.taken_nothing", nil), nil
 		case 1:
 			a = found[0]
 		default:
 			// One word must not mark the wrong dose in a clinical record.
-			return "Several missed doses were in that text. Reply TAKEN and the code of the dose that was taken.", nil
+			return l.Text("sms.taken_several", nil), nil
 		}
 	}
 	// A repeated TAKEN adds nothing; the reports count a dose once anyway,
@@ -221,19 +257,19 @@ func (n *Notifier) dispute(ctx context.Context, role string, c Contact, code str
 	if err != nil {
 		return "", fmt.Errorf("notify: taken: %w", err)
 	}
-	dose := n.text.dose(a.Facts, now)
+	dose := n.text.dose(l, a.Facts, now, n.text.medNames)
 	if prev, _, _, err := ParseDisputeDetail(last.Detail); ok && err == nil && prev == a.Facts.DoseID {
-		return fmt.Sprintf("%s was already marked as taken. Thank you.", capitalise(dose)), nil
+		return l.Text("sms.taken_already", i18n.Args{"dose": dose}), nil
 	}
 	detail, err := DisputeDetail(a.Facts.DoseID, role, DisputeReason)
 	if err != nil {
 		return "", err
 	}
 	if !a.acked() {
-		ackAlert(a, role, now, b)
+		n.ackAlert(a, role, now, b)
 	}
 	b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindMissDisputed, Compartment: a.Facts.Compartment, Detail: detail})
-	return fmt.Sprintf("Noted: %s is marked as taken. Thank you.", dose), nil
+	return l.Text("sms.taken_done", i18n.Args{"dose": dose}), nil
 }
 
 // roleOf finds the contact a number belongs to.
@@ -316,7 +352,32 @@ func (n *Notifier) help(ctx context.Context, phone string, now time.Time, asked 
 	num.Phone, num.Helped = phone, now
 	n.numbers[phone] = num
 	b.Numbers = append(b.Numbers, num)
-	return n.text.helpText(false), nil
+	return n.text.helpText(n.text.lang(""), false), nil
+}
+
+// statusMessage finds the outbox row a status callback (a text's or a
+// call's) is about, unless the callback was acted on within ReplayWindow
+// (then it is remembered in b); false when there is nothing to record,
+// which it logs. The caller holds hookMu.
+func (n *Notifier) statusMessage(ctx context.Context, what, sid, status string, now time.Time, b *Batch) (Message, bool) {
+	if replay, err := n.replayed(ctx, sid+"/"+status, now, b); err != nil || replay {
+		if err != nil {
+			n.log.Error("notify: "+what+" not recorded", "err", err)
+		} else {
+			n.log.Info("notify: a "+what+" callback already acted on came again: ignored", "status", status)
+		}
+		return Message{}, false
+	}
+	m, ok, err := n.cfg.Store.MessageBySID(ctx, sid)
+	switch {
+	case err != nil:
+		n.log.Error("notify: "+what+" not recorded", "err", err)
+	case !ok:
+		// Twilio may call before the sender committed the SID; a later,
+		// final status will find it.
+		n.log.Info("notify: "+what+" for a message not in the outbox", "status", status)
+	}
+	return m, err == nil && ok
 }
 
 // HandleStatus records a delivery status callback (Webhook's onStatus) as
@@ -329,23 +390,8 @@ func (n *Notifier) HandleStatus(ctx context.Context, u StatusUpdate) {
 	defer n.hookMu.Unlock()
 	now := n.cfg.Clock.Now()
 	var b Batch
-	if replay, err := n.replayed(ctx, u.MessageSID+"/"+string(u.Status), now, &b); err != nil || replay {
-		if err != nil {
-			n.log.Error("notify: status not recorded", "err", err)
-		} else {
-			n.log.Info("notify: a status callback already acted on came again: ignored", "status", u.Status)
-		}
-		return
-	}
-	m, ok, err := n.cfg.Store.MessageBySID(ctx, u.MessageSID)
-	if err != nil {
-		n.log.Error("notify: status not recorded", "err", err)
-		return
-	}
+	m, ok := n.statusMessage(ctx, "status", u.MessageSID, string(u.Status), now, &b)
 	if !ok {
-		// Twilio may call before the sender committed the SID; a later,
-		// final status will find it.
-		n.log.Info("notify: status for a message not in the outbox", "status", u.Status)
 		return
 	}
 	kind, detail := KindSMSStatus, "status="+string(u.Status)

@@ -66,7 +66,7 @@ const (
 func own(k dispenser.Kind) bool {
 	switch k {
 	case KindSMSQueued, KindSMSSent, KindSMSStatus, KindSMSDelivered, KindSMSFailed,
-		KindSMSCanceled, KindSMSOptOut, KindSMSOptIn, KindAlertAck, KindMissDisputed:
+		KindSMSCanceled, KindSMSOptOut, KindSMSOptIn, KindAlertAck, KindMissDisputed, KindCallStatus:
 		return true
 	}
 	return false

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/internal/i18n"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -25,11 +26,24 @@ type Faults interface {
 
 var _ Faults = (*dispenser.Controller)(nil)
 
+// Display tells the patient, on the device, who took on their missed
+// doses (dispenser.Controller implements it).
+type Display interface {
+	// OnIt shows that the caregiver name acknowledged, at at, the missed
+	// doses scheduled before at.
+	OnIt(ctx context.Context, name string, at time.Time) error
+}
+
+var _ Display = (*dispenser.Controller)(nil)
+
 // Config wires a Notifier.
 type Config struct {
 	Clock  schedule.Clock
 	Store  Store
 	Sender Sender
+	// Caller places the calls of ladder steps with call:; nil means Sender,
+	// if it is a Caller too.
+	Caller Caller
 
 	Escalation  Escalation
 	Patient     dispenser.Patient
@@ -47,6 +61,9 @@ type Config struct {
 	Publish func([]dispenser.Event)
 	// Faults, if set, shows send failures on the device.
 	Faults Faults
+	// Display, if set, shows the patient which caregiver acknowledged
+	// their missed doses, when the patient gets texts themselves.
+	Display Display
 	// Trusted, if set, reports whether the wall clock can be trusted: until
 	// it can, no ladder advances (the dispenser declares nothing missed
 	// either), so a device that boots in 1970 sends no burst of texts.
@@ -84,6 +101,7 @@ type Notifier struct {
 	meds   map[string]dispenser.Medication
 	byComp map[int]dispenser.Medication
 	text   texter
+	caller Caller
 	loc    *time.Location
 	rnd    func() float64
 
@@ -96,7 +114,8 @@ type Notifier struct {
 	numbers   map[string]Number // by phone
 	lastAlert int64
 	lastMsg   int64
-	forecast  bool // the supply of every compartment was checked since loading
+	forecast  bool     // the supply of every compartment was checked since loading
+	ended     []ending // alerts closed in this alert pass whose end is news
 
 	// hookMu serialises status callbacks, so that a replay arriving with
 	// its original sees it remembered.
@@ -134,8 +153,16 @@ func New(cfg Config) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	caller := cfg.Caller
+	if caller == nil {
+		caller, _ = cfg.Sender.(Caller)
+	}
+	if pol.calls && caller == nil {
+		return nil, errors.New("notify: the ladder has call: steps and the provider cannot place calls")
+	}
 	n := &Notifier{
 		cfg:       cfg,
+		caller:    caller,
 		pol:       pol,
 		log:       cfg.Logger,
 		meds:      map[string]dispenser.Medication{},
@@ -165,7 +192,14 @@ func New(cfg Config) (*Notifier, error) {
 			n.byComp[m.Compartment] = m
 		}
 	}
-	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, h24: cfg.Patient.Clock24h, medNames: pol.medNames, meds: n.meds}
+	n.text = texter{first: cfg.Patient.FirstName, loc: n.loc, clock: cfg.Patient.Clock(), medNames: pol.medNames, meds: n.meds,
+		patient: cfg.Patient.Locale(), langs: map[string]*i18n.Locale{}, segments: pol.segments, log: n.log,
+		members: n.members}
+	for role, c := range pol.roles {
+		if c.Language != "" {
+			n.text.langs[role] = i18n.Lookup(c.Language)
+		}
+	}
 	return n, nil
 }
 
@@ -334,6 +368,34 @@ func (n *Notifier) OpenAlerts() map[Priority]int {
 	return m
 }
 
+// Acks returns, for each of msgs about an alert someone acknowledged (at
+// or after the oldest of msgs), the name of who did: the simulator's
+// viewer marks them.
+func (n *Notifier) Acks(ctx context.Context, msgs []Message) (map[int64]string, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	since := msgs[0].Created
+	for _, m := range msgs {
+		if m.Created.Before(since) {
+			since = m.Created
+		}
+	}
+	acks, err := n.cfg.Store.AcksSince(ctx, since)
+	if err != nil {
+		return nil, fmt.Errorf("notify: acks: %w", err)
+	}
+	out := map[int64]string{}
+	for _, m := range msgs {
+		for _, id := range m.Alerts {
+			if by, ok := acks[id]; ok {
+				out[m.ID] = cmp.Or(n.pol.roles[by].Name, by)
+			}
+		}
+	}
+	return out, nil
+}
+
 // load reads the stored state. The caller holds mu.
 func (n *Notifier) load(ctx context.Context) error {
 	snap, err := n.cfg.Store.LoadNotifier(ctx)
@@ -351,7 +413,46 @@ func (n *Notifier) load(ctx context.Context) error {
 		n.numbers[num.Phone] = num
 	}
 	n.loaded, n.forecast = true, false
+	n.reannounce(ctx)
 	return nil
+}
+
+// announce tells the patient on the device who acknowledged their missed
+// doses in b, if the patient gets texts (a ladder texts them, and they did
+// not reply STOP): a patient who gets no texts is not shown caregivers'
+// names either.
+func (n *Notifier) announce(ctx context.Context, b Batch, name string) {
+	if n.cfg.Display == nil || name == "" || !n.patientTexted() {
+		return
+	}
+	for _, a := range b.Alerts {
+		if a.acked() && (a.What == CondEpisode || episodic(&a)) {
+			if err := n.cfg.Display.OnIt(ctx, name, a.AckedAt); err != nil {
+				n.log.Warn("notify: cannot show on the device who is on it", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// reannounce shows again, after a restart, who acknowledged the latest
+// episode. The caller holds mu.
+func (n *Notifier) reannounce(ctx context.Context) {
+	var last *Alert
+	for _, a := range n.open {
+		if a.What == CondEpisode && a.acked() && (last == nil || a.AckedAt.After(last.AckedAt)) {
+			last = a
+		}
+	}
+	if last != nil {
+		n.announce(ctx, Batch{Alerts: []Alert{*last}}, n.pol.roles[last.AckedBy].Name)
+	}
+}
+
+// patientTexted reports whether the patient gets texts.
+func (n *Notifier) patientTexted() bool {
+	c, ok := n.pol.roles[RolePatient]
+	return ok && n.pol.patientSteps && n.numbers[c.Phone].OptedOut.IsZero()
 }
 
 // commit applies b and publishes its events. On failure the in-memory

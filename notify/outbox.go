@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
 
 // Fault keys the sender shows on the device.
@@ -37,8 +38,14 @@ func (n *Notifier) sendDue(ctx context.Context) (time.Time, error) {
 		}
 		now := n.cfg.Clock.Now()
 		// A retry time further ahead than any backoff was set before the
-		// wall clock stepped back: do not let it stall the message.
-		if m.State == MsgQueued && m.NextTry.After(now) && !m.NextTry.After(now.Add(retryMax)) {
+		// wall clock stepped back: do not let it stall the message. A
+		// message never tried may wait longer: a resolved text queued in
+		// quiet hours waits for their end.
+		ahead := retryMax
+		if m.Attempts == 0 {
+			ahead = 24 * time.Hour
+		}
+		if m.State == MsgQueued && m.NextTry.After(now) && !m.NextTry.After(now.Add(ahead)) {
 			if next.IsZero() || m.NextTry.Before(next) {
 				next = m.NextTry
 			}
@@ -69,7 +76,13 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 		NextTry: m.NextTry, Updated: now}}}); err != nil {
 		return time.Time{}, err
 	}
-	res, sendErr := n.cfg.Sender.Send(ctx, m.Phone, m.Body)
+	var res Sent
+	var sendErr error
+	if m.Channel == ChannelCall {
+		res, sendErr = n.caller.Call(ctx, m.Phone, n.text.call(m))
+	} else {
+		res, sendErr = n.cfg.Sender.Send(ctx, m.Phone, m.Body)
+	}
 	now = n.cfg.Clock.Now()
 	if sendErr == nil {
 		n.failingFrom = time.Time{}
@@ -93,7 +106,7 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 			if n.failingFrom.IsZero() {
 				n.failingFrom = now
 			} else if now.Sub(n.failingFrom) >= outageAfter {
-				n.setFault(ctx, faultOutage, "Texts delayed", "Retrying")
+				n.setFault(ctx, faultOutage, n.text.screen("texts_delayed", nil)...)
 			}
 		}
 		// Recorded with a fresh context: a shutdown must not leave the
@@ -111,14 +124,23 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 	}
 	switch {
 	case f.Config:
-		n.setFault(ctx, faultConfig, "Texts not sent", "Check SMS setup")
+		n.setFault(ctx, faultConfig, n.text.screen("texts_not_sent", nil)...)
 	case f.Code == codeUnsubscribed:
 		b.Events = append(b.Events, dispenser.Event{Time: now, Kind: KindSMSOptOut, Detail: "to=" + m.To + " source=provider"})
 		n.optOut(m.Phone, now, &b)
+	case m.Channel == ChannelCall:
+		n.setFault(ctx, faultRecipient(m.To), n.text.screen("call_failed_caregiver",
+			i18n.Args{"n": strings.TrimPrefix(m.To, RoleCaregiver)})...)
 	default:
-		n.setFault(ctx, faultRecipient(m.To), "Text to "+shortRole(m.To), "failed: number?")
+		n.setFault(ctx, faultRecipient(m.To), n.text.failedScreen(m.To)...)
 	}
-	return time.Time{}, n.record(ctx, b)
+	if err := n.record(ctx, b); err != nil {
+		return time.Time{}, err
+	}
+	if m.Channel == ChannelCall {
+		n.moveOn(ctx, m, now) // nobody was called: the next step need not wait
+	}
+	return time.Time{}, nil
 }
 
 // codeUnsubscribed is the provider's "recipient replied STOP" (Twilio 21610).
@@ -133,8 +155,8 @@ func (n *Notifier) unwanted(m Message) string {
 	if !n.numbers[m.Phone].OptedOut.IsZero() {
 		return "opted_out"
 	}
-	if len(m.Alerts) == 0 || !n.loaded {
-		return ""
+	if len(m.Alerts) == 0 || !n.loaded || m.Why == whyResolved {
+		return "" // a resolved text is about alerts that are over
 	}
 	for _, a := range n.open {
 		for _, id := range m.Alerts {
@@ -170,12 +192,10 @@ func (n *Notifier) record(ctx context.Context, b Batch) error {
 }
 
 func (n *Notifier) msgEvent(at time.Time, k dispenser.Kind, m Message, detail string) dispenser.Event {
+	if m.Channel == ChannelCall {
+		detail = "via=call " + detail
+	}
 	return dispenser.Event{Time: at, Kind: k, Detail: fmt.Sprintf("msg=%d to=%s %s", m.ID, m.To, detail)}
-}
-
-// shortRole fits a role on a 16-character display line.
-func shortRole(role string) string {
-	return strings.Replace(role, RoleCaregiver, "carer ", 1)
 }
 
 func (n *Notifier) setFault(ctx context.Context, key string, lines ...string) {

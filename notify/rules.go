@@ -20,6 +20,10 @@ type effect struct {
 	Key string
 	// Clear ends the condition: its alert closes and its ladder stops.
 	Clear bool
+	// Ended says, on a Clear, how the condition ended when that is news
+	// for the people told of it (see endings); "" when another alert takes
+	// over (a jam ends the dose's own alert).
+	Ended string
 	What  Condition
 	// Priority raises the alert to at least this.
 	Priority Priority
@@ -45,8 +49,8 @@ var rules = map[dispenser.Kind]rule{
 	dispenser.KindDoseDue:   doseDue,
 	dispenser.KindReminder:  doseDue,
 	dispenser.KindDispensed: dispensed,
-	dispenser.KindTaken:     clearDose,
-	dispenser.KindSkipped:   clearDose,
+	dispenser.KindTaken:     clearDose(endTaken),
+	dispenser.KindSkipped:   clearDose(endSkipped),
 	dispenser.KindNotTaken:  notTaken,
 	dispenser.KindJam:       jam,
 	dispenser.KindUncertain: uncertain,
@@ -74,19 +78,22 @@ func doseDue(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 	return []effect{{Key: doseKey(ev.DoseID), What: CondDue, Priority: Medium, Base: ev.Scheduled, Facts: doseFacts(ev)}}
 }
 
-func clearDose(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
-	if ev.DoseID == "" {
-		return nil
+// clearDose ends the dose's alert, which ended as ended says.
+func clearDose(ended string) rule {
+	return func(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
+		if ev.DoseID == "" {
+			return nil
+		}
+		return []effect{{Key: doseKey(ev.DoseID), Clear: true, Ended: ended}}
 	}
-	return []effect{{Key: doseKey(ev.DoseID), Clear: true}}
 }
 
 // dispensed ends the dose's alert and, since a pill fell, any jam of its
 // compartment.
 func dispensed(ev dispenser.Event, meds map[string]dispenser.Medication) []effect {
-	effs := clearDose(ev, meds)
+	effs := clearDose(endDispensed)(ev, meds)
 	if ev.Compartment != 0 {
-		effs = append(effs, effect{Key: jamKey(ev.Compartment), Clear: true})
+		effs = append(effs, effect{Key: jamKey(ev.Compartment), Clear: true, Ended: endWorking})
 	}
 	return effs
 }
@@ -190,11 +197,11 @@ func alertRule(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
 // with the same key.
 func clearRule(raise dispenser.Kind) rule {
 	return func(ev dispenser.Event, _ map[string]dispenser.Medication) []effect {
-		key, _, err := ParseClearDetail(ev.Detail)
+		key, reason, err := ParseClearDetail(ev.Detail)
 		if err != nil {
 			return nil
 		}
-		return []effect{{Key: string(raise) + ":" + key, Clear: true}}
+		return []effect{{Key: string(raise) + ":" + key, Clear: true, Ended: reason}}
 	}
 }
 

@@ -29,12 +29,13 @@ func TestRules(t *testing.T) {
 			[]effect{{Key: "dose:" + id, What: CondDue, Priority: Medium, Base: sched, Facts: dose}}},
 		{"as-needed doses have no ladder", ev(dispenser.KindDoseDue, "prn:metformin@2026-03-02T08:00", 1, ""), nil},
 		{"dispensed ends the dose's alert and the jam", ev(dispenser.KindDispensed, id, 1, "pills=1 expected=1 left=5"),
-			[]effect{{Key: "dose:" + id, Clear: true}, {Key: "jam:1", Clear: true}}},
-		{"taken", ev(dispenser.KindTaken, id, 1, ""), []effect{{Key: "dose:" + id, Clear: true}}},
-		{"skipped", ev(dispenser.KindSkipped, id, 1, "by=patient"), []effect{{Key: "dose:" + id, Clear: true}}},
+			[]effect{{Key: "dose:" + id, Clear: true, Ended: endDispensed}, {Key: "jam:1", Clear: true, Ended: endWorking}}},
+		{"taken", ev(dispenser.KindTaken, id, 1, ""), []effect{{Key: "dose:" + id, Clear: true, Ended: endTaken}}},
+		{"skipped", ev(dispenser.KindSkipped, id, 1, "by=patient"), []effect{{Key: "dose:" + id, Clear: true, Ended: endSkipped}}},
 		{"not taken", ev(dispenser.KindNotTaken, id, 1, ""),
 			[]effect{{Key: "dose:" + id, What: CondNotTaken, Priority: Medium, Facts: withAt(dose)}}},
 		{"final jam", ev(dispenser.KindJam, id, 1, "pills=0 expected=1 left=5"),
+			// The jam alert takes over: the dose's own ends with no news.
 			[]effect{{Key: "jam:1", What: CondJam, Priority: Medium, Facts: withAt(dose)}, {Key: "dose:" + id, Clear: true}}},
 		{"retried jam is not one", ev(dispenser.KindJam, id, 1, "retry attempt=1"), nil},
 		{"uncertain is high", ev(dispenser.KindUncertain, id, 1, "interrupted mid-dispense left=5"),
@@ -51,7 +52,7 @@ func TestRules(t *testing.T) {
 			[]effect{{Key: "vital_alert:spo2", What: CondGeneric, Priority: High, Facts: Facts{At: now, Text: "SpO2 88%."}}}},
 		{"unreadable vital alert", dispenser.Event{Time: now, Kind: KindVitalAlert, Detail: "spo2 low"}, nil},
 		{"vital alert cleared", dispenser.Event{Time: now, Kind: KindVitalAlertCleared, Detail: "key=spo2 reason=normal"},
-			[]effect{{Key: "vital_alert:spo2", Clear: true}}},
+			[]effect{{Key: "vital_alert:spo2", Clear: true, Ended: "normal"}}},
 		{"unreadable clear", dispenser.Event{Time: now, Kind: KindVitalAlertCleared, Detail: "spo2"}, nil},
 	}
 	meds := map[string]dispenser.Medication{"metformin": {ID: "metformin"}}

@@ -30,6 +30,9 @@ type Store interface {
 	MessagesSince(ctx context.Context, t time.Time) ([]Message, error)
 	// MessageBySID finds a sent message by the provider's id.
 	MessageBySID(ctx context.Context, sid string) (Message, bool, error)
+	// AcksSince returns who acknowledged each alert acknowledged at or
+	// after t, by alert ID (closed alerts too).
+	AcksSince(ctx context.Context, t time.Time) (map[int64]string, error)
 	// WebhookSeen reports whether a webhook with this id was remembered
 	// (Batch.Webhooks) at or after since.
 	WebhookSeen(ctx context.Context, id string, since time.Time) (bool, error)
@@ -120,6 +123,10 @@ const (
 	CondFault     Condition = "fault"      // the dispenser reports a fault
 	CondSummary   Condition = "summary"    // several doses missed at once
 	CondGeneric   Condition = "generic"    // an alert event with its own text (vitals)
+	// CondEpisode groups the open missed-dose alerts of the patient that
+	// overlap in time: one ladder, one code, one text for all of them
+	// (see episode.go).
+	CondEpisode Condition = "episode"
 )
 
 // Alert is one condition that a person should hear about. At most one alert
@@ -165,6 +172,16 @@ type Facts struct {
 	Count       int       `json:"count,omitempty"`   // summary: doses
 	Until       time.Time `json:"until,omitzero"`    // summary: the last dose's scheduled time
 	Offline     bool      `json:"offline,omitempty"` // summary: doses reconciled after a power-off or a clock jump
+	// Episode is, on a dose alert, the ID of the episode it belongs to
+	// (0: none yet); the episode's ladder tells the caregivers about it.
+	Episode int64 `json:"episode,omitempty"`
+	// News is, on an episode, when a dose joined it that the caregivers
+	// already texted have not heard of: the next text is due then.
+	News time.Time `json:"news,omitzero"`
+	// MoveOn is when a call about the alert ended unanswered (no answer,
+	// busy, voicemail, no key pressed): the ladder's next step is due then
+	// instead of at its time.
+	MoveOn time.Time `json:"move_on,omitzero"`
 }
 
 // acked reports whether someone acknowledged the alert.
@@ -181,17 +198,26 @@ const (
 	MsgCanceled MessageState = "canceled" // no longer needed, never sent
 )
 
-// Message is one SMS in the outbox.
+// Channel is how a message reaches its recipient.
+type Channel string
+
+const (
+	ChannelSMS  Channel = ""     // a text message (the default: rows from before calls read as texts)
+	ChannelCall Channel = "call" // a voice call that speaks Body and asks for a key press
+)
+
+// Message is one SMS, or one voice call, in the outbox.
 type Message struct {
 	ID       int64
 	Created  time.Time
 	To       string // role: "patient", "caregiver1", ...
 	Phone    string // E.164; never logged
-	Body     string // never logged
+	Body     string // the text, or what a call says; never logged
+	Channel  Channel
 	Priority Priority
 	Alerts   []int64  // the alerts it is about
 	Codes    []string // their codes
-	Why      string   // "step", "renotify", "digest", "summary"
+	Why      string   // "step", "renotify", "rise", "join", "digest", "resolved"
 	State    MessageState
 	Attempts int
 	NextTry  time.Time

@@ -32,7 +32,7 @@ func (n *Notifier) checkSupply(ctx context.Context, comps map[int]bool, now time
 			f.RunOut = runOut
 			e = effect{Key: supplyKey(c), What: CondLowSupply, Priority: Low, Facts: f}
 		default:
-			e = effect{Key: supplyKey(c), Clear: true}
+			e = effect{Key: supplyKey(c), Clear: true, Ended: endRefilled}
 		}
 		if a := n.open[e.Key]; a != nil && !e.Clear && e.Priority == a.Priority && e.What == a.What {
 			// Same condition, newer count: the next digest says the latest.

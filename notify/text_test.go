@@ -6,8 +6,11 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/notify/twiliotest"
+	"github.com/pillbox/pillbox/internal/i18n"
+	"github.com/pillbox/pillbox/notify/segment"
 )
+
+var en = i18n.Lookup(i18n.Base)
 
 func TestMessages(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
@@ -22,7 +25,7 @@ func TestMessages(t *testing.T) {
 	one := func(a *Alert) []item { return []item{{a: a, step: 1, why: whyStep}} }
 	plain := texter{first: "Margaret", loc: ny, meds: meds}
 	named := texter{first: "Margaret", loc: ny, meds: meds, medNames: true}
-	h24 := texter{first: "Margaret", loc: ny, meds: meds, h24: true}
+	h24 := texter{first: "Margaret", loc: ny, meds: meds, clock: i18n.Clock24}
 	tests := []struct {
 		name  string
 		t     texter
@@ -80,7 +83,7 @@ func TestMessages(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("message =\n%q\nwant\n%q", got, tt.want)
 			}
-			if n := twiliotest.Segments(got); len(tt.items) == 1 && n > 1 {
+			if n := segment.Count(got).Segments; len(tt.items) == 1 && n > 1 {
 				t.Errorf("a one-alert message takes %d SMS segments (%d characters), want 1", n, len(got))
 			}
 			if !tt.t.medNames && strings.Contains(got, "Metformin") {
@@ -89,11 +92,11 @@ func TestMessages(t *testing.T) {
 		})
 	}
 	for _, known := range []bool{true, false} {
-		if help := plain.helpText(known); twiliotest.Segments(help) != 1 || !strings.Contains(help, "STOP") {
+		if help := plain.helpText(en, known); segment.Count(help).Segments != 1 || !strings.Contains(help, "STOP") {
 			t.Errorf("helpText(%v) = %q, want one segment mentioning STOP", known, help)
 		}
 	}
-	if help := plain.helpText(true); !strings.Contains(help, "TAKEN") || !strings.Contains(help, "OK") {
+	if help := plain.helpText(en, true); !strings.Contains(help, "TAKEN") || !strings.Contains(help, "OK") {
 		t.Errorf("helpText(true) = %q, want OK and TAKEN explained", help)
 	}
 }
@@ -113,7 +116,7 @@ func TestWhen(t *testing.T) {
 		{time.Date(2026, 2, 20, 8, 0, 0, 0, ny), "Feb 20 8:00 AM"},
 	}
 	for _, tt := range tests {
-		if got := tx.when(tt.at, now); got != tt.want {
+		if got := tx.when(en, tt.at, now); got != tt.want {
 			t.Errorf("when(%v) = %q, want %q", tt.at, got, tt.want)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pillbox/pillbox/internal/i18n"
 	"github.com/pillbox/pillbox/internal/problem"
 )
 
@@ -46,6 +47,12 @@ func ValidateContacts(cs []Contact) problem.List {
 					"same phone number as contacts[%d]", j)
 			} else {
 				seen[phone] = i
+			}
+		}
+
+		if c.Language != "" {
+			if err := i18n.Validate(c.Language); err != nil {
+				l.Add(at("language"), "write a supported tag, e.g. language: es", "%v", err)
 			}
 		}
 

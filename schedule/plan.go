@@ -55,7 +55,7 @@ func NewPlan(regs []Regimen, loc *time.Location) (*Plan, error) {
 	if loc == nil {
 		return nil, errors.New("schedule: new plan: no time zone")
 	}
-	plans, probs := compile(regs, loc)
+	plans, probs := compile(regs, loc, planSample)
 	if len(probs) > 0 {
 		return nil, fmt.Errorf("schedule: invalid regimens:\n%w", probs)
 	}

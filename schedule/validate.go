@@ -16,14 +16,17 @@ const (
 	defaultWindowMany = 1 * time.Hour // due more than once on some day
 )
 
-// The sample over which timing is checked. A fixed year keeps validation
-// deterministic; what matters about it is that it has each of the zone's
-// DST transitions. sampleCap bounds the work for schedules that fire every
-// few minutes (which the window check rejects anyway).
-var (
-	sampleStart = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	sampleEnd   = sampleStart.AddDate(1, 0, 0)
-)
+// Timing is checked over a sample of a year and a week, which has each of
+// the zone's yearly DST transitions whatever day it starts (a rule's date
+// moves by up to a week from one year to the next). ValidateRegimens
+// samples from the moment it is given, so a clock change a problem names
+// is the coming one, dated with its year; NewPlan, which has no clock,
+// samples from a fixed day (planSample), which keeps it deterministic.
+// sampleCap bounds the work for schedules that fire every few minutes
+// (which the window check rejects anyway).
+var planSample = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const sampleDays = 365 + 7
 
 const sampleCap = 10000
 
@@ -31,16 +34,17 @@ const sampleCap = 10000
 const everyMinute = 1<<60 - 1
 
 // ValidateRegimens checks the `regimens:` section against the patient's
-// zone loc. Paths are relative to the config root ("regimens[2].cron").
-// Whether each medication exists is the config loader's check, not this one.
-func ValidateRegimens(regs []Regimen, loc *time.Location) problem.List {
-	_, probs := compile(regs, loc)
+// zone loc, over the year from now (see sampleDays). Paths are relative to the config root
+// ("regimens[2].cron"). Whether each medication exists is the config
+// loader's check, not this one.
+func ValidateRegimens(regs []Regimen, loc *time.Location, now time.Time) problem.List {
+	_, probs := compile(regs, loc, now)
 	return probs
 }
 
-// compile parses and checks regimens and resolves their windows; the plans
-// are usable only when there are no problems.
-func compile(regs []Regimen, loc *time.Location) ([]regimenPlan, problem.List) {
+// compile parses and checks regimens over the year from from and resolves
+// their windows; the plans are usable only when there are no problems.
+func compile(regs []Regimen, loc *time.Location, from time.Time) ([]regimenPlan, problem.List) {
 	var probs problem.List
 	plans := make([]regimenPlan, 0, len(regs))
 	timed := true // every schedule parsed and every duration is usable
@@ -70,7 +74,7 @@ func compile(regs []Regimen, loc *time.Location) ([]regimenPlan, problem.List) {
 				msg, fix := asCronError(err)
 				probs.Add(path+".cron", fix, "%s", msg)
 				timed = false
-			case spec.Next(sampleStart).IsZero():
+			case spec.Next(from).IsZero():
 				probs.Add(path+".cron", "check the day and month fields: February has at most 29 days; April, June, September and November have 30",
 					"the schedule %q never fires: no date in five years matches it (such as 30 February)", r.Cron)
 				timed = false
@@ -99,7 +103,7 @@ func compile(regs []Regimen, loc *time.Location) ([]regimenPlan, problem.List) {
 		timed = false
 	}
 	if timed {
-		checkTiming(&probs, regs, plans, loc)
+		checkTiming(&probs, regs, plans, loc, from)
 	}
 	return plans, probs
 }
@@ -136,7 +140,10 @@ type sampled struct {
 // medication is due, then checks that consecutive doses of a medication have
 // windows that do not overlap, on real instants in loc: a dose the clocks
 // skip moves to the end of the gap, which can bring two doses together.
-func checkTiming(probs *problem.List, regs []Regimen, plans []regimenPlan, loc *time.Location) {
+func checkTiming(probs *problem.List, regs []Regimen, plans []regimenPlan, loc *time.Location, from time.Time) {
+	// The sample is of naive wall times, from the start of from's day in loc.
+	start := naive(from.In(loc)).Truncate(24 * time.Hour)
+	end := start.AddDate(0, 0, sampleDays)
 	byMed := map[string][]*regimenPlan{}
 	var meds []string
 	for i := range plans {
@@ -150,7 +157,7 @@ func checkTiming(probs *problem.List, regs []Regimen, plans []regimenPlan, loc *
 	}
 	for _, med := range meds {
 		rps := byMed[med]
-		year := sample(rps, loc, sampleStart, sampleEnd)
+		year := sample(rps, loc, start, end)
 		def := defaultWindowOnce
 		for i := 1; i < len(year); i++ {
 			if sameDay(year[i-1].wall, year[i].wall) {
@@ -166,7 +173,7 @@ func checkTiming(probs *problem.List, regs []Regimen, plans []regimenPlan, loc *
 		// The year sample may stop short for dense schedules; the days around
 		// each transition are where DST changes the spacing, so check them too.
 		samples := [][]sampled{year}
-		for _, tr := range transitions(loc, sampleStart, sampleEnd) {
+		for _, tr := range transitions(loc, resolve(start, loc), resolve(end, loc)) {
 			samples = append(samples, sample(rps, loc, tr.Add(-48*time.Hour), tr.Add(48*time.Hour)))
 		}
 		checkOverlaps(probs, med, samples, loc)
@@ -251,7 +258,7 @@ func checkOverlaps(probs *problem.List, med string, samples [][]sampled, loc *ti
 		}
 		dst := gap != b.wall.Sub(a.wall)
 		if dst {
-			when += b.wall.Format(" on 2 January") + fmt.Sprintf(" in %s, when the clocks change", loc)
+			when += b.wall.Format(" on 2 January 2006") + fmt.Sprintf(" in %s, when the clocks change", loc)
 		}
 		if gap == 0 {
 			fix := "give each dose time once"

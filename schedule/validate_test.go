@@ -10,6 +10,10 @@ import (
 	"github.com/pillbox/pillbox/internal/problem"
 )
 
+// validateNow is when the tests validate: the coming spring-forward in New
+// York is 8 March 2026.
+var validateNow = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+
 func TestValidateRegimens(t *testing.T) {
 	prn := func(iv time.Duration, n int) *PRN { return &PRN{MinInterval: iv, MaxPerDay: n} }
 	tests := []struct {
@@ -73,9 +77,9 @@ func TestValidateRegimens(t *testing.T) {
 			[][2]string{{"regimens[1].cron", "fall at the same moment"}}},
 		{"other medications may share a time", "UTC", []Regimen{{Medication: "a", Cron: "0 8 * * *"}, {Medication: "b", Cron: "0 8 * * *"}}, nil},
 		{"DST gap brings doses together", "America/New_York", []Regimen{{Medication: "a", Cron: "30 1,2 * * *", Window: 20 * time.Minute}},
-			[][2]string{{"regimens[0].window", "30m apart (01:30 and 02:30 on 9 March in America/New_York, when the clocks change)"}}},
+			[][2]string{{"regimens[0].window", "30m apart (01:30 and 02:30 on 8 March 2026 in America/New_York, when the clocks change)"}}},
 		{"DST gap makes one moment", "America/New_York", []Regimen{{Medication: "a", Cron: "0 2,3 * * *", Window: 10 * time.Minute}},
-			[][2]string{{"regimens[0].cron", "same moment (02:00 and 03:00 on 9 March"}}},
+			[][2]string{{"regimens[0].cron", "same moment (02:00 and 03:00 on 8 March 2026"}}},
 		{"same schedule fine without DST", "UTC", []Regimen{{Medication: "a", Cron: "0 2,3 * * *", Window: 10 * time.Minute}}, nil},
 		{"no zone", "", []Regimen{{Medication: "a", Cron: "0 8 * * *"}},
 			[][2]string{{"patient.timezone", "no time zone"}}},
@@ -86,7 +90,7 @@ func TestValidateRegimens(t *testing.T) {
 			if tt.zone != "" {
 				loc = mustLoad(t, tt.zone)
 			}
-			got := ValidateRegimens(tt.regs, loc)
+			got := ValidateRegimens(tt.regs, loc, validateNow)
 			if len(got) != len(tt.want) {
 				t.Fatalf("ValidateRegimens = %d problems:\n%v\nwant %d: %v", len(got), got, len(tt.want), tt.want)
 			}
@@ -97,6 +101,32 @@ func TestValidateRegimens(t *testing.T) {
 				if got[i].Fix == "" {
 					t.Errorf("problem %d (%s) has no fix", i, got[i].Msg)
 				}
+			}
+		})
+	}
+}
+
+// A clock change a problem names is the coming one, with its year: an
+// hourly dose in New York meets itself when 02:00 is skipped, which was
+// 9 March in 2025, is 8 March in 2026 and 14 March in 2027.
+func TestClockChangeDated(t *testing.T) {
+	hourly := []Regimen{{Medication: "a", Cron: "0 * * * *", Window: 20 * time.Minute}}
+	tests := []struct {
+		zone string
+		now  time.Time
+		want string
+	}{
+		{"America/New_York", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), "02:00 and 03:00 on 8 March 2026 in America/New_York"},
+		{"America/New_York", time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC), "02:00 and 03:00 on 14 March 2027 in America/New_York"},
+		{"America/New_York", time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC), "02:00 and 03:00 on 14 March 2027 in America/New_York"},
+		{"America/New_York", time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), "02:00 and 03:00 on 9 March 2025 in America/New_York"},
+		{"Europe/London", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), "01:00 and 02:00 on 29 March 2026 in Europe/London"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.zone+" "+tt.now.Format("2006-01-02"), func(t *testing.T) {
+			probs := ValidateRegimens(hourly, mustLoad(t, tt.zone), tt.now)
+			if len(probs) != 1 || !strings.Contains(probs[0].Msg, tt.want) {
+				t.Errorf("ValidateRegimens(hourly, %s, %s) = %v, want one problem saying %q", tt.zone, tt.now.Format(time.DateOnly), probs, tt.want)
 			}
 		})
 	}
@@ -113,7 +143,7 @@ func TestCronErrorFixes(t *testing.T) {
 		{"CRON_TZ=UTC 0 8 * * *", "patient.timezone"},
 	}
 	for _, tt := range tests {
-		probs := ValidateRegimens([]Regimen{{Medication: "a", Cron: tt.spec}}, time.UTC)
+		probs := ValidateRegimens([]Regimen{{Medication: "a", Cron: tt.spec}}, time.UTC, validateNow)
 		if len(probs) != 1 || !strings.Contains(probs[0].Fix, tt.fix) {
 			t.Errorf("ValidateRegimens(%q) = %v, want one problem whose fix mentions %s", tt.spec, probs, tt.fix)
 		}
@@ -153,7 +183,7 @@ func FuzzParseCron(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, spec string, window int64) {
 		regs := []Regimen{{Medication: "m", Cron: spec, Window: time.Duration(window)}}
-		probs := ValidateRegimens(regs, loc)
+		probs := ValidateRegimens(regs, loc, planSample) // the year NewPlan checks
 		for _, p := range probs {
 			if p.Msg == "" || p.Fix == "" {
 				t.Errorf("ValidateRegimens(%q): problem without words: %+v", spec, p)

@@ -18,14 +18,14 @@ type Demo struct {
 // dispenser config can name it before the clinic has started.
 const DemoDeviceID = "demo-dispenser"
 
-// SetupDemo makes the store ready for a local demo, idempotently: an admin
+// SetupDemo makes the clinic ready for a local demo, idempotently: an admin
 // "demo" (with a new random password each time), a patient with the
 // example config's name and a fictional caregiver, the demo patient on the
 // demo panel, and the demo dispenser. The dispenser keeps its token when
 // keep is still its valid token (a restarted demo, whose dispenser read the
 // token at its own start); otherwise it gets a new one and the old one is
 // revoked. Each change is audited as a.
-func (s *Store) SetupDemo(ctx context.Context, a Actor, patientName, keep string) (Demo, error) {
+func (s *Service) SetupDemo(ctx context.Context, a Actor, patientName, keep string) (Demo, error) {
 	d := Demo{Username: "demo", Password: NewPassword(), DeviceID: DemoDeviceID}
 	u, err := s.UserByName(ctx, d.Username)
 	switch {

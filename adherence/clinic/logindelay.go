@@ -2,8 +2,6 @@ package clinic
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -35,8 +33,8 @@ var (
 // again from nothing.
 const forgetFailures = 24 * time.Hour
 
-// wait is the delay after n failures.
-func (d Delay) wait(n int) time.Duration {
+// Wait is the delay after n failures.
+func (d Delay) Wait(n int) time.Duration {
 	if d.Free < 0 || n <= d.Free {
 		return 0
 	}
@@ -71,69 +69,33 @@ func NetworkKey(remote string) string {
 
 // LoginWait returns how long the keys must still wait before another
 // sign-in attempt (0: none).
-func (s *Store) LoginWait(ctx context.Context, keys ...string) (time.Duration, error) {
-	now := s.now()
-	var wait time.Duration
-	for _, k := range keys {
-		var until int64
-		err := s.r.QueryRowContext(ctx, `SELECT until FROM clinic_login_failures WHERE key = ? AND last_failure >= ?`,
-			k, millis(now.Add(-forgetFailures))).Scan(&until)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("clinic: login wait: %w", err)
-		}
-		wait = max(wait, fromMillis(until).Sub(now))
+func (s *Service) LoginWait(ctx context.Context, keys ...string) (time.Duration, error) {
+	now := s.Now()
+	until, err := s.Store.LoginWait(ctx, now.Add(-forgetFailures), keys...)
+	if err != nil {
+		return 0, fmt.Errorf("clinic: login wait: %w", err)
 	}
-	return wait, nil
-}
-
-// KeyDelay is a key and the delays its failures earn.
-type KeyDelay struct {
-	Key   string
-	Delay Delay
+	return max(until.Sub(now), 0), nil
 }
 
 // LoginFailed counts a failed sign-in against each key and returns the
-// longest wait it earned. In the same transaction it forgets keys whose
-// last failure is a day old: only those, so that a flood of new keys never
+// longest wait it earned. The store forgets keys whose last failure is a
+// day old in the same step: only those, so that a flood of new keys never
 // pushes out a busy one.
-func (s *Store) LoginFailed(ctx context.Context, keys ...KeyDelay) (time.Duration, error) {
-	now := s.now()
-	var wait time.Duration
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM clinic_login_failures WHERE last_failure < ?`,
-			millis(now.Add(-forgetFailures))); err != nil {
-			return err
-		}
-		for _, k := range keys {
-			var n int
-			err := tx.QueryRowContext(ctx, `SELECT failures FROM clinic_login_failures WHERE key = ?`, k.Key).Scan(&n)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			n++
-			w := k.Delay.wait(n)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO clinic_login_failures(key, failures, last_failure, until) VALUES (?1, ?2, ?3, ?4)
-ON CONFLICT(key) DO UPDATE SET failures = ?2, last_failure = ?3, until = ?4`, k.Key, n, millis(now), millis(now.Add(w))); err != nil {
-				return err
-			}
-			wait = max(wait, w)
-		}
-		return nil
-	})
+func (s *Service) LoginFailed(ctx context.Context, keys ...KeyDelay) (time.Duration, error) {
+	now := s.Now()
+	until, err := s.Store.LoginFailed(ctx, now, now.Add(-forgetFailures), keys...)
 	if err != nil {
 		return 0, fmt.Errorf("clinic: login failed: %w", err)
 	}
-	return wait, nil
+	return max(until.Sub(now), 0), nil
 }
 
 // LoginSucceeded clears an account's failures. A network's stay: someone
 // with one account of their own must not clear their network's count
 // between guesses at others.
-func (s *Store) LoginSucceeded(ctx context.Context, accountKey string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM clinic_login_failures WHERE key = ?`, accountKey); err != nil {
+func (s *Service) LoginSucceeded(ctx context.Context, accountKey string) error {
+	if err := s.Store.LoginSucceeded(ctx, accountKey); err != nil {
 		return fmt.Errorf("clinic: login succeeded: %w", err)
 	}
 	return nil

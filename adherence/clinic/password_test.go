@@ -1,17 +1,26 @@
 package clinic
 
 import (
+	"context"
 	"errors"
-	"net/http"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
+
+	"github.com/pillbox/pillbox/schedule"
 )
 
+// cheap makes password hashing fast enough for tests.
+var cheap = PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1}
+
+const testPassword = "correct horse battery"
+
 func TestPasswordHash(t *testing.T) {
-	e := newEnv(t)
-	h, err := e.store.hashPassword(e.ctx, testPassword, cheap)
+	s := New(nil, schedule.NewSimClock(time.Time{}))
+	h, err := s.hashPassword(context.Background(), testPassword, cheap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +42,7 @@ func TestPasswordHash(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := e.store.verifyPassword(e.ctx, tc.phc, tc.pw)
+			got, err := s.verifyPassword(context.Background(), tc.phc, tc.pw)
 			if got != tc.want || !errors.Is(err, tc.wantErr) {
 				t.Errorf("verifyPassword = %v, %v; want %v, %v", got, err, tc.want, tc.wantErr)
 			}
@@ -44,15 +53,15 @@ func TestPasswordHash(t *testing.T) {
 // TestPasswordDefaultCost checks that the production cost is what the
 // package doc promises, on one hash.
 func TestPasswordDefaultCost(t *testing.T) {
-	e := newEnv(t)
-	h, err := e.store.hashPassword(e.ctx, testPassword, DefaultPasswordParams)
+	s := New(nil, schedule.NewSimClock(time.Time{}))
+	h, err := s.hashPassword(context.Background(), testPassword, DefaultPasswordParams)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=4$") {
 		t.Errorf("default hash = %q, want m=65536,t=3,p=4", h)
 	}
-	if ok, err := e.store.verifyPassword(e.ctx, h, testPassword); !ok || err != nil {
+	if ok, err := s.verifyPassword(context.Background(), h, testPassword); !ok || err != nil {
 		t.Errorf("verifyPassword(default hash) = %v, %v; want true", ok, err)
 	}
 }
@@ -74,108 +83,83 @@ func TestPasswordRules(t *testing.T) {
 	}
 }
 
-func TestDisabledUserLosesAccess(t *testing.T) {
-	e := newEnv(t)
-	cookie, _ := e.login("alice", testPassword)
-	if err := e.store.SetUserDisabled(e.ctx, CLI("test"), e.alice.ID, true); err != nil {
-		t.Fatal(err)
-	}
-	for _, auth := range []string{cookie, "Bearer " + e.apiAlice} {
-		if w := e.do("GET", "/api/v1/patients", auth, ""); w.Code != 401 {
-			t.Errorf("API as a disabled user = %d, want 401", w.Code)
+func TestDelayWait(t *testing.T) {
+	d := Delay{Free: 2, First: time.Second, Max: 5 * time.Second}
+	for n, want := range []time.Duration{0, 0, 0, time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
+		if got := d.Wait(n); got != want {
+			t.Errorf("Wait after %d failures = %v, want %v", n, got, want)
 		}
 	}
-	if _, err := e.store.CheckPassword(e.ctx, "alice", testPassword); !errors.Is(err, ErrBadLogin) {
-		t.Errorf("CheckPassword(disabled) = %v, want ErrBadLogin", err)
+	if got := (Delay{Free: -1}).Wait(1000); got != 0 {
+		t.Errorf("Wait with delays off = %v, want 0", got)
 	}
 }
 
-func TestSetupDemo(t *testing.T) {
-	e := newEnv(t)
-	d1, err := e.store.SetupDemo(e.ctx, CLI("test"), "Margaret (demo)", "")
-	if err != nil {
-		t.Fatal(err)
+// heapHeld is the heap memory the runtime holds from the OS: objects (live
+// or not yet swept), free spans not yet returned, and unused span space.
+func heapHeld() uint64 {
+	ms := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
 	}
-	if p, err := e.store.Authenticate(e.ctx, d1.Token); err != nil || p.DeviceID != DemoDeviceID || p.PatientID != d1.PatientID {
-		t.Fatalf("demo token authenticates as %+v, %v; want the demo device", p, err)
+	metrics.Read(ms)
+	var n uint64
+	for _, m := range ms {
+		n += m.Value.Uint64()
 	}
-	if _, err := e.store.CheckPassword(e.ctx, "demo", d1.Password); err != nil {
-		t.Fatalf("demo login: %v", err)
-	}
-	// Again, keeping the token: same patient, same token, new password.
-	d2, err := e.store.SetupDemo(e.ctx, CLI("test"), "Margaret (demo)", d1.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d2.Token != d1.Token || d2.PatientID != d1.PatientID || d2.Password == d1.Password {
-		t.Errorf("second SetupDemo = %+v, want the same token and patient and a new password", d2)
-	}
-	// Without the token: a new one, the old revoked.
-	d3, err := e.store.SetupDemo(e.ctx, CLI("test"), "Margaret (demo)", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.store.Authenticate(e.ctx, d1.Token); d3.Token == d1.Token || !errors.Is(err, ErrUnauthenticated) {
-		t.Errorf("third SetupDemo kept the old token (%v), want it rotated", err)
-	}
-	if ok, _ := e.store.OnPanel(e.ctx, mustUser(t, e, "demo").ID, d3.PatientID); !ok {
-		t.Error("demo patient is not on the demo clinician's panel")
-	}
+	return n
 }
 
-func mustUser(t *testing.T, e *env, name string) User {
-	t.Helper()
-	u, err := e.store.UserByName(e.ctx, name)
-	if err != nil {
-		t.Fatal(err)
+// TestHashMemoryReturned: once no hash has run for returnAfter, the
+// hashes' memory is back with the OS, not held by an idle service until a
+// GC happens to run; while sign-ins follow each other, or a hash is still
+// running, it is kept for them.
+func TestHashMemoryReturned(t *testing.T) {
+	const hashKiB = 16 << 10
+	p := PasswordParams{Time: 1, MemoryKiB: hashKiB, Threads: 1}
+	clock := schedule.NewSimClock(time.Time{})
+	s := New(nil, clock)
+	returns := 0
+	freeOSMemory = func() { returns++; debug.FreeOSMemory() }
+	t.Cleanup(func() { freeOSMemory = debug.FreeOSMemory })
+	hash := func(p PasswordParams) {
+		t.Helper()
+		if _, err := s.hashPassword(context.Background(), testPassword, p); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return u
-}
+	check := func(when string, want int) {
+		t.Helper()
+		if returns != want {
+			t.Errorf("%s: memory returned %d times, want %d", when, returns, want)
+		}
+	}
+	runtime.GC()
+	base := heapHeld()
+	hash(p)
+	clock.Advance(returnAfter - time.Millisecond)
+	check("just before the hashes have been idle for returnAfter", 0)
+	hash(p) // the next sign-in starts the wait again
+	clock.Advance(returnAfter - time.Millisecond)
+	check("a second hash soon after the first, then just under returnAfter", 0)
+	clock.Advance(time.Millisecond)
+	check("returnAfter after the last hash", 1)
+	if held := heapHeld(); held > base+hashKiB<<10/4 {
+		t.Errorf("heap held after the return = %d MiB, %d MiB before two %d MiB hashes", held>>20, base>>20, hashKiB>>10)
+	}
 
-// TestHashQueue: at most two password hashes run at once (each holds
-// 64 MiB); a sign-in that finds both busy waits for one up to HashWait,
-// then is refused with 503 and Retry-After, for a known and an unknown
-// username alike, and the refusal is audited.
-func TestHashQueue(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.store.HashWait = 3 * time.Second
-		if cap(e.store.hashing) != 2 {
-			t.Fatalf("concurrent hashes = %d, want 2", cap(e.store.hashing))
-		}
-		// Two sign-ins hold both hashes.
-		e.store.hashing <- struct{}{}
-		e.store.hashing <- struct{}{}
-		for _, user := range []string{"alice", "nobody"} {
-			start := time.Now()
-			if _, err := e.store.CheckPassword(e.ctx, user, testPassword); !errors.Is(err, ErrBusy) {
-				t.Errorf("CheckPassword(%s) with both hashes busy = %v, want ErrBusy", user, err)
-			}
-			if waited := time.Since(start); waited != 3*time.Second {
-				t.Errorf("CheckPassword(%s) waited %v, want HashWait (3s)", user, waited)
-			}
-		}
-		w := e.tryLogin("alice", testPassword, "192.0.2.1:1")
-		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
-			t.Errorf("sign-in with both hashes busy = %d (Retry-After %q), want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
-		}
-		// One hash is released while a sign-in waits: it goes through.
-		done := make(chan int)
-		go func() { done <- e.tryLogin("alice", testPassword, "192.0.2.1:1").Code }()
-		time.Sleep(time.Second)
-		<-e.store.hashing
-		if code := <-done; code != http.StatusSeeOther {
-			t.Errorf("sign-in that waited 1s for a hash = %d, want 303", code)
-		}
-		es, _ := e.store.AuditLog(e.ctx, AuditQuery{Limit: 1000})
-		busy := 0
-		for _, en := range es {
-			if en.Action == "login.busy" {
-				busy++
-			}
-		}
-		if busy != 1 {
-			t.Errorf("login.busy audit entries = %d, want 1", busy)
-		}
-	})
+	// A hash still running (held here) when the wait ends keeps it.
+	hash(p)
+	s.hashing <- struct{}{}
+	clock.Advance(returnAfter)
+	check("returnAfter after a hash, with another running", 1)
+	s.release(p)
+	clock.Advance(returnAfter)
+	check("returnAfter after the running hash ended", 2)
+
+	// A cheap hash leaves its little memory to the GC.
+	hash(cheap)
+	clock.Advance(returnAfter)
+	check("returnAfter after a cheap hash", 2)
 }

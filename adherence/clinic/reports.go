@@ -1,461 +1,205 @@
 package clinic
 
 import (
-	"bytes"
 	"cmp"
-	"errors"
+	"context"
+	"encoding/json"
 	"fmt"
-	"html/template"
-	"io"
-	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
+	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/report"
+	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/dispenser"
 )
 
-// The clinician's reports: the panel sorted by need, the patient page
-// (heatmap, adherence per medication, vitals charts, alerts) and the
-// exports (CSV, JSON, FHIR R4). Every read is audited before it answers;
-// the panel check is the router's (routes with {patient}).
+// The clinic's side of the reports: what a report is built from (the
+// patient's synced events and readings, the profile their dispenser sends
+// with its heartbeat) and the false misses clinicians record.
 
-func (s *Server) reportRoutes() []route {
-	return []route{
-		{"GET", "/patients/{patient}/doses.csv", accessPatient, s.export(exportDoses)},
-		{"GET", "/patients/{patient}/readings.csv", accessPatient, s.export(exportReadings)},
-		{"GET", "/patients/{patient}/report.json", accessPatient, s.export(exportJSON)},
-		{"GET", "/patients/{patient}/fhir.json", accessPatient, s.export(exportFHIR)},
-		{"POST", "/patients/{patient}/false-misses", accessPatient, s.falseMiss},
-		{"GET", "/api/v1/patients/{patient}/report", accessPatient, s.export(exportJSON)},
-		{"GET", "/api/v1/patients/{patient}/fhir", accessPatient, s.export(exportFHIR)},
+// fillLookback is how far before a report's period events are read, so
+// that supply loaded before the period counts for PDC (a 90-day fill).
+const fillLookback = 120 * 24 * time.Hour
+
+// NoLimit reads every row of a period.
+const NoLimit = 1 << 30
+
+// PatientSyncedEvents returns the patient's synced events with a time in
+// [from, to), in time order (then by device and seq), whatever the clinic
+// made of their times. Seq is the device's own sequence number. It checks
+// no access: handlers check the panel.
+func (s *Service) PatientSyncedEvents(ctx context.Context, patientID string, from, to time.Time, limit int) ([]SyncedEvent, error) {
+	evs, err := s.Store.SyncedEvents(ctx, EventQuery{PatientID: patientID, From: from, To: to, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("clinic: patient events: %w", err)
 	}
+	return evs, nil
 }
 
-// Panel figures look back this far.
-const (
-	panelDays  = 30
-	panelWeeks = 12
-)
-
-// PanelRow is one patient on the panel page.
-type PanelRow struct {
-	PanelEntry
-	Stats   adherence.PanelStats
-	Spark   template.HTML
-	Profile bool // the dispenser sent its profile (zone, regimens)
+// PatientEvents returns what the reports are built from: the patient's
+// synced events with a time in [from, to) that the clinic can place in
+// time, in time order. An event whose time is unreliable (ClockFlagged
+// lists them) is left out: a dose placed by a wrong clock would count on
+// the wrong day. It checks no access: handlers check the panel.
+func (s *Service) PatientEvents(ctx context.Context, patientID string, from, to time.Time, limit int) ([]dispenser.Event, error) {
+	evs, err := s.Store.SyncedEvents(ctx, EventQuery{PatientID: patientID, From: from, To: to, Limit: limit, Reliable: true})
+	if err != nil {
+		return nil, fmt.Errorf("clinic: patient events: %w", err)
+	}
+	out := make([]dispenser.Event, len(evs))
+	for i, e := range evs {
+		out[i] = e.Event
+	}
+	return out, nil
 }
 
-// needOrder sorts the panel by need: a silent dispenser first (nobody
-// knows how the patient is), then open high-priority alerts, open
-// alerts, the lowest adherence, and the name.
-func needOrder(a, b PanelRow) int {
-	if a.Silent != b.Silent {
-		if a.Silent {
+// PatientSetup returns the setup of the patient's dispensers (the profile
+// of the most recently heard one that sent a readable profile) and the
+// dispensers themselves, most recently heard first. Without a profile the
+// setup is empty: reports then count doses in UTC, without windows and PDC.
+func (s *Service) PatientSetup(ctx context.Context, patientID string) (report.Setup, []report.DispenserInfo, error) {
+	devs, err := s.Store.Devices(ctx, patientID)
+	if err != nil {
+		return report.Setup{}, nil, fmt.Errorf("clinic: patient setup: %w", err)
+	}
+	slices.SortStableFunc(devs, func(a, b Device) int {
+		if a.LastSeen.IsZero() != b.LastSeen.IsZero() {
+			if a.LastSeen.IsZero() {
+				return 1
+			}
 			return -1
 		}
-		return 1
-	}
-	if c := cmp.Compare(b.Stats.OpenHigh, a.Stats.OpenHigh); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(b.Stats.OpenAlerts, a.Stats.OpenAlerts); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(adherenceKey(a), adherenceKey(b)); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Patient.DisplayName, b.Patient.DisplayName)
-}
-
-// adherenceKey puts patients without scheduled doses after the others.
-func adherenceKey(r PanelRow) float64 {
-	if r.Stats.Scheduled == 0 {
-		return 2
-	}
-	return r.Stats.Taking
-}
-
-func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
-	ctx := r.Context()
-	es, err := s.c.Store.PanelEntries(ctx, c.p.UserID)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	now := s.c.Clock.Now()
-	rows := make([]PanelRow, len(es))
-	for i, e := range es {
-		setup, _, err := s.c.Store.PatientSetup(ctx, e.Patient.ID)
-		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		at, err := s.c.Store.ReportNow(ctx, e.Patient.ID, now)
-		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		evs, err := s.c.Store.recentEvents(ctx, e.Patient.ID, at.AddDate(0, 0, -7*panelWeeks-1), at)
-		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		st := adherence.SummarizePanel(evs, setup.Location, at, panelDays, panelWeeks)
-		rows[i] = PanelRow{PanelEntry: e, Stats: st, Profile: setup.Location != nil,
-			Spark: sparkline(st.Weekly, fmt.Sprintf("Weekly adherence of %s over %d weeks", e.Patient.DisplayName, panelWeeks))}
-	}
-	if r.URL.Query().Get("sort") != "name" {
-		slices.SortStableFunc(rows, needOrder)
-	}
-	if !s.audited(w, r, c, "panel.list", patientIDs(es), "") {
-		return
-	}
-	s.render(w, r, http.StatusOK, "panel", c, pageData{Title: "Your patients", Data: struct {
-		Rows []PanelRow
-		Days int
-	}{rows, panelDays}})
-}
-
-// ReportPeriod reads the period of a page or an export: ?days=N (1 to
-// 731, counting today), or ?from= and ?to= as dates in the patient's zone
-// (to included) or RFC 3339 instants. def is the default number of days.
-func ReportPeriod(q url.Values, now time.Time, loc *time.Location, def int) (from, to time.Time, days int, err error) {
-	days = def
-	if v := q.Get("days"); v != "" {
-		if days, err = strconv.Atoi(v); err != nil || days < 1 || days > 731 {
-			return from, to, 0, errors.New("days: want a number from 1 to 731")
-		}
-	}
-	p := adherence.LastDays(days, now, loc)
-	from, to = p.From.Start(loc), p.To.Start(loc)
-	parse := func(name string, end bool) (time.Time, bool, error) {
-		v := q.Get(name)
-		if v == "" {
-			return time.Time{}, false, nil
-		}
-		if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
-			if end {
-				t = t.AddDate(0, 0, 1)
+		return cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(a.ID, b.ID))
+	})
+	var setup report.Setup
+	var infos []report.DispenserInfo
+	found := false
+	for _, d := range devs {
+		info := report.DispenserInfo{ID: d.ID, Label: d.Label}
+		var h uplink.Heartbeat
+		if len(d.Heartbeat) > 0 && json.Unmarshal(d.Heartbeat, &h) == nil {
+			info.Software = h.Software
+			if h.Profile != nil && !found {
+				// A profile that does not read (another version, an
+				// unknown zone) is skipped, not an error: the report
+				// still has the log.
+				if loc, meds, regs, meters, err := h.Profile.Domain(); err == nil {
+					setup, found = report.Setup{Location: loc, Medications: meds, Regimens: regs, Meters: report.MetersOf(meters),
+						Thresholds: thresholdsOf(h.Profile.Thresholds)}, true
+				}
 			}
-			return t, true, nil
 		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return t, false, fmt.Errorf("%s: want a date such as 2026-03-08 or an RFC 3339 time", name)
-		}
-		return t, true, nil
+		infos = append(infos, info)
 	}
-	if t, ok, err := parse("from", false); err != nil {
-		return from, to, 0, err
-	} else if ok {
-		from = t
-	}
-	if t, ok, err := parse("to", true); err != nil {
-		return from, to, 0, err
-	} else if ok {
-		to = t
-	}
-	if !from.Before(to) || to.Sub(from) > 732*24*time.Hour {
-		return from, to, 0, errors.New("the period must run forward and span at most two years")
-	}
-	return from, to, adherence.PeriodOf(from, to, loc).Days(), nil
+	return setup, infos, nil
 }
 
-// ExportDays is the period of an export that names none: the last 30
-// days.
-const ExportDays = 30
+// thresholdsOf returns the patient's alert thresholds of a profile; nil
+// when it has none or none the clinic can use (another version, values
+// the dispenser itself would refuse: Domain says which), and the reports
+// then use the default ranges and say so.
+func thresholdsOf(p *uplink.ProfileThresholds) *report.VitalThresholds {
+	if p == nil {
+		return nil
+	}
+	t, err := p.Domain()
+	if err != nil {
+		return nil
+	}
+	return report.FromVitals(t)
+}
 
-// Export formats.
+// Sources of a false-miss mark.
 const (
-	exportDoses    = "doses.csv"
-	exportReadings = "readings.csv"
-	exportJSON     = "report.json"
-	exportFHIR     = "fhir.json"
+	SourceClinician = "clinician" // the clinician knows the dose was taken
+	SourceCaregiver = "caregiver" // a caregiver told the clinician
 )
 
-// WriteExport writes a report in one of the export formats; pillctl
-// writes its files with it too.
-func WriteExport(rep *adherence.Report, format string, w io.Writer) error {
-	switch format {
-	case exportDoses:
-		return rep.WriteDosesCSV(w)
-	case exportReadings:
-		return rep.WriteReadingsCSV(w)
-	case exportJSON:
-		return rep.WriteJSON(w)
-	case exportFHIR:
-		return rep.WriteFHIR(w)
+// MaxReason is the longest reason a false-miss mark may give, in
+// characters.
+const MaxReason = 200
+
+// Why a false-miss mark was not saved. The patient page names them by id
+// (notices), so they stay fixed texts.
+var (
+	ErrNoReason      = fmt.Errorf("%w: say why the miss is false (e.g. taken from a blister pack)", ErrInvalid)
+	ErrLongReason    = fmt.Errorf("%w: the reason must be at most %d characters", ErrInvalid, MaxReason)
+	ErrReasonNotLine = fmt.Errorf("%w: the reason must be one line of printable text", ErrInvalid)
+	ErrBadSource     = fmt.Errorf("%w: source must be clinician or caregiver", ErrInvalid)
+)
+
+func checkReason(r string) error {
+	switch {
+	case strings.TrimSpace(r) == "":
+		return ErrNoReason
+	case utf8.RuneCountInString(r) > MaxReason || !utf8.ValidString(r):
+		return ErrLongReason
+	case strings.IndexFunc(r, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0:
+		return ErrReasonNotLine
 	}
-	return fmt.Errorf("clinic: unknown export format %q", format)
+	return nil
 }
 
-// ExportFormats are the files of a patient's export.
-var ExportFormats = []string{exportDoses, exportReadings, exportJSON, exportFHIR}
-
-var contentTypes = map[string]string{exportDoses: "text/csv; charset=utf-8", exportReadings: "text/csv; charset=utf-8",
-	exportJSON: "application/json", exportFHIR: "application/fhir+json"}
-
-// ExportName is the file name of a patient's export.
-func ExportName(patientID string, p adherence.Period, format string) string {
-	return fmt.Sprintf("pillbox-%s-%s-to-%s-%s", patientID, p.From, p.To-1, format)
+// MarkFalseMiss records that a recorded miss (missed, or left in the
+// cup) of the patient's was in fact taken, with a reason; marking again
+// replaces the reason. It is audited as a; the audit entry names the
+// source, not the dose (dose ids carry medication names).
+func (s *Service) MarkFalseMiss(ctx context.Context, a Actor, patientID, doseID, reason, source string) error {
+	if source != SourceClinician && source != SourceCaregiver {
+		return fmt.Errorf("clinic: mark false miss: %w", ErrBadSource)
+	}
+	if err := checkReason(reason); err != nil {
+		return fmt.Errorf("clinic: mark false miss: %w", err)
+	}
+	fm := report.FalseMiss{Reason: strings.TrimSpace(reason), Source: source, By: a.ID, At: s.Now()}
+	return wrap("mark false miss", s.Store.MarkFalseMiss(ctx, patientID, doseID, fm, s.entry(a, "dose.false_miss", patientID, "source="+source, "")))
 }
 
-// reportQuery is what a report request asks for: the patient's setup, the
-// report's "now" and the period (def days unless the query names one).
-type reportQuery struct {
-	setup    adherence.Setup
-	loc      *time.Location
-	now      time.Time
-	from, to time.Time
-	days     int
+// UnmarkFalseMiss removes a false-miss mark (audited).
+func (s *Service) UnmarkFalseMiss(ctx context.Context, a Actor, patientID, doseID string) error {
+	return wrap("unmark false miss", s.Store.UnmarkFalseMiss(ctx, patientID, doseID, s.entry(a, "dose.false_miss_removed", patientID, "", "")))
 }
 
-// reportQuery reads a report request's setup and period; on failure it
-// has answered and ok is false.
-func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request, c *call, def int) (q reportQuery, ok bool) {
-	ctx := r.Context()
-	setup, _, err := s.c.Store.PatientSetup(ctx, c.patient.ID)
+// ReportInput gathers what a report of the patient over [from, to) is
+// built from, at the service's clock.
+func (s *Service) ReportInput(ctx context.Context, p Patient, from, to time.Time) (report.Input, error) {
+	in := report.Input{Subject: report.Subject{ID: p.ID, Name: p.DisplayName}, From: from, To: to, Generated: s.Now()}
+	var err error
+	if in.Setup, in.Dispensers, err = s.PatientSetup(ctx, p.ID); err != nil {
+		return in, err
+	}
+	// Events and readings are read side by side (on two connections of
+	// a backend's pool): together they are most of a page's time.
+	var rerr error
+	var wg sync.WaitGroup
+	wg.Go(func() { in.Readings, rerr = s.Store.PatientReadings(ctx, p.ID, from, to, NoLimit) })
+	in.Events, err = s.PatientEvents(ctx, p.ID, from.Add(-fillLookback), to, NoLimit)
+	wg.Wait()
+	if err = cmp.Or(err, rerr); err != nil {
+		return in, err
+	}
+	if in.Marks, err = s.Store.FalseMisses(ctx, p.ID); err != nil {
+		return in, fmt.Errorf("clinic: false misses: %w", err)
+	}
+	return in, nil
+}
+
+// ReportNow is the instant a patient's default report period ends at:
+// now, or the patient's latest synced event when a device clock runs a
+// little ahead (at most MaxClockSkew). A device's time never moves it
+// further: an event dated in 2199, a wrong clock's or a forged batch's, is
+// suspect (ClockAhead), not the clinic's "now".
+func (s *Service) ReportNow(ctx context.Context, patientID string, now time.Time) (time.Time, error) {
+	latest, err := s.Store.LatestEventTime(ctx, patientID, now.Add(MaxClockSkew))
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return q, false
+		return now, fmt.Errorf("clinic: report time: %w", err)
 	}
-	q.setup, q.loc = setup, setupLoc(setup)
-	if q.now, err = s.c.Store.ReportNow(ctx, c.patient.ID, s.c.Clock.Now()); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return q, false
+	if latest.After(now) {
+		return latest, nil
 	}
-	if q.from, q.to, q.days, err = ReportPeriod(r.URL.Query(), q.now, q.loc, def); err != nil {
-		s.fail(w, r, http.StatusBadRequest, err)
-		return q, false
-	}
-	return q, true
-}
-
-func (s *Server) export(format string) func(http.ResponseWriter, *http.Request, *call) {
-	return func(w http.ResponseWriter, r *http.Request, c *call) {
-		ctx := r.Context()
-		q, ok := s.reportQuery(w, r, c, ExportDays)
-		if !ok {
-			return
-		}
-		from, to := q.from, q.to
-		in, err := s.c.Store.ReportInput(ctx, c.patient, from, to)
-		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		rep := adherence.BuildReport(in)
-		var buf bytes.Buffer
-		if err := WriteExport(rep, format, &buf); err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		if !s.audited(w, r, c, "report.export", []string{c.patient.ID},
-			fmt.Sprintf("format=%s from=%s to=%s", format, rep.Period.From, rep.Period.To-1)) {
-			return
-		}
-		w.Header().Set("Content-Type", contentTypes[format])
-		if !isAPI(r.URL.Path) {
-			w.Header().Set("Content-Disposition", `attachment; filename="`+ExportName(c.patient.ID, rep.Period, format)+`"`)
-		}
-		w.Write(buf.Bytes())
-	}
-}
-
-func setupLoc(s adherence.Setup) *time.Location {
-	if s.Location == nil {
-		return time.UTC
-	}
-	return s.Location
-}
-
-// MedWindows is one medication's adherence over the last 7, 30 and 90
-// days.
-type MedWindows struct {
-	adherence.MedicationReport
-	Windows []WindowRates
-}
-
-// WindowRates are a medication's figures over one window.
-type WindowRates struct {
-	Days  int
-	Stats adherence.DoseStats
-	Rates adherence.Rates
-	Bar   template.HTML
-}
-
-// PatientPage is what the patient page shows.
-type PatientPage struct {
-	Patient    Patient
-	Devices    []Device
-	Report     *adherence.Report
-	Loc        *time.Location // the patient's zone
-	Days       int
-	Query      template.URL // the period, for links (url.Values.Encode: safe in a URL)
-	NoProfile  bool
-	Heatmap    template.HTML
-	DoseRows   template.HTML
-	Legend     []LegendItem
-	Meds       []MedWindows
-	Charts     []adherence.VitalStats
-	VitalChart []Chart
-	Message    string
-	Now        time.Time
-	OpenAlerts int
-	// ClockFlagged are the latest events whose time is unreliable, and
-	// SetAside the latest malformed items kept apart: what a clinician
-	// needs to read the report right.
-	ClockFlagged []SyncedEvent
-	SetAside     []SetAsideItem
-}
-
-// syncShown is how many clock-flagged events and set-aside items the
-// patient page lists.
-const syncShown = 20
-
-var windows = []int{7, 30, 90}
-
-func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
-	ctx := r.Context()
-	q, ok := s.reportQuery(w, r, c, 90)
-	if !ok {
-		return
-	}
-	setup, loc, now, from, to, days := q.setup, q.loc, q.now, q.from, q.to, q.days
-	// Read enough for the 90-day figures whatever the period shown.
-	readFrom, readTo := from, to
-	if d := adherence.LastDays(90, now, loc).From.Start(loc); d.Before(readFrom) {
-		readFrom = d
-	}
-	if now.After(readTo) {
-		readTo = now
-	}
-	in, err := s.c.Store.ReportInput(ctx, c.patient, readFrom, readTo)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	devs, err := s.c.Store.Devices(ctx, c.patient.ID)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	flagged, err := s.c.Store.ClockFlagged(ctx, c.patient.ID, syncShown)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	aside, err := s.c.Store.SetAsideItems(ctx, c.patient.ID, syncShown)
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	in.From, in.To = from, to
-	rep := adherence.BuildReport(in)
-	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil,
-		Heatmap: heatmap(rep, loc), DoseRows: doseRows(rep, loc, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
-		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: notices[r.URL.Query().Get("msg")], ClockFlagged: flagged, SetAside: aside}
-	marks := adherence.Marks{}
-	for id := range in.Marks {
-		marks[id] = true
-	}
-	ds := adherence.FoldDoses(in.Events)
-	for _, m := range rep.Medications {
-		if m.PRN {
-			continue
-		}
-		mw := MedWindows{MedicationReport: m}
-		for _, n := range windows {
-			st := adherence.Summarize(ds, adherence.LastDays(n, now, loc), loc, m.ID, rep.Late, marks)
-			rt := adherence.RatesOf(st)
-			mw.Windows = append(mw.Windows, WindowRates{Days: n, Stats: st, Rates: rt,
-				Bar: bar(rt.Taking, fmt.Sprintf("%s: %.0f%% of doses taken over %d days", m.ID, 100*rt.Taking, n))})
-		}
-		pg.Meds = append(pg.Meds, mw)
-	}
-	for _, a := range rep.Alerts {
-		if a.Open(now) {
-			pg.OpenAlerts++
-		}
-	}
-	if !s.audited(w, r, c, "patient.read", []string{c.patient.ID}, fmt.Sprintf("report from=%s to=%s", rep.Period.From, rep.Period.To-1)) {
-		return
-	}
-	s.render(w, r, http.StatusOK, "patient", c, pageData{Title: c.patient.DisplayName, Data: pg})
-}
-
-// notices are the texts the patient page shows after a false-miss form,
-// by the id the form's redirect names in ?msg=: the page never shows text
-// from its URL, which anyone can write into a link.
-var notices = map[string]string{
-	"marked":          "The miss is marked as false: the report counts the dose as taken.",
-	"unmarked":        "The mark was removed.",
-	"no-reason":       "Not saved: say why the miss is false (e.g. taken from a blister pack).",
-	"long-reason":     fmt.Sprintf("Not saved: the reason must be at most %d characters.", maxReason),
-	"reason-not-line": "Not saved: the reason must be one line of printable text.",
-	"bad-source":      "Not saved: say who knows the dose was taken, the clinician or a caregiver.",
-	"no-miss":         "Not saved: there is no recorded miss with this dose.",
-	"no-mark":         "Not saved: this dose has no mark to remove.",
-	"not-saved":       "Not saved: the form could not be read. Please try again.",
-}
-
-// noticeOf is the notice id of a false-miss form's outcome.
-func noticeOf(err error, ok string) string {
-	for _, n := range []struct {
-		err error
-		id  string
-	}{{errNoReason, "no-reason"}, {errLongReason, "long-reason"}, {errReasonNotLine, "reason-not-line"},
-		{errBadSource, "bad-source"}, {errNoMiss, "no-miss"}, {ErrNotFound, "no-mark"}} {
-		if errors.Is(err, n.err) {
-			return n.id
-		}
-	}
-	if err != nil {
-		return "not-saved"
-	}
-	return ok
-}
-
-// falseMiss marks (or unmarks) a recorded miss as false, from the
-// patient page's form, and goes back to the page with what happened.
-func (s *Server) falseMiss(w http.ResponseWriter, r *http.Request, c *call) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	notice := "not-saved"
-	if r.ParseForm() == nil {
-		var err error
-		dose := r.PostForm.Get("dose")
-		switch r.PostForm.Get("action") {
-		case "unmark":
-			err = s.c.Store.UnmarkFalseMiss(r.Context(), c.actor(), c.patient.ID, dose)
-			notice = noticeOf(err, "unmarked")
-		default:
-			err = s.c.Store.MarkFalseMiss(r.Context(), c.actor(), c.patient.ID, dose, r.PostForm.Get("reason"), r.PostForm.Get("source"))
-			notice = noticeOf(err, "marked")
-		}
-		if err != nil && statusOf(err) >= 500 {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-	}
-	q := url.Values{"msg": {notice}}
-	if d := r.PostForm.Get("days"); d != "" {
-		q.Set("days", d)
-	}
-	http.Redirect(w, r, "/patients/"+url.PathEscape(c.patient.ID)+"?"+q.Encode()+"#doses", http.StatusSeeOther)
-}
-
-// periodQuery is the query naming a page's period, for its export links.
-func periodQuery(q url.Values, days int) string {
-	p := url.Values{}
-	for _, k := range []string{"days", "from", "to"} {
-		if v := q.Get(k); v != "" {
-			p.Set(k, v)
-		}
-	}
-	if len(p) == 0 {
-		p.Set("days", strconv.Itoa(days))
-	}
-	return p.Encode()
+	return now, nil
 }

@@ -2,7 +2,6 @@ package clinic
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,18 +15,6 @@ const (
 	deviceTokenPrefix = "pbd_"
 	sessionPrefix     = "pbs_"
 )
-
-// TokenInfo describes a token without the token itself.
-type TokenInfo struct {
-	ID       string    `json:"id"`
-	Kind     string    `json:"kind"` // "api" or "device"
-	UserID   string    `json:"user_id,omitempty"`
-	DeviceID string    `json:"device_id,omitempty"`
-	Label    string    `json:"label,omitempty"`
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires"`
-	Revoked  time.Time `json:"revoked,omitzero"`
-}
 
 // TokenTTL is how long new tokens stay valid, per kind.
 type TokenTTL struct {
@@ -49,9 +36,9 @@ const TokenWarning = 30 * 24 * time.Hour
 
 // ttl returns the lifetime of a new token of kind, checked against the
 // maximum.
-func (s *Store) ttl(kind string) (time.Duration, error) {
+func (s *Service) ttl(kind string) (time.Duration, error) {
 	ttl, def, most := s.TokenTTL.API, DefaultTokenTTL.API, MaxTokenTTL.API
-	if kind == "device" {
+	if kind == KindDevice {
 		ttl, def, most = s.TokenTTL.Device, DefaultTokenTTL.Device, MaxTokenTTL.Device
 	}
 	switch {
@@ -63,41 +50,29 @@ func (s *Store) ttl(kind string) (time.Duration, error) {
 	return ttl, nil
 }
 
-func (s *Store) issueToken(ctx context.Context, tx *sql.Tx, kind, userID, deviceID, label string) (string, error) {
+// newToken makes a token of kind and what the store keeps of it.
+func (s *Service) newToken(kind, userID, deviceID, label string) (TokenInfo, string, error) {
 	prefix := apiTokenPrefix
-	if kind == "device" {
+	if kind == KindDevice {
 		prefix = deviceTokenPrefix
 	}
 	ttl, err := s.ttl(kind)
 	if err != nil {
-		return "", err
+		return TokenInfo{}, "", err
 	}
-	tok := newSecret(prefix)
-	now := s.now()
-	_, err = tx.ExecContext(ctx, `INSERT INTO clinic_tokens(id, hash, kind, user_id, device_id, label, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		newID("tk_"), hashSecret(tok), kind, nullString(userID), nullString(deviceID), label, millis(now), millis(now.Add(ttl)))
-	return tok, err
+	now := s.Now()
+	t := TokenInfo{ID: newID("tk_"), Kind: kind, UserID: userID, DeviceID: deviceID, Label: label, Created: now, Expires: now.Add(ttl)}
+	return t, NewSecret(prefix), nil
 }
 
 // IssueAPIToken gives a user a token for scripts. It acts as the user
 // (same panel, same role) and needs no CSRF token. Shown once.
-func (s *Store) IssueAPIToken(ctx context.Context, a Actor, userID, label string) (string, error) {
-	var tok string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM clinic_users WHERE id = ?`, userID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return ErrNotFound
-		}
-		var err error
-		if tok, err = s.issueToken(ctx, tx, "api", userID, "", label); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, a, "token.issue", "", "api for "+userID, "")
-	})
+func (s *Service) IssueAPIToken(ctx context.Context, a Actor, userID, label string) (string, error) {
+	t, tok, err := s.newToken(KindAPI, userID, "", label)
 	if err != nil {
+		return "", err
+	}
+	if err := s.Store.IssueToken(ctx, t, HashSecret(tok), s.entry(a, "token.issue", "", "api for "+userID, "")); err != nil {
 		return "", wrap("issue token", err)
 	}
 	return tok, nil
@@ -105,63 +80,20 @@ func (s *Store) IssueAPIToken(ctx context.Context, a Actor, userID, label string
 
 // RotateDeviceToken revokes a device's tokens and issues a new one, shown
 // once.
-func (s *Store) RotateDeviceToken(ctx context.Context, a Actor, deviceID string) (string, error) {
-	var tok string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var patient string
-		err := tx.QueryRowContext(ctx, `SELECT patient_id FROM clinic_devices WHERE id = ?`, deviceID).Scan(&patient)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE clinic_tokens SET revoked = ? WHERE device_id = ? AND revoked IS NULL`,
-			millis(s.now()), deviceID); err != nil {
-			return err
-		}
-		if tok, err = s.issueToken(ctx, tx, "device", "", deviceID, ""); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, a, "token.rotate", patient, deviceID, "")
-	})
+func (s *Service) RotateDeviceToken(ctx context.Context, a Actor, deviceID string) (string, error) {
+	t, tok, err := s.newToken(KindDevice, "", deviceID, "")
 	if err != nil {
+		return "", err
+	}
+	if err := s.Store.RotateDeviceToken(ctx, t, HashSecret(tok), s.entry(a, "token.rotate", "", deviceID, "")); err != nil {
 		return "", wrap("rotate token", err)
 	}
 	return tok, nil
 }
 
 // RevokeToken revokes one token by its id (see Tokens).
-func (s *Store) RevokeToken(ctx context.Context, a Actor, tokenID string) error {
-	return wrap("revoke token", s.tx(ctx, func(tx *sql.Tx) error {
-		if err := mustAffect(tx.ExecContext(ctx, `UPDATE clinic_tokens SET revoked = ? WHERE id = ? AND revoked IS NULL`,
-			millis(s.now()), tokenID)); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, a, "token.revoke", "", tokenID, "")
-	}))
-}
-
-// Tokens lists every token (never the token itself), oldest first.
-func (s *Store) Tokens(ctx context.Context) ([]TokenInfo, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, coalesce(user_id, ''), coalesce(device_id, ''), label, created,
-coalesce(expires, 0), revoked FROM clinic_tokens ORDER BY created, id`)
-	if err != nil {
-		return nil, fmt.Errorf("clinic: tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []TokenInfo
-	for rows.Next() {
-		var t TokenInfo
-		var created, expires int64
-		var revoked sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.Kind, &t.UserID, &t.DeviceID, &t.Label, &created, &expires, &revoked); err != nil {
-			return nil, fmt.Errorf("clinic: tokens: %w", err)
-		}
-		t.Created, t.Expires, t.Revoked = fromMillis(created), fromMillis(expires), fromNullMillis(revoked)
-		out = append(out, t)
-	}
-	return out, rows.Err()
+func (s *Service) RevokeToken(ctx context.Context, a Actor, tokenID string) error {
+	return wrap("revoke token", s.Store.RevokeToken(ctx, tokenID, s.Now(), s.entry(a, "token.revoke", "", tokenID, "")))
 }
 
 // Principal is an authenticated caller: a user (by session or API token)
@@ -206,40 +138,33 @@ func (e *RefusedToken) Unwrap() error { return ErrUnauthenticated }
 // Authenticate finds the principal of a bearer token: an API token's user
 // or a device token's device. Unknown, revoked and expired tokens, and
 // those of disabled accounts and devices, give a *RefusedToken.
-func (s *Store) Authenticate(ctx context.Context, token string) (Principal, error) {
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
 	if !strings.HasPrefix(token, apiTokenPrefix) && !strings.HasPrefix(token, deviceTokenPrefix) || len(token) > 100 {
 		return Principal{}, &RefusedToken{Why: "unknown"}
 	}
-	var p Principal
-	var kind string
-	var revoked, expires sql.NullInt64
-	var userID, username, role, deviceID, patientID sql.NullString
-	var userOff, deviceOff sql.NullBool
-	err := s.r.QueryRowContext(ctx, `SELECT t.id, t.kind, t.revoked, t.expires, u.id, u.username, u.role, u.disabled, d.id, d.patient_id, d.disabled
-FROM clinic_tokens t LEFT JOIN clinic_users u ON u.id = t.user_id LEFT JOIN clinic_devices d ON d.id = t.device_id
-WHERE t.hash = ?`, hashSecret(token)).Scan(&p.TokenID, &kind, &revoked, &expires, &userID, &username, &role, &userOff,
-		&deviceID, &patientID, &deviceOff)
-	if errors.Is(err, sql.ErrNoRows) {
+	c, err := s.Store.Credential(ctx, HashSecret(token))
+	if errors.Is(err, ErrNotFound) {
 		return Principal{}, &RefusedToken{Why: "unknown"}
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("clinic: authenticate: %w", err)
 	}
-	refused := func(why string) (Principal, error) { return Principal{}, &RefusedToken{TokenID: p.TokenID, Why: why} }
+	p := Principal{TokenID: c.ID}
+	refused := func(why string) (Principal, error) { return Principal{}, &RefusedToken{TokenID: c.ID, Why: why} }
 	switch {
-	case revoked.Valid:
+	case !c.Revoked.IsZero():
 		return refused("revoked")
-	case !expires.Valid || !s.now().Before(fromMillis(expires.Int64)):
+	case c.Expires.IsZero() || !s.Now().Before(c.Expires):
 		return refused("expired")
-	case kind == "api" && userID.Valid && !userOff.Bool:
-		p.UserID, p.Username, p.Role = userID.String, username.String, Role(role.String)
-	case kind == "device" && deviceID.Valid && !deviceOff.Bool:
-		p.DeviceID, p.PatientID = deviceID.String, patientID.String
-	case kind == "api":
+	case c.Kind == KindAPI && c.User.ID != "" && !c.User.Disabled:
+		p.UserID, p.Username, p.Role = c.User.ID, c.User.Username, c.User.Role
+	case c.Kind == KindDevice && c.PatientID != "" && !c.DeviceDisabled:
+		p.DeviceID, p.PatientID = c.DeviceID, c.PatientID
+	case c.Kind == KindAPI:
 		return refused("disabled account")
 	default:
 		return refused("disabled device")
 	}
-	p.Expires = fromMillis(expires.Int64)
+	p.Expires = c.Expires
 	return p, nil
 }

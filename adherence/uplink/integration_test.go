@@ -18,6 +18,9 @@ import (
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/silent"
+	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
+	"github.com/pillbox/pillbox/adherence/clinic/web"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
@@ -75,9 +78,9 @@ func (x *texts) list() []string {
 // clinicSide is a clinic service in memory with one patient, two
 // caregivers and a registered dispenser, and a second patient's device.
 type clinicSide struct {
-	store          *clinic.Store
+	store          *clinic.Service
 	handler        http.Handler
-	watcher        *clinic.Watcher
+	watcher        *silent.Watcher
 	patient, other clinic.Patient
 	device, devB   clinic.Device
 	token, tokB    string
@@ -85,15 +88,12 @@ type clinicSide struct {
 
 func newClinic(t *testing.T, ctx context.Context, clock schedule.Clock, tx *texts) *clinicSide {
 	t.Helper()
-	st, err := adherence.OpenMemory(ctx)
+	st, err := sqlite.OpenMemory(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := &clinicSide{}
-	if c.store, err = clinic.Open(ctx, st, clock); err != nil {
-		t.Fatal(err)
-	}
+	c := &clinicSide{store: clinic.New(st, clock)}
 	cli := clinic.CLI("test")
 	if c.patient, err = c.store.CreatePatient(ctx, cli, "Ann"); err != nil {
 		t.Fatal(err)
@@ -112,12 +112,12 @@ func newClinic(t *testing.T, ctx context.Context, clock schedule.Clock, tx *text
 	if c.devB, c.tokB, err = c.store.RegisterDevice(ctx, cli, c.other.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	c.watcher, err = clinic.NewWatcher(clinic.WatcherConfig{Store: c.store, Clock: clock, Texter: tx,
-		SilentAfter: 30 * time.Minute, Rand: func() float64 { return 0.5 }})
+	c.watcher, err = silent.New(silent.Config{Clinic: c.store, Clock: clock, Texter: tx,
+		After: 30 * time.Minute, Rand: func() float64 { return 0.5 }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := clinic.NewServer(clinic.ServerConfig{Store: c.store, Clock: clock, Watcher: c.watcher})
+	srv, err := web.New(web.Config{Clinic: c.store, Clock: clock, Watcher: c.watcher})
 	if err != nil {
 		t.Fatal(err)
 	}

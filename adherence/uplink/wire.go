@@ -117,6 +117,86 @@ type Reading struct {
 	Absent     string            `json:"absent,omitempty"`
 	Unreliable []string          `json:"unreliable,omitempty"`
 	Context    map[string]string `json:"context,omitempty"`
+	// Quality is what the dispenser's quality step found (flags, the
+	// device's own time stamp when the time was corrected, repeats);
+	// omitted when it found nothing, so that a clinic older than the part
+	// still takes every unflagged reading.
+	Quality *ReadingQuality `json:"quality,omitempty"`
+}
+
+// QualityVersion is the version of ReadingQuality this package writes.
+const QualityVersion = 1
+
+// ReadingQuality is a reading's data quality on the wire. Like the
+// profile's thresholds it is read leniently and versioned on its own:
+// fields it does not know are ignored, and a part of another version is
+// kept as one finding, "quality_unread", which (as every flag code this
+// version does not know) keeps the reading out of the patient's values.
+// A newer dispenser's quality never makes the clinic set a reading aside,
+// and never lets a value it doubted count.
+type ReadingQuality struct {
+	Version int          `json:"version"`
+	Flags   []vital.Flag `json:"flags,omitempty"`
+	// DeviceClock is the time stamp the device gave, when the reading's
+	// time was corrected from it.
+	DeviceClock time.Time `json:"device_clock,omitzero"`
+	// Repeats counts the times the device sent the reading again before
+	// it was pushed (a repeat after that stays on the dispenser).
+	Repeats int `json:"repeats,omitempty"`
+}
+
+// QualityUnread is the flag code of a quality part of another version.
+const QualityUnread vital.FlagCode = "quality_unread"
+
+// UnmarshalJSON reads the part leniently (see ReadingQuality).
+func (q *ReadingQuality) UnmarshalJSON(data []byte) error {
+	if b := bytes.TrimSpace(data); len(b) == 0 || b[0] != '{' {
+		return errors.New("quality: wrong type (want an object)")
+	}
+	var v struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("quality: %w", jsonError(err))
+	}
+	if v.Version != QualityVersion {
+		*q = ReadingQuality{Version: v.Version, Flags: []vital.Flag{{Code: QualityUnread,
+			Reason: fmt.Sprintf("the dispenser judged it with data quality version %d, which this version cannot read", v.Version)}}}
+		return nil
+	}
+	type plain ReadingQuality // without this method
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return fmt.Errorf("quality: %w", jsonError(err))
+	}
+	*q = ReadingQuality(p)
+	return nil
+}
+
+func (q *ReadingQuality) validate() error {
+	if q == nil {
+		return nil
+	}
+	if len(q.Flags) > maxListLen {
+		return fmt.Errorf("quality: at most %d flags", maxListLen)
+	}
+	if q.Repeats < 0 {
+		return errors.New("quality: repeats must not be negative")
+	}
+	if !q.DeviceClock.IsZero() {
+		if err := checkTime(q.DeviceClock); err != nil {
+			return fmt.Errorf("quality: device_clock: %w", err)
+		}
+	}
+	for _, f := range q.Flags {
+		if len(f.Code) > maxID || !isKind(string(f.Code)) {
+			return errors.New("quality: flag code: want lower-case letters, digits and _, starting with a letter")
+		}
+		if err := checkText("quality: flag reason", f.Reason, maxText); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Ack is the server's answer to an accepted batch.
@@ -155,16 +235,24 @@ func (e Event) Domain() dispenser.Event {
 
 // FromReading converts a stored reading for the wire.
 func FromReading(r vital.Reading) Reading {
-	return Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: string(r.Quantity), Value: r.Value,
+	w := Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: string(r.Quantity), Value: r.Value,
 		Unit: r.Unit, Original: r.Original, Time: r.Time, DeviceTime: r.DeviceTime, Absent: r.Absent,
 		Unreliable: r.Unreliable, Context: r.Context}
+	if len(r.Flags) > 0 || !r.DeviceClock.IsZero() || r.Repeats > 0 {
+		w.Quality = &ReadingQuality{Version: QualityVersion, Flags: r.Flags, DeviceClock: r.DeviceClock, Repeats: r.Repeats}
+	}
+	return w
 }
 
 // Domain converts a wire reading back into the domain's.
 func (r Reading) Domain() vital.Reading {
-	return vital.Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: vital.Quantity(r.Quantity),
+	d := vital.Reading{Seq: r.Seq, ID: r.ID, Device: r.Device, Quantity: vital.Quantity(r.Quantity),
 		Value: r.Value, Unit: r.Unit, Original: r.Original, Time: r.Time, DeviceTime: r.DeviceTime,
 		Absent: r.Absent, Unreliable: r.Unreliable, Context: r.Context}
+	if q := r.Quality; q != nil {
+		d.Flags, d.DeviceClock, d.Repeats = q.Flags, q.DeviceClock, q.Repeats
+	}
+	return d
 }
 
 // ErrTooLarge is returned by DecodeBatch for input over MaxBatchBytes.
@@ -439,6 +527,7 @@ func (r Reading) validate(prev int64) error {
 	for k, v := range r.Context {
 		errs = append(errs, checkText("context key", k, maxShort), checkText("context", v, maxShort))
 	}
+	errs = append(errs, r.Quality.validate())
 	return errors.Join(errs...)
 }
 

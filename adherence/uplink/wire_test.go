@@ -178,7 +178,9 @@ func TestDecodeBatchSetsAside(t *testing.T) {
 }
 
 // FuzzDecodeBatch: any input gives a batch that passes Validate, or an
-// error; never a panic. An accepted batch encodes and decodes to itself.
+// error; never a panic. An accepted batch encodes and decodes to itself,
+// and a reading's quality part of another version keeps it out of the
+// patient's values.
 func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(goodBatch))
 	f.Add([]byte(`{"version":1,"device":"d","log":"l","heartbeat":{},"events":[],"readings":[]}`))
@@ -210,6 +212,13 @@ func FuzzDecodeBatch(f *testing.F) {
 		if n["event"] != len(lists.Events) || n["reading"] != len(lists.Readings) {
 			t.Fatalf("kept and set aside %v, want %d events and %d readings", n, len(lists.Events), len(lists.Readings))
 		}
+		// A quality part this version cannot read never lets the value
+		// count as the patient's.
+		for _, r := range b.Readings {
+			if q := r.Quality; q != nil && q.Version != QualityVersion && r.Domain().Clinical() {
+				t.Fatalf("reading %d with quality version %d counts as a patient value", r.Seq, q.Version)
+			}
+		}
 		j, err := json.Marshal(b)
 		if err != nil {
 			t.Fatalf("accepted batch does not encode: %v", err)
@@ -218,4 +227,82 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatalf("re-encoded batch is refused: %v\n%s", err, j)
 		}
 	})
+}
+
+// TestReadingQualityOnTheWire: a reading's quality travels in its own
+// part, omitted when there is nothing to say; the part is read leniently,
+// and one of another version keeps the reading out of the patient's
+// values instead of setting it aside.
+func TestReadingQualityOnTheWire(t *testing.T) {
+	r := vital.Reading{Seq: 1, ID: "r1", Device: "meter", Quantity: vital.Glucose, Value: 3e6, Unit: "mg/dL", Time: t0,
+		DeviceTime: true, DeviceClock: t0.Add(-72 * time.Hour), Repeats: 2,
+		Flags: []vital.Flag{{Code: vital.Implausible, Reason: "glucose 3000000 mg/dL is outside the plausible 10-1000 mg/dL"},
+			{Code: vital.ClockCorrected, Reason: "3 days behind"}}}
+	w := FromReading(r)
+	back := w.Domain()
+	if !slices.Equal(back.Flags, r.Flags) || !back.DeviceClock.Equal(r.DeviceClock) || back.Repeats != 2 {
+		t.Errorf("FromReading(%+v).Domain() = %+v", r, back)
+	}
+	plain := FromReading(vital.Reading{Seq: 2, ID: "r2", Quantity: vital.Pulse, Value: 60, Unit: "/min", Time: t0})
+	if j, _ := json.Marshal(plain); strings.Contains(string(j), "quality") {
+		t.Errorf("an unflagged reading on the wire: %s, want no quality part", j)
+	}
+	j, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `"quality":{"version":1,"flags":[{"code":"implausible","reason":"glucose 3000000 mg/dL is outside the plausible 10-1000 mg/dL"},{"code":"clock_corrected","reason":"3 days behind"}],"device_clock":"2026-02-27T09:00:00Z","repeats":2}`
+	if !strings.Contains(string(j), want) {
+		t.Errorf("json.Marshal = %s, want it to hold %s", j, want)
+	}
+
+	reading := func(quality string) string {
+		return `{"seq":1,"id":"r1","quantity":"glucose","value":95,"unit":"mg/dL","time":"2026-03-02T08:00:00Z","device_time":true,"quality":` + quality + `}`
+	}
+	tests := []struct {
+		name    string
+		quality string
+		flags   []vital.FlagCode // of the reading kept
+		aside   string           // the reason it was set aside instead
+	}{
+		{"version 1", `{"version":1,"flags":[{"code":"control_solution","reason":"a meter check"}],"repeats":1}`,
+			[]vital.FlagCode{vital.ControlSolution}, ""},
+		{"a field this version does not know", `{"version":1,"flags":[{"code":"implausible","reason":"x"}],"source":"racp"}`,
+			[]vital.FlagCode{vital.Implausible}, ""},
+		{"a flag this version does not know", `{"version":1,"flags":[{"code":"sensor_expired","reason":"x"}]}`,
+			[]vital.FlagCode{"sensor_expired"}, ""},
+		{"another version", `{"version":2,"verdict":{"kind":"implausible"}}`, []vital.FlagCode{QualityUnread}, ""},
+		{"not an object", `7`, nil, "quality: wrong type"},
+		{"negative repeats", `{"version":1,"repeats":-1}`, nil, "repeats must not be negative"},
+		{"bad code", `{"version":1,"flags":[{"code":"Bad Code","reason":"x"}]}`, nil, "flag code"},
+		{"device clock in 1970", `{"version":1,"device_clock":"1970-01-01T00:00:00Z"}`, nil, "device_clock: outside"},
+		{"too many flags", `{"version":1,"flags":[` + strings.TrimSuffix(strings.Repeat(`{"code":"x","reason":""},`, maxListLen+1), ",") + `]}`, nil, "at most 32 flags"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := strings.Replace(goodBatch, `"readings":[{"seq":1,"id":"r1","quantity":"pulse","value":72,"unit":"/min","time":"2026-03-02T08:00:00Z","device_time":true,"context":{"k":"v"}}]`,
+				`"readings":[`+reading(tc.quality)+`]`, 1)
+			b, err := DecodeBatch([]byte(in))
+			if err != nil {
+				t.Fatalf("DecodeBatch = %v, want the batch", err)
+			}
+			if tc.aside != "" {
+				if len(b.SetAside) != 1 || !strings.Contains(b.SetAside[0].Reason, tc.aside) {
+					t.Errorf("set aside %+v, want the reading with %q", b.SetAside, tc.aside)
+				}
+				return
+			}
+			if len(b.Readings) != 1 || len(b.SetAside) != 0 {
+				t.Fatalf("DecodeBatch kept %d readings, set aside %+v; want the reading kept", len(b.Readings), b.SetAside)
+			}
+			d := b.Readings[0].Domain()
+			var got []vital.FlagCode
+			for _, f := range d.Flags {
+				got = append(got, f.Code)
+			}
+			if !slices.Equal(got, tc.flags) || !d.Excluded() == (tc.flags != nil) {
+				t.Errorf("flags %v (excluded %v), want %v", got, d.Excluded(), tc.flags)
+			}
+		})
+	}
 }

@@ -14,9 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/silent"
+	"github.com/pillbox/pillbox/adherence/clinic/web"
+	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
 	"github.com/pillbox/pillbox/cmd/internal/lifecycle"
+	"github.com/pillbox/pillbox/cmd/internal/systemd"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twilio"
 	"github.com/pillbox/pillbox/schedule"
@@ -36,20 +39,22 @@ func daemon(o options, stdout io.Writer, log *slog.Logger) error {
 type service struct {
 	o        options
 	log      *slog.Logger
-	st       *adherence.Store
-	clinic   *clinic.Store
-	watcher  *clinic.Watcher
+	st       clinic.Store
+	clinic   *clinic.Service
+	watcher  *silent.Watcher
 	httpSrv  *http.Server
 	listener net.Listener
 }
 
 func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (*service, error) {
-	if err := os.MkdirAll(o.data, 0o700); err != nil {
-		return nil, fmt.Errorf("adherenced: data folder: %w", err)
+	if o.demo {
+		if err := os.MkdirAll(o.data, 0o700); err != nil {
+			return nil, fmt.Errorf("adherenced: data folder: %w", err)
+		}
 	}
-	st, err := adherence.Open(ctx, filepath.Join(o.data, "clinic.db"))
+	st, err := clinicdb.Open(ctx, o.database()) // an SQLite backend makes its own folder
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("adherenced: open the database: %w", err)
 	}
 	s := &service{o: o, log: log, st: st}
 	ok := false
@@ -59,17 +64,13 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 		}
 	}()
 	clock := schedule.NewRealClock()
-	store, err := clinic.Open(ctx, st, clock)
-	if err != nil {
-		return nil, err
-	}
+	store := clinic.New(st, clock)
 	s.clinic = store
 	sender, err := smsSender(log)
 	if err != nil {
 		return nil, err
 	}
-	s.watcher, err = clinic.NewWatcher(clinic.WatcherConfig{Store: store, Clock: clock, Texter: sender, Logger: log,
-		SilentAfter: o.silentAfter})
+	s.watcher, err = silent.New(silent.Config{Clinic: store, Clock: clock, Texter: sender, Logger: log, After: o.silentAfter})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +85,7 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	if publicURL == "" {
 		publicURL = local
 	}
-	srv, err := clinic.NewServer(clinic.ServerConfig{Store: store, Clock: clock, Logger: log, Watcher: s.watcher,
+	srv, err := web.New(web.Config{Clinic: store, Clock: clock, Logger: log, Watcher: s.watcher,
 		PublicURL: publicURL, TrustedProxies: o.proxies})
 	if err != nil {
 		return nil, err
@@ -113,8 +114,8 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	}
 	// The service's own settings are configuration too: each start records
 	// them, so a change between restarts shows in the audit log.
-	settings := fmt.Sprintf("listen=%s public_url=%s tls=%t trusted_proxies=%d silent_after=%s demo=%t",
-		o.listen, publicURL, o.tlsCert != "", len(o.proxies), o.silentAfter, o.demo)
+	settings := fmt.Sprintf("db=%s listen=%s public_url=%s tls=%t trusted_proxies=%d silent_after=%s demo=%t",
+		clinicdb.Redact(o.database()), o.listen, publicURL, o.tlsCert != "", len(o.proxies), o.silentAfter, o.demo)
 	if err := store.Audit(ctx, clinic.System, "service.start", "", settings, ""); err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func (c captured) Send(context.Context, string, string) (notify.Sent, error) {
 // setupDemo prepares the demo accounts and device and prints how to use
 // them; with --demo-dispenser-config it also writes a dispenser config
 // that syncs here.
-func setupDemo(ctx context.Context, store *clinic.Store, o options, local string, stdout io.Writer) error {
+func setupDemo(ctx context.Context, store *clinic.Service, o options, local string, stdout io.Writer) error {
 	tokFile, err := filepath.Abs(filepath.Join(o.data, "demo-device.token"))
 	if err != nil {
 		return fmt.Errorf("adherenced: demo: %w", err)
@@ -211,6 +212,17 @@ func (s *service) serve(ctx context.Context) error {
 	go func() { watchDone <- s.watcher.Run(runCtx) }()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- s.httpSrv.Serve(s.listener) }()
+	// Ready: the store opened and migrated in start, and the listener is
+	// bound, so connections queue in the kernel until Serve takes them.
+	if err := systemd.Notify("READY=1"); err != nil {
+		s.log.Warn("adherenced: sd_notify", "err", err)
+	}
+	// The watchdog is fed only while the database answers: a process that
+	// has lost its database is restarted rather than left serving errors.
+	stopWatchdog := systemd.StartWatchdog(runCtx, s.st.Ping, func(err error) {
+		s.log.Error("adherenced: the database does not answer; withholding the watchdog ping", "err", err)
+	})
+	defer stopWatchdog()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -220,6 +232,7 @@ func (s *service) serve(ctx context.Context) error {
 			err = fmt.Errorf("adherenced: http: %w", err)
 		}
 	}
+	systemd.Notify("STOPPING=1")
 	shutCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()
 	s.httpSrv.Shutdown(shutCtx)

@@ -1,7 +1,8 @@
 // Command adherenced is the clinic service: it takes event batches from
-// many dispensers (they push; see package uplink), keeps them in SQLite,
-// texts caregivers when a dispenser goes silent, and serves clinicians'
-// pages and the JSON API behind sign-in. See docs/clinic.md.
+// many dispensers (they push; see package uplink), keeps them in its
+// database (an SQLite file by default; --db), texts caregivers when a
+// dispenser goes silent, and serves clinicians' pages and the JSON API
+// behind sign-in. See docs/clinic.md.
 //
 // It serves HTTPS itself with --tls-cert and --tls-key, or plain HTTP on a
 // loopback address behind a reverse proxy on the same machine that
@@ -20,10 +21,12 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/silent"
+	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -33,6 +36,7 @@ var version = "dev"
 type options struct {
 	listen      string
 	data        string
+	db          string
 	tlsCert     string
 	tlsKey      string
 	publicURL   string
@@ -53,7 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var o options
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8090", "`ADDR`ess to serve on")
-	fs.StringVar(&o.data, "data", "/var/lib/pillbox-clinic", "`DIR` for the database (created 0700; files 0600)")
+	fs.StringVar(&o.data, "data", "/var/lib/pillbox-clinic", "`DIR` for the SQLite database (created 0700; files 0600) and the demo's files")
+	fs.StringVar(&o.db, "db", "", "the clinic `DATABASE`: an SQLite file's path or file: URL, or postgres://... (default DIR/clinic.db)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) `FILE`")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "and this PEM private key `FILE`")
 	fs.StringVar(&o.publicURL, "public-url", "", "the `URL` clinicians use, e.g. https://clinic.example.org (makes cookies Secure behind a TLS proxy)")
@@ -72,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return nil
 	})
-	fs.DurationVar(&o.silentAfter, "silent-after", clinic.DefaultSilentAfter, "text caregivers when a dispenser has not been heard from for this `DURATION`")
+	fs.DurationVar(&o.silentAfter, "silent-after", silent.DefaultAfter, "text caregivers when a dispenser has not been heard from for this `DURATION`")
 	fs.BoolVar(&o.demo, "demo", false, "set up a demo clinician (password printed) and the demo dispenser (token in DIR/demo-device.token)")
 	fs.StringVar(&o.demoConfig, "demo-dispenser-config", "", "with --demo: copy this dispenser config `FILE` to DIR/demo-dispenser.yaml with a sync: section for this service")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
@@ -118,10 +123,21 @@ func (o *options) check() error {
 	// Plain HTTP only where nothing but this machine can listen in: a
 	// proxy on another host would carry passwords and patient data in the
 	// clear across the network between the two, whatever it does outside.
+	if _, err := clinicdb.Parse(o.database()); err != nil {
+		return fmt.Errorf("--db: %w", err)
+	}
 	if o.tlsCert == "" && !loopback(o.listen) {
 		return fmt.Errorf("refusing to serve plain HTTP on %s: give --tls-cert and --tls-key, or listen on a loopback address (127.0.0.1:8090) behind a TLS reverse proxy on this machine", o.listen)
 	}
 	return nil
+}
+
+// database is the --db value, or the SQLite file under --data.
+func (o *options) database() string {
+	if o.db != "" {
+		return o.db
+	}
+	return filepath.Join(o.data, "clinic.db")
 }
 
 func loopback(listen string) bool {

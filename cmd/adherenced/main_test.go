@@ -5,15 +5,17 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"github.com/pillbox/pillbox/adherence/clinic"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pillbox/pillbox/adherence/clinic"
 
 	"github.com/pillbox/pillbox/cmd/internal/config"
 	"github.com/pillbox/pillbox/internal/testcert"
@@ -33,6 +35,7 @@ func TestFlags(t *testing.T) {
 		{"demo config without demo", []string{"--demo-dispenser-config", "x.yaml"}, "needs --demo"},
 		{"silly silent period", []string{"--silent-after", "1s"}, "at least 1m"},
 		{"bad proxy", []string{"--trusted-proxy", "nonsense"}, "not an address"},
+		{"unknown kind of database", []string{"--db", "mysql://h/clinic"}, `--db: clinicdb: mysql://h/clinic: unknown kind of database "mysql"`},
 		{"version", []string{"--version"}, ""},
 	}
 	for _, tc := range tests {
@@ -49,6 +52,29 @@ func TestFlags(t *testing.T) {
 				t.Errorf("run(%q) = %d, stderr %q; want 2 and %q", tc.args, got, errOut.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestDatabaseFlag: --db names the database, as a path or a file: URL,
+// instead of the file under --data; a PostgreSQL database that cannot be
+// reached fails the start (exit 1) with an error that names it without its
+// password.
+func TestDatabaseFlag(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "elsewhere", "clinic.db")
+	o := options{listen: "127.0.0.1:0", data: filepath.Join(dir, "data"), db: "file://" + path, silentAfter: 30 * time.Minute}
+	startTest(t, o)
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the --db file: %v", err)
+	}
+	if _, err := os.Stat(o.data); !os.IsNotExist(err) {
+		t.Errorf("--data %s was made though --db names the database elsewhere: %v", o.data, err)
+	}
+
+	var out, errOut bytes.Buffer
+	if got := run([]string{"--db", "postgres://svc:s3cret@db.example.org/clinic?connect_timeout=5", "--data", dir}, &out, &errOut); got != 1 ||
+		!strings.Contains(errOut.String(), "postgres://svc:xxxxx@db.example.org/clinic") || strings.Contains(errOut.String(), "s3cret") {
+		t.Errorf("run(--db postgres://...) = %d, stderr %q; want 1 and the database named without its password", got, errOut.String())
 	}
 }
 
@@ -113,7 +139,7 @@ func TestDemo(t *testing.T) {
 			starts = append(starts, e.Actor+" "+e.Target)
 		}
 	}
-	if len(starts) != 1 || !strings.HasPrefix(starts[0], "system listen=127.0.0.1:0 ") || !strings.Contains(starts[0], "silent_after=30m0s demo=true") {
+	if len(starts) != 1 || !strings.HasPrefix(starts[0], "system db="+filepath.Join(data, "clinic.db")+" listen=127.0.0.1:0 ") || !strings.Contains(starts[0], "silent_after=30m0s demo=true") {
 		t.Errorf("service.start audit entries = %q, want one from system with the settings", starts)
 	}
 	for _, name := range []string{"clinic.db", "demo-device.token", "demo-dispenser.yaml"} {
@@ -151,4 +177,62 @@ func TestTLS(t *testing.T) {
 // pool that trusts it.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	return testcert.SelfSigned(t, dir)
+}
+
+// TestSystemd: under Type=notify adherenced says READY=1 once its
+// database is open and its listener bound (a request then succeeds), feeds
+// the watchdog while the database answers, and says STOPPING=1 on its way
+// out.
+func TestSystemd(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	systemd, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer systemd.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	t.Setenv("WATCHDOG_USEC", "200000") // a ping every 100 ms
+	t.Setenv("WATCHDOG_PID", "")
+	read := func() string {
+		t.Helper()
+		systemd.SetReadDeadline(time.Now().Add(10 * time.Second)) // a hang fails, not a slow machine
+		buf := make([]byte, 64)
+		n, err := systemd.Read(buf)
+		if err != nil {
+			t.Fatalf("reading what adherenced told systemd: %v", err)
+		}
+		return string(buf[:n])
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := start(ctx, options{listen: "127.0.0.1:0", data: t.TempDir(), silentAfter: 30 * time.Minute}, io.Discard, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	done := make(chan error, 1)
+	go func() { done <- s.serve(ctx) }()
+	if got := read(); got != "READY=1" {
+		t.Fatalf("first notification = %q, want READY=1", got)
+	}
+	resp, err := http.Get("http://" + s.listener.Addr().String() + "/readyz")
+	if err != nil {
+		t.Fatalf("GET /readyz after READY=1: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /readyz after READY=1 = %d, want 200", resp.StatusCode)
+	}
+	if got := read(); got != "WATCHDOG=1" {
+		t.Errorf("next notification = %q, want WATCHDOG=1", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	for got := read(); got != "STOPPING=1"; got = read() {
+		if got != "WATCHDOG=1" {
+			t.Fatalf("notification while stopping = %q, want STOPPING=1", got)
+		}
+	}
 }

@@ -183,7 +183,7 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	r.ctrl, err = dispenser.New(dispenser.Config{
 		Clock: r.clock, Log: r.events, Board: r.board, Plan: plan, Location: loc,
 		Medications: f.Medications, Counts: counts, Capacity: capacity, Gate: gate,
-		Logger: log, Use24h: f.Patient.Clock24h, Reminders: f.Escalation.Reminders(),
+		Logger: log, Language: f.Patient.Locale(), ClockStyle: f.Patient.Clock(), Reminders: f.Escalation.Reminders(),
 	})
 	if err != nil {
 		return nil, err

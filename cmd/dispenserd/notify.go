@@ -44,6 +44,7 @@ func wireNotify(ctx context.Context, r *running) (*notify.Notifier, error) {
 		// gone through r.events: it commits them with its outbox rows.
 		Publish: r.events.publish,
 		Faults:  r.ctrl,
+		Display: r.ctrl,
 		Trusted: func(ctx context.Context) bool {
 			st, err := r.ctrl.Status(ctx)
 			return err == nil && st.ClockTrusted
@@ -71,13 +72,18 @@ func wireNotify(ctx context.Context, r *running) (*notify.Notifier, error) {
 		if err != nil {
 			return nil, err
 		}
+		wh.OnCall(twilio.CallHandlers{Status: n.HandleCallStatus, Digits: n.HandleDigits})
 		if err := serveWebhooks(r, hook.listen, wh); err != nil {
 			return nil, err
 		}
 	}
 	var noted func(to, body string, at time.Time)
 	if r.opts.sim {
-		v := simapi.NewSMS(n, r.clock, ourNumber(r.file.Escalation.Twilio))
+		names := map[string]string{}
+		for _, c := range r.file.Contacts {
+			names[c.Phone] = c.Name
+		}
+		v := simapi.NewSMS(n, r.clock, ourNumber(r.file.Escalation.Twilio), names)
 		noted = v.Note
 		r.mount(v.Routes())
 	}
@@ -91,9 +97,16 @@ func wireNotify(ctx context.Context, r *running) (*notify.Notifier, error) {
 // send fails as retryable, so texts wait in the outbox.
 type noToken struct{ err error }
 
-var _ notify.Sender = noToken{}
+var (
+	_ notify.Sender = noToken{}
+	_ notify.Caller = noToken{}
+)
 
 func (s noToken) Send(context.Context, string, string) (notify.Sent, error) {
+	return notify.Sent{}, s.err
+}
+
+func (s noToken) Call(context.Context, string, notify.Call) (notify.Sent, error) {
 	return notify.Sent{}, s.err
 }
 
@@ -102,7 +115,7 @@ type webhookConfig struct{ token, publicURL, listen string }
 
 // serveWebhooks gives Twilio's webhooks their own listener, which serves
 // them and nothing else: whoever opens public_url to the Internet opens
-// only these two signed routes, never the local API.
+// only these signed routes (texts and calls), never the local API.
 func serveWebhooks(r *running, addr string, wh http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -111,6 +124,8 @@ func serveWebhooks(r *running, addr string, wh http.Handler) error {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+twilioconf.SMSPath, wh)
 	mux.Handle("POST "+twilioconf.StatusPath, wh)
+	mux.Handle("POST "+twilioconf.CallStatusPath, wh)
+	mux.Handle("POST "+twilioconf.GatherPath, wh)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)}
 	r.closers = append(r.closers, func() error {
@@ -158,7 +173,7 @@ func newSender(r *running) (notify.Sender, *webhookConfig, error) {
 		r.log.Error("notify: texts are held in the outbox until the Twilio auth token is installed", "err", err)
 		r.services = append(r.services, func(ctx context.Context) error {
 			if _, err := r.ctrl.Status(ctx); err == nil {
-				if err := r.ctrl.SetFault(ctx, "sms-token", "Texts not set up", "Call installer"); err != nil {
+				if err := r.ctrl.SetFault(ctx, "sms-token", strings.Split(r.file.Patient.Locale().Text("screen.texts_not_set_up", nil), "\n")...); err != nil {
 					r.log.Error("notify: cannot show a fault on the device", "err", err)
 				}
 			}
@@ -173,6 +188,7 @@ func newSender(r *running) (notify.Sender, *webhookConfig, error) {
 	if tw.PublicURL != "" {
 		base := strings.TrimSuffix(tw.PublicURL, "/")
 		cfg.StatusCallback = base + twilioconf.StatusPath
+		cfg.CallStatusCallback, cfg.CallGather = base+twilioconf.CallStatusPath, base+twilioconf.GatherPath
 		hook = &webhookConfig{token: token, publicURL: base, listen: tw.WebhookListen()}
 	} else {
 		r.log.Warn("notify: no escalation.twilio.public_url: replies (OK, STOP) and delivery statuses will not be received")

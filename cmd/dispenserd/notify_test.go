@@ -21,11 +21,12 @@ import (
 )
 
 const (
-	testAccount = "AC0123456789abcdef0123456789abcdef"
-	testToken   = "f00dfeedcafebabe5ecre7a11token99"
-	testFrom    = "+15005550006"
-	anaPhone    = "+15555550101" // caregiver1 in the example
-	davidPhone  = "+15555550102"
+	testAccount   = "AC0123456789abcdef0123456789abcdef"
+	testToken     = "f00dfeedcafebabe5ecre7a11token99"
+	testFrom      = "+15005550006"
+	anaPhone      = "+15555550101" // caregiver1 in the example
+	davidPhone    = "+15555550102"
+	margaretPhone = "+15555550100" // the patient in the example
 )
 
 // inProcess is a daemon started with start() and serve() in this process.
@@ -162,8 +163,9 @@ func to(role string) func(dispenser.Event) bool {
 }
 
 // withTwilio is the example config sending through the stand-in, with the
-// webhooks' own listener at hook (none when hook is "").
-func withTwilio(t testing.TB, stand *twiliotest.Server, hook string) string {
+// webhooks' own listener at hook (none when hook is ""), and the other
+// replacements of exampleWith.
+func withTwilio(t testing.TB, stand *twiliotest.Server, hook string, replace ...string) string {
 	t.Helper()
 	twilioHTTP = stand.Client()
 	t.Cleanup(func() { twilioHTTP = nil })
@@ -172,8 +174,8 @@ func withTwilio(t testing.TB, stand *twiliotest.Server, hook string) string {
 	if hook != "" {
 		public = "    public_url: http://" + hook + "\n    listen: " + hook + "\n"
 	}
-	return exampleWith(t, "  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\"",
-		"  twilio:\n    account_sid: "+testAccount+"\n    from: \""+testFrom+"\"\n    in_sim: true\n"+public+"#")
+	return exampleWith(t, append([]string{"  #twilio:\n  #  account_sid: AC0123456789abcdef0123456789abcdef\n  #  from: \"+15005550006\"",
+		"  twilio:\n    account_sid: " + testAccount + "\n    from: \"" + testFrom + "\"\n    in_sim: true\n" + public + "#"}, replace...)...)
 }
 
 // The daemon in sim mode, with Twilio configured against the stand-in: a
@@ -362,6 +364,10 @@ type smsView struct {
 	Code      string `json:"code"`
 	Priority  string `json:"priority"`
 	Why       string `json:"why"`
+	Name      string `json:"name"`
+	Via       string `json:"via"`
+	SID       string `json:"sid"`
+	AckedBy   string `json:"acked_by"`
 }
 
 // Twilio configured but its auth token missing: the daemon still runs and

@@ -325,6 +325,10 @@ func TestPanelSMSStory(t *testing.T) {
 	p.wait("the reply and its answer in the pane", `document.querySelector('#sms li.in') !== null &&
 		document.querySelector('#sms li.in').textContent.includes('OK')`)
 	p.wait("the lights settled", `document.getElementById('light-led_ready').dataset.mode === 'off'`)
+	// The list names people and marks the text Ana acknowledged.
+	p.wait("Ana's text named and marked acknowledged", fmt.Sprintf(`[...document.querySelectorAll('#sms li.out')].some((li) =>
+		li.textContent.includes('To Ana (%s)') && li.querySelector('.acked') !== null &&
+		li.querySelector('.acked').textContent.includes('acknowledged by Ana'))`, caregiver))
 	shot := p.shot("2-acknowledged")
 	if *updatePanelPNG {
 		if err := os.WriteFile("../../docs/panel.png", shot, 0o644); err != nil {
@@ -332,6 +336,24 @@ func TestPanelSMSStory(t *testing.T) {
 		}
 		t.Log("wrote docs/panel.png")
 	}
+}
+
+// A ladder step with call: rings in the text list with the answers a
+// callee has; "Answer, press 1" acknowledges, and the call is marked so.
+func TestPanelCall(t *testing.T) {
+	ctx := newBrowser(t)
+	config := exampleWith(t, "    - to: caregiver1\n      after: 30m", "    - call: caregiver1\n      after: 30m")
+	base := panelDaemon(t, config, "2026-03-10T07:50:00-04:00")
+	p := newPage(t, ctx, base)
+	p.wait("live", `document.getElementById('conn').textContent === 'Live'`)
+	p.click("#adv-1h") // 08:50: the call to Ana went at 08:30
+	p.wait("the call ringing with its answers", `[...document.querySelectorAll('#sms li.out')].some((li) =>
+		li.textContent.includes('Call to Ana') && li.querySelector('button[data-answer="pressed1"]') !== null)`)
+	p.click(`#sms button[data-answer="pressed1"]`)
+	p.wait("the acknowledgement in the log", `document.querySelector('#log li[data-kind="alert_ack"]') !== null`)
+	p.wait("the call marked acknowledged, its buttons gone", `[...document.querySelectorAll('#sms li.out')].some((li) =>
+		li.textContent.includes('Call to Ana') && li.querySelector('.acked') !== null && li.querySelector('button') === null)`)
+	p.shot("call-acknowledged")
 }
 
 // The vital-sign form (issue 6): a low glucose sent from the panel is

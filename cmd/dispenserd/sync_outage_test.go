@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/silent"
+	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
+	"github.com/pillbox/pillbox/adherence/clinic/web"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/notify"
@@ -158,16 +160,13 @@ func TestSyncThroughClinicOutage(t *testing.T) {
 
 	// The clinic: a patient with the example's two caregivers, her device,
 	// and the silent watcher.
-	st, err := adherence.OpenMemory(ctx)
+	st, err := sqlite.OpenMemory(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	clinicClock := schedule.NewSimClock(simStart)
-	cs, err := clinic.Open(ctx, st, clinicClock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := clinic.New(st, clinicClock)
 	cli := clinic.CLI("test")
 	p, err := cs.CreatePatient(ctx, cli, "Margaret")
 	if err != nil {
@@ -183,12 +182,12 @@ func TestSyncThroughClinicOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	texts := &clinicTexts{more: make(chan struct{}, 1)}
-	watcher, err := clinic.NewWatcher(clinic.WatcherConfig{Store: cs, Clock: clinicClock, Texter: texts,
-		SilentAfter: 30 * time.Minute, Rand: func() float64 { return 0.5 }})
+	watcher, err := silent.New(silent.Config{Clinic: cs, Clock: clinicClock, Texter: texts,
+		After: 30 * time.Minute, Rand: func() float64 { return 0.5 }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := clinic.NewServer(clinic.ServerConfig{Store: cs, Clock: clinicClock, Watcher: watcher})
+	srv, err := web.New(web.Config{Clinic: cs, Clock: clinicClock, Watcher: watcher})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
+	"github.com/pillbox/pillbox/adherence/clinic/web"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -25,16 +26,13 @@ import (
 func TestSyncComponent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := adherence.OpenMemory(ctx)
+	st, err := sqlite.OpenMemory(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	clock := schedule.NewRealClock()
-	cs, err := clinic.Open(ctx, st, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := clinic.New(st, clock)
 	p, err := cs.CreatePatient(ctx, clinic.CLI("test"), "Margaret")
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +41,7 @@ func TestSyncComponent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := clinic.NewServer(clinic.ServerConfig{Store: cs, Clock: clock})
+	srv, err := web.New(web.Config{Clinic: cs, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/pillbox/pillbox/dispenser/httpapi"
 	"github.com/pillbox/pillbox/dispenser/httpapi/simapi"
 	"github.com/pillbox/pillbox/hw/ble"
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 	"github.com/pillbox/pillbox/notify/vitals"
 )
 
@@ -21,9 +23,10 @@ var newTransport = func(r *running) ble.Transport {
 }
 
 // wireVitals wires the patient's Bluetooth LE health devices: the
-// transport reads them, ble.Decoder turns their values into readings, and
-// the vitals monitor stores and judges them, appending its alerts to the
-// event log for the notifier. The API lists the stored readings, and in
+// transport reads them, ble.Decoder turns their values into readings and
+// judges their clocks, and the vitals monitor checks, stores and judges
+// the readings, appending its alerts to the event log for the notifier.
+// The API lists the stored readings and each device's data quality, and in
 // sim mode takes readings to inject through the same decoder and rules.
 func wireVitals(ctx context.Context, r *running) error {
 	cfg := vitals.Config{}
@@ -42,16 +45,25 @@ func wireVitals(ctx context.Context, r *running) error {
 	r.services = append(r.services, mon.Run)
 
 	asm := &ble.Assembler{Zone: r.loc, MinInterval: ble.DefaultMinInterval}
-	dec := &ble.Decoder{Assembler: asm, Clock: r.clock, Stored: r.store, Logger: r.log,
-		Ingest: func(ctx context.Context, rs []vital.Reading) error {
-			_, _, err := mon.Ingest(ctx, rs)
+	dec := &ble.Decoder{Assembler: asm, WallClock: r.clock, Stored: r.store, Logger: r.log,
+		// Device clocks are judged and set only by a trusted wall clock.
+		Trusted: func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			st, err := r.ctrl.Status(ctx)
+			return err == nil && st.ClockTrusted
+		},
+		Ingest: func(ctx context.Context, rs []vital.Reading, rc quality.Reception) error {
+			_, _, err := mon.Ingest(ctx, rs, rc)
 			return err
 		}}
 	var devices []ble.Device
+	var listed []httpapi.VitalDevice
 	for _, d := range cfg.Devices {
 		addr, _ := vital.NormalizeAddress(d.Address) // the config checker vetted it
 		kind, _ := vital.KindNamed(d.Kind)           // and the kind
 		devices = append(devices, ble.Device{Address: addr, Profile: kind.Profile})
+		listed = append(listed, httpapi.VitalDevice{Address: addr, Kind: d.Kind, Name: d.Name})
 	}
 	if t := newTransport(r); t != nil && len(devices) > 0 {
 		r.services = append(r.services, func(ctx context.Context) error {
@@ -65,8 +77,18 @@ func wireVitals(ctx context.Context, r *running) error {
 		})
 	}
 	r.routes["GET /api/readings"] = httpapi.Readings{Store: r.store, Logger: r.log}
+	r.routes["GET /api/vitals/devices"] = httpapi.VitalDevices{Devices: listed, Store: r.store, Zone: asm.Zone,
+		Clock: r.clock, Logger: r.log,
+		Clocks: func() map[string]any {
+			clocks := asm.Clocks()
+			out := make(map[string]any, len(clocks))
+			for addr, c := range clocks {
+				out[addr] = c
+			}
+			return out
+		}}
 	if r.opts.sim {
-		r.mount((&simapi.Readings{Assembler: asm, Rules: mon, Clock: r.clock, Logger: r.log}).Routes())
+		r.mount((&simapi.Readings{Decoder: dec, Rules: mon, Clock: r.clock, Logger: r.log}).Routes())
 	}
 	return nil
 }

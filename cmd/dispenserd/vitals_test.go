@@ -98,9 +98,7 @@ func startVitalsDaemon(t *testing.T) *vitalsDaemon {
 		<-done
 		r.close()
 		if t.Failed() {
-			logs.mu.Lock()
-			t.Logf("daemon log:\n%s", logs)
-			logs.mu.Unlock()
+			t.Logf("daemon log:\n%s", logs) // String locks
 		}
 	})
 	if _, err := r.ctrl.Status(ctx); err != nil {
@@ -315,15 +313,20 @@ func TestVitalsGlucoseContext(t *testing.T) {
 	}
 }
 
+// simReadingResult is the answer of POST /api/sim/reading, as the tests
+// read it.
+type simReadingResult struct {
+	Stored   []vital.Reading   `json:"stored"`
+	Alerts   []dispenser.Event `json:"alerts"`
+	Pending  bool              `json:"pending"`
+	ClockSet bool              `json:"clock_set"`
+}
+
 // TestSimReadingEndpoint injects readings through POST /api/sim/reading,
 // raw and decoded, into the same path.
 func TestSimReadingEndpoint(t *testing.T) {
 	d := startVitalsDaemon(t)
-	var res struct {
-		Stored  []vital.Reading
-		Alerts  []dispenser.Event
-		Pending bool
-	}
+	var res simReadingResult
 	json.Unmarshal(d.do("POST", "/api/sim/reading", `{"char":"2A18","hex":"02 01 00 EA 07 03 05 07 23 00 32 B0 11","device":"A4:C1:38:00:00:01"}`, 200), &res)
 	if len(res.Stored) != 1 || len(res.Alerts) != 1 || !strings.Contains(res.Alerts[0].Detail, "key=glucose_low:") {
 		t.Errorf("raw hypoglycaemic value: %+v, want one reading and one glucose_low alert", res)

@@ -37,7 +37,7 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 			"The token file is root's and group pillbox's only: run as root or as a member of that group.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseAnywhere(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -30,12 +30,15 @@ type clinicSub struct {
 	nargs             int
 	flags             func(fs *flag.FlagSet) // extra flags; may be nil
 	run               func(cx *clinicCtx) error
+	// direct, instead of run, gets the --db value itself, unopened
+	// (migrate opens two databases of its own).
+	direct func(cx *clinicCtx, db string) error
 }
 
 // clinicCtx is one run of a subcommand.
 type clinicCtx struct {
 	ctx    context.Context
-	store  *clinic.Store
+	store  *clinic.Service
 	actor  clinic.Actor
 	args   []string
 	fs     *flag.FlagSet
@@ -46,6 +49,12 @@ const defaultClinicDB = "/var/lib/pillbox-clinic/clinic.db"
 
 func clinicSubs() []clinicSub {
 	return []clinicSub{
+		{words: "migrate", help: "copy the SQLite clinic database (--db FILE, or --data DIR: adherenced's) into a new, empty PostgreSQL database (--to URL) in one transaction, counts verified; stop adherenced first",
+			flags: func(fs *flag.FlagSet) {
+				fs.String("to", "", "the target PostgreSQL `URL` (postgres://...; its password in it or in ~/.pgpass)")
+				fs.String("data", "", "adherenced's --data `DIR`: migrate DIR/clinic.db (instead of --db)")
+			},
+			direct: migrateClinic},
 		{words: "user add", args: "USERNAME NAME", nargs: 2, help: "add a clinician (--admin: an administrator); prints the password once",
 			flags: func(fs *flag.FlagSet) {
 				fs.Bool("admin", false, "make an administrator, who manages accounts and panels")
@@ -294,7 +303,7 @@ func setPanel(cx *clinicCtx, on bool) error {
 }
 
 func clinicUsage(w io.Writer) {
-	fmt.Fprintf(w, "usage: pillctl clinic SUBCOMMAND [--db FILE] [flags] ARGS\n\nThe database is adherenced's (default %s); every change is audited under your user name.\n\nsubcommands:\n", defaultClinicDB)
+	fmt.Fprintf(w, "usage: pillctl clinic SUBCOMMAND [--db FILE] [flags] ARGS (flags before or after ARGS)\n\nThe database is adherenced's (default %s); every change is audited under your user name.\n\nsubcommands:\n", defaultClinicDB)
 	for _, s := range clinicSubs() {
 		fmt.Fprintf(w, "  %-32s %s\n", s.words+" "+s.args, s.help)
 	}
@@ -336,7 +345,14 @@ func runClinic(args []string, stdout, stderr io.Writer) int {
 	if status, ok := parseFlags(fs, args[len(strings.Fields(sub.words)):], sub.nargs); !ok {
 		return status
 	}
-	if err := withClinic(*db, func(ctx context.Context, st *clinic.Store) error {
+	if sub.direct != nil {
+		if err := sub.direct(&clinicCtx{ctx: context.Background(), actor: clinic.CLI(osUser()), fs: fs, stdout: stdout}, *db); err != nil {
+			fmt.Fprintln(stderr, "pillctl clinic:", err)
+			return 1
+		}
+		return 0
+	}
+	if err := withClinic(*db, func(ctx context.Context, st *clinic.Service) error {
 		return sub.run(&clinicCtx{ctx: ctx, store: st, actor: clinic.CLI(osUser()), args: fs.Args(), fs: fs, stdout: stdout})
 	}); err != nil {
 		fmt.Fprintln(stderr, "pillctl clinic:", err)
@@ -347,21 +363,14 @@ func runClinic(args []string, stdout, stderr io.Writer) int {
 
 // withClinic opens an existing clinic database: a mistyped path must not
 // create a new, empty one.
-func withClinic(path string, f func(ctx context.Context, st *clinic.Store) error) error {
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("%w (adherenced creates the database in its --data folder)", err)
-	}
+func withClinic(db string, f func(ctx context.Context, st *clinic.Service) error) error {
 	ctx := context.Background()
-	st, err := adherence.Open(ctx, path)
+	st, err := clinicdb.OpenExisting(ctx, db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	cs, err := clinic.Open(ctx, st, schedule.NewRealClock())
-	if err != nil {
-		return err
-	}
-	return f(ctx, cs)
+	return f(ctx, clinic.New(st, schedule.NewRealClock()))
 }
 
 func osUser() string {

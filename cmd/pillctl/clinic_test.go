@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
 )
 
 func TestClinic(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "clinic.db")
-	st, err := adherence.Open(context.Background(), db)
+	st, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +58,15 @@ func TestClinic(t *testing.T) {
 	if m == nil {
 		t.Fatalf("device add = %q, want a device id and a token", out)
 	}
+	// Flags after the arguments, as docs/clinic.md writes them.
+	out = pc(0, "device", "add", patient, "--label", "hall", "--days", "10")
+	hall := regexp.MustCompile(`device: (dv_[0-9a-f]+)\n`).FindStringSubmatch(out)
+	if hall == nil {
+		t.Fatalf("device add PATIENT --label hall = %q, want a device id", out)
+	}
+	if ds := pc(0, "devices", ""); !regexp.MustCompile(hall[1] + `\s+` + patient + `\s+hall\s`).MatchString(ds) {
+		t.Errorf("devices = %q, want %s labelled hall", ds, hall[1])
+	}
 	rot := pc(0, "device", "rotate", m[1])
 	if !strings.HasPrefix(rot, "token: pbd_") || strings.Contains(rot, m[2]) {
 		t.Errorf("device rotate = %q, want a new device token", rot)
@@ -84,6 +93,10 @@ func TestClinic(t *testing.T) {
 	if tokens := pc(0, "tokens", ""); !strings.Contains(tokens, "EXPIRES") ||
 		!strings.Contains(tokens, time.Now().Add(365*24*time.Hour).UTC().Format("2006-01-02")) {
 		t.Errorf("tokens = %q, want each token's expiry, the device's a year out", tokens)
+	}
+	pc(0, "token", "add", "alice", "--label", "reports")
+	if tokens := pc(0, "tokens", ""); !regexp.MustCompile(`api\s+\S+\s+reports\s`).MatchString(tokens) {
+		t.Errorf("tokens = %q, want alice's token labelled reports", tokens)
 	}
 	pc(0, "user", "disable", "alice")
 	audit := pc(0, "audit", "", "--patient", patient)

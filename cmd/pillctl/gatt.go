@@ -43,7 +43,7 @@ func runGatt(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: pillctl gatt decode --char UUID --hex BYTES [flags]\nDecodes one characteristic value and prints the measurement and its readings as JSON.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseAnywhere(fs, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

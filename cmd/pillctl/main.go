@@ -110,10 +110,35 @@ func newFlags(name, args string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseAnywhere parses fs's flags wherever they stand among args: before,
+// between or after the positional arguments, since people and docs write
+// both `device add --label kitchen pt_1` and `device add pt_1 --label
+// kitchen`. After "--" everything is positional. fs.Args() then holds the
+// positional arguments in their order.
+func parseAnywhere(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	// Parsing "--" alone sets no flag and leaves pos as fs.Args().
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
 // parseFlags parses args into fs and wants n positional arguments; when ok
 // is false the subcommand returns status (0 after -h, 2 on bad usage).
 func parseFlags(fs *flag.FlagSet, args []string, n int) (status int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseAnywhere(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, false
 		}

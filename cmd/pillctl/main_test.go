@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,4 +57,49 @@ func TestRegisterDuplicatePanics(t *testing.T) {
 		}
 	}()
 	register(command{name: "check", help: "again", run: func([]string, io.Writer, io.Writer) int { return 0 }})
+}
+
+// Flags may stand before, between or after the positional arguments, as
+// the docs write them both ways; "--" ends the flags.
+func TestParseAnywhere(t *testing.T) {
+	tests := []struct {
+		args    []string
+		label   string
+		admin   bool
+		pos     []string
+		wantErr string
+	}{
+		{[]string{"--label", "kitchen", "pt_1"}, "kitchen", false, []string{"pt_1"}, ""},
+		{[]string{"pt_1", "--label", "kitchen"}, "kitchen", false, []string{"pt_1"}, ""},
+		{[]string{"pt_1", "--label=kitchen"}, "kitchen", false, []string{"pt_1"}, ""},
+		{[]string{"alice", "--admin", "Dr Alice"}, "", true, []string{"alice", "Dr Alice"}, ""},
+		{[]string{"--admin", "alice", "-label", "x", "Dr Alice"}, "x", true, []string{"alice", "Dr Alice"}, ""},
+		{[]string{"pt_1", "--", "--label", "-x"}, "", false, []string{"pt_1", "--label", "-x"}, ""},
+		{[]string{"--", "-5"}, "", false, []string{"-5"}, ""},
+		{[]string{"-", "--admin"}, "", true, []string{"-"}, ""},
+		{nil, "", false, nil, ""},
+		{[]string{"pt_1", "--patient", "x"}, "", false, nil, "flag provided but not defined: -patient"},
+		{[]string{"pt_1", "--label"}, "", false, nil, "flag needs an argument: -label"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			label := fs.String("label", "", "")
+			admin := fs.Bool("admin", false, "")
+			err := parseAnywhere(fs, tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseAnywhere(%q) error = %v, want %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseAnywhere(%q) error = %v", tt.args, err)
+			}
+			if *label != tt.label || *admin != tt.admin || !slices.Equal(fs.Args(), tt.pos) {
+				t.Errorf("parseAnywhere(%q) = label %q, admin %v, args %q; want %q, %v, %q", tt.args, *label, *admin, fs.Args(), tt.label, tt.admin, tt.pos)
+			}
+		})
+	}
 }

@@ -15,11 +15,12 @@ import (
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/report"
 )
 
 // pillctl report and pillctl export write a patient's report files from a
 // database on disk: the same files, byte for byte, as the clinic's web
-// downloads (clinic.WriteExport), from either
+// downloads (report.Write), from either
 //   - a clinic database (adherenced's), for a patient: --patient pt_...;
 //     each export is audited under the operating-system user; or
 //   - a dispenser's own database, with its config file for the regimens
@@ -39,7 +40,7 @@ func runReport(name string, args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "the dispenser's config `FILE` (regimens and zone), with a dispenser database")
 	// The period flags are read back by name (fs.Visit), as the web
 	// reads ?days=, ?from= and ?to=.
-	fs.Int("days", clinic.ExportDays, "the last `N` days, today included")
+	fs.Int("days", report.DefaultDays, "the last `N` days, today included")
 	fs.String("from", "", "first day, `DATE` (2026-03-01) in the patient's zone, or an RFC 3339 time")
 	fs.String("to", "", "last day, `DATE` (included), or an RFC 3339 time")
 	now := fs.String("now", "", "report as of this RFC 3339 `TIME` instead of now (reproducible files)")
@@ -52,11 +53,11 @@ func runReport(name string, args []string, stdout, stderr io.Writer) int {
 		}
 		switch {
 		case *format == "all":
-			formats = clinic.ExportFormats
-		case slices.Contains(clinic.ExportFormats, *format):
+			formats = report.Formats
+		case slices.Contains(report.Formats, *format):
 			formats = []string{*format}
 		default:
-			fmt.Fprintf(stderr, "pillctl report: -format %q: want one of %s, or all\n", *format, strings.Join(clinic.ExportFormats, ", "))
+			fmt.Fprintf(stderr, "pillctl report: -format %q: want one of %s, or all\n", *format, strings.Join(report.Formats, ", "))
 			return 2
 		}
 	} else {
@@ -110,7 +111,7 @@ func runReport(name string, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, f := range formats {
-		if err := writeReportFile(rep, f, *out, clinic.ExportName(id, rep.Period, f), stdout); err != nil {
+		if err := writeReportFile(rep, f, *out, report.FileName(id, rep.Period, f), stdout); err != nil {
 			fmt.Fprintf(stderr, "pillctl %s: %v\n", name, err)
 			return 1
 		}
@@ -118,9 +119,9 @@ func runReport(name string, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func writeReportFile(rep *adherence.Report, format, dir, name string, stdout io.Writer) error {
+func writeReportFile(rep *report.Report, format, dir, name string, stdout io.Writer) error {
 	if dir == "-" {
-		return clinic.WriteExport(rep, format, stdout)
+		return report.Write(rep, format, stdout)
 	}
 	path := filepath.Join(dir, name)
 	// Patient data: readable by its owner only, like the databases.
@@ -128,7 +129,7 @@ func writeReportFile(rep *adherence.Report, format, dir, name string, stdout io.
 	if err != nil {
 		return err
 	}
-	if err := clinic.WriteExport(rep, format, f); err != nil {
+	if err := report.Write(rep, format, f); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -143,7 +144,7 @@ func writeReportFile(rep *adherence.Report, format, dir, name string, stdout io.
 // period q names, as of at. It returns the id the files are named by.
 // fixed says at was given (-now), else it is the clock's and moves to a
 // later latest event, as on the web.
-func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixed bool, formats []string) (*adherence.Report, string, error) {
+func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixed bool, formats []string) (*report.Report, string, error) {
 	if patient != "" && cfgPath != "" {
 		return nil, "", errors.New("-patient reads a clinic database, -config a dispenser's: give one")
 	}
@@ -152,8 +153,8 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 	}
 	ctx := context.Background()
 	if patient != "" {
-		var rep *adherence.Report
-		err := withClinic(path, func(ctx context.Context, st *clinic.Store) error {
+		var rep *report.Report
+		err := withClinic(path, func(ctx context.Context, st *clinic.Service) error {
 			p, err := st.Patient(ctx, patient)
 			if err != nil {
 				return err
@@ -167,7 +168,7 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 					return err
 				}
 			}
-			from, to, _, err := clinic.ReportPeriod(q, at, locOf(setup), clinic.ExportDays)
+			from, to, _, err := report.ParsePeriod(q, at, locOf(setup), report.DefaultDays)
 			if err != nil {
 				return err
 			}
@@ -176,7 +177,7 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 				return err
 			}
 			in.Generated = at
-			rep = adherence.BuildReport(in)
+			rep = report.Build(in)
 			return st.AuditReads(ctx, clinic.CLI(osUser()), "report.export", []string{p.ID},
 				fmt.Sprintf("format=%s from=%s to=%s", strings.Join(formats, ","), rep.Period.From, rep.Period.To-1))
 		})
@@ -187,18 +188,18 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 		return nil, "", err
 	}
 	defer st.Close()
-	in := adherence.ReportInput{Subject: adherence.Subject{ID: st.DeviceID()}, Generated: at,
-		Dispensers: []adherence.DispenserInfo{{ID: st.DeviceID(), Label: "this dispenser"}}}
+	in := report.Input{Subject: report.Subject{ID: st.DeviceID()}, Generated: at,
+		Dispensers: []report.DispenserInfo{{ID: st.DeviceID(), Label: "this dispenser"}}}
 	if cfgPath != "" {
 		cfg, loc, err := loadConfig(cfgPath)
 		if err != nil {
 			return nil, "", err
 		}
 		in.Subject.Name = cfg.Patient.FirstName
-		in.Setup = adherence.Setup{Location: loc, Medications: cfg.Medications, Regimens: cfg.Regimens}
+		in.Setup = report.Setup{Location: loc, Medications: cfg.Medications, Regimens: cfg.Regimens}
 		if cfg.Vitals != nil {
-			in.Setup.Meters = clinic.MetersOf(cfg.Vitals.Devices)
-			in.Setup.Thresholds = clinic.ThresholdsOf(cfg.Vitals)
+			in.Setup.Meters = report.MetersOf(cfg.Vitals.Devices)
+			in.Setup.Thresholds = report.ThresholdsOf(cfg.Vitals)
 		}
 	}
 	if in.Events, in.Readings, err = deviceLog(ctx, st); err != nil {
@@ -207,10 +208,10 @@ func buildReport(path, patient, cfgPath string, q url.Values, at time.Time, fixe
 	if n := len(in.Events); !fixed && n > 0 && in.Events[n-1].Time.After(at) {
 		at = in.Events[n-1].Time // a simulated dispenser's clock runs ahead
 	}
-	if in.From, in.To, _, err = clinic.ReportPeriod(q, at, locOf(in.Setup), clinic.ExportDays); err != nil {
+	if in.From, in.To, _, err = report.ParsePeriod(q, at, locOf(in.Setup), report.DefaultDays); err != nil {
 		return nil, "", err
 	}
-	return adherence.BuildReport(in), st.DeviceID(), nil
+	return report.Build(in), st.DeviceID(), nil
 }
 
 // pageAll reads a sequence-numbered log to its end.
@@ -230,7 +231,7 @@ func pageAll[T any](next func(seq int64) ([]T, error), seqOf func(T) int64) ([]T
 	}
 }
 
-func locOf(s adherence.Setup) *time.Location {
+func locOf(s report.Setup) *time.Location {
 	if s.Location == nil {
 		return time.UTC
 	}

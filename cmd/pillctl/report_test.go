@@ -12,6 +12,9 @@ import (
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/adherence/clinic/sqlite"
+	"github.com/pillbox/pillbox/adherence/clinic/web"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/schedule"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
@@ -20,19 +23,16 @@ var reportNow = time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
 
 // clinicWithHistory makes a clinic database file with a patient, 60 days
 // of synthetic history, and a clinician with an API token for the web.
-func clinicWithHistory(t *testing.T) (db, patient, token string, srv *clinic.Server) {
+func clinicWithHistory(t *testing.T) (db, patient, token string, srv *web.Server) {
 	t.Helper()
 	ctx := context.Background()
 	db = filepath.Join(t.TempDir(), "clinic.db")
-	st, err := adherence.Open(ctx, db)
+	st, err := sqlite.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cs, err := clinic.Open(ctx, st, schedule.NewSimClock(reportNow))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := clinic.New(st, schedule.NewSimClock(reportNow))
 	cs.Password = clinic.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1}
 	a := clinic.CLI("test")
 	u, err := cs.CreateUser(ctx, a, "alice", "Dr Alice", clinic.RoleClinician, "correct horse battery")
@@ -53,7 +53,7 @@ func clinicWithHistory(t *testing.T) (db, patient, token string, srv *clinic.Ser
 	if token, err = cs.IssueAPIToken(ctx, a, u.ID, "report test"); err != nil {
 		t.Fatal(err)
 	}
-	if srv, err = clinic.NewServer(clinic.ServerConfig{Store: cs, Clock: schedule.NewSimClock(reportNow)}); err != nil {
+	if srv, err = web.New(web.Config{Clinic: cs, Clock: schedule.NewSimClock(reportNow)}); err != nil {
 		t.Fatal(err)
 	}
 	return db, p.ID, token, srv
@@ -75,10 +75,10 @@ func TestReportSameAsWeb(t *testing.T) {
 	dir := t.TempDir()
 	out, _ := pillctl(t, 0, "report", "--db", db, "--patient", patient, "--days", "30", "--now", reportNow.Format(time.RFC3339), "--out", dir)
 	files := strings.Fields(out)
-	if len(files) != len(clinic.ExportFormats) {
-		t.Fatalf("pillctl report wrote %v, want %d files", files, len(clinic.ExportFormats))
+	if len(files) != len(report.Formats) {
+		t.Fatalf("pillctl report wrote %v, want %d files", files, len(report.Formats))
 	}
-	for i, f := range clinic.ExportFormats {
+	for i, f := range report.Formats {
 		got, err := os.ReadFile(files[i])
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +96,7 @@ func TestReportSameAsWeb(t *testing.T) {
 		if !bytes.Equal(got, w.Body.Bytes()) {
 			t.Errorf("pillctl's %s differs from the web's (%d and %d bytes)", f, len(got), w.Body.Len())
 		}
-		if want := clinic.ExportName(patient, adherence.LastDays(30, reportNow, mustNY(t)), f); filepath.Base(files[i]) != want {
+		if want := report.FileName(patient, report.LastDays(30, reportNow, mustNY(t)), f); filepath.Base(files[i]) != want {
 			t.Errorf("file name %s, want %s", filepath.Base(files[i]), want)
 		}
 	}
@@ -122,7 +122,7 @@ func TestReportDispenserDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, rs := adherence.Synthetic(3, reportNow.In(mustNY(t)).AddDate(0, 0, -20), 20, 0.9)
+	evs, rs := report.Synthetic(3, reportNow.In(mustNY(t)).AddDate(0, 0, -20), 20, 0.9)
 	for i := range evs {
 		evs[i].Seq, evs[i].ID = 0, ""
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/insights"
 	"github.com/pillbox/pillbox/adherence/insights/fromlog"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/schedule"
@@ -126,7 +127,7 @@ func buildRisk(path, cfgPath string, at time.Time, fixed bool, days int) (*riskO
 	if n := len(evs); !fixed && n > 0 && evs[n-1].Time.After(at) {
 		at = evs[n-1].Time // a simulated dispenser's clock runs ahead
 	}
-	h := fromlog.History(evs, adherence.Setup{Location: loc, Medications: cfg.Medications, Regimens: cfg.Regimens})
+	h := fromlog.History(evs, report.Setup{Location: loc, Medications: cfg.Medications, Regimens: cfg.Regimens})
 	l := insights.NewLearner(h, insights.DefaultPrior)
 	m := l.Train(at)
 	out := &riskOutput{AsOf: at.UTC(), Timezone: loc.String(), Days: days, Learned: m.Examples, Doses: []riskDose{}, Warnings: []riskWarning{}}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	adherencereport "github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/adherence/uplink"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
@@ -20,7 +20,7 @@ import (
 )
 
 // A simulated dispenser: a log of synthetic events and readings
-// (adherence.Synthetic: four scheduled doses a day with what the real
+// (report.Synthetic: four scheduled doses a day with what the real
 // dispenser logs for each, as-needed doses, refills, caregiver texts, and
 // six vital-sign readings a day) played to the clinic by the real
 // uplink.Pusher, at the moments a real dispenser would push: after each
@@ -91,7 +91,7 @@ type device struct {
 // from start and its pushes.
 func newDevice(id, token, patient, run string, n int, seed uint64, start time.Time, days int, interval, phase time.Duration) *device {
 	d := &device{id: id, token: token, patient: patient, log: fmt.Sprintf("load-%s-%d", run, n)}
-	d.events, d.readings = adherence.Synthetic(seed+uint64(n), start, days, 0.85)
+	d.events, d.readings = adherencereport.Synthetic(seed+uint64(n), start, days, 0.85)
 	// Ids unique to this run's log, so that a second run against the same
 	// clinic stores everything again rather than meeting the first's ids.
 	for k := range d.events {

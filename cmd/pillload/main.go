@@ -14,7 +14,8 @@
 // says what limits the run.
 //
 // By default it starts an adherenced of its own (built from this module, or
-// --adherenced) on a new database where it registers the devices, and
+// --adherenced) on a new database (a new SQLite file, or the empty
+// PostgreSQL database --db names) where it registers the devices, and
 // afterwards checks the database itself. With --url and --devices it loads
 // any running adherenced instead (devices registered with `pillctl clinic
 // device add`), and checks what the server acknowledged. docs/clinic.md
@@ -42,8 +43,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
+	adherencereport "github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/notify/vitals"
 )
@@ -63,6 +65,7 @@ type options struct {
 	devices    string
 	serverPid  int
 	adherenced string
+	db         string
 	keep       bool
 }
 
@@ -84,6 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.url, "url", "", "load the adherenced at this base `URL` instead of starting one (needs --devices)")
 	fs.StringVar(&o.devices, "devices", "", "with --url: a `FILE` of registered dispensers, one \"DEVICE-ID TOKEN\" per line")
 	fs.IntVar(&o.serverPid, "server-pid", 0, "with --url: the adherenced's `PID`, to report its CPU time")
+	fs.StringVar(&o.db, "db", "", "start adherenced on this `DATABASE`, an empty PostgreSQL one (postgres://...), instead of a new SQLite file")
 	fs.StringVar(&o.adherenced, "adherenced", "", "the adherenced `binary` to start (default: build ./cmd/adherenced of this module)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (database, adherenced's log)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -127,6 +131,10 @@ func (o *options) check(nargs int) error {
 		return errors.New("--speedup and --device-rate must not be negative, --device-burst at least 1")
 	case (o.url == "") != (o.devices == ""):
 		return errors.New("--url and --devices go together")
+	case o.url != "" && o.db != "":
+		return errors.New("--db goes without --url (pillload starts adherenced on it)")
+	case o.db != "" && !clinicdb.IsPostgres(o.db):
+		return errors.New("--db must be a postgres:// URL (without it pillload makes a new SQLite file)")
 	case o.url == "" && o.serverPid != 0:
 		return errors.New("--server-pid goes with --url (pillload knows the pid of the adherenced it starts)")
 	}
@@ -155,11 +163,15 @@ func load(ctx context.Context, o options, stderr io.Writer) (*report, error) {
 			}
 		}
 		fmt.Fprintf(stderr, "pillload: registering %d dispensers and starting %s\n", o.n, bin)
-		if srv, creds, err = startLocal(ctx, bin, work, o.n); err != nil {
+		if srv, creds, err = startLocal(ctx, bin, work, o.db, o.n); err != nil {
 			return nil, err
 		}
 		defer srv.cmd.Process.Kill() // if we return early; stop() has run otherwise
-		r.target = fmt.Sprintf("adherenced started by pillload (SQLite %s) at %s", srv.db, srv.url)
+		backend := "SQLite " + srv.db
+		if o.db != "" {
+			backend = "PostgreSQL " + clinicdb.Redact(o.db)
+		}
+		r.target = fmt.Sprintf("adherenced started by pillload (%s) at %s", backend, srv.url)
 		o.url, o.serverPid = srv.url, srv.cmd.Process.Pid
 	} else {
 		if creds, err = readDevices(o.devices, o.n); err != nil {
@@ -180,7 +192,7 @@ func load(ctx context.Context, o options, stderr io.Writer) (*report, error) {
 		devs[i] = newDevice(c.device, c.token, c.patient, run, i, o.seed, r.start, o.days, o.interval, phase)
 	}
 	r.devs = devs
-	setup := adherence.SyntheticSetup(time.UTC)
+	setup := adherencereport.SyntheticSetup(time.UTC)
 	var meters []vitals.Device
 	for _, m := range setup.Meters {
 		meters = append(meters, vitals.Device{Address: m.Address, Kind: m.Kind, Name: m.Name})

@@ -14,8 +14,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -31,11 +31,15 @@ type local struct {
 type credential struct{ device, token, patient string }
 
 // startLocal registers n devices (a patient each) in a new clinic
-// database in dir through the clinic's Go API, as `pillctl clinic device
-// add` does, and starts the adherenced binary on it on a free loopback
-// port. Its log goes to dir/adherenced.log.
-func startLocal(ctx context.Context, binary, dir string, n int) (*local, []credential, error) {
-	l := &local{dir: dir, db: filepath.Join(dir, "clinic.db"), exited: make(chan error, 1)}
+// database (db, or dir/clinic.db when db is "") through the clinic's Go
+// API, as `pillctl clinic device add` does, and starts the adherenced
+// binary on it on a free loopback port. Its log goes to
+// dir/adherenced.log.
+func startLocal(ctx context.Context, binary, dir, db string, n int) (*local, []credential, error) {
+	l := &local{dir: dir, db: db, exited: make(chan error, 1)}
+	if db == "" {
+		l.db = filepath.Join(dir, "clinic.db")
+	}
 	creds, err := provision(ctx, l.db, n)
 	if err != nil {
 		return nil, nil, err
@@ -50,7 +54,7 @@ func startLocal(ctx context.Context, binary, dir string, n int) (*local, []crede
 	if err != nil {
 		return nil, nil, fmt.Errorf("pillload: %w", err)
 	}
-	l.cmd = exec.Command(binary, "--data", dir, "--listen", addr)
+	l.cmd = exec.Command(binary, "--data", dir, "--db", l.db, "--listen", addr)
 	// Never a real SMS provider: a silent device would text someone.
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "TWILIO_") {
@@ -100,15 +104,12 @@ func startLocal(ctx context.Context, binary, dir string, n int) (*local, []crede
 // provision makes the clinic database at path with n patients, a
 // dispenser each.
 func provision(ctx context.Context, path string, n int) ([]credential, error) {
-	st, err := adherence.Open(ctx, path)
+	st, err := clinicdb.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	store, err := clinic.Open(ctx, st, schedule.NewRealClock())
-	if err != nil {
-		return nil, err
-	}
+	store := clinic.New(st, schedule.NewRealClock())
 	actor := clinic.CLI("pillload")
 	creds := make([]credential, n)
 	for i := range creds {
@@ -143,15 +144,12 @@ func (l *local) stop() error {
 // verify checks in the database that every event and reading of every
 // device is stored exactly once, and nothing else for its patient.
 func (l *local) verify(ctx context.Context, devs []*device, from, to time.Time) []string {
-	st, err := adherence.Open(ctx, l.db)
+	st, err := clinicdb.Open(ctx, l.db)
 	if err != nil {
 		return []string{err.Error()}
 	}
 	defer st.Close()
-	store, err := clinic.Open(ctx, st, schedule.NewRealClock())
-	if err != nil {
-		return []string{err.Error()}
-	}
+	store := clinic.New(st, schedule.NewRealClock())
 	var problems []string
 	for _, d := range devs {
 		evs, err := store.PatientEvents(ctx, d.patient, from, to, 2*len(d.events)+10)

@@ -2,10 +2,12 @@
 // the Transport interface the daemon reads characteristic values through,
 // its BlueZ implementation over D-Bus (bonded devices, notifications and
 // indications, reconnection with backoff, a glucometer's stored records
-// through the Record Access Control Point), a Replay transport for tests
-// and the simulator, and the Assembler that turns the values into
+// through the Record Access Control Point, the device's clock read and set
+// on connection, what a kind's profile reads once), a Replay transport for
+// tests and the simulator, and the Assembler that turns the values into
 // vital.Readings with hw/gatt (joining a glucose measurement to its
-// context, thinning continuous streams). Pairing is the installer's job,
+// context, thinning continuous streams, rounding a scale's weights) and
+// keeps what each device's clock showed. Pairing is the installer's job,
 // done once with bluetoothctl (docs/vitals.md).
 package ble
 
@@ -40,7 +42,19 @@ type Sink interface {
 	// stored from device, so that a record transfer resumes after it; ok is
 	// false when none was.
 	LastRecord(device string) (seq uint16, ok bool)
+	// Clock hands over the value of the device's clock characteristic
+	// (Current Time 0x2A2B or Date Time 0x2A08) read on connection, before
+	// any other value of the connection, and returns the value to write to
+	// set the clock, or nil to leave it as it is.
+	Clock(p Payload) (set []byte)
+	// ClockSet says how writing the value Clock returned went.
+	ClockSet(device string, err error)
 }
+
+// ClockChars are where a device's clock is read and set, in the order
+// tried: the Current Time Service's Current Time, then a Date Time in the
+// device's own service (0 stands for the kind's service).
+var ClockChars = []struct{ Service, Char uint16 }{{0x1805, 0x2A2B}, {0, 0x2A08}}
 
 // Device is one configured device and what to read from it: its kind's
 // profile (vital.Kind).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -291,6 +292,24 @@ type recSink struct {
 	payloads []Payload
 	drops    []string
 	last     map[string]uint16
+	// setClock is what Clock answers; clocks and setErrs record the
+	// clock values read and the outcome of each write.
+	setClock []byte
+	clocks   []Payload
+	setErrs  []error
+}
+
+func (s *recSink) Clock(p Payload) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clocks = append(s.clocks, p)
+	return s.setClock
+}
+
+func (s *recSink) ClockSet(_ string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setErrs = append(s.setErrs, err)
 }
 
 func (s *recSink) Payload(p Payload) {
@@ -332,6 +351,10 @@ type fakeLink struct {
 	conns    chan *fakeConn
 	// onWrite answers a write on a connection (a meter answering RACP).
 	onWrite func(c *fakeConn, char uint16, v []byte)
+	// values are the readable characteristics, by service and char;
+	// refuse are those that refuse a write.
+	values map[[2]uint16][]byte
+	refuse map[[2]uint16]bool
 }
 
 func (l *fakeLink) connect(ctx context.Context, addr string) (conn, error) {
@@ -353,7 +376,20 @@ type fakeConn struct {
 	out    chan Payload
 	mu     sync.Mutex
 	writes [][]byte
+	// ops lists reads and writes in order, as "read 1805/2A2B".
+	ops    []string
 	closed bool
+}
+
+func (c *fakeConn) read(_ context.Context, service, char uint16) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.link.values[[2]uint16{service, char}]
+	if !ok {
+		return nil, errNoChar
+	}
+	c.ops = append(c.ops, fmt.Sprintf("read %04X/%04X", service, char))
+	return v, nil
 }
 
 func (c *fakeConn) subscribe(_ context.Context, _ uint16, chars []uint16) ([]uint16, error) {
@@ -366,9 +402,20 @@ func (c *fakeConn) subscribe(_ context.Context, _ uint16, chars []uint16) ([]uin
 	return got, nil
 }
 
-func (c *fakeConn) write(_ context.Context, char uint16, v []byte) error {
+func (c *fakeConn) write(_ context.Context, service, char uint16, v []byte) error {
 	c.mu.Lock()
+	if c.link.refuse[[2]uint16{service, char}] {
+		c.mu.Unlock()
+		return errors.New("org.bluez.Error.NotPermitted: Write not permitted")
+	}
+	if char != RACPChar {
+		if _, ok := c.link.values[[2]uint16{service, char}]; !ok {
+			c.mu.Unlock()
+			return errNoChar
+		}
+	}
 	c.writes = append(c.writes, v)
+	c.ops = append(c.ops, fmt.Sprintf("write %04X/%04X % X", service, char, v))
 	c.mu.Unlock()
 	if c.link.onWrite != nil {
 		c.link.onWrite(c, char, v)

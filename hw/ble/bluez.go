@@ -99,7 +99,7 @@ func (l *bluezLink) connect(ctx context.Context, addr string) (conn, error) {
 	sigs := make(chan *dbus.Signal, 64)
 	l.bus.Signal(sigs)
 	c := &bluezConn{bus: l.bus, dev: dev, path: path, match: match, sigs: sigs, done: make(chan struct{}),
-		chars: map[dbus.ObjectPath]uint16{}, paths: map[uint16]dbus.ObjectPath{}}
+		chars: map[dbus.ObjectPath]uint16{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -126,7 +126,8 @@ type bluezConn struct {
 	sigs  chan *dbus.Signal
 
 	chars map[dbus.ObjectPath]uint16 // subscribed characteristic objects
-	paths map[uint16]dbus.ObjectPath
+	// objs is BlueZ's object tree, read once the services are resolved.
+	objs map[dbus.ObjectPath]map[string]map[string]dbus.Variant
 
 	once sync.Once
 	out  chan Payload
@@ -153,19 +154,65 @@ func (c *bluezConn) waitResolved(ctx context.Context) error {
 	}
 }
 
-func (c *bluezConn) subscribe(ctx context.Context, service uint16, chars []uint16) ([]uint16, error) {
-	var objs map[dbus.ObjectPath]map[string]map[string]dbus.Variant
-	if err := c.bus.Object("org.bluez", "/").CallWithContext(ctx,
-		"org.freedesktop.DBus.ObjectManager.GetManagedObjects", 0).Store(&objs); err != nil {
-		return nil, fmt.Errorf("managed objects: %w", err)
+// managed reads BlueZ's object tree once per connection.
+func (c *bluezConn) managed(ctx context.Context) error {
+	if c.objs != nil {
+		return nil
 	}
-	var svcPath dbus.ObjectPath
-	for p, ifaces := range objs {
+	if err := c.bus.Object("org.bluez", "/").CallWithContext(ctx,
+		"org.freedesktop.DBus.ObjectManager.GetManagedObjects", 0).Store(&c.objs); err != nil {
+		return fmt.Errorf("managed objects: %w", err)
+	}
+	return nil
+}
+
+// servicePath finds the device's service object; "" when it has none.
+func (c *bluezConn) servicePath(service uint16) dbus.ObjectPath {
+	for p, ifaces := range c.objs {
 		if s, ok := ifaces["org.bluez.GattService1"]; ok && p.IsValid() &&
 			strings.HasPrefix(string(p), string(c.path)+"/") && variantString(s["UUID"]) == UUID128(service) {
-			svcPath = p
+			return p
 		}
 	}
+	return ""
+}
+
+// charPaths finds the characteristic objects of a service of the device
+// whose UUIDs are among want.
+func (c *bluezConn) charPaths(svc dbus.ObjectPath, want map[string]uint16) map[dbus.ObjectPath]uint16 {
+	out := map[dbus.ObjectPath]uint16{}
+	for p, ifaces := range c.objs {
+		ch, ok := ifaces["org.bluez.GattCharacteristic1"]
+		if !ok || !strings.HasPrefix(string(p), string(svc)+"/") {
+			continue
+		}
+		if u, ok := want[variantString(ch["UUID"])]; ok {
+			out[p] = u
+		}
+	}
+	return out
+}
+
+// charPath finds one characteristic of a service of the device.
+func (c *bluezConn) charPath(ctx context.Context, service, char uint16) (dbus.ObjectPath, error) {
+	if err := c.managed(ctx); err != nil {
+		return "", err
+	}
+	svc := c.servicePath(service)
+	if svc == "" {
+		return "", errNoChar
+	}
+	for p := range c.charPaths(svc, map[string]uint16{UUID128(char): char}) {
+		return p, nil
+	}
+	return "", errNoChar
+}
+
+func (c *bluezConn) subscribe(ctx context.Context, service uint16, chars []uint16) ([]uint16, error) {
+	if err := c.managed(ctx); err != nil {
+		return nil, err
+	}
+	svcPath := c.servicePath(service)
 	if svcPath == "" {
 		return nil, fmt.Errorf("service %04X not found", service)
 	}
@@ -174,22 +221,27 @@ func (c *bluezConn) subscribe(ctx context.Context, service uint16, chars []uint1
 		want[UUID128(u)] = u
 	}
 	var got []uint16
-	for p, ifaces := range objs {
-		ch, ok := ifaces["org.bluez.GattCharacteristic1"]
-		if !ok || !strings.HasPrefix(string(p), string(svcPath)+"/") {
-			continue
-		}
-		u, ok := want[variantString(ch["UUID"])]
-		if !ok {
-			continue
-		}
+	for p, u := range c.charPaths(svcPath, want) {
 		if err := c.bus.Object("org.bluez", p).CallWithContext(ctx, "org.bluez.GattCharacteristic1.StartNotify", 0).Err; err != nil {
 			return nil, fmt.Errorf("start notify %04X: %w", u, err)
 		}
-		c.chars[p], c.paths[u] = u, p
+		c.chars[p] = u
 		got = append(got, u)
 	}
 	return got, nil
+}
+
+func (c *bluezConn) read(ctx context.Context, service, char uint16) ([]byte, error) {
+	p, err := c.charPath(ctx, service, char)
+	if err != nil {
+		return nil, err
+	}
+	var v []byte
+	if err := c.bus.Object("org.bluez", p).CallWithContext(ctx, "org.bluez.GattCharacteristic1.ReadValue", 0,
+		map[string]dbus.Variant{}).Store(&v); err != nil {
+		return nil, fmt.Errorf("ble: read %04X: %w", char, err)
+	}
+	return v, nil
 }
 
 func variantString(v dbus.Variant) string {
@@ -197,10 +249,10 @@ func variantString(v dbus.Variant) string {
 	return strings.ToLower(s)
 }
 
-func (c *bluezConn) write(ctx context.Context, char uint16, value []byte) error {
-	p, ok := c.paths[char]
-	if !ok {
-		return fmt.Errorf("ble: write %04X: not subscribed", char)
+func (c *bluezConn) write(ctx context.Context, service, char uint16, value []byte) error {
+	p, err := c.charPath(ctx, service, char)
+	if err != nil {
+		return fmt.Errorf("ble: write %04X: %w", char, err)
 	}
 	opts := map[string]dbus.Variant{"type": dbus.MakeVariant("request")}
 	if err := c.bus.Object("org.bluez", p).CallWithContext(ctx, "org.bluez.GattCharacteristic1.WriteValue", 0, value, opts).Err; err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 )
 
 // fixedClock is a clock that does not move.
@@ -35,8 +36,8 @@ func TestDecoder(t *testing.T) {
 	var got [][]vital.Reading
 	fail := false
 	d := &Decoder{
-		Assembler: &Assembler{}, Clock: fixedClock(time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)),
-		Ingest: func(_ context.Context, rs []vital.Reading) error {
+		Assembler: &Assembler{}, WallClock: fixedClock(time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)),
+		Ingest: func(_ context.Context, rs []vital.Reading, _ quality.Reception) error {
 			got = append(got, rs)
 			if fail {
 				return errors.New("disk full")
@@ -72,6 +73,53 @@ func TestDecoder(t *testing.T) {
 	d.Disconnected("meter")
 	if len(got) != 2 {
 		t.Errorf("a second disconnection handed on %+v, want nothing", got[2:])
+	}
+}
+
+// TestDecoderClock: the clock a device shows on connection is judged
+// against the wall clock only when that is trusted, and its offset goes
+// with the connection's readings until the device disconnects.
+func TestDecoderClock(t *testing.T) {
+	tests := []struct {
+		name    string
+		trusted func() bool
+		wantSet bool
+	}{
+		{"trusted wall clock", func() bool { return true }, true},
+		{"untrusted wall clock", func() bool { return false }, false},
+		{"no trust given", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []quality.Reception
+			d := &Decoder{
+				Assembler: &Assembler{Zone: time.UTC}, WallClock: fixedClock(at0), Trusted: tt.trusted,
+				Ingest: func(_ context.Context, _ []vital.Reading, rc quality.Reception) error {
+					got = append(got, rc)
+					return nil
+				},
+				Logger: slog.New(slog.DiscardHandler),
+			}
+			set := d.Clock(Payload{"strap", 0x2A2B, currentTime3DaysLate})
+			if (set != nil) != tt.wantSet {
+				t.Errorf("Clock(3 days late) = % X, want a value to set: %v", set, tt.wantSet)
+			}
+			d.ClockSet("strap", nil)
+			if c := d.Assembler.Clocks()["strap"]; tt.wantSet && !c.SetAt.Equal(at0) {
+				t.Errorf("after ClockSet, the device clock = %+v, want set at %v", c, at0)
+			}
+			d.Payload(Payload{"strap", 0x2A37, []byte{0x00, 0x48}})
+			if len(got) != 1 || got[0].Trusted != tt.wantSet || !got[0].At.Equal(at0) || got[0].Offsets["strap"] != -72*time.Hour {
+				t.Fatalf("reception of a reading = %+v, want at %v, trusted %v, the strap's offset -72h", got, at0, tt.wantSet)
+			}
+			if rc := d.Reception("cuff", at0); rc.Offsets != nil {
+				t.Errorf("Reception(cuff, whose clock was not read) = %+v, want no offsets", rc)
+			}
+			d.Disconnected("strap")
+			if rc := d.Reception("strap", at0); rc.Offsets != nil {
+				t.Errorf("Reception(strap) after it disconnected = %+v, want no offsets", rc)
+			}
+		})
 	}
 }
 

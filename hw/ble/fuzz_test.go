@@ -1,8 +1,12 @@
 package ble
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/pillbox/pillbox/hw/gatt"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 )
 
 // FuzzParseRACP: a meter's RACP indications are outside input.
@@ -42,6 +46,54 @@ func FuzzAssembler(f *testing.F) {
 		a.Flush("d")
 		if a.Pending("d") {
 			t.Errorf("still pending after Flush")
+		}
+	})
+}
+
+// FuzzAssemblerClock: a device's clock value read on connection is
+// outside input. Whatever its bytes, Clock gives an error or a verdict that
+// agrees with the times themselves (off when the clock shows more than the
+// tolerance either way from the controller's, however far), and a value to
+// set the clock that reads back as the controller's time.
+func FuzzAssemblerClock(f *testing.F) {
+	f.Add(uint16(gatt.CurrentTime), currentTime3DaysLate, true)
+	f.Add(uint16(gatt.DateTimeChar), gatt.DateTimeValue(at0.Add(-72*time.Hour)), true)
+	f.Add(uint16(gatt.DateTimeChar), gatt.DateTimeValue(at0.Add(time.Minute)), false)
+	f.Fuzz(func(t *testing.T, char uint16, b []byte, trusted bool) {
+		zone := time.FixedZone("EST", -5*3600)
+		a := &Assembler{Zone: zone}
+		set, err := a.Clock(Payload{"d", char, b}, at0, trusted)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "ble: device clock: ") {
+				t.Errorf("Clock(%04X, % X) error %q does not say what failed", char, b, err)
+			}
+			if _, ok := a.Offset("d"); ok {
+				t.Errorf("Clock(%04X, % X) failed but kept an offset", char, b)
+			}
+			return
+		}
+		m, _ := gatt.Decode(char, b)
+		shows, _ := m.Clock.At(zone)
+		tol := quality.ClockTolerance
+		off := shows.Before(at0.Add(-tol)) || shows.After(at0.Add(tol))
+		c := a.Clocks()["d"]
+		if c.Off != off || (c.OffsetS < 0) != shows.Before(at0) {
+			t.Errorf("Clock(%04X, % X): the device shows %v at %v; verdict off %v, offset %v s",
+				char, b, shows, at0, c.Off, c.OffsetS)
+		}
+		if (set != nil) != (off && trusted) {
+			t.Errorf("Clock(%04X, % X) (off %v, trusted %v) = % X, want a value to set only when off and trusted",
+				char, b, off, trusted, set)
+		}
+		if set == nil {
+			return
+		}
+		sm, err := gatt.Decode(char, set)
+		if err != nil || sm.Clock == nil {
+			t.Fatalf("the value that sets the clock, % X, does not decode: %v", set, err)
+		}
+		if got, err := sm.Clock.At(zone); err != nil || got.Sub(at0).Abs() >= time.Second {
+			t.Errorf("the value that sets the clock reads %v, %v; want %v", got, err, at0)
 		}
 	})
 }

@@ -28,8 +28,12 @@ type conn interface {
 	// characteristic supports) on those of chars the device's service has,
 	// and returns them.
 	subscribe(ctx context.Context, service uint16, chars []uint16) ([]uint16, error)
-	// write writes a value with response (a write request).
-	write(ctx context.Context, char uint16, value []byte) error
+	// read reads a characteristic of a service of the device; errNoChar
+	// when the device has none.
+	read(ctx context.Context, service, char uint16) ([]byte, error)
+	// write writes a value with response (a write request); errNoChar
+	// when the device has no such characteristic.
+	write(ctx context.Context, service, char uint16, value []byte) error
 	// values delivers the subscribed characteristics' values; it is closed
 	// when the link drops.
 	values() <-chan Payload
@@ -39,6 +43,9 @@ type conn interface {
 // errNoMeasurement: the device is connected but lacks the measurement
 // characteristic, which no retry will fix soon.
 var errNoMeasurement = errors.New("ble: the device has no measurement characteristic for its kind")
+
+// errNoChar: the device has no such characteristic (an optional one).
+var errNoChar = errors.New("ble: no such characteristic")
 
 // Reconnection backoff. Health devices are connectable only for a short
 // while after a measurement, so the wait between attempts stays short; a
@@ -125,10 +132,23 @@ func session(ctx context.Context, l link, d Device, sink Sink, log *slog.Logger)
 		return true, errNoMeasurement
 	}
 	log.Info("ble: device connected", "device", d.Address, "profile", d.Profile.Name)
+	// The clock first: the offset it shows corrects the times of every
+	// record that follows.
+	readClock(ctx, c, d, sink, log)
+	for _, ch := range d.Profile.Read {
+		v, err := c.read(ctx, d.Profile.Service, ch)
+		if err != nil {
+			if !errors.Is(err, errNoChar) {
+				log.Warn("ble: read", "device", d.Address, "char", gatt.UUID(ch).String(), "err", err)
+			}
+			continue
+		}
+		sink.Payload(Payload{Device: d.Address, Char: ch, Data: v})
+	}
 	var xfer *recordTransfer
 	if d.Profile.RACP && slices.Contains(subs, RACPChar) {
 		xfer = newRecordTransfer(sink.LastRecord(d.Address))
-		if err := c.write(ctx, RACPChar, xfer.first()); err != nil {
+		if err := c.write(ctx, d.Profile.Service, RACPChar, xfer.first()); err != nil {
 			// Live measurements still arrive; only the back-fill is lost.
 			log.Warn("ble: record transfer not started", "device", d.Address, "err", err)
 			xfer = nil
@@ -152,7 +172,7 @@ func session(ctx context.Context, l link, d Device, sink Sink, log *slog.Logger)
 					log.Warn("ble: record transfer", "device", d.Address, "err", err)
 				}
 				if next != nil {
-					if err := c.write(ctx, RACPChar, next); err != nil {
+					if err := c.write(ctx, d.Profile.Service, RACPChar, next); err != nil {
 						log.Warn("ble: record transfer", "device", d.Address, "err", err)
 					}
 				}
@@ -165,6 +185,40 @@ func session(ctx context.Context, l link, d Device, sink Sink, log *slog.Logger)
 			}
 			sink.Payload(p)
 		}
+	}
+}
+
+// readClock reads the device's clock, hands it to the sink and sets the
+// clock when the sink says so. A device without a clock characteristic is
+// common and fine; one that refuses the write (Current Time is writable
+// only on some devices) keeps its clock, and its times are corrected all
+// the same.
+func readClock(ctx context.Context, c conn, d Device, sink Sink, log *slog.Logger) {
+	for _, cc := range ClockChars {
+		service := cc.Service
+		if service == 0 {
+			service = d.Profile.Service
+		}
+		v, err := c.read(ctx, service, cc.Char)
+		if errors.Is(err, errNoChar) {
+			continue
+		}
+		if err != nil {
+			log.Warn("ble: device clock not read", "device", d.Address, "err", err)
+			return
+		}
+		set := sink.Clock(Payload{Device: d.Address, Char: cc.Char, Data: v})
+		if set == nil {
+			return
+		}
+		err = c.write(ctx, service, cc.Char, set)
+		sink.ClockSet(d.Address, err)
+		if err != nil {
+			log.Warn("ble: device clock not set; its times are corrected instead", "device", d.Address, "err", err)
+		} else {
+			log.Info("ble: device clock set", "device", d.Address, "char", gatt.UUID(cc.Char).String())
+		}
+		return
 	}
 }
 

@@ -26,13 +26,14 @@ const (
 
 // bpStatusBits: the pulse-rate range is a 2-bit value at bits 3-4 whose
 // values 1 and 2 are single bits; value 3 is reserved and handled apart.
+// None is a fault of the monitor: each says how the measurement was taken.
 var bpStatusBits = []statusBit{
-	{0, BodyMovement, true},
-	{1, CuffTooLoose, true},
-	{2, IrregularPulse, false}, // a finding about the patient, not a fault of the reading
-	{3, PulseAboveRange, true},
-	{4, PulseBelowRange, true},
-	{5, ImproperPosition, true},
+	{0, BodyMovement, doubt},
+	{1, CuffTooLoose, doubt},
+	{2, IrregularPulse, info}, // a finding about the patient, not a fault of the reading
+	{3, PulseAboveRange, doubt},
+	{4, PulseBelowRange, doubt},
+	{5, ImproperPosition, doubt},
 }
 
 // BloodPressure is a Blood Pressure Measurement (0x2A35) or, with

@@ -379,7 +379,7 @@ func TestErrorMessages(t *testing.T) {
 		{GlucoseMeasurementContext, "80 01 00",
 			"2A34: truncated: extended flags needs 1 byte, 0 left"},
 		{0x2A00, "00",
-			"2A00: unsupported characteristic: not a health measurement this decoder knows (2A18, 2A1C, 2A34, 2A35, 2A36, 2A37, 2A5E, 2A5F, 2A9D)"},
+			"2A00: unsupported characteristic: not a characteristic this decoder knows (2A08, 2A18, 2A1C, 2A2B, 2A34, 2A35, 2A36, 2A37, 2A5E, 2A5F, 2A9D, 2A9E)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -195,6 +195,16 @@ func encode(m Measurement) ([]byte, error) {
 			e.u16(uint16(w.BMI.Mantissa))
 			e.u16(uint16(w.Height.Mantissa))
 		}
+	case m.Clock != nil:
+		c := m.Clock
+		e.dt(c.Time)
+		if c.DayOfWeek != nil {
+			e.u8(c.DayOfWeek.Value)
+			e.u8(*c.Fractions256)
+			e.u8(*c.AdjustReason)
+		}
+	case m.WeightScaleFeature != nil:
+		e.u32(m.WeightScaleFeature.Raw)
 	default:
 		return nil, fmt.Errorf("encode: measurement %s has no detail", m.Char)
 	}

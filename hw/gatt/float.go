@@ -197,3 +197,30 @@ func (f Float) scaled(k int) Float {
 	}
 	return Float{Mantissa: f.Mantissa, Exponent: int8(e)}
 }
+
+// roundTo rounds f to the nearest multiple of step (half away from zero)
+// and writes it with step's digits: 70.015 to 0.1 is 70.0. A step finer
+// than f's own digits, or a special value, leaves f as it is.
+func (f Float) roundTo(step Float) Float {
+	if !f.IsNumber() || !step.IsNumber() || step.Mantissa <= 0 || step.Exponent < f.Exponent {
+		return f
+	}
+	shift := int(step.Exponent) - int(f.Exponent)
+	if shift > 9 { // the step dwarfs the value's digits; nothing to round to
+		return f
+	}
+	unit := int64(step.Mantissa) * int64(math.Pow10(shift)) // step in f's digits
+	m := int64(f.Mantissa)
+	q := (abs64(m) + unit/2) / unit * unit
+	if m < 0 {
+		q = -q
+	}
+	return Float{Mantissa: int32(q / int64(math.Pow10(shift))), Exponent: step.Exponent}
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

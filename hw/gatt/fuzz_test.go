@@ -13,7 +13,7 @@ import (
 // must either decode or fail with an *Error naming its characteristic;
 // a decoded measurement must marshal, flatten to readings in canonical
 // units, and, when nothing reserved was ignored, encode back to exactly
-// the input bytes.
+// the input bytes; a clock that reads as a time sets as the same bytes.
 func FuzzDecode(f *testing.F) {
 	for _, fs := range flagSpaces {
 		p, err := encode(fs.build(fs.defined))
@@ -21,6 +21,9 @@ func FuzzDecode(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(uint16(fs.char), p)
+	}
+	for _, c := range readOnConnection {
+		f.Add(c.char, mustHex(f, c.hex))
 	}
 	f.Fuzz(func(t *testing.T, uuid uint16, payload []byte) {
 		m, err := Decode(uuid, payload)
@@ -45,6 +48,13 @@ func FuzzDecode(f *testing.F) {
 		}
 		if _, err := json.Marshal(rs); err != nil {
 			t.Fatalf("json.Marshal(Readings()) of %04X % X: %v", uuid, payload, err)
+		}
+		// A clock that reads as a time is that time: the value that would
+		// set a clock to it is the payload's date and time.
+		if m.Clock != nil {
+			if at, err := m.Clock.At(nil); err == nil && !bytes.Equal(DateTimeValue(at), payload[:7]) {
+				t.Errorf("clock % X reads %v, which sets as % X", payload, at, DateTimeValue(at))
+			}
 		}
 		if len(m.Notes) > 0 {
 			return

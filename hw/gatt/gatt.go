@@ -2,8 +2,11 @@
 // (heart rate, blood pressure, glucose, health thermometer, pulse oximeter,
 // weight scale) byte-exactly as the GATT Specification Supplement and the
 // service specifications lay them out, and flattens them into
-// vital.Readings in canonical units. It owns no radio: a transport hands
-// it the characteristic's 16-bit UUID and value bytes.
+// vital.Readings in canonical units, with the flags the device's own
+// status earns (a device fault, a control-solution test). It also reads
+// and writes a device's clock (Current Time, Date Time) and reads a
+// scale's resolution (Weight Scale Feature). It owns no radio: a transport
+// hands it the characteristic's 16-bit UUID and value bytes.
 //
 // Decisions where the specifications leave a receiver a choice:
 //   - A payload shorter than its flags announce is an error (ErrTruncated);
@@ -44,6 +47,7 @@ const (
 	PLXSpotCheckMeasurement   = 0x2A5E
 	PLXContinuousMeasurement  = 0x2A5F
 	WeightMeasurement         = 0x2A9D
+	WeightScaleFeatureChar    = 0x2A9E
 )
 
 // characteristic is what Decode knows of one characteristic: its name in
@@ -63,6 +67,11 @@ var characteristics = map[UUID]characteristic{
 	PLXSpotCheckMeasurement:   {"PLX Spot-check Measurement", decodePLXSpotCheck},
 	PLXContinuousMeasurement:  {"PLX Continuous Measurement", decodePLXContinuous},
 	WeightMeasurement:         {"Weight Measurement", decodeWeight},
+	// Read on connection, not subscribed to: they give no reading, but
+	// the time the device's clock shows and a scale's resolution.
+	CurrentTime:            {"Current Time", decodeCurrentTime},
+	DateTimeChar:           {"Date Time", decodeDateTime},
+	WeightScaleFeatureChar: {"Weight Scale Feature", decodeWeightScaleFeature},
 }
 
 // unsupported is the message for a characteristic Decode does not know.
@@ -71,7 +80,7 @@ var unsupported = func() string {
 	for _, u := range slices.Sorted(maps.Keys(characteristics)) {
 		known = append(known, u.String())
 	}
-	return "not a health measurement this decoder knows (" + strings.Join(known, ", ") + ")"
+	return "not a characteristic this decoder knows (" + strings.Join(known, ", ") + ")"
 }()
 
 func (u UUID) String() string { return fmt.Sprintf("%04X", uint16(u)) }
@@ -97,13 +106,16 @@ func ParseUUID(s string) (UUID, error) {
 type Measurement struct {
 	Char UUID   `json:"characteristic"`
 	Name string `json:"name"`
-	// Device, Received and Zone are not in the payload: the transport sets
-	// them, and Readings copies them. Received stands in for the
-	// measurement time when the device sent no usable time stamp; Zone is
-	// the zone the device's clock runs in (nil means UTC).
-	Device   string         `json:"device,omitempty"`
-	Received time.Time      `json:"received,omitzero"`
-	Zone     *time.Location `json:"-"`
+	// Device, Received, Zone and ScaleFeature are not in the payload: the
+	// transport sets them, and Readings uses them. Received stands in for
+	// the measurement time when the device sent no usable time stamp; Zone
+	// is the zone the device's clock runs in (nil means UTC); ScaleFeature
+	// is the scale's Weight Scale Feature, read on connection, whose
+	// resolution weights and heights are rounded to.
+	Device       string              `json:"device,omitempty"`
+	Received     time.Time           `json:"received,omitzero"`
+	Zone         *time.Location      `json:"-"`
+	ScaleFeature *WeightScaleFeature `json:"-"`
 	// Notes lists what was ignored under this package's rules for reserved
 	// bits and values.
 	Notes []string `json:"notes,omitempty"`
@@ -116,6 +128,10 @@ type Measurement struct {
 	PLXSpotCheck   *PLXSpotCheck   `json:"plx_spot_check,omitempty"`
 	PLXContinuous  *PLXContinuous  `json:"plx_continuous,omitempty"`
 	Weight         *Weight         `json:"weight,omitempty"`
+	// Clock is a Current Time or Date Time; WeightScaleFeature a scale's
+	// feature. Neither gives readings.
+	Clock              *Clock              `json:"clock,omitempty"`
+	WeightScaleFeature *WeightScaleFeature `json:"weight_scale_feature,omitempty"`
 }
 
 var (
@@ -158,13 +174,29 @@ type Status struct {
 	Conditions []string `json:"conditions,omitempty"`
 }
 
-// statusBit names one bit of a status field; unreliable marks conditions
-// that make the measured value untrustworthy.
+// statusBit names one bit of a status field and what its condition says
+// of the measured value.
 type statusBit struct {
-	bit        uint
-	name       string
-	unreliable bool
+	bit   uint
+	name  string
+	class statusClass
 }
+
+// statusClass is what a status condition says of the measured value.
+type statusClass uint8
+
+const (
+	// info says nothing against the value (battery low, validated data).
+	info statusClass = iota
+	// doubt makes the value untrustworthy, through how it was measured
+	// (body movement, a loose cuff, low perfusion): Reading.Unreliable.
+	doubt
+	// fault is the device's own failure to measure (sensor malfunction,
+	// sample size insufficient): Unreliable, and the reading is flagged
+	// vital.DeviceFault, which keeps it out of the patient's values and
+	// counts it as a device problem.
+	fault
+)
 
 // has reports whether the condition name is set in s.
 func (s *Status) has(name string) bool {
@@ -179,14 +211,24 @@ func (s *Status) has(name string) bool {
 	return false
 }
 
-// unreliable returns the set conditions of s that table marks unreliable.
+// unreliable returns the set conditions of s that table marks doubt or
+// fault.
 func (s *Status) unreliable(table []statusBit) []string {
+	return s.conditions(table, func(c statusClass) bool { return c != info })
+}
+
+// faults returns the set conditions of s that table marks fault.
+func (s *Status) faults(table []statusBit) []string {
+	return s.conditions(table, func(c statusClass) bool { return c == fault })
+}
+
+func (s *Status) conditions(table []statusBit, keep func(statusClass) bool) []string {
 	if s == nil {
 		return nil
 	}
 	var out []string
 	for _, b := range table {
-		if b.unreliable && s.has(b.name) {
+		if keep(b.class) && s.has(b.name) {
 			out = append(out, b.name)
 		}
 	}

@@ -28,24 +28,27 @@ var sampleLocations = map[uint8]string{
 const (
 	glucoseTypeControl     = 10
 	sampleLocationControl  = 4
-	ControlSolution        = "control solution test"
 	TimeFault              = "time fault"
 	glucoseStatusFieldBits = 16
 )
 
+// glucoseStatusBits: a result beyond the device's range is a "HI" or
+// "LO" the meter shows instead of a number: doubtful as a value, but the
+// meter worked. The temperature bits say it refused to measure where the
+// strip chemistry is not reliable: a fault, as a malfunction is.
 var glucoseStatusBits = []statusBit{
-	{0, "device battery low", false},
-	{1, "sensor malfunction", true},
-	{2, "sample size insufficient", true},
-	{3, "strip insertion error", true},
-	{4, "strip type incorrect", true},
-	{5, "result higher than device can process", true},
-	{6, "result lower than device can process", true},
-	{7, "sensor temperature too high", true},
-	{8, "sensor temperature too low", true},
-	{9, "sensor read interrupted", true},
-	{10, "general device fault", true},
-	{11, TimeFault, false}, // concerns the time stamp, not the value
+	{0, "device battery low", info},
+	{1, "sensor malfunction", fault},
+	{2, "sample size insufficient", fault},
+	{3, "strip insertion error", fault},
+	{4, "strip type incorrect", fault},
+	{5, "result higher than device can process", doubt},
+	{6, "result lower than device can process", doubt},
+	{7, "sensor temperature too high", fault},
+	{8, "sensor temperature too low", fault},
+	{9, "sensor read interrupted", fault},
+	{10, "general device fault", fault},
+	{11, TimeFault, info}, // concerns the time stamp, not the value
 }
 
 // Glucose is a Glucose Measurement (0x2A18).

@@ -19,6 +19,11 @@ func TestKindsDecode(t *testing.T) {
 			if len(k.Profile.Chars) == 0 {
 				t.Fatalf("kind %s subscribes to no characteristic", k.Name)
 			}
+			for _, c := range k.Profile.Read {
+				if UUID(c).Name() == "" {
+					t.Errorf("kind %s reads %s on connection, which Decode does not know", k.Name, UUID(c))
+				}
+			}
 			for _, c := range k.Profile.Chars {
 				if UUID(c).Name() == "" {
 					t.Errorf("kind %s reads %s, which Decode does not know", k.Name, UUID(c))

@@ -21,41 +21,43 @@ const (
 )
 
 // plxMeasurementStatusBits: bits 0-4 are reserved. Statuses that say the
-// value is provisional, synthetic or doubtful make it unreliable; those
-// that vouch for it (validated, fully qualified) or say where it came from
-// (storage) do not.
+// value is provisional or doubtful make it unreliable; those that vouch
+// for it (validated, fully qualified) or say where it came from (storage)
+// do not. Demonstration and test data, and a measurement the oximeter
+// itself calls invalid, are not the patient's: faults.
 var plxMeasurementStatusBits = []statusBit{
-	{5, "measurement ongoing", true},
-	{6, "early estimated data", true},
-	{7, "validated data", false},
-	{8, "fully qualified data", false},
-	{9, "data from measurement storage", false},
-	{10, "data for demonstration", true},
-	{11, "data for testing", true},
-	{12, "calibration ongoing", true},
-	{13, "measurement unavailable", true},
-	{14, "questionable measurement", true},
-	{15, "invalid measurement", true},
+	{5, "measurement ongoing", doubt},
+	{6, "early estimated data", doubt},
+	{7, "validated data", info},
+	{8, "fully qualified data", info},
+	{9, "data from measurement storage", info},
+	{10, "data for demonstration", fault},
+	{11, "data for testing", fault},
+	{12, "calibration ongoing", doubt},
+	{13, "measurement unavailable", doubt},
+	{14, "questionable measurement", doubt},
+	{15, "invalid measurement", fault},
 }
 
-// plxDeviceStatusBits: bits 16-23 are reserved.
+// plxDeviceStatusBits: bits 16-23 are reserved. What the finger or the
+// signal does is doubt; what the oximeter or its probe does is a fault.
 var plxDeviceStatusBits = []statusBit{
-	{0, "extended display update ongoing", false},
-	{1, "equipment malfunction", true},
-	{2, "signal processing irregularity", true},
-	{3, "inadequate signal", true},
-	{4, "poor signal", true},
-	{5, "low perfusion", true},
-	{6, "erratic signal", true},
-	{7, "nonpulsatile signal", true},
-	{8, "questionable pulse", true},
-	{9, "signal analysis ongoing", true},
-	{10, "sensor interference", true},
-	{11, "sensor unconnected to user", true},
-	{12, "unknown sensor connected", true},
-	{13, "sensor displaced", true},
-	{14, "sensor malfunctioning", true},
-	{15, "sensor disconnected", true},
+	{0, "extended display update ongoing", info},
+	{1, "equipment malfunction", fault},
+	{2, "signal processing irregularity", doubt},
+	{3, "inadequate signal", doubt},
+	{4, "poor signal", doubt},
+	{5, "low perfusion", doubt},
+	{6, "erratic signal", doubt},
+	{7, "nonpulsatile signal", doubt},
+	{8, "questionable pulse", doubt},
+	{9, "signal analysis ongoing", doubt},
+	{10, "sensor interference", doubt},
+	{11, "sensor unconnected to user", doubt},
+	{12, "unknown sensor connected", fault},
+	{13, "sensor displaced", doubt},
+	{14, "sensor malfunctioning", fault},
+	{15, "sensor disconnected", fault},
 }
 
 // SpO2PR is an oxygen saturation (percent) and pulse rate (beats per

@@ -13,15 +13,14 @@ import (
 
 // Unit conversions to the canonical units of vital.Quantity.
 //
-// Glucose in mol/L becomes mg/dL through mmol/L with the conventional
-// clinical factor 18.0 mg/dL per mmol/L (glucose's molar mass is
-// 180.16 g/mol, so the exact factor is 18.016; laboratories and meters
-// use 18.0 and so do we, to agree with the numbers the patient sees).
+// Glucose in mol/L becomes mg/dL through mmol/L with the one factor
+// vital.MgDLPerMmolL (18.016, from glucose's molar mass), rounded to the
+// resolution the meter reported, as every conversion here is.
 var (
 	identity   = conv{factor: 1}
 	kPaToMmHg  = conv{factor: 1000 / 133.322387415}           // conventional millimetre of mercury
 	kgLToMgDL  = conv{pow10: 5, factor: 1}                    // 1 kg/L = 1e6 mg / 10 dL
-	molLToMgDL = conv{pow10: 3, factor: 18.0}                 // mol/L → mmol/L → mg/dL
+	molLToMgDL = conv{pow10: 3, factor: vital.MgDLPerMmolL}   // mol/L → mmol/L → mg/dL
 	degFToCel  = conv{factor: 5.0 / 9, offset: -32 * 5.0 / 9} // (°F − 32) × 5/9
 	lbToKg     = conv{factor: 0.45359237}                     // international avoirdupois pound
 	inToM      = conv{factor: 0.0254}
@@ -92,8 +91,15 @@ func (f *flattener) at(ts *DateTime, offset time.Duration, trusted bool) {
 }
 
 // add appends a reading of q from the reported value v in unit (as the
-// device names it), converted to q's canonical unit by c.
-func (f *flattener) add(q vital.Quantity, v Float, unit string, c conv, unreliable []string, ctx map[string]string) {
+// device names it), converted to q's canonical unit by c, and returns it
+// for the caller to flag (until the next add).
+func (f *flattener) add(q vital.Quantity, v Float, unit string, c conv, unreliable []string, ctx map[string]string) *vital.Reading {
+	return f.addRounded(q, v, v, unit, c, unreliable, ctx)
+}
+
+// addRounded is add for a value the device's resolution rounds: Original
+// keeps what the device sent, the value is v.
+func (f *flattener) addRounded(q vital.Quantity, sent, v Float, unit string, c conv, unreliable []string, ctx map[string]string) *vital.Reading {
 	sep := " "
 	if strings.HasPrefix(unit, "/") { // "820/1024 s"
 		sep = ""
@@ -102,7 +108,7 @@ func (f *flattener) add(q vital.Quantity, v Float, unit string, c conv, unreliab
 		Device:     f.m.Device,
 		Quantity:   q,
 		Unit:       q.Unit(),
-		Original:   v.String() + sep + unit,
+		Original:   sent.String() + sep + unit,
 		Time:       f.time,
 		DeviceTime: f.deviceTime,
 		Unreliable: slices.Clone(unreliable),
@@ -114,6 +120,14 @@ func (f *flattener) add(q vital.Quantity, v Float, unit string, c conv, unreliab
 		r.Absent = v.Special.String()
 	}
 	f.out = append(f.out, r)
+	return &f.out[len(f.out)-1]
+}
+
+// faulted flags r when the device reported faults of its own.
+func faulted(r *vital.Reading, faults []string) {
+	if len(faults) > 0 {
+		r.Flag(vital.DeviceFault, "the device reported "+strings.Join(faults, ", "))
+	}
 }
 
 // Readings flattens the measurement into vital-sign readings in canonical
@@ -218,15 +232,21 @@ func (f *flattener) glucose(g *Glucose) {
 		gctx := maps.Clone(ctx)
 		addCode(gctx, "sample_type", g.Type)
 		addCode(gctx, "sample_location", g.SampleLocation)
-		unreliable := g.Status.unreliable(glucoseStatusBits)
-		if g.Type.Value == glucoseTypeControl || g.SampleLocation.Value == sampleLocationControl {
-			unreliable = append(unreliable, ControlSolution)
-		}
 		c := kgLToMgDL
 		if g.Unit == "mol/L" {
 			c = molLToMgDL
 		}
-		f.add(vital.Glucose, *g.Concentration, g.Unit, c, unreliable, gctx)
+		r := f.add(vital.Glucose, *g.Concentration, g.Unit, c, g.Status.unreliable(glucoseStatusBits), gctx)
+		faulted(r, g.Status.faults(glucoseStatusBits))
+		// A meter marks a control-solution test in the sample type or the
+		// sample location (the user picks "control" on the meter, or the
+		// meter recognises the solution).
+		switch {
+		case g.Type.Value == glucoseTypeControl:
+			r.Flag(vital.ControlSolution, "a control-solution test (the meter's sample type), not the patient's blood")
+		case g.SampleLocation.Value == sampleLocationControl:
+			r.Flag(vital.ControlSolution, "a control-solution test (the meter's sample location), not the patient's blood")
+		}
 	}
 	if g.Context != nil {
 		f.hba1c(g.Context, ctx)
@@ -266,8 +286,9 @@ func (f *flattener) temperature(t *Temperature) {
 
 func (f *flattener) spo2pr(v SpO2PR, meas, dev *Status) {
 	unreliable := append(meas.unreliable(plxMeasurementStatusBits), dev.unreliable(plxDeviceStatusBits)...)
-	f.add(vital.SpO2, v.SpO2, "%", identity, unreliable, nil)
-	f.add(vital.Pulse, v.PulseRate, "bpm", identity, unreliable, nil)
+	faults := append(meas.faults(plxMeasurementStatusBits), dev.faults(plxDeviceStatusBits)...)
+	faulted(f.add(vital.SpO2, v.SpO2, "%", identity, unreliable, nil), faults)
+	faulted(f.add(vital.Pulse, v.PulseRate, "bpm", identity, unreliable, nil), faults)
 }
 
 func (f *flattener) weight(w *Weight) {
@@ -281,7 +302,11 @@ func (f *flattener) weight(w *Weight) {
 		wc, hc = lbToKg, inToM
 	}
 	if w.Weight != nil {
-		f.add(vital.Weight, *w.Weight, w.WeightUnit, wc, nil, ctx)
+		v := *w.Weight
+		if step, ok := f.m.ScaleFeature.weightStep(w.WeightUnit); ok {
+			v = v.roundTo(step)
+		}
+		f.addRounded(vital.Weight, *w.Weight, v, w.WeightUnit, wc, nil, ctx)
 	} else {
 		f.out = append(f.out, vital.Reading{
 			Device: f.m.Device, Quantity: vital.Weight, Unit: vital.Weight.Unit(),
@@ -291,6 +316,10 @@ func (f *flattener) weight(w *Weight) {
 	}
 	if w.BMI != nil {
 		f.add(vital.BMI, *w.BMI, "kg/m2", identity, nil, ctx)
-		f.add(vital.Height, *w.Height, w.HeightUnit, hc, nil, ctx)
+		h := *w.Height
+		if step, ok := f.m.ScaleFeature.heightStep(w.HeightUnit); ok {
+			h = h.roundTo(step)
+		}
+		f.addRounded(vital.Height, *w.Height, h, w.HeightUnit, hc, nil, ctx)
 	}
 }

@@ -28,6 +28,11 @@ func with(r vital.Reading, unreliable []string, ctx map[string]string) vital.Rea
 	return r
 }
 
+func flagged(r vital.Reading, code vital.FlagCode, reason string) vital.Reading {
+	r.Flags = append(r.Flags, vital.Flag{Code: code, Reason: reason})
+	return r
+}
+
 func absent(q vital.Quantity, orig, why string) vital.Reading {
 	r := reading(q, 0, orig)
 	r.Absent = why
@@ -113,19 +118,35 @@ func TestReadings(t *testing.T) {
 					time.Date(2024, 3, 5, 7, 35, 0, 0, time.UTC)),
 			}},
 		{"glucose mol/L, strip pulled early", GlucoseMeasurement,
-			// 55e-4 mol/L = 5.5 mmol/L; capillary plasma, finger; annunciation bit 9 and battery low
+			// 55e-4 mol/L = 5.5 mmol/L; capillary plasma, finger; annunciation bit 9 (a fault) and battery low
 			"0E 02 00 E8 07 03 05 07 1E 00 37 C0 12 01 02",
 			[]vital.Reading{
-				atDevice(with(reading(vital.Glucose, 99, "0.0055 mol/L"), []string{"sensor read interrupted"}, map[string]string{
+				flagged(atDevice(with(reading(vital.Glucose, 99, "0.0055 mol/L"), []string{"sensor read interrupted"}, map[string]string{
 					"sequence": "2", "sample_type": "capillary plasma", "sample_location": "finger"}),
+					time.Date(2024, 3, 5, 7, 30, 0, 0, time.UTC)), vital.DeviceFault, "the device reported sensor read interrupted"),
+			}},
+		{"glucose HI: doubtful, not a fault", GlucoseMeasurement,
+			// 600 mg/dL (6e-3 kg/L); annunciation bit 5, result higher than the device can process
+			"0A 05 00 E8 07 03 05 07 1E 00 06 D0 11 20 00",
+			[]vital.Reading{
+				atDevice(with(reading(vital.Glucose, 600, "0.006 kg/L"), []string{"result higher than device can process"}, map[string]string{
+					"sequence": "5", "sample_type": "capillary whole blood", "sample_location": "finger"}),
 					time.Date(2024, 3, 5, 7, 30, 0, 0, time.UTC)),
 			}},
 		{"glucose control solution", GlucoseMeasurement,
 			"02 03 00 E8 07 03 05 07 1E 00 5F B0 4A",
 			[]vital.Reading{
-				atDevice(with(reading(vital.Glucose, 95, "0.00095 kg/L"), []string{ControlSolution}, map[string]string{
+				flagged(atDevice(with(reading(vital.Glucose, 95, "0.00095 kg/L"), nil, map[string]string{
 					"sequence": "3", "sample_type": "control solution", "sample_location": "control solution"}),
-					time.Date(2024, 3, 5, 7, 30, 0, 0, time.UTC)),
+					time.Date(2024, 3, 5, 7, 30, 0, 0, time.UTC)), vital.ControlSolution, "a control-solution test (the meter's sample type), not the patient's blood"),
+			}},
+		{"glucose control solution by location only", GlucoseMeasurement,
+			// capillary whole blood (1), sample location control solution (4)
+			"02 04 00 E8 07 03 05 07 1E 00 5F B0 41",
+			[]vital.Reading{
+				flagged(atDevice(with(reading(vital.Glucose, 95, "0.00095 kg/L"), nil, map[string]string{
+					"sequence": "4", "sample_type": "capillary whole blood", "sample_location": "control solution"}),
+					time.Date(2024, 3, 5, 7, 30, 0, 0, time.UTC)), vital.ControlSolution, "a control-solution test (the meter's sample location), not the patient's blood"),
 			}},
 		{"glucose without concentration", GlucoseMeasurement,
 			"00 04 00 E8 07 03 05 07 1E 00", nil},
@@ -145,6 +166,13 @@ func TestReadings(t *testing.T) {
 			[]vital.Reading{
 				reading(vital.SpO2, 97, "97 %"),
 				reading(vital.Pulse, 64, "64 bpm"),
+			}},
+		{"PLX spot-check, equipment malfunction", PLXSpotCheckMeasurement,
+			// device and sensor status bit 1
+			"04 61 00 40 00 02 00 00",
+			[]vital.Reading{
+				flagged(with(reading(vital.SpO2, 97, "97 %"), []string{"equipment malfunction"}, nil), vital.DeviceFault, "the device reported equipment malfunction"),
+				flagged(with(reading(vital.Pulse, 64, "64 bpm"), []string{"equipment malfunction"}, nil), vital.DeviceFault, "the device reported equipment malfunction"),
 			}},
 		{"PLX continuous, questionable, low perfusion, fast ignored", PLXContinuousMeasurement,
 			"0D 60 00 FF 07 5F 00 41 00 00 40 20 00 00",
@@ -207,7 +235,9 @@ func TestConversions(t *testing.T) {
 		{"32 F = 0 C", Dec(32, 0), degFToCel, 0, 0},
 		{"-40.0 F = -40.0 C", Dec(-400, -1), degFToCel, -40, 0},
 		{"5.5 mmol/L = 99 mg/dL", Dec(55, -4), molLToMgDL, 99, 0},
-		{"7.25 mmol/L = 130.5 mg/dL", Dec(725, -5), molLToMgDL, 130.5, 0},
+		{"7.25 mmol/L = 130.6 mg/dL", Dec(725, -5), molLToMgDL, 130.6, 0},
+		{"33.3 mmol/L = 600 mg/dL", Dec(333, -4), molLToMgDL, 600, 0},
+		{"1.1 mmol/L = 20 mg/dL", Dec(11, -4), molLToMgDL, 20, 0},
 		{"95e-5 kg/L = 95 mg/dL exactly", Dec(95, -5), kgLToMgDL, 95, 0},
 		{"1234e-7 kg/L = 12.34 mg/dL", Dec(1234, -7), kgLToMgDL, 12.34, 0},
 		{"70.0 in = 1.778 m", Dec(700, -1), inToM, 1.778, 0},

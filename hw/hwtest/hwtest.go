@@ -20,6 +20,7 @@ var (
 	_ hw.Motor     = (*Motor)(nil)
 	_ hw.Indicator = (*Indicator)(nil)
 	_ hw.Display   = (*Display)(nil)
+	_ hw.Speaker   = (*Speaker)(nil)
 )
 
 // Sensor is a sensor the test flips.
@@ -152,6 +153,55 @@ func (d *Display) Lines() []string {
 	return slices.Clone(d.lines)
 }
 
+// Said is one prompt a Speaker was asked to say.
+type Said struct{ Text, Lang string }
+
+// Speaker records the prompts it is asked to say. Block, when set, makes
+// Say wait until it is closed (a player stuck on a dead audio device);
+// Err, when set, is what Say returns (a speaker that cannot speak).
+type Speaker struct {
+	Block chan struct{}
+	Err   error
+
+	mu    sync.Mutex
+	said  []Said
+	stops int
+}
+
+func (s *Speaker) Say(ctx context.Context, text, lang string) error {
+	if s.Block != nil {
+		select {
+		case <-s.Block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.said = append(s.said, Said{text, lang})
+	return s.Err
+}
+
+func (s *Speaker) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stops++
+}
+
+// Said returns the prompts asked for, oldest first.
+func (s *Speaker) Said() []Said {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.said)
+}
+
+// Stops counts the calls to Stop.
+func (s *Speaker) Stops() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stops
+}
+
 // TurnTime is the time a Board's motors take to turn.
 const TurnTime = 500 * time.Millisecond
 
@@ -161,6 +211,7 @@ type Board struct {
 	Button, Drop, Lid, Cup *Sensor
 	Motors                 map[int]*Motor // by compartment id
 	Display                *Display
+	Speaker                *Speaker
 	Board                  *hw.Board
 }
 
@@ -175,8 +226,9 @@ func NewBoard(compartments ...int) *Board {
 		Cup:     &Sensor{In: hw.Cup, active: true},
 		Motors:  map[int]*Motor{},
 		Display: &Display{},
+		Speaker: &Speaker{},
 	}
-	b := &hw.Board{Button: f.Button, Drop: f.Drop, Lid: f.Lid, Cup: f.Cup, Display: f.Display,
+	b := &hw.Board{Button: f.Button, Drop: f.Drop, Lid: f.Lid, Cup: f.Cup, Display: f.Display, Speaker: f.Speaker,
 		Buzzer: &Indicator{}, Ready: &Indicator{}, Attention: &Indicator{}, Fault: &Indicator{},
 		Close: func() error { return nil }}
 	for _, id := range compartments {

@@ -28,14 +28,24 @@ var KindBloodPressure = Kind{
 	Measures: []Quantity{Systolic, Diastolic, MeanArterial, Pulse},
 }
 
+// Plausible pressures: an automated cuff inflates to at most 300 mmHg
+// (IEC 80601-2-30 caps the cuff pressure there), so no systolic above it
+// can be measured; 50 mmHg systolic and 20 diastolic are below what a
+// cuff can detect in a conscious patient at home (home monitors' display
+// ranges start at 40-60 mmHg). A diastolic is below its systolic by
+// definition, and so is the mean arterial pressure, an average over the
+// beat. Units: mmHg or kPa (Blood Pressure Measurement flags bit 0).
+var bpUnits = []string{"mmHg", "kPa"}
+
 var (
 	// The systolic band's low end is the NEWS2 zero-score range's.
 	systolic = QuantitySpec{Quantity: Systolic, Unit: "mm[Hg]", UnitLabel: "mmHg",
 		LOINC: Coding{"8480-6", "Systolic blood pressure"}, VitalSign: true,
-		Band: &Band{91, DefaultCrisisSystolic - 1}}
+		Band: &Band{91, DefaultCrisisSystolic - 1}, Plausible: Band{50, 300}, Units: bpUnits}
 	diastolic = QuantitySpec{Quantity: Diastolic, Unit: "mm[Hg]", UnitLabel: "mmHg",
 		LOINC: Coding{"8462-4", "Diastolic blood pressure"}, VitalSign: true,
-		Band: &Band{below, DefaultCrisisDiastolic - 1}}
+		Band: &Band{below, DefaultCrisisDiastolic - 1}, Plausible: Band{20, 200}, Below: Systolic, Units: bpUnits}
 	meanArterial = QuantitySpec{Quantity: MeanArterial, Unit: "mm[Hg]", UnitLabel: "mmHg",
-		LOINC: Coding{"8478-0", "Mean blood pressure"}, VitalSign: true}
+		LOINC: Coding{"8478-0", "Mean blood pressure"}, VitalSign: true,
+		Plausible: Band{20, 300}, Below: Systolic, Units: bpUnits}
 )

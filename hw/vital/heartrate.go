@@ -20,10 +20,17 @@ var KindHeartRate = Kind{
 }
 
 var (
-	// The band is the NEWS2 zero-score range.
+	// The band is the NEWS2 zero-score range. Plausible: 20-300 beats a
+	// minute; pulse oximeters and heart rate monitors display about
+	// 25-250 (ISO 80601-2-61 has the maker state the range) and a heart
+	// outside 20-300 is not pumping blood a cuff or an oximeter could
+	// measure.
 	pulse = QuantitySpec{Quantity: Pulse, Unit: "/min", UnitLabel: "beats/minute",
 		LOINC: Coding{"8867-4", "Heart rate"}, VitalSign: true,
-		Band: &Band{51, 90}}
+		Band: &Band{51, 90}, Plausible: Band{20, 300}, Units: []string{"bpm", "beats/min"}}
 	// No LOINC code: the FHIR export writes the quantity's name.
-	rrInterval = QuantitySpec{Quantity: RRInterval, Unit: "ms", UnitLabel: "ms"}
+	// Plausible: the beat-to-beat times of a pulse of 20-300 a minute.
+	// The Heart Rate Measurement sends them in 1/1024 s.
+	rrInterval = QuantitySpec{Quantity: RRInterval, Unit: "ms", UnitLabel: "ms",
+		Plausible: Band{200, 3000}, Units: []string{"/1024 s"}}
 )

@@ -30,6 +30,10 @@ type Profile struct {
 	// allows). The first is the measurement and required; the others are
 	// optional.
 	Chars []uint16
+	// Read are characteristics of the service read once on each
+	// connection, not subscribed to: a scale's Weight Scale Feature
+	// (0x2A9E), whose resolution its weights are rounded to.
+	Read []uint16
 	// RACP marks a service whose stored records are read through the
 	// Record Access Control Point (0x2A52) on every connection.
 	RACP bool

@@ -20,7 +20,10 @@ var SpO2Scale2Band = Band{88, 100}
 
 // US Core and the SpO2 profile pair 59408-5 (by pulse oximetry) with
 // 2708-6. The band is the NEWS2 scale 1 zero-score range.
+// Plausible: 50-100 %. No saturation exceeds 100 %, and oximeters are
+// calibrated and validated down to 70 % only (ISO 80601-2-61 asks the
+// accuracy over 70-100 %); below 50 % a home reading is a probe fault.
 var spo2 = QuantitySpec{Quantity: SpO2, Unit: "%", UnitLabel: "%",
 	LOINC:      Coding{"2708-6", "Oxygen saturation in Arterial blood"},
 	LOINCFirst: []Coding{{"59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"}},
-	VitalSign:  true, Band: &Band{96, 100}}
+	VitalSign:  true, Band: &Band{96, 100}, Plausible: Band{50, 100}}

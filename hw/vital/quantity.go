@@ -1,6 +1,9 @@
 package vital
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Quantity names what a Reading measures. The strings are stored and
 // exported; never rename one.
@@ -30,6 +33,24 @@ type QuantitySpec struct {
 	// by, shade on charts and interpret FHIR values against; nil when the
 	// quantity has none.
 	Band *Band
+	// Plausible are the physiological limits, in Unit: a value outside
+	// them is not a measurement of a living patient but a device, strip or
+	// encoding fault, and the quality step flags it implausible. Each
+	// kind file gives its limits' sources; docs/vitals.md lists them.
+	Plausible Band
+	// Below names the quantity this one must be below when both are in
+	// one measurement (a diastolic below its systolic); "" for none.
+	Below Quantity
+	// Units are the units a device may report the quantity in, as a
+	// Reading's Original writes them after the number: the units its
+	// Bluetooth profile allows and those people write (the simulator's
+	// decoded values). A reading in any other is flagged implausible.
+	Units []string
+}
+
+// AllowsUnit reports whether a device may report the quantity in unit.
+func (s QuantitySpec) AllowsUnit(unit string) bool {
+	return unit == s.Unit || slices.Contains(s.Units, unit)
 }
 
 // Coding is a code of a code system with its display text.
@@ -42,6 +63,9 @@ type Band struct{ Low, High float64 }
 
 // Abnormal reports whether v is outside the band.
 func (b Band) Abnormal(v float64) bool { return v < b.Low || v > b.High }
+
+// Contains reports whether v is within the band, ends included.
+func (b Band) Contains(v float64) bool { return v >= b.Low && v <= b.High }
 
 // below is an open lower end, for a band that is only bounded above.
 var below = math.Inf(-1)

@@ -40,6 +40,18 @@ type Reading struct {
 	// glucose meal and sample type, body site of a temperature, user id
 	// on a shared device, irregular pulse. Keys are snake_case.
 	Context map[string]string `json:"context,omitempty"`
+	// Flags are the data-quality findings (flag.go): a reading with one
+	// that Excludes is stored and shown, but no rule judges it and reports
+	// count it apart from the patient's values.
+	Flags []Flag `json:"flags,omitempty"`
+	// DeviceClock is the time stamp as the device's clock gave it, kept
+	// when that clock was off and Time holds the corrected time (flag
+	// clock_corrected); zero otherwise.
+	DeviceClock time.Time `json:"device_clock,omitzero"`
+	// Repeats counts how often the device sent this reading again after
+	// it was stored (a record re-sent on a reconnection, the last
+	// measurement repeated): the store keeps one.
+	Repeats int `json:"repeats,omitempty"`
 }
 
 // MarshalJSON writes "value": null for a reading without a value.

@@ -1,6 +1,7 @@
 package vital
 
 import (
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -82,6 +83,21 @@ func TestQuantitySpecs(t *testing.T) {
 			}
 			if b := s.Band; b != nil && !(b.Low < b.High) {
 				t.Errorf("quantity %s: band %v is empty", s.Quantity, *b)
+			}
+			// A reference band is a range of living patients' values, so it
+			// lies within the plausible limits (an open end aside).
+			if p := s.Plausible; !(p.Low < p.High) || math.IsInf(p.Low, 0) || math.IsInf(p.High, 0) {
+				t.Errorf("quantity %s: plausible limits %v are not a closed range", s.Quantity, p)
+			} else if b := s.Band; b != nil && (b.Low < p.Low && !math.IsInf(b.Low, -1) || b.High > p.High) {
+				t.Errorf("quantity %s: band %v reaches outside the plausible limits %v", s.Quantity, *b, p)
+			}
+			if s.Below != "" {
+				if _, ok := s.Below.Spec(); !ok || s.Below == s.Quantity || s.Below.Unit() != s.Unit {
+					t.Errorf("quantity %s: below %q is not another quantity in the same unit", s.Quantity, s.Below)
+				}
+			}
+			if !s.AllowsUnit(s.Unit) || slices.Contains(s.Units, "") {
+				t.Errorf("quantity %s: units %q; want the canonical %q allowed and no empty unit", s.Quantity, s.Units, s.Unit)
 			}
 			if got := s.Quantity.Unit(); got != s.Unit {
 				t.Errorf("%s.Unit() = %q, want %q", s.Quantity, got, s.Unit)

@@ -64,9 +64,9 @@ func TestCaregiverTextsFitTwoSegments(t *testing.T) {
 }
 
 // TestEnglishTextsUnchanged composes texts from the catalogue as notify
-// will once it uses it, and compares them with the texts notify's own
-// tests expect today (notify/text_test.go): wiring the catalogue in must
-// not change a word of the English.
+// does, and compares them with the texts notify's own tests expect
+// (notify/text_test.go): the English of the catalogue is the English the
+// dispenser has always sent.
 func TestEnglishTextsUnchanged(t *testing.T) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {

@@ -5,6 +5,7 @@
 package problem
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -20,6 +21,14 @@ type Problem struct {
 	Fix string
 	// Line is filled in by the loader; 0 when unknown.
 	Line int
+	// Other locates another value the problem is about, by path: the
+	// first use of a pin used twice. The loader fills OtherLine from it,
+	// so the installer is sent to a line, not to a path to decode.
+	Other     string
+	OtherLine int
+	// named is Other as the message names it, before Merge made it
+	// absolute ("devices[0]" for "vitals.devices[0]").
+	named string
 }
 
 func (p Problem) String() string {
@@ -30,13 +39,29 @@ func (p Problem) String() string {
 	if p.Path != "" {
 		fmt.Fprintf(&b, "%s: ", p.Path)
 	}
-	b.WriteString(p.Msg)
+	b.WriteString(p.msg())
 	if p.Fix != "" {
 		b.WriteString(" (fix: ")
 		b.WriteString(p.Fix)
 		b.WriteString(")")
 	}
 	return b.String()
+}
+
+// msg is Msg with OtherLine after the first mention of Other ("already
+// used by board.button.pin (line 16)"), or after it all when Msg does not
+// name it.
+func (p Problem) msg() string {
+	if p.OtherLine <= 0 {
+		return p.Msg
+	}
+	line := fmt.Sprintf(" (line %d)", p.OtherLine)
+	named := cmp.Or(p.named, p.Other)
+	if i := strings.Index(p.Msg, named); named != "" && i >= 0 {
+		i += len(named)
+		return p.Msg[:i] + line + p.Msg[i:]
+	}
+	return p.Msg + line
 }
 
 // List collects problems; its zero value is ready to use.
@@ -47,11 +72,20 @@ func (l *List) Add(path, fix, format string, args ...any) {
 	*l = append(*l, Problem{Path: path, Msg: fmt.Sprintf(format, args...), Fix: fix})
 }
 
+// AddOther records a problem at path that is about the value at other too.
+func (l *List) AddOther(path, other, fix, format string, args ...any) {
+	*l = append(*l, Problem{Path: path, Other: other, Msg: fmt.Sprintf(format, args...), Fix: fix})
+}
+
 // Merge appends problems found under prefix (a sub-section validated on its
-// own) with their paths made absolute.
+// own) with their paths, Other's included, made absolute.
 func (l *List) Merge(prefix string, sub List) {
 	for _, p := range sub {
 		p.Path = Join(prefix, p.Path)
+		if p.Other != "" {
+			p.named = cmp.Or(p.named, p.Other)
+			p.Other = Join(prefix, p.Other)
+		}
 		*l = append(*l, p)
 	}
 }

@@ -43,3 +43,40 @@ func TestListMergeAndError(t *testing.T) {
 		t.Errorf("List.Error() = %q, want %q", got, strings.Join(want, "\n"))
 	}
 }
+
+// A problem about another value says that value's line where its message
+// names it, before and after Merge makes the paths absolute.
+func TestOtherLine(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Problem
+		want string
+	}{
+		{"named in the message",
+			Problem{Path: "board.buzzer.pin", Other: "board.button.pin", OtherLine: 16, Line: 22, Msg: "GPIO17 is already used by board.button.pin", Fix: "move it"},
+			"line 22: board.buzzer.pin: GPIO17 is already used by board.button.pin (line 16) (fix: move it)"},
+		{"not named in the message",
+			Problem{Path: "a", Other: "b", OtherLine: 3, Msg: "clashes"},
+			"a: clashes (line 3)"},
+		{"line unknown",
+			Problem{Path: "a", Other: "b", Msg: "clashes with b"},
+			"a: clashes with b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.String(); got != tt.want {
+				t.Errorf("String() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	var sub, l List
+	sub.AddOther("devices[1].address", "devices[0]", "give each device once", "the address of devices[0] again")
+	l.Merge("vitals", sub)
+	if l[0].Other != "vitals.devices[0]" {
+		t.Fatalf("Merge: Other = %q, want %q", l[0].Other, "vitals.devices[0]")
+	}
+	l[0].OtherLine = 40
+	if got, want := l[0].String(), "vitals.devices[1].address: the address of devices[0] (line 40) again (fix: give each device once)"; got != want {
+		t.Errorf("merged String() = %q, want %q", got, want)
+	}
+}

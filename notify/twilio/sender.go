@@ -47,6 +47,10 @@ type Config struct {
 	// StatusCallback, when set, is the absolute URL Twilio posts delivery
 	// status to (see NewWebhook).
 	StatusCallback string
+	// CallStatusCallback and CallGather, when set, are the absolute URLs
+	// Twilio posts a call's end and its key press to; calls need both.
+	CallStatusCallback string
+	CallGather         string
 	// HTTPClient supplies the transport (tests pass the stand-in's);
 	// nil means http.DefaultTransport. Its Timeout is used when Timeout is 0.
 	HTTPClient *http.Client
@@ -56,13 +60,15 @@ type Config struct {
 
 // Sender sends SMS. It is safe for concurrent use.
 type Sender struct {
-	creds     *client.Credentials
-	account   string
-	from      string
-	service   string
-	callback  string
-	transport http.RoundTripper
-	timeout   time.Duration
+	creds    *client.Credentials
+	account  string
+	from     string
+	service  string
+	callback string
+	// A call's callbacks: its end, its key press.
+	callStatus, gather string
+	transport          http.RoundTripper
+	timeout            time.Duration
 }
 
 // Result is Twilio's answer to an accepted message: the SID ("SM...", the
@@ -87,20 +93,26 @@ func New(cfg Config) (*Sender, error) {
 	case cfg.Timeout < 0:
 		return nil, errors.New("twilio: timeout must not be negative")
 	}
-	if cfg.StatusCallback != "" {
-		u, err := url.Parse(cfg.StatusCallback)
+	for _, cb := range []struct{ name, url string }{{"status callback", cfg.StatusCallback},
+		{"call status callback", cfg.CallStatusCallback}, {"call gather", cfg.CallGather}} {
+		if cb.url == "" {
+			continue
+		}
+		u, err := url.Parse(cb.url)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, errors.New("twilio: status callback must be an absolute http(s) URL")
+			return nil, errors.New("twilio: " + cb.name + " must be an absolute http(s) URL")
 		}
 	}
 	s := &Sender{
-		creds:     client.NewCredentials(cfg.AccountSID, cfg.AuthToken),
-		account:   cfg.AccountSID,
-		from:      cfg.From,
-		service:   cfg.MessagingServiceSID,
-		callback:  cfg.StatusCallback,
-		transport: http.DefaultTransport,
-		timeout:   cfg.Timeout,
+		creds:      client.NewCredentials(cfg.AccountSID, cfg.AuthToken),
+		account:    cfg.AccountSID,
+		from:       cfg.From,
+		service:    cfg.MessagingServiceSID,
+		callback:   cfg.StatusCallback,
+		callStatus: cfg.CallStatusCallback,
+		gather:     cfg.CallGather,
+		transport:  http.DefaultTransport,
+		timeout:    cfg.Timeout,
 	}
 	if cfg.HTTPClient != nil {
 		if cfg.HTTPClient.Transport != nil {
@@ -127,6 +139,30 @@ func (s *Sender) Send(ctx context.Context, to, body string) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, networkError(err)
 	}
+	p := &openapi.CreateMessageParams{}
+	p.SetTo(to).SetBody(body)
+	if s.from != "" {
+		p.SetFrom(s.from)
+	}
+	if s.service != "" {
+		p.SetMessagingServiceSid(s.service)
+	}
+	if s.callback != "" {
+		p.SetStatusCallback(s.callback)
+	}
+	return s.create(ctx, "message", func(api *openapi.ApiService) (sid, status *string, err error) {
+		m, err := api.CreateMessage(p)
+		if m == nil {
+			return nil, nil, err
+		}
+		return m.Sid, m.Status, err
+	})
+}
+
+// create runs one create request of the API (a message, a call) on its
+// own transport, bounded by ctx, and classifies its error. what names the
+// resource in errors.
+func (s *Sender) create(ctx context.Context, what string, do func(*openapi.ApiService) (sid, status *string, err error)) (Result, error) {
 	// twilio-go builds its requests with context.Background and hides the
 	// response of a failed call, so each call gets its own transport that
 	// carries ctx down to the connection and keeps the response for
@@ -143,26 +179,14 @@ func (s *Sender) Send(ctx context.Context, to, body string) (Result, error) {
 	c.SetAccountSid(s.account)
 	api := openapi.NewApiServiceWithClient(c)
 
-	p := &openapi.CreateMessageParams{}
-	p.SetTo(to).SetBody(body)
-	if s.from != "" {
-		p.SetFrom(s.from)
-	}
-	if s.service != "" {
-		p.SetMessagingServiceSid(s.service)
-	}
-	if s.callback != "" {
-		p.SetStatusCallback(s.callback)
-	}
-
 	type outcome struct {
-		m   *openapi.ApiV2010Message
-		err error
+		sid, status *string
+		err         error
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		m, err := api.CreateMessage(p)
-		done <- outcome{m, err}
+		sid, status, err := do(api)
+		done <- outcome{sid, status, err}
 	}()
 	var o outcome
 	select {
@@ -178,12 +202,12 @@ func (s *Sender) Send(ctx context.Context, to, body string) (Result, error) {
 	if o.err != nil {
 		return Result{}, classify(o.err, call.status, call.header)
 	}
-	if o.m == nil || o.m.Sid == nil || *o.m.Sid == "" {
-		return Result{}, &Error{Class: Retryable, HTTPStatus: call.status, Reason: "answer without a message SID"}
+	if o.sid == nil || *o.sid == "" {
+		return Result{}, &Error{Class: Retryable, HTTPStatus: call.status, Reason: "answer without a " + what + " SID"}
 	}
-	r := Result{SID: *o.m.Sid}
-	if o.m.Status != nil {
-		r.Status = *o.m.Status
+	r := Result{SID: *o.sid}
+	if o.status != nil {
+		r.Status = *o.status
 	}
 	return r, nil
 }

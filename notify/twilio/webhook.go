@@ -29,7 +29,8 @@ const (
 )
 
 // Webhook answers Twilio's webhooks: incoming messages (answered with
-// TwiML) and delivery status callbacks (answered 204). It rejects with 403
+// TwiML), delivery status callbacks (answered 204), and, with OnCall, the
+// key presses (TwiML) and status callbacks (204) of calls. It rejects with 403
 // every request whose X-Twilio-Signature does not validate, and never says
 // why, so that a prober learns nothing.
 type Webhook struct {
@@ -37,6 +38,7 @@ type Webhook struct {
 	base      string
 	onReply   func(context.Context, notify.InboundSMS) string
 	onStatus  func(context.Context, notify.StatusUpdate)
+	onCall    CallHandlers
 }
 
 var _ http.Handler = (*Webhook)(nil)
@@ -100,6 +102,10 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if _, ok := params["CallSid"]; ok {
+		h.serveCall(w, r.Context(), params)
+		return
+	}
 	if _, ok := params["MessageStatus"]; ok {
 		u, err := parseStatusUpdate(params)
 		if err != nil {
@@ -123,6 +129,23 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	io.WriteString(w, twiml(answer))
+}
+
+// serveCall answers a call's callback: a key press with TwiML, a status
+// with 204.
+func (h *Webhook) serveCall(w http.ResponseWriter, ctx context.Context, params map[string]string) {
+	u, digits, err := ParseCallback(params)
+	if err != nil || digits != nil && h.onCall.Digits == nil || digits == nil && h.onCall.Status == nil {
+		fail(w, http.StatusBadRequest)
+		return
+	}
+	if digits != nil {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		io.WriteString(w, sayAndHangUp(h.onCall.Digits(ctx, *digits)))
+		return
+	}
+	h.onCall.Status(ctx, u)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // fail answers with the status and its bare text: no detail for callers

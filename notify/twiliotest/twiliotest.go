@@ -1,5 +1,5 @@
 // Package twiliotest is a stand-in for Twilio in tests: an HTTP server that
-// answers the Messages API the way Twilio does (Basic auth, form fields,
+// answers the Messages and Calls APIs the way Twilio does (Basic auth, form fields,
 // Twilio's error codes and JSON bodies, a realistic message resource), with
 // controls to inject the failures a sender must survive, and a client side
 // that calls webhooks the way Twilio does (signed status callbacks and
@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pillbox/pillbox/notify/segment"
 )
 
 // Fault is a failure the server can be told to produce instead of its
@@ -76,15 +78,17 @@ type Server struct {
 	authToken  string
 	hooks      *http.Client // calls the test's webhooks
 
-	mu         sync.Mutex
-	now        func() time.Time
-	msgs       []Message
-	rules      []rule
-	rejects    map[string]int // To number -> Twilio error code
-	retryAfter time.Duration
-	release    chan struct{}
-	requests   int
-	onAccept   func(Message)
+	mu          sync.Mutex
+	now         func() time.Time
+	msgs        []Message
+	rules       []rule
+	rejects     map[string]int // To number -> Twilio error code
+	calls       []Call
+	callRejects map[string]int // To number -> Twilio error code, for calls
+	retryAfter  time.Duration
+	release     chan struct{}
+	requests    int
+	onAccept    func(Message)
 }
 
 type rule struct {
@@ -111,13 +115,14 @@ func New(t testing.TB, accountSID, authToken string) *Server {
 // own process, for daemons it starts as children); the caller must Close it.
 func Start(accountSID, authToken string) *Server {
 	s := &Server{
-		accountSID: accountSID,
-		authToken:  authToken,
-		hooks:      &http.Client{Timeout: SlowLimit},
-		now:        time.Now,
-		rejects:    map[string]int{},
-		retryAfter: time.Second,
-		release:    make(chan struct{}),
+		accountSID:  accountSID,
+		authToken:   authToken,
+		hooks:       &http.Client{Timeout: SlowLimit},
+		now:         time.Now,
+		rejects:     map[string]int{},
+		callRejects: map[string]int{},
+		retryAfter:  time.Second,
+		release:     make(chan struct{}),
 	}
 	s.srv = httptest.NewServer(s)
 	s.URL = s.srv.URL
@@ -254,7 +259,7 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
 const messagesPath = "/2010-04-01/Accounts/"
 
-// ServeHTTP answers the Messages API.
+// ServeHTTP answers the Messages and Calls APIs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
@@ -292,8 +297,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	sid, ok := strings.CutPrefix(r.URL.Path, messagesPath)
+	calls := false
 	if ok {
-		sid, ok = strings.CutSuffix(sid, "/Messages.json")
+		var isMsg bool
+		sid, isMsg = strings.CutSuffix(sid, "/Messages.json")
+		if !isMsg {
+			sid, calls = strings.CutSuffix(sid, "/Calls.json")
+		}
+		ok = isMsg || calls
 	}
 	if !ok || strings.Contains(sid, "/") {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
@@ -314,6 +325,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := r.ParseForm(); err != nil {
 		writeError(w, http.StatusBadRequest, 20001, "Invalid form body")
+		return
+	}
+	if calls {
+		s.createCall(w, r, user, now)
 		return
 	}
 	m, status, code, msg := s.validate(r)
@@ -503,44 +518,9 @@ func newSID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// GSM 03.38: the basic set costs one septet, the extension set two.
-const (
-	gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
-		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-	gsmExt = "\f^{}\\[~]|€"
-)
-
-// Segments returns how many SMS segments body takes: GSM-7 when every
-// character is in the GSM set (160 septets, 153 per part when split),
-// otherwise UCS-2 (70 UTF-16 units, 67 per part).
-func Segments(body string) int {
-	septets, gsm := 0, true
-	for _, r := range body {
-		switch {
-		case strings.ContainsRune(gsmBasic, r):
-			septets++
-		case strings.ContainsRune(gsmExt, r):
-			septets += 2
-		default:
-			gsm = false
-		}
-	}
-	if gsm {
-		return parts(septets, 160, 153)
-	}
-	units := 0
-	for _, r := range body {
-		units++
-		if r > 0xFFFF {
-			units++
-		}
-	}
-	return parts(units, 70, 67)
-}
-
-func parts(n, single, multi int) int {
-	if n <= single {
-		return 1
-	}
-	return (n + multi - 1) / multi
-}
+// Segments returns how many SMS segments body takes, by Twilio's rules
+// as package segment counts them: GSM-7 when every character is in the
+// GSM set (160 septets, 153 a part when split), otherwise UCS-2 (70
+// UTF-16 units, 67 a part). An empty body is one segment, as Twilio
+// bills it.
+func Segments(body string) int { return max(segment.Count(body).Segments, 1) }

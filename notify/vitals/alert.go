@@ -36,7 +36,7 @@ type Alert struct {
 	// limits), "expired" (no abnormal reading for the realert period),
 	// "resumed" (a silent device reported), "dose_taken".
 	Reason string
-	Device string // the device of a per-device rule (device_silent)
+	Device string // the device of a per-device rule (device_silent, device_problem)
 	// Text is the plain summary the caregiver reads: no values, no names.
 	Text string
 }
@@ -123,7 +123,7 @@ func ParseAlert(ev dispenser.Event) (Alert, error) {
 		return Alert{}, fmt.Errorf("vitals: parse alert: event %d: %w", ev.Seq, err)
 	}
 	a.Rule, _, _ = strings.Cut(a.Key, ":")
-	if a.Rule == RuleDeviceSilent {
+	if perDevice[a.Rule] {
 		a.Device = deviceFromKey(a.Key)
 	}
 	return a, nil

@@ -3,12 +3,14 @@ package vitals
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -18,6 +20,9 @@ type History interface {
 	// ReadingsBetween returns the readings of q measured in [from, to), in
 	// time order.
 	ReadingsBetween(ctx context.Context, q vital.Quantity, from, to time.Time) ([]vital.Reading, error)
+	// DeviceReadings returns the readings of device measured in
+	// [from, to), in time order.
+	DeviceReadings(ctx context.Context, device string, from, to time.Time) ([]vital.Reading, error)
 }
 
 // DoseHistory is the event log the cross-rule reads missed doses from
@@ -44,6 +49,11 @@ type Engine struct {
 
 	mu      sync.Mutex
 	latches map[string]*latch // by latchID
+	// problems are the times of each device's problem measurements
+	// (quality.Problem), read from the store once per device and kept
+	// up to date, so that the device problem rule does not read a week of
+	// a strap's pulses at every measurement.
+	problems map[string][]time.Time
 }
 
 // latch is one rule's open alert.
@@ -59,7 +69,8 @@ type latch struct {
 func NewEngine(cfg Config, meds []dispenser.Medication, clock schedule.Clock, hist History, doses DoseHistory) *Engine {
 	cfg = cfg.resolved()
 	e := &Engine{cfg: cfg, th: cfg.Thresholds, clock: clock, hist: hist, doses: doses,
-		bpMeds: map[string]bool{}, devices: map[string]Device{}, latches: map[string]*latch{}}
+		bpMeds: map[string]bool{}, devices: map[string]Device{}, latches: map[string]*latch{},
+		problems: map[string][]time.Time{}}
 	for _, m := range meds {
 		for _, c := range cfg.BPMedicationClasses {
 			if strings.EqualFold(strings.TrimSpace(m.Class), strings.TrimSpace(c)) {
@@ -77,11 +88,24 @@ func NewEngine(cfg Config, meds []dispenser.Medication, clock schedule.Clock, hi
 // BPMedications reports the ids of the medications the cross-rule watches.
 func (e *Engine) BPMedications() map[string]bool { return e.bpMeds }
 
+// perDevice are the rules with one latch per device.
+var perDevice = map[string]bool{RuleDeviceSilent: true, RuleDeviceProblem: true}
+
 func latchID(rule, device string) string {
-	if rule == RuleDeviceSilent {
+	if perDevice[rule] {
 		return rule + ":" + device
 	}
 	return rule
+}
+
+// realert is how long an alert of rule stays open with no abnormal
+// reading: a device problem for the quality step's window, so that a
+// device that keeps failing is reported once, not once a Realert.
+func (e *Engine) realert(rule string) time.Duration {
+	if rule == RuleDeviceProblem {
+		return quality.ProblemWindow
+	}
+	return e.th.Realert
 }
 
 // step feeds one verdict, observed at at, to the rule's latch and returns
@@ -93,7 +117,7 @@ func (e *Engine) step(v verdict, at time.Time, a Alert, clearReason string) []Al
 	if l != nil && at.Before(l.last) && v.state != abnormal {
 		return nil // an older reading arriving late says nothing of now
 	}
-	if l != nil && v.state == abnormal && at.Sub(l.last) > e.th.Realert {
+	if l != nil && v.state == abnormal && at.Sub(l.last) > e.realert(a.Rule) {
 		out = append(out, Alert{Rule: a.Rule, Key: l.key, Cleared: true, Reason: "expired", Device: a.Device})
 		delete(e.latches, id)
 		l = nil
@@ -121,13 +145,17 @@ func (e *Engine) step(v verdict, at time.Time, a Alert, clearReason string) []Al
 	return out
 }
 
-func reliable(r vital.Reading) bool { return r.HasValue() && len(r.Unreliable) == 0 }
+// reliable reports whether r is a sound patient value: no quality flag
+// excludes it and the device had no doubt about it.
+func reliable(r vital.Reading) bool { return r.Clinical() && len(r.Unreliable) == 0 }
 
 // Measurement runs the rules over the readings of one measurement (one
 // device, one time), already stored, and returns the alert changes.
 // Readings older than MaxAge are stored history but raise nothing; a
 // reading the device flagged unreliable neither raises nor clears an alert
-// on its own.
+// on its own; a reading the quality step excluded (implausible, a device
+// fault, a control-solution test) is no patient value at all, and only
+// counts towards the device problem rule.
 func (e *Engine) Measurement(ctx context.Context, rs []vital.Reading) ([]Alert, error) {
 	if len(rs) == 0 {
 		return nil, nil
@@ -139,9 +167,14 @@ func (e *Engine) Measurement(ctx context.Context, rs []vital.Reading) ([]Alert, 
 	if e.clock.Now().Sub(at) > e.th.MaxAge {
 		return out, nil
 	}
+	problems, err := e.deviceProblem(ctx, dev, at, rs)
+	out = append(out, problems...)
+	if err != nil {
+		return out, err
+	}
 	byQ := map[vital.Quantity]vital.Reading{}
 	for _, r := range rs {
-		if r.HasValue() {
+		if r.Clinical() {
 			byQ[r.Quantity] = r
 		}
 	}
@@ -218,13 +251,13 @@ func (e *Engine) bpBetween(ctx context.Context, from, to time.Time) ([]bp, error
 	}
 	d := map[key]vital.Reading{}
 	for _, r := range dia {
-		if r.HasValue() {
+		if r.Clinical() {
 			d[key{r.Device, r.Time.UnixMilli()}] = r
 		}
 	}
 	var out []bp
 	for _, s := range sys {
-		if p, ok := d[key{s.Device, s.Time.UnixMilli()}]; ok && s.HasValue() {
+		if p, ok := d[key{s.Device, s.Time.UnixMilli()}]; ok && s.Clinical() {
 			out = append(out, bp{at: s.Time, sys: s.Value, dia: p.Value, unreliable: !reliable(s) || !reliable(p)})
 		}
 	}
@@ -320,6 +353,59 @@ func (e *Engine) Silent(device string) []Alert {
 	text := fmt.Sprintf("the %s has sent no reading for %s", d.Label(), silence(d.SilentAfter))
 	v := verdict{state: abnormal, level: 1, priority: Low, summary: text}
 	return e.step(v, e.clock.Now(), Alert{Rule: RuleDeviceSilent, Device: device}, "")
+}
+
+// deviceProblem judges whether device keeps sending readings that are
+// implausible or that it marks as faulty (quality.Keeps): the caregiver is
+// told once, at low priority; the alert clears when a sound measurement
+// comes and the device no longer keeps failing. It looks at the stored
+// readings only when the measurement is a problem or the alert is open.
+func (e *Engine) deviceProblem(ctx context.Context, device string, at time.Time, rs []vital.Reading) ([]Alert, error) {
+	problem := slices.ContainsFunc(rs, quality.Problem)
+	_, open := e.latches[latchID(RuleDeviceProblem, device)]
+	if !problem && !open {
+		return nil, nil
+	}
+	n, err := e.problemCount(ctx, device, at, problem)
+	if err != nil {
+		return nil, err
+	}
+	v := verdict{state: hold}
+	switch {
+	case quality.Keeps(n):
+		d := e.devices[device]
+		v = verdict{state: abnormal, level: 1, priority: Low, summary: fmt.Sprintf(
+			"the %s keeps sending impossible or faulty readings (%d in %s), kept out of the alerts: check it, its strips or batteries, and how it is used",
+			d.Label(), n, quality.Duration(quality.ProblemWindow))}
+	case !problem:
+		v = verdict{state: normal}
+	}
+	return e.step(v, at, Alert{Rule: RuleDeviceProblem, Device: device}, "normal"), nil
+}
+
+// problemCount returns how many of device's measurements within
+// quality.ProblemWindow up to at were problems, the one at at included
+// when problem. The first call for a device reads them from the store
+// (where the measurement at at already is); later ones keep the list.
+func (e *Engine) problemCount(ctx context.Context, device string, at time.Time, problem bool) (int, error) {
+	times, loaded := e.problems[device]
+	if !loaded {
+		hist, err := e.hist.DeviceReadings(ctx, device, at.Add(-quality.ProblemWindow), at.Add(time.Millisecond))
+		if err != nil {
+			return 0, err
+		}
+		times = quality.ProblemTimes(hist)
+	} else if problem && !slices.ContainsFunc(times, at.Equal) {
+		times = append(times, at)
+	}
+	// Keep what a later measurement's window, or an older record's, may
+	// still count.
+	times = slices.DeleteFunc(times, func(t time.Time) bool { return t.Before(at.Add(-2 * quality.ProblemWindow)) })
+	if times == nil {
+		times = []time.Time{}
+	}
+	e.problems[device] = times
+	return quality.ProblemsWithin(times, at), nil
 }
 
 // heard clears the no-data alarm of device, which just reported.

@@ -9,14 +9,18 @@ import (
 
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 	"github.com/pillbox/pillbox/schedule"
 )
 
 // Store is where readings are kept (adherence.Store implements it).
 type Store interface {
 	History
-	// AppendReadings stores rs durably and returns those that were new.
+	// AppendReadings stores rs durably and returns those that were new
+	// (a repeat of a stamped record counts on the stored one).
 	AppendReadings(ctx context.Context, rs ...vital.Reading) ([]vital.Reading, error)
+	// CountRepeats counts one repeat on each stored reading of ids.
+	CountRepeats(ctx context.Context, ids ...string) error
 	// LastReading returns the latest stored reading of a device (q "" for
 	// any quantity).
 	LastReading(ctx context.Context, device string, q vital.Quantity) (vital.Reading, bool, error)
@@ -29,11 +33,12 @@ type Log interface {
 	DoseHistory
 }
 
-// Monitor is the vitals path from readings to alert events: it stores each
-// batch of readings, runs the rules over what was new, appends one event
-// per alert change, runs the cross-rule on dose events, and keeps a
-// no-data timer per device that has SilentAfter. Every source of readings
-// (the Bluetooth transport, the simulator's endpoint) goes through Ingest.
+// Monitor is the vitals path from readings to alert events: it passes each
+// batch of readings through the quality step (hw/vital/quality), stores
+// them, runs the rules over what was new, appends one event per alert
+// change, runs the cross-rule on dose events, and keeps a no-data timer per
+// device that has SilentAfter. Every source of readings (the Bluetooth
+// transport, the simulator's endpoint) goes through Ingest.
 type Monitor struct {
 	engine  *Engine
 	store   Store
@@ -146,17 +151,33 @@ func (m *Monitor) silent(addr string) {
 	}
 }
 
-// Ingest stores rs (the readings of one or more measurements, in the order
-// they were taken or received), runs the rules over the new ones and
-// appends the alert events. It returns the readings stored (repeats of
-// stored ones are left out) and the events appended.
-func (m *Monitor) Ingest(ctx context.Context, rs []vital.Reading) ([]vital.Reading, []dispenser.Event, error) {
+// Ingest checks rs (the readings of one or more measurements, in the order
+// they were taken or received, as decoded) with the quality step, stores
+// them flagged, counts their repeats, runs the rules over the new ones and
+// appends the alert events. rc is what the receiver knew at reception.
+// It returns the readings stored (repeats of stored ones are left out) and
+// the events appended.
+func (m *Monitor) Ingest(ctx context.Context, rs []vital.Reading, rc quality.Reception) ([]vital.Reading, []dispenser.Event, error) {
 	if len(rs) == 0 {
 		return nil, nil, nil
 	}
 	m.ingest.Lock()
 	defer m.ingest.Unlock()
-	stored, err := m.store.AppendReadings(ctx, rs...)
+	recent, err := m.recent(ctx, rs, rc.At)
+	if err != nil {
+		return nil, nil, fmt.Errorf("vitals: ingest: %w", err)
+	}
+	checked := quality.Check(rs, quality.Context{Reception: rc, Recent: recent})
+	if len(checked.Repeats) > 0 {
+		ids := make([]string, len(checked.Repeats))
+		for i, r := range checked.Repeats {
+			ids[i] = r.ID
+		}
+		if err := m.store.CountRepeats(ctx, ids...); err != nil {
+			return nil, nil, fmt.Errorf("vitals: ingest: %w", err)
+		}
+	}
+	stored, err := m.store.AppendReadings(ctx, checked.Readings...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("vitals: ingest: %w", err)
 	}
@@ -172,7 +193,7 @@ func (m *Monitor) Ingest(ctx context.Context, rs []vital.Reading) ([]vital.Readi
 	}
 	var alerts []Alert
 	var ruleErr error
-	for _, group := range measurements(stored) {
+	for _, group := range quality.Measurements(stored) {
 		as, err := m.engine.Measurement(ctx, group)
 		alerts = append(alerts, as...)
 		if err != nil && ruleErr == nil {
@@ -189,18 +210,25 @@ func (m *Monitor) Ingest(ctx context.Context, rs []vital.Reading) ([]vital.Readi
 	return stored, evs, nil
 }
 
-// measurements splits readings into runs of one device and one time.
-func measurements(rs []vital.Reading) [][]vital.Reading {
-	var out [][]vital.Reading
-	for i := 0; i < len(rs); {
-		j := i + 1
-		for j < len(rs) && rs[j].Device == rs[i].Device && rs[j].Time.Equal(rs[i].Time) {
-			j++
+// recent returns the stored readings the quality step compares rs with:
+// those of rs's devices measured in the last quality.RepeatWindow before
+// at, when rs has a reading timed on arrival (only those are judged
+// against them).
+func (m *Monitor) recent(ctx context.Context, rs []vital.Reading, at time.Time) ([]vital.Reading, error) {
+	var out []vital.Reading
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if r.DeviceTime || seen[r.Device] {
+			continue
 		}
-		out = append(out, rs[i:j])
-		i = j
+		seen[r.Device] = true
+		got, err := m.store.DeviceReadings(ctx, r.Device, at.Add(-quality.RepeatWindow), at.Add(time.Millisecond))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
 	}
-	return out
+	return out, nil
 }
 
 func (m *Monitor) appendAlerts(ctx context.Context, alerts []Alert) ([]dispenser.Event, error) {

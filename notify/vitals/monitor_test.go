@@ -12,6 +12,7 @@ import (
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -70,7 +71,7 @@ func (r *rig) ingest(rs ...vital.Reading) []string {
 			rs[i].Time = r.clock.Now()
 		}
 	}
-	_, evs, err := r.mon.Ingest(r.t.Context(), rs)
+	_, evs, err := r.mon.Ingest(r.t.Context(), rs, quality.Reception{At: r.clock.Now(), Trusted: true})
 	if err != nil {
 		r.t.Fatalf("Ingest: %v", err)
 	}

@@ -20,6 +20,7 @@ const (
 	RuleWeightGain    = "weight_gain"     // heart-failure weight gain (medium)
 	RuleBPMissedTrend = "bp_missed_trend" // blood-pressure medication missed and systolic rising (medium)
 	RuleDeviceSilent  = "device_silent"   // a device that should report has been silent (low)
+	RuleDeviceProblem = "device_problem"  // a device that keeps sending implausible or faulty readings (low)
 )
 
 // Priority is the notifier's alert priority (IEC 60601-1-8 in spirit).

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/insights"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
@@ -25,7 +25,7 @@ const defaultWindow = time.Hour
 // scheduled doses with their outcomes and when each settled, refills and
 // clock jumps. As-needed doses are left out. setup gives the zone and the
 // windows.
-func History(evs []dispenser.Event, setup adherence.Setup) *insights.History {
+func History(evs []dispenser.Event, setup report.Setup) *insights.History {
 	loc := setup.Location
 	if loc == nil {
 		loc = time.UTC
@@ -47,11 +47,11 @@ func History(evs []dispenser.Event, setup adherence.Setup) *insights.History {
 			settled[ev.DoseID] = ev.Time
 		}
 	}
-	var facts map[string]adherence.RegimenFacts
+	var facts map[string]report.RegimenFacts
 	if len(evs) > 0 {
 		facts = setup.Facts(evs[0].Time)
 	}
-	for _, d := range adherence.FoldDoses(evs) {
+	for _, d := range report.FoldDoses(evs) {
 		if d.PRN || d.Scheduled.IsZero() {
 			continue
 		}
@@ -62,16 +62,16 @@ func History(evs []dispenser.Event, setup adherence.Setup) *insights.History {
 		dose := insights.Dose{ID: d.ID, Medication: d.Medication, Scheduled: d.Scheduled,
 			Opens: d.Scheduled.Add(-early), Closes: d.Scheduled.Add(late), Settled: settled[d.ID]}
 		switch d.Outcome() {
-		case adherence.OutcomeTaken:
+		case report.OutcomeTaken:
 			dose.Outcome, dose.TakenAt = insights.Taken, d.Taken
 			if dose.TakenAt.IsZero() {
 				dose.TakenAt = d.Dispensed
 			}
-		case adherence.OutcomeMissed, adherence.OutcomeNotTaken:
+		case report.OutcomeMissed, report.OutcomeNotTaken:
 			dose.Outcome = insights.Missed
-		case adherence.OutcomeSkipped:
+		case report.OutcomeSkipped:
 			dose.Outcome = insights.Skipped
-		case adherence.OutcomeJammed, adherence.OutcomeUncertain:
+		case report.OutcomeJammed, report.OutcomeUncertain:
 			dose.Outcome = insights.Unknown
 		default:
 			dose.Outcome, dose.Settled = insights.Pending, time.Time{}

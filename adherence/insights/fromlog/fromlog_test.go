@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/insights"
 	"github.com/pillbox/pillbox/adherence/insights/cohort"
+	"github.com/pillbox/pillbox/adherence/report"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify"
@@ -24,7 +24,7 @@ func TestHistoryFromTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup := adherence.Setup{Location: ny, Regimens: regs}
+	setup := report.Setup{Location: ny, Regimens: regs}
 	for i := range 5 {
 		p := cohort.GenerateFor(cohort.DefaultParams, 9, i, cohort.Schedule{Location: ny, Start: time.Date(2025, 1, 1, 0, 0, 0, 0, ny), Days: 120,
 			Doses: func(from, to time.Time) []insights.Dose { return Upcoming(plan, from, to) }})
@@ -67,7 +67,7 @@ func TestHistoryOutcomes(t *testing.T) {
 		{Time: at.Add(time.Hour), Kind: dispenser.KindMissed, DoseID: "late", Medication: "m", Scheduled: at.Add(-24 * time.Hour), Detail: "reconciled"},
 		{Time: at.Add(10 * time.Minute), Kind: dispenser.KindDispenseStarted, DoseID: "prn:m@x", Medication: "m"},
 	}
-	h := History(evs, adherence.Setup{Location: ny})
+	h := History(evs, report.Setup{Location: ny})
 	want := map[string]struct {
 		o       insights.Outcome
 		settled time.Duration // after at; -1 for none

@@ -100,17 +100,23 @@ func (e *Escalation) validate(contacts []notify.Contact, meds []dispenser.Medica
 // that return paths from the root ("regimens[1].cron") have key "".
 var sections = []struct {
 	key   string
-	check func(f *File, loc *time.Location) problem.List
+	check func(f *File, loc *time.Location, now time.Time) problem.List
 }{
-	{"patient", func(f *File, _ *time.Location) problem.List { return dispenser.ValidatePatient(f.Patient) }},
-	{"", func(f *File, _ *time.Location) problem.List { return hw.ValidateBoard(f.Board, f.Compartments) }},
-	{"medications", func(f *File, _ *time.Location) problem.List { return dispenser.ValidateMedications(f.Medications) }},
-	{"", func(f *File, loc *time.Location) problem.List { return schedule.ValidateRegimens(f.Regimens, loc) }},
-	{"contacts", func(f *File, _ *time.Location) problem.List { return notify.ValidateContacts(f.Contacts) }},
-	{"escalation", func(f *File, _ *time.Location) problem.List {
+	{"patient", func(f *File, _ *time.Location, _ time.Time) problem.List { return dispenser.ValidatePatient(f.Patient) }},
+	{"", func(f *File, _ *time.Location, _ time.Time) problem.List {
+		return hw.ValidateBoard(f.Board, f.Compartments)
+	}},
+	{"medications", func(f *File, _ *time.Location, _ time.Time) problem.List {
+		return dispenser.ValidateMedications(f.Medications)
+	}},
+	{"", func(f *File, loc *time.Location, now time.Time) problem.List {
+		return schedule.ValidateRegimens(f.Regimens, loc, now)
+	}},
+	{"contacts", func(f *File, _ *time.Location, _ time.Time) problem.List { return notify.ValidateContacts(f.Contacts) }},
+	{"escalation", func(f *File, _ *time.Location, _ time.Time) problem.List {
 		return f.Escalation.validate(f.Contacts, f.Medications)
 	}},
-	{"", func(f *File, _ *time.Location) problem.List { return crossCheck(f) }},
+	{"", func(f *File, _ *time.Location, _ time.Time) problem.List { return crossCheck(f) }},
 }
 
 // Load reads and checks the configuration file at path. The error is only
@@ -127,8 +133,12 @@ func Load(path string) (*File, problem.List, error) {
 	return f, probs, nil
 }
 
-// Parse is Load on the bytes of a file.
-func Parse(data []byte) (*File, problem.List) {
+// Parse is Load on the bytes of a file, checked now: a clock change a
+// problem names is the coming one.
+func Parse(data []byte) (*File, problem.List) { return ParseAt(data, time.Now()) }
+
+// ParseAt is Parse as if checked at now.
+func ParseAt(data []byte, now time.Time) (*File, problem.List) {
 	var f File
 	d, parsed, faithful := decode(data, &f)
 	if !parsed {
@@ -147,11 +157,14 @@ func Parse(data []byte) (*File, problem.List) {
 	}
 	checked := validateSelf(&f)
 	for _, s := range sections {
-		checked.Merge(s.key, s.check(&f, loc))
+		checked.Merge(s.key, s.check(&f, loc, now))
 	}
 	for _, p := range checked {
 		if p.Line == 0 {
 			p.Line = d.lineOf(p.Path)
+		}
+		if p.Other != "" && p.OtherLine == 0 {
+			p.OtherLine = d.lineOf(p.Other)
 		}
 		// A value the decoder could not read is reported once, by the
 		// decoder, not again by a validator that saw its zero value.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pillbox/pillbox/internal/problem"
 )
@@ -46,13 +47,34 @@ func lineContaining(t *testing.T, text, marker string) int {
 
 // TestParseExampleEdits breaks the example in one way at a time and checks
 // that exactly the expected problems come back, on the right lines.
+// checkedAt is when TestParseExampleEdits checks: the coming clock change
+// in New York is on 8 March 2026.
+var checkedAt = time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+
 func TestParseExampleEdits(t *testing.T) {
+	base := readExample(t)
+	// The example's button pin, which the "pin used twice" case names.
+	buttonLine := lineContaining(t, base, "pin: GPIO17")
 	tests := []struct {
 		name  string
 		edits []edit
 		want  []at
 	}{
 		{"clean", nil, nil},
+		{"unknown patient language lists the supported ones",
+			[]edit{{"  language: en\n", "  language: it\n"}},
+			[]at{{"language: it", `patient.language: unsupported language "it"; use one of en (English), de (Deutsch), es (español), fr (français), pt-BR (português (Brasil))`}}},
+		{"malformed patient language",
+			[]edit{{"  language: en\n", "  language: english\n"}},
+			[]at{{"language: english", `patient.language: language "english" is not a BCP 47 tag; use one of en (English)`}}},
+		{"regional patient language is served by its language",
+			[]edit{{"  language: en\n", "  language: es-MX\n"}}, nil},
+		{"unknown contact language",
+			[]edit{{"language: en            # es", "language: klingon      # es"}},
+			[]at{{"language: klingon", `contacts[0].language: language "klingon" is not a BCP 47 tag; use one of en (English)`}}},
+		{"max_segments out of range",
+			[]edit{{"max_segments: 2 ", "max_segments: 11 "}},
+			[]at{{"max_segments: 11", "escalation.max_segments: max_segments 11 is out of range (fix: write a number of segments from 1 to 10"}}},
 		{"unknown key suggests the nearest",
 			[]edit{{"class: biguanide", "clas: biguanide"}},
 			[]at{{"clas: biguanide", `medications[0]: unknown key "clas" (fix: did you mean class?)`}}},
@@ -122,6 +144,9 @@ func TestParseExampleEdits(t *testing.T) {
 		{"windows longer than the interval between doses",
 			[]edit{{`cron: "0 8,20 * * *"`, `cron: "0 8,12,16,20 * * *"` + "\n    window: 3h"}},
 			[]at{{"window: 3h", "regimens[0].window: "}}},
+		{"hourly doses meet when the clocks go forward, on a date with its year",
+			[]edit{{`cron: "0 8,20 * * *"`, `cron: "0 * * * *"` + "\n    window: 20m"}},
+			[]at{{`cron: "0 * * * *"`, "regimens[0].cron: two doses of metformin fall at the same moment (02:00 and 03:00 on 8 March 2026 in America/New_York, when the clocks change) (fix: keep dose times out of the hour the clocks skip)"}}},
 		{"cron that never fires",
 			[]edit{{`cron: "0 9 * * *"`, `cron: "0 9 31 4 *"`}},
 			[]at{{"0 9 31 4", "regimens[1].cron: "}}},
@@ -130,7 +155,7 @@ func TestParseExampleEdits(t *testing.T) {
 			[]at{{"GPIO99", "board.led_fault.pin: "}}},
 		{"pin used twice",
 			[]edit{{"pin: GPIO16", "pin: GPIO17   # twice"}},
-			[]at{{"# twice", "board.led_fault.pin: "}}},
+			[]at{{"# twice", fmt.Sprintf("board.led_fault.pin: GPIO17 is already used by board.button.pin (line %d) (fix: give each part its own GPIO; free pins: GPIO4, GPIO16)", buttonLine)}}},
 		{"phone not E.164",
 			[]edit{{`phone: "+15555550102"`, `phone: (555) 555-0102`}},
 			[]at{{"phone: (555)", `contacts[1].phone: phone number is not in E.164 form (fix: write phone: "+15555550102")`}}},
@@ -138,7 +163,6 @@ func TestParseExampleEdits(t *testing.T) {
 			[]edit{{"    role: patient\n", "    role: patient\n---\nextra: 1\n"}},
 			[]at{{"---", "a second YAML document starts here"}}},
 	}
-	base := readExample(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			text := base
@@ -148,7 +172,7 @@ func TestParseExampleEdits(t *testing.T) {
 				}
 				text = strings.Replace(text, e.old, e.new, 1)
 			}
-			_, got := Parse([]byte(text))
+			_, got := ParseAt([]byte(text), checkedAt)
 			var want []string
 			for _, w := range tt.want {
 				want = append(want, fmt.Sprintf("%d: %s", lineContaining(t, text, w.marker), w.text))
@@ -233,8 +257,8 @@ var broken = []struct {
 	text string
 }{
 	{8, `patient.timezone: unknown time zone "America/New York" (fix: use timezone: America/New_York)`},
-	{22, "GPIO17"},
-	{24, "GPIO41"},
+	{22, "board.buzzer.pin: GPIO17 is already used by board.button.pin (line 16) (fix: give each part its own GPIO; free pins: GPIO4, GPIO22, GPIO25, GPIO16, GPIO26)"},
+	{24, `board.led_fault.pin: "GPIO41" is not a GPIO of the 40-pin header (fix: GPIO41 is not on the 40-pin header; free pins: GPIO4, GPIO22, GPIO25, GPIO16, GPIO26)`},
 	{42, "compartments[2]: compartment 3 holds no medication (fix: add a medication with compartment: 3, or remove this compartment)"},
 	{59, `medications[1]: unknown key "strenght" (fix: did you mean strength?)`},
 	{68, "regimens[1].cron: "},

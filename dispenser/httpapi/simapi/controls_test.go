@@ -8,7 +8,7 @@ import (
 	"github.com/pillbox/pillbox/hw"
 )
 
-func TestParseSimFault(t *testing.T) {
+func TestParseFault(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    fault
@@ -47,9 +47,9 @@ func TestParseSimFault(t *testing.T) {
 	}
 }
 
-// FuzzParseSimFault: no body panics the parser, and what it accepts is a
+// FuzzParseFault: no body panics the parser, and what it accepts is a
 // fault the world can act on within its bounds.
-func FuzzParseSimFault(f *testing.F) {
+func FuzzParseFault(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := parseFault(data)
 		if err != nil {

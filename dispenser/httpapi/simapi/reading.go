@@ -16,21 +16,23 @@ import (
 	"github.com/pillbox/pillbox/hw/ble"
 	"github.com/pillbox/pillbox/hw/gatt"
 	"github.com/pillbox/pillbox/hw/vital"
+	"github.com/pillbox/pillbox/hw/vital/quality"
 )
 
-// Rules store and judge readings (vitals.Monitor).
+// Rules check, store and judge readings (vitals.Monitor).
 type Rules interface {
-	Ingest(ctx context.Context, rs []vital.Reading) (stored []vital.Reading, alerts []dispenser.Event, err error)
+	Ingest(ctx context.Context, rs []vital.Reading, rc quality.Reception) (stored []vital.Reading, alerts []dispenser.Event, err error)
 }
 
 // Readings serves POST /api/sim/reading: a reading injected through the
-// path a device's values take, the device path's assembler for a raw
-// value and the same rules for all.
+// path a device's values take, the device path's decoder (its assembler,
+// and its reading of the device's clock) for a raw value and the same
+// rules for all.
 type Readings struct {
-	Assembler *ble.Assembler
-	Rules     Rules
-	Clock     interface{ Now() time.Time }
-	Logger    *slog.Logger
+	Decoder *ble.Decoder
+	Rules   Rules
+	Clock   interface{ Now() time.Time }
+	Logger  *slog.Logger
 }
 
 // Routes is the route.
@@ -51,11 +53,16 @@ func (h *Readings) Routes() map[string]http.Handler {
 //
 // with an optional "device" (default "sim") and, for decoded values,
 // "time" (RFC 3339; default the simulated clock's now) and "unreliable"
-// (conditions the device reported).
+// (conditions the device reported). With a raw value, "clock_offset" (a
+// Go duration such as "-72h") is how far the device's clock is from the
+// simulated one: the daemon reads that clock first, as it does on a
+// connection, and the offset holds for the device's values until another
+// is given.
 type readingBody struct {
-	Device string `json:"device"`
-	Char   string `json:"char"`
-	Hex    string `json:"hex"`
+	Device      string `json:"device"`
+	Char        string `json:"char"`
+	Hex         string `json:"hex"`
+	ClockOffset string `json:"clock_offset"`
 	value
 	Readings []value `json:"readings"`
 	Time     string  `json:"time"`
@@ -68,11 +75,17 @@ type value struct {
 	Unreliable []string       `json:"unreliable"`
 }
 
-// input is a checked readingBody: a payload, or readings.
+// input is a checked readingBody: a payload, with the device clock's
+// offset, or readings.
 type input struct {
-	payload  *ble.Payload
-	readings []vital.Reading
+	payload     *ble.Payload
+	clockOffset *time.Duration
+	readings    []vital.Reading
 }
+
+// maxClockOffset bounds a simulated device clock's offset: a clock reset
+// to its maker's date is years off.
+const maxClockOffset = 50 * 365 * 24 * time.Hour
 
 const maxReadingBody = 64 << 10
 
@@ -97,9 +110,19 @@ func parseReading(body []byte, now time.Time) (input, error) {
 	switch {
 	case raw && decoded:
 		return input{}, errors.New(`give either "char" and "hex" or decoded values, not both`)
+	case b.ClockOffset != "" && !raw:
+		return input{}, errors.New(`"clock_offset" goes with a raw value ("char" and "hex"), whose time stamp the device's clock gave`)
 	case raw:
 		if b.Time != "" || len(b.Unreliable) > 0 {
 			return input{}, errors.New(`"time" and "unreliable" go with decoded values; a raw value carries its own`)
+		}
+		var in input
+		if b.ClockOffset != "" {
+			off, err := time.ParseDuration(b.ClockOffset)
+			if err != nil || off > maxClockOffset || off < -maxClockOffset {
+				return input{}, errors.New(`clock_offset: want a duration such as "-72h" or "90s", within 50 years`)
+			}
+			in.clockOffset = &off
 		}
 		u, err := gatt.ParseUUID(b.Char)
 		if err != nil {
@@ -109,7 +132,8 @@ func parseReading(body []byte, now time.Time) (input, error) {
 		if err != nil {
 			return input{}, fmt.Errorf("hex: %v", err)
 		}
-		return input{payload: &ble.Payload{Device: b.Device, Char: uint16(u), Data: data}}, nil
+		in.payload = &ble.Payload{Device: b.Device, Char: uint16(u), Data: data}
+		return in, nil
 	case !decoded:
 		return input{}, errors.New(`give "char" and "hex", or "quantity", "value" and "unit", or "readings"`)
 	}
@@ -191,6 +215,8 @@ type readingResult struct {
 	// Pending: a glucose measurement waits for its context (send the 2A34
 	// value next).
 	Pending bool `json:"pending,omitempty"`
+	// ClockSet: the device's clock was off and the daemon set it.
+	ClockSet bool `json:"clock_set,omitempty"`
 }
 
 func (h *Readings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -202,23 +228,40 @@ func (h *Readings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs := in.readings
 	var res readingResult
 	if in.payload != nil {
+		dev := in.payload.Device
+		if in.clockOffset != nil {
+			// The simulated device's clock, read as on a connection.
+			zone := h.Decoder.Assembler.Zone
+			if zone == nil {
+				zone = time.UTC
+			}
+			shows := now.Add(*in.clockOffset).In(zone)
+			if set := h.Decoder.Clock(ble.Payload{Device: dev, Char: gatt.CurrentTime, Data: gatt.CurrentTimeValue(shows)}); set != nil {
+				h.Decoder.ClockSet(dev, nil)
+				res.ClockSet = true
+			}
+		}
 		var decodeErr error
-		rs, decodeErr = h.Assembler.Add(*in.payload, now)
+		rs, decodeErr = h.Decoder.Assembler.Add(*in.payload, now)
 		if decodeErr != nil {
 			// A measurement it released (one waiting for its context) is
 			// still stored, as from a device.
 			if len(rs) > 0 {
-				if _, _, err := h.Rules.Ingest(r.Context(), rs); err != nil {
+				if _, _, err := h.Rules.Ingest(r.Context(), rs, h.Decoder.Reception(dev, now)); err != nil {
 					h.Logger.Error("vitals: store readings", "err", err)
 				}
 			}
 			httpapi.WriteError(w, http.StatusBadRequest, decodeErr.Error())
 			return
 		}
-		res.Pending = h.Assembler.Pending(in.payload.Device)
+		res.Pending = h.Decoder.Assembler.Pending(dev)
+	}
+	var device string
+	if len(rs) > 0 {
+		device = rs[0].Device
 	}
 	var err error
-	res.Stored, res.Alerts, err = h.Rules.Ingest(r.Context(), rs)
+	res.Stored, res.Alerts, err = h.Rules.Ingest(r.Context(), rs, h.Decoder.Reception(device, now))
 	if err != nil {
 		h.Logger.Error("vitals: sim reading", "err", err)
 		httpapi.WriteError(w, http.StatusInternalServerError, "could not store the reading")

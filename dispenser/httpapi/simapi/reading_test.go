@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func TestParseSimReading(t *testing.T) {
+func TestParseReading(t *testing.T) {
 	now := time.Date(2026, 3, 5, 12, 40, 0, 0, time.UTC)
 	tests := []struct {
 		name string
@@ -39,6 +39,10 @@ func TestParseSimReading(t *testing.T) {
 		{"unknown field", `{"quantity":"pulse","value":60,"note":"x"}`, "error: body is not a reading"},
 		{"two values", `{"quantity":"pulse","value":60} {}`, "error: more than one"},
 		{"control in device", `{"quantity":"pulse","value":60,"device":"a\u0007"}`, "error: device"},
+		{"raw with a device clock", `{"char":"2A18","hex":"02","clock_offset":"-72h"}`, "sim 2A18 02 offset -72h0m0s"},
+		{"clock offset on decoded values", `{"quantity":"pulse","value":60,"clock_offset":"-72h"}`, "error: \"clock_offset\" goes with a raw value"},
+		{"clock offset not a duration", `{"char":"2A18","hex":"02","clock_offset":"3 days"}`, "error: clock_offset:"},
+		{"clock offset of a century", `{"char":"2A18","hex":"02","clock_offset":"876000h"}`, "error: clock_offset:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +53,9 @@ func TestParseSimReading(t *testing.T) {
 				got = "error: " + err.Error()
 			case in.payload != nil:
 				got = fmt.Sprintf("%s %04X %x", in.payload.Device, in.payload.Char, in.payload.Data)
+				if in.clockOffset != nil {
+					got += " offset " + in.clockOffset.String()
+				}
 			default:
 				var parts []string
 				for _, r := range in.readings {
@@ -67,12 +74,13 @@ func TestParseSimReading(t *testing.T) {
 	}
 }
 
-// FuzzParseSimReading: the sim endpoint's body is outside input; it gets
-// a clear error or a reading the store accepts, never a panic.
-func FuzzParseSimReading(f *testing.F) {
+// FuzzParseReading: the sim endpoint's body is outside input; it gets a
+// clear error or a reading the store accepts, never a panic.
+func FuzzParseReading(f *testing.F) {
 	f.Add([]byte(`{"char":"2A35","hex":"1E 78 00 50 00 5D 00"}`))
 	f.Add([]byte(`{"quantity":"glucose","value":52,"unit":"mg/dL"}`))
 	f.Add([]byte(`{"readings":[{"quantity":"weight","value":176,"unit":"lb"}],"time":"2026-03-05T07:00:00Z"}`))
+	f.Add([]byte(`{"char":"2A18","hex":"02 01 00 EA 07 03 02 07 28 00 1E 00 11","clock_offset":"-72h"}`))
 	now := time.Date(2026, 3, 5, 12, 40, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, err := parseReading(body, now)
@@ -84,6 +92,9 @@ func FuzzParseSimReading(f *testing.F) {
 		}
 		if in.payload == nil && len(in.readings) == 0 {
 			t.Errorf("parseReading(%q) gave neither a payload nor readings", body)
+		}
+		if in.clockOffset != nil && (in.payload == nil || *in.clockOffset > maxClockOffset || *in.clockOffset < -maxClockOffset) {
+			t.Errorf("parseReading(%q) = clock offset %v: want one within 50 years, with a raw value", body, *in.clockOffset)
 		}
 		for _, r := range in.readings {
 			if r.Unit != r.Quantity.Unit() || r.Device == "" || r.Time.IsZero() || math.IsInf(r.Value, 0) || math.IsNaN(r.Value) {

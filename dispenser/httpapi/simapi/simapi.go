@@ -1,11 +1,12 @@
 // Package simapi is the simulator's part of the local API beyond the
 // patient's actions (package httpapi has those): the NTP state the
 // clock-trust gate sees, sensor faults, the list of every route and the
-// runtime figures a soak test watches (Controls); the SMS outbox viewer
-// and its reply box (SMS); readings injected through a device's path
-// (Readings); and the settling that makes a step of the simulated clock
-// answer once everything it set off is logged (Settler, Clock). The
-// daemon mounts its routes in sim mode only.
+// runtime figures a soak test watches (Controls); the SMS outbox viewer,
+// its reply box and the answering of calls (SMS); readings injected
+// through a device's path, with the device's clock (Readings); and the
+// settling that makes a step of the simulated clock answer once everything
+// it set off is logged (Settler, Clock). The daemon mounts its routes in
+// sim mode only.
 package simapi
 
 import (

@@ -22,30 +22,39 @@ type Notifier interface {
 	// Started is closed once the notifier runs.
 	Started() <-chan struct{}
 	Messages(ctx context.Context, since time.Time) ([]notify.Message, error)
+	// Acks names, by message, who acknowledged what it was about.
+	Acks(ctx context.Context, msgs []notify.Message) (map[int64]string, error)
 	HandleReply(ctx context.Context, in notify.InboundSMS) string
+	// AnswerSimCall answers a call in the outbox as its callee would, and
+	// returns what the call said back; notify.ErrNoCall when there is none.
+	AnswerSimCall(ctx context.Context, sid string, answer notify.SimAnswer) (string, error)
 }
 
-// SMS is the simulator's view of texting: the outbox, and a reply box
-// that goes through the same HandleReply as a provider's webhook.
+// SMS is the simulator's view of texting and calls: the outbox, a reply
+// box that goes through the same HandleReply as a provider's webhook, and
+// call answers that go through the same handlers as its call webhooks.
 type SMS struct {
 	n     Notifier
 	clock interface{ Now() time.Time }
-	to    string // our number, the "To" of a reply
+	to    string            // our number, the "To" of a reply
+	names map[string]string // contacts' names by phone
 
 	mu      sync.Mutex
 	inbound []smsView // replies and their answers, and texts noted, newest last
 }
 
-// NewSMS returns the viewer of n's outbox; to is our number.
-func NewSMS(n Notifier, clock interface{ Now() time.Time }, to string) *SMS {
-	return &SMS{n: n, clock: clock, to: to}
+// NewSMS returns the viewer of n's outbox; to is our number, names the
+// contacts' names by phone.
+func NewSMS(n Notifier, clock interface{ Now() time.Time }, to string, names map[string]string) *SMS {
+	return &SMS{n: n, clock: clock, to: to, names: names}
 }
 
 // Routes are the viewer's routes.
 func (v *SMS) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"GET /api/sim/sms":        http.HandlerFunc(v.list),
-		"POST /api/sim/sms/reply": http.HandlerFunc(v.reply),
+		"GET /api/sim/sms":          http.HandlerFunc(v.list),
+		"POST /api/sim/sms/reply":   http.HandlerFunc(v.reply),
+		"POST /api/sim/call/answer": http.HandlerFunc(v.answer),
 	}
 }
 
@@ -64,6 +73,14 @@ type smsView struct {
 	Code      string    `json:"code,omitempty"`
 	Priority  string    `json:"priority,omitempty"`
 	Why       string    `json:"why,omitempty"`
+	// Name is the contact's name of To (From for a reply).
+	Name string `json:"name,omitempty"`
+	// Via is "call" for a voice call; SID is then the call's, for
+	// POST /api/sim/call/answer.
+	Via string `json:"via,omitempty"`
+	SID string `json:"sid,omitempty"`
+	// AckedBy names who acknowledged what the message was about.
+	AckedBy string `json:"acked_by,omitempty"`
 }
 
 // viewWindow is how far back the viewer lists the outbox.
@@ -82,14 +99,23 @@ func (v *SMS) list(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, http.StatusInternalServerError, "cannot read the outbox")
 		return
 	}
+	acks, err := v.n.Acks(r.Context(), msgs)
+	if err != nil {
+		httpapi.WriteError(w, http.StatusInternalServerError, "cannot read the acknowledgements")
+		return
+	}
 	out := make([]smsView, 0, len(msgs))
 	for _, m := range msgs {
 		status := m.Status
 		if status == "" || m.State == notify.MsgFailed || m.State == notify.MsgCanceled {
 			status = string(m.State)
 		}
-		out = append(out, smsView{ID: m.ID, Direction: "out", To: m.Phone, Body: m.Body, Status: status,
-			Time: m.Created, Code: strings.Join(m.Codes, ","), Priority: m.Priority.String(), Why: m.Why})
+		view := smsView{ID: m.ID, Direction: "out", To: m.Phone, Body: m.Body, Status: status, Time: m.Created,
+			Code: strings.Join(m.Codes, ","), Priority: m.Priority.String(), Why: m.Why, Name: v.names[m.Phone], AckedBy: acks[m.ID]}
+		if m.Channel == notify.ChannelCall {
+			view.Via, view.SID = string(m.Channel), m.SID
+		}
+		out = append(out, view)
 	}
 	v.mu.Lock()
 	out = append(out, v.inbound...)
@@ -122,14 +148,23 @@ type simReply struct {
 // maxSMS is the longest message a provider takes (Twilio's 1600).
 const maxSMS = 1600
 
+// decodeShaped decodes data as decodeStrict does; shape, in the error,
+// shows what the body should look like.
+func decodeShaped(data []byte, v any, shape string) error {
+	if err := decodeStrict(data, v); err != nil {
+		if errors.Is(err, errMore) {
+			return errors.New("body must be one JSON object")
+		}
+		return fmt.Errorf("body must be %s: %w", shape, err)
+	}
+	return nil
+}
+
 // parseReply reads and checks a reply box submission.
 func parseReply(data []byte) (simReply, error) {
 	var req simReply
-	if err := decodeStrict(data, &req); err != nil {
-		if errors.Is(err, errMore) {
-			return req, errors.New("body must be one JSON object")
-		}
-		return req, fmt.Errorf(`body must be {"from": "+1...", "body": "OK"}: %w`, err)
+	if err := decodeShaped(data, &req, `{"from": "+1...", "body": "OK"}`); err != nil {
+		return req, err
 	}
 	switch {
 	case !notify.IsE164(req.From):
@@ -152,10 +187,53 @@ func (v *SMS) reply(w http.ResponseWriter, r *http.Request) {
 	answer := v.n.HandleReply(r.Context(), in)
 
 	now := v.clock.Now()
-	views := []smsView{{Direction: "in", From: req.From, To: v.to, Body: req.Body, Status: "received", Time: now}}
+	views := []smsView{{Direction: "in", From: req.From, To: v.to, Body: req.Body, Status: "received", Time: now,
+		Name: v.names[req.From]}}
 	if answer != "" {
 		views = append(views, smsView{Direction: "out", To: req.From, Body: answer, Status: "delivered", Time: now, Why: "answer"})
 	}
 	v.keep(views...)
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"reply": answer, "understood": in.Reply.Kind.String()})
+}
+
+// simAnswer is the body of POST /api/sim/call/answer.
+type simAnswer struct {
+	SID    string           `json:"sid"`
+	Answer notify.SimAnswer `json:"answer"`
+}
+
+// parseAnswer reads and checks a call answer from the panel.
+func parseAnswer(data []byte) (simAnswer, error) {
+	var req simAnswer
+	if err := decodeShaped(data, &req, `{"sid": "CA...", "answer": "pressed1"}`); err != nil {
+		return req, err
+	}
+	switch req.Answer {
+	case notify.SimPressed1, notify.SimNoKey, notify.SimNoAnswer, notify.SimBusy, notify.SimMachine:
+	default:
+		return req, errors.New("answer must be pressed1, no-key, no-answer, busy or machine")
+	}
+	if len(req.SID) != 34 || !strings.HasPrefix(req.SID, "CA") {
+		return req, errors.New("sid must be a call's SID (CA and 32 hex digits), as GET /api/sim/sms lists it")
+	}
+	return req, nil
+}
+
+// answer answers a call as its callee would (the panel's buttons), through
+// the same handlers as the provider's call webhooks.
+func (v *SMS) answer(w http.ResponseWriter, r *http.Request) {
+	req, ok := readParsed(w, r, maxBody, parseAnswer)
+	if !ok {
+		return
+	}
+	said, err := v.n.AnswerSimCall(r.Context(), req.SID, req.Answer)
+	switch {
+	case errors.Is(err, notify.ErrNoCall):
+		httpapi.WriteError(w, http.StatusNotFound, "no such call in the outbox")
+		return
+	case err != nil:
+		httpapi.WriteError(w, http.StatusInternalServerError, "cannot answer the call")
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"said": said})
 }

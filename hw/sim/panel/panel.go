@@ -13,6 +13,7 @@ import (
 	"embed"
 	"encoding/json"
 	"hash/fnv"
+	"html/template"
 	"image"
 	"image/png"
 	"io/fs"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/hw/sim"
+	"github.com/pillbox/pillbox/internal/i18n"
 )
 
 //go:embed static
@@ -66,14 +68,41 @@ func (p *Panel) Routes() map[string]http.Handler {
 		panic(err) // the embedded tree is fixed at build time
 	}
 	files := http.StripPrefix("/panel/", http.FileServerFS(assets))
-	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFileFS(w, r, assets, "index.html")
-	})
+	page := http.HandlerFunc(servePage)
 	return map[string]http.Handler{
 		"GET /{$}":                 pageHeaders(page),
 		"GET /panel/":              pageHeaders(files),
 		"GET /api/sim/display.png": http.HandlerFunc(p.display),
+		"GET /api/sim/speech.wav":  http.HandlerFunc(p.speech),
 	}
+}
+
+// pageTemplate is index.html, whose own words (the chrome) come from the
+// catalogue of the browser's language.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(static, "static/index.html"))
+})
+
+// chrome is what index.html is filled with: the language and its words.
+type chrome struct{ l *i18n.Locale }
+
+func (c chrome) Lang() string       { return c.l.Tag() }
+func (c chrome) T(id string) string { return c.l.Text(id, nil) }
+
+// servePage serves the page in the language the browser asks for
+// (Accept-Language), English when none of its languages has a catalogue.
+// The words the script writes (the log, the doses) stay English.
+func servePage(w http.ResponseWriter, r *http.Request) {
+	var b bytes.Buffer
+	l := i18n.Lookup(r.Header.Values("Accept-Language")...)
+	if err := pageTemplate().Execute(&b, chrome{l}); err != nil {
+		http.Error(w, "panel page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l.Tag())
+	w.Header().Add("Vary", "Accept-Language")
+	w.Write(b.Bytes())
 }
 
 // pageHeaders forbids the page anything from another origin, so a page
@@ -119,6 +148,25 @@ func (p *Panel) display(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(out)
+}
+
+// speech serves the audio of the last prompt spoken, as the patient
+// heard it: the WAV espeak-ng rendered.
+func (p *Panel) speech(w http.ResponseWriter, r *http.Request) {
+	spk := p.world.Speaker()
+	if spk == nil {
+		http.Error(w, "no speaker configured", http.StatusNotFound)
+		return
+	}
+	s, ok := spk.Last()
+	if !ok {
+		http.Error(w, "nothing spoken yet", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Content-Language", s.Lang)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(s.WAV)
 }
 
 // stablePicture returns the display's picture and its version once it has
@@ -184,6 +232,18 @@ type Frame struct {
 	Stuck     map[string]string `json:"stuck,omitempty"`
 	Missing   []string          `json:"missing"`
 	SaveError string            `json:"save_error,omitempty"`
+	// Speech is the last prompt the speaker played; nil before the first
+	// or without a speaker.
+	Speech *FrameSpeech `json:"speech,omitempty"`
+}
+
+// FrameSpeech is what the speaker said last. Seq changes with each
+// prompt; the page plays speech.wav?seq=SEQ when it does.
+type FrameSpeech struct {
+	Text     string `json:"text"`
+	Lang     string `json:"lang"`
+	Seq      int    `json:"seq"`
+	Speaking bool   `json:"speaking"`
 }
 
 // FrameDisplay is what the display shows. Version changes with the
@@ -226,6 +286,11 @@ func (p *Panel) Frame() Frame {
 	}
 	if f.Missing == nil {
 		f.Missing = []string{}
+	}
+	if spk := p.world.Speaker(); spk != nil {
+		if s, ok := spk.Last(); ok {
+			f.Speech = &FrameSpeech{Text: s.Text, Lang: s.Lang, Seq: s.Seq, Speaking: s.Speaking}
+		}
 	}
 	if version != 0 {
 		f.Display.Version = strconv.FormatUint(version, 16)

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/hw/driver"
 	"github.com/pillbox/pillbox/hw/sim"
+	"github.com/pillbox/pillbox/hw/speech"
 )
 
 type fixedClock time.Time
@@ -29,15 +32,21 @@ var _ Clock = fixedClock{}
 // none) and a ready LED.
 func newWorld(t *testing.T, display *hw.DisplayConfig) *sim.World {
 	t.Helper()
+	return newWorldBoard(t, func(b *hw.BoardConfig) { b.Display = display })
+}
+
+// newWorldBoard is newWorld with edit changing the board's config.
+func newWorldBoard(t *testing.T, edit func(*hw.BoardConfig)) *sim.World {
+	t.Helper()
 	board := hw.BoardConfig{
 		I2CBus:   "1",
-		Display:  display,
 		Button:   hw.InputConfig{Pin: "GPIO17", ActiveLow: true},
 		Drop:     hw.InputConfig{Pin: "GPIO27"},
 		LEDReady: &hw.OutputConfig{Pin: "GPIO24"},
 	}
 	comps := []hw.CompartmentConfig{{ID: 1, Capacity: 30, Count: 12, Motor: hw.MotorConfig{
 		Kind: "uln2003", Pins: []string{"GPIO5", "GPIO6", "GPIO13", "GPIO19"}, StepsPerUnit: 512}}}
+	edit(&board)
 	w, err := sim.New(board, comps)
 	if err != nil {
 		t.Fatal(err)
@@ -290,5 +299,83 @@ func TestPageIsSelfContained(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSpeech: the frame carries what the speaker said and speech.wav the
+// audio espeak-ng rendered for it.
+func TestSpeech(t *testing.T) {
+	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		if os.Getenv("PILLBOX_REQUIRE_ESPEAK") == "1" {
+			t.Fatalf("espeak-ng not found and PILLBOX_REQUIRE_ESPEAK=1: %v", err)
+		}
+		t.Skipf("SKIPPED: espeak-ng not found (apt-get install espeak-ng; PILLBOX_REQUIRE_ESPEAK=1 makes this fail): %v", err)
+	}
+	w := newWorldBoard(t, func(b *hw.BoardConfig) { b.Speaker = &hw.SpeakerConfig{} })
+	p := New(w, fixedClock(time.Date(2026, 3, 10, 12, 34, 56, 0, time.UTC)), time.UTC)
+	if resp := serve(t, p, "/api/sim/speech.wav"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("speech.wav before any prompt: %s, want 404", resp.Status)
+	}
+	if f := p.Frame(); f.Speech != nil {
+		t.Errorf("frame before any prompt has speech %+v, want none", f.Speech)
+	}
+	changed := w.Speaker().Changed()
+	if err := w.Board().Speaker.Say(t.Context(), "Es hora de tomar sus pastillas.", "es"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the speaker did not start within 30 s")
+	}
+	f := p.Frame()
+	if f.Speech == nil || f.Speech.Text != "Es hora de tomar sus pastillas." || f.Speech.Lang != "es" || f.Speech.Seq != 1 {
+		t.Fatalf("frame speech = %+v, want the prompt in es, seq 1", f.Speech)
+	}
+	resp := serve(t, p, "/api/sim/speech.wav")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "audio/wav" || resp.Header.Get("Content-Language") != "es" {
+		t.Fatalf("speech.wav: %s, %q in %q; want 200 audio/wav in es", resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Language"))
+	}
+	wav, err := speech.ParseWAV(body)
+	if err != nil {
+		t.Fatalf("speech.wav is not a WAV: %v", err)
+	}
+	if d := wav.Duration(); d < time.Second || d > 10*time.Second {
+		t.Errorf("speech.wav lasts %v, want the prompt's 1-10 s", d)
+	}
+}
+
+// TestPageLanguage: the page's own words follow Accept-Language.
+func TestPageLanguage(t *testing.T) {
+	p, _ := newPanel(t, nil)
+	mux := http.NewServeMux()
+	for pattern, h := range p.Routes() {
+		mux.Handle(pattern, h)
+	}
+	tests := []struct{ accept, lang, heading string }{
+		{"", "en", "The dispenser"},
+		{"de-AT,de;q=0.9", "de", "Der Spender"},
+		{"it-IT,fr;q=0.8", "fr", "Le distributeur"},
+		{"pt-PT", "pt-BR", "O dispensador"},
+		{"ja", "en", "The dispenser"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", "/", nil)
+		if tt.accept != "" {
+			req.Header.Set("Accept-Language", tt.accept)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if !strings.Contains(body, `<html lang="`+tt.lang+`">`) || !strings.Contains(body, ">"+tt.heading+"</h2>") {
+			t.Errorf("GET / with Accept-Language %q: want lang %s and heading %q; page starts %q", tt.accept, tt.lang, tt.heading, body[:min(len(body), 200)])
+		}
+		if got := rec.Header().Get("Content-Language"); got != tt.lang {
+			t.Errorf("GET / with Accept-Language %q: Content-Language %q, want %q", tt.accept, got, tt.lang)
+		}
+		if got := rec.Header().Get("Vary"); got != "Accept-Language" {
+			t.Errorf("GET / Vary = %q, want Accept-Language (a cache must not serve one language for another)", got)
+		}
 	}
 }

@@ -53,6 +53,10 @@ const (
 	// the number's "a message comes in" URL and the status callback.
 	SMSPath    = "/twilio/sms"
 	StatusPath = "/twilio/status"
+	// CallStatusPath and GatherPath are a voice call's: its end (status
+	// callback) and the key pressed (the Gather's action).
+	CallStatusPath = "/twilio/call/status"
+	GatherPath     = "/twilio/call/gather"
 )
 
 // isSID reports whether s is a Twilio SID of the given kind: the prefix

@@ -4,6 +4,12 @@
 // "world" frames when the simulated hardware changes. It asks for
 // /api/status only when one of those says something changed, and acts
 // through the same HTTP API that scripts and tests use.
+//
+// Times are the patient's, in the patient's zone, and medications go by
+// their names: both come with /api/status. The stream starts with the last
+// day's log before any status has arrived, so the log, the texts and the
+// readings are kept as data and drawn only once the status is in, and
+// drawn again should the zone or the names change.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -11,9 +17,12 @@ const $ = (id) => document.getElementById(id);
 const state = {
   frame: null,      // last world frame
   status: null,     // last /api/status
-  seen: new Set(),  // log seqs shown
+  labels: '',       // the zone and names the lists were drawn with
+  log: [],          // log events kept, oldest first, by seq
   sms: null,        // true once /api/sim/sms answered, false if absent
+  texts: null,      // the last list of text messages, as the server sent it
   displayVersion: '',
+  speechSeq: null,  // the last prompt shown
   instance: '',     // the daemon run the page shows
   readings: [],     // the latest stored readings, oldest first
   readingSeq: 0,    // the last reading seq fetched
@@ -35,7 +44,7 @@ const KIND = {
   prn_refused: 'As-needed dose refused',
   sms_queued: 'Text queued', sms_sent: 'Text sent', sms_status: 'Text status',
   sms_delivered: 'Text delivered', sms_failed: 'Text failed', sms_canceled: 'Text cancelled',
-  sms_opt_out: 'Opted out of texts', sms_opt_in: 'Opted in to texts',
+  sms_opt_out: 'Opted out of texts', sms_opt_in: 'Opted in to texts', call_status: 'Call status',
   alert_ack: 'Alert acknowledged', vital_alert: 'Vital sign alert',
   vital_alert_cleared: 'Vital sign back to normal',
 };
@@ -159,8 +168,21 @@ function medName(id) {
   return id;
 }
 
+// labelsOf is what the drawn lists depend on in a status: the zone and
+// the medications' names.
+function labelsOf(st) {
+  return JSON.stringify([st.timezone, st.compartments.map((c) => [c.medication, c.name])]);
+}
+
 function renderStatus() {
   const st = state.status;
+  const labels = labelsOf(st);
+  if (labels !== state.labels) {
+    state.labels = labels;
+    renderLog();
+    renderReadings();
+    if (state.texts) renderSMS(state.texts);
+  }
   const trust = $('clock-trust');
   if (st.clock_trusted) {
     trust.textContent = '\u2713 Clock trusted';
@@ -242,6 +264,7 @@ function onFrame(f) {
   const prev = state.frame;
   state.frame = f;
   renderDisplay(f.display);
+  renderSpeech(f.speech);
   renderLights(f.lights);
   renderPhysical(f);
   renderCompartments();
@@ -270,6 +293,22 @@ function renderDisplay(d) {
     img.dataset.version = d.version;
   };
   next.src = src;
+}
+
+// renderSpeech shows what the speaker said and, when asked, plays it: the
+// same audio espeak-ng rendered for the dispenser's speaker. A prompt that
+// was already over when the page saw it is shown, not played.
+function renderSpeech(s) {
+  if (!s) return;
+  $('voice').hidden = false;
+  const live = $('speech-text');
+  if (live.textContent !== s.text) live.textContent = s.text;
+  live.lang = s.lang;
+  if (s.seq === state.speechSeq) return;
+  const first = state.speechSeq === null;
+  state.speechSeq = s.seq;
+  if (first || !s.speaking || !$('speech-play').checked) return;
+  new Audio('/api/sim/speech.wav?seq=' + s.seq).play().catch(() => {});
 }
 
 function renderLights(lights) {
@@ -311,7 +350,11 @@ function renderCompartments() {
     }
     const st = state.status && state.status.compartments.find((s) => s.id === c.id);
     const name = st ? (st.name || st.medication || 'Empty slot') : '';
-    li.querySelector('h3').textContent = 'Compartment ' + c.id + (name ? ': ' + name : '');
+    // "Compartment" is a word a narrow screen leaves to screen readers.
+    const word = document.createElement('span');
+    word.className = 'comp-word';
+    word.textContent = 'Compartment ';
+    li.querySelector('h3').replaceChildren(word, c.id + (name ? ': ' + name : ''));
     li.querySelector('.left').replaceChildren(strong(c.count), ' of ' + c.capacity + ' left');
     const m = li.querySelector('meter');
     m.max = c.capacity || 1;
@@ -377,21 +420,38 @@ function compartmentItem(id) {
 
 // ---- the event log ---------------------------------------------------------
 
+// onLog keeps an event in seq order, whatever order it came in (the
+// stream's backlog, a reconnect's catch-up), and draws it once the status
+// has said how.
 function onLog(ev) {
-  if (state.seen.has(ev.seq)) return;
-  state.seen.add(ev.seq);
-  const list = $('log');
-  list.prepend(logItem(ev));
-  while (list.children.length > LOG_MAX) {
-    state.seen.delete(Number(list.lastElementChild.dataset.seq));
-    list.lastElementChild.remove();
+  const log = state.log;
+  let at = log.length;
+  while (at > 0 && log[at - 1].seq > ev.seq) at--;
+  if (at > 0 && log[at - 1].seq === ev.seq) return;
+  log.splice(at, 0, ev);
+  const newest = at === log.length - 1;
+  if (log.length > LOG_MAX) log.splice(0, log.length - LOG_MAX);
+  if (state.labels) {
+    const list = $('log');
+    if (newest) {
+      list.prepend(logItem(ev));
+      while (list.children.length > LOG_MAX) list.lastElementChild.remove();
+    } else {
+      renderLog();
+    }
   }
   refreshStatus();
   // Readings log nothing themselves; any event may follow one sent by
   // another client, and an alert surely does.
   if (ev.kind === 'vital_alert' || ev.kind === 'vital_alert_cleared') noteAlert(ev);
   refreshReadings();
-  if (ev.kind.startsWith('sms_') || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
+  if (ev.kind.startsWith('sms_') || ev.kind === 'call_status' || ev.kind === 'alert_ack' || ev.kind === 'missed') refreshSMS();
+}
+
+// renderLog draws the whole log, newest first.
+function renderLog() {
+  if (!state.labels) return;
+  $('log').replaceChildren(...[...state.log].reverse().map(logItem));
 }
 
 function logItem(ev) {
@@ -457,6 +517,8 @@ async function refreshSMS() {
 }
 
 function renderSMS(msgs) {
+  state.texts = msgs;
+  if (!state.labels) return;
   // Newest first; the server lists oldest first.
   msgs = [...msgs].reverse();
   $('sms-empty').hidden = msgs.length > 0;
@@ -465,10 +527,11 @@ function renderSMS(msgs) {
   const from = $('sms-from');
   const keep = from.value;
   const numbers = [...new Set(msgs.filter((m) => m.direction !== 'in' && m.to).map((m) => m.to))];
+  const names = new Map(msgs.filter((m) => m.name && m.direction !== 'in').map((m) => [m.to, m.name]));
   from.replaceChildren(...numbers.map((n) => {
     const o = document.createElement('option');
     o.value = n;
-    o.textContent = n;
+    o.textContent = names.has(n) ? names.get(n) + ' (' + n + ')' : n;
     return o;
   }));
   if (numbers.includes(keep)) from.value = keep;
@@ -483,7 +546,9 @@ function smsItem(m) {
   const meta = document.createElement('p');
   meta.className = 'meta';
   const who = document.createElement('span');
-  who.textContent = inbound ? 'From ' + m.from : 'To ' + m.to;
+  const number = inbound ? m.from : m.to;
+  const named = m.name ? m.name + ' (' + number + ')' : number;
+  who.textContent = (inbound ? 'From ' : m.via === 'call' ? 'Call to ' : 'To ') + named;
   meta.append(who);
   if (m.time) {
     const t = document.createElement('time');
@@ -504,11 +569,40 @@ function smsItem(m) {
     c.textContent = 'code ' + m.code;
     meta.append(c);
   }
+  if (m.acked_by) {
+    const a = document.createElement('span');
+    a.className = 'pill ok acked';
+    a.textContent = '\u2713 acknowledged by ' + m.acked_by;
+    meta.append(a);
+  }
   const body = document.createElement('p');
   body.className = 'body';
   body.textContent = m.body || '';
   li.append(meta, body);
+  if (m.via === 'call' && m.sid && ['queued', 'initiated', 'ringing'].includes(m.status)) li.append(callButtons(m.sid));
   return li;
+}
+
+// What the callee of a ringing call can do; the answer goes through the
+// same handlers as Twilio's call webhooks.
+const CALL_ANSWERS = [['pressed1', 'Answer, press 1'], ['no-key', 'Answer, no key'], ['no-answer', 'No answer'],
+  ['busy', 'Busy'], ['machine', 'Voicemail']];
+
+function callButtons(sid) {
+  const p = document.createElement('p');
+  p.className = 'call-answer';
+  for (const [answer, label] of CALL_ANSWERS) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.dataset.answer = answer;
+    b.addEventListener('click', async () => {
+      const res = await act('answer the call', 'POST', '/api/sim/call/answer', { sid, answer });
+      if (res !== null) refreshSMS();
+    });
+    p.append(b);
+  }
+  return p;
 }
 
 async function sendReply(e) {
@@ -710,6 +804,7 @@ function readingItem(r) {
 }
 
 function renderReadings() {
+  if (!state.labels) return;
   const newest = [...state.readings].reverse();
   $('readings').replaceChildren(...newest.map(readingItem));
   $('readings-empty').hidden = newest.length > 0;
@@ -903,7 +998,26 @@ function connect() {
   es.addEventListener('world', (e) => onFrame(JSON.parse(e.data)));
 }
 
+// High contrast: the page's toggle, remembered in this browser; until it
+// is used, what the system asks for (prefers-contrast: more).
+function initContrast() {
+  const btn = $('contrast');
+  const apply = (more) => {
+    document.documentElement.dataset.contrast = more ? 'more' : 'normal';
+    btn.setAttribute('aria-pressed', String(more));
+  };
+  let stored = null;
+  try { stored = localStorage.getItem('pillbox-contrast'); } catch (e) { /* storage off */ }
+  apply(stored ? stored === 'more' : matchMedia('(prefers-contrast: more)').matches);
+  btn.addEventListener('click', () => {
+    const more = document.documentElement.dataset.contrast !== 'more';
+    try { localStorage.setItem('pillbox-contrast', more ? 'more' : 'normal'); } catch (e) { /* storage off */ }
+    apply(more);
+  });
+}
+
 function init() {
+  initContrast();
   $('press').addEventListener('pointerdown', () => { pointerDownAt = performance.now(); });
   $('press').addEventListener('click', pressButton);
   $('hold').addEventListener('click', holdButton);

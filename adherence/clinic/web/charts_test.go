@@ -1,0 +1,77 @@
+package web
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pillbox/pillbox/adherence/report"
+	"github.com/pillbox/pillbox/hw/vital"
+)
+
+// TestChartBands: a chart shades and marks by the patient's alert
+// thresholds when they are known, by the default reference range
+// otherwise, and its legend and description say which.
+func TestChartBands(t *testing.T) {
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, nyc)
+	to := from.AddDate(0, 0, 7)
+	at := func(h int) time.Time { return from.Add(time.Duration(h) * time.Hour) }
+	reading := func(h int, q vital.Quantity, v float64) vital.Reading {
+		return vital.Reading{Quantity: q, Value: v, Unit: q.Unit(), Time: at(h)}
+	}
+	glucose := []vital.Reading{reading(8, vital.Glucose, 75), reading(20, vital.Glucose, 200), reading(32, vital.Glucose, 260)}
+	bp := [][]vital.Reading{
+		{reading(8, vital.Systolic, 165), reading(32, vital.Systolic, 120)},
+		{reading(8, vital.Diastolic, 105), reading(32, vital.Diastolic, 80)},
+	}
+	custom := &report.VitalThresholds{GlucoseLow: 80, GlucoseHigh: 180, CrisisSystolic: 160, CrisisDiastolic: 100, SpO2Scale: 1}
+	tests := []struct {
+		name         string
+		group        []series
+		rs           [][]vital.Reading
+		th           *report.VitalThresholds
+		legend, desc string
+		abnormal     int
+	}{
+		{"glucose, defaults", chartOf[4], [][]vital.Reading{glucose}, nil,
+			"Default reference range: 70 to 250", "The shaded band is the default reference range of glucose (70 to 250)", 1},
+		{"glucose, the patient's", chartOf[4], [][]vital.Reading{glucose}, custom,
+			"Patient's alert thresholds: 80 to 180", "The shaded band is the patient's alert thresholds of glucose (80 to 180)", 3},
+		{"blood pressure, defaults", chartOf[0], bp, nil,
+			"Default reference range: systolic 91 to 179, diastolic up to 119", "default reference range of systolic (91 to 179)", 0},
+		{"blood pressure, the patient's", chartOf[0], bp, custom,
+			"Patient's alert thresholds: systolic 91 to 159, diastolic up to 99", "patient's alert thresholds of systolic (91 to 159)", 2},
+		// The heart rate is never the patient's: the rules have no
+		// threshold of its own for it.
+		{"heart rate", chartOf[1], [][]vital.Reading{{reading(8, vital.Pulse, 95)}}, custom,
+			"Default reference range: 51 to 90", "default reference range of heart rate (51 to 90)", 1},
+		{"weight has no band", chartOf[5], [][]vital.Reading{{reading(8, vital.Weight, 80)}}, custom, "", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := chart(tc.group, tc.rs, from, to, nyc, tc.th.Band)
+			svg := string(c.SVG)
+			if tc.legend == "" {
+				if strings.Contains(svg, `class="legend"`) || strings.Contains(svg, `class="band"`) {
+					t.Errorf("chart SVG has a band or legend, want none: %s", svg)
+				}
+			} else {
+				if want := `class="tick">` + esc(tc.legend) + `</text></g>`; !strings.Contains(svg, want) {
+					t.Errorf("chart legend: SVG lacks %q: %s", want, svg)
+				}
+				if !strings.Contains(svg, esc(tc.desc)) {
+					t.Errorf("chart description: SVG lacks %q: %s", tc.desc, svg)
+				}
+			}
+			n := 0
+			for _, r := range c.Rows {
+				if r.Abnormal {
+					n++
+				}
+			}
+			if n != tc.abnormal || strings.Count(svg, `class="abn"`) != tc.abnormal {
+				t.Errorf("abnormal rows, red squares = %d, %d; want %d", n, strings.Count(svg, `class="abn"`), tc.abnormal)
+			}
+		})
+	}
+}

@@ -1,0 +1,4 @@
+// Package b does not build.
+package b
+
+func X() int { return "x" }
