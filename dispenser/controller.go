@@ -40,10 +40,6 @@ type Config struct {
 	// Gate is nil when the clock is always trusted (the simulator).
 	Gate   ClockGate
 	Logger *slog.Logger
-	// OnCommit is called, on the controller's goroutine, with every batch
-	// of events after it is durably stored: the notifier's entry point.
-	// It must not block.
-	OnCommit func([]Event)
 	// Language is the patient's: the words of the display and the spoken
 	// prompts (default i18n.Base).
 	Language *i18n.Locale
@@ -403,7 +399,9 @@ func (c *Controller) doseEvent(d *Dose, k Kind, now time.Time, detail string) Ev
 		Compartment: d.Compartment, Scheduled: d.Scheduled, Detail: detail}
 }
 
-// commit appends events durably, applies them, and hands them to OnCommit.
+// commit appends events durably and applies them. Whoever else acts on
+// them (the notifier, the stream) learns of them from the log, which
+// tells its subscribers of every batch whoever appended it.
 // Nothing is applied when the store fails: the in-memory state never runs
 // ahead of the log.
 //
@@ -439,9 +437,6 @@ func (c *Controller) commit(ctx context.Context, evs ...Event) ([]Event, error) 
 			c.notice = notice{} // the situation changed: a stale message would mislead
 		}
 		c.sayEvent(ev)
-	}
-	if c.cfg.OnCommit != nil {
-		c.cfg.OnCommit(stored)
 	}
 	return stored, nil
 }

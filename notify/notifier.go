@@ -355,6 +355,19 @@ func (n *Notifier) Messages(ctx context.Context, since time.Time) ([]Message, er
 	return n.cfg.Store.MessagesSince(ctx, since)
 }
 
+// OpenAlerts counts the alerts not closed, by priority; an acknowledged
+// alert counts while its condition lasts (a jam not yet cleared). Before
+// the notifier has loaded its state it counts none.
+func (n *Notifier) OpenAlerts() map[Priority]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	m := map[Priority]int{}
+	for _, a := range n.open {
+		m[a.Priority]++
+	}
+	return m
+}
+
 // Acks returns, for each of msgs about an alert someone acknowledged (at
 // or after the oldest of msgs), the name of who did: the simulator's
 // viewer marks them.

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -582,4 +583,29 @@ func TestPerMedicationLadder(t *testing.T) {
 		// Its own ladder says when the 9:00 dose reaches the caregivers;
 		// then it joins the episode, whose last person hears of both.
 		msg{davidPhone, "09:10", "Margaret has not taken the 8:00 AM and 9:00 AM doses."})
+}
+
+// OpenAlerts counts the alerts not closed by priority: a jam is medium,
+// an uncertain dose high, a vital alert says its own; a cleared alert no
+// longer counts.
+func TestOpenAlerts(t *testing.T) {
+	h := newHarness(t)
+	if got := h.n.OpenAlerts(); len(got) != 0 {
+		t.Errorf("OpenAlerts before any alert = %v, want none", got)
+	}
+	h.clock.Set(at(7, 5))
+	h.emit(doseEvent(dispenser.KindJam, "metformin", 8, 0, "pills=0 expected=1 left=56"))
+	h.emit(doseEvent(dispenser.KindUncertain, "warfarin", 9, 0, "interrupted mid-dispense left=29"))
+	h.emit(dispenser.Event{Kind: notify.KindVitalAlert, Detail: "priority=medium key=spo2 text=Oxygen saturation 90% at 7:10 AM."})
+	h.flush()
+	want := map[notify.Priority]int{notify.High: 1, notify.Medium: 2}
+	if got := h.n.OpenAlerts(); !maps.Equal(got, want) {
+		t.Errorf("OpenAlerts = %v, want %v", got, want)
+	}
+	h.emit(dispenser.Event{Kind: notify.KindVitalAlertCleared, Detail: "key=spo2 reason=normal"})
+	h.flush()
+	want = map[notify.Priority]int{notify.High: 1, notify.Medium: 1}
+	if got := h.n.OpenAlerts(); !maps.Equal(got, want) {
+		t.Errorf("OpenAlerts after the vital alert cleared = %v, want %v", got, want)
+	}
 }

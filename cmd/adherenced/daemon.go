@@ -10,10 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence/clinic"
@@ -21,6 +19,7 @@ import (
 	"github.com/pillbox/pillbox/adherence/clinic/silent"
 	"github.com/pillbox/pillbox/adherence/clinic/web"
 	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
+	"github.com/pillbox/pillbox/cmd/internal/lifecycle"
 	"github.com/pillbox/pillbox/cmd/internal/systemd"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twilio"
@@ -29,14 +28,12 @@ import (
 
 // daemon runs the clinic service until SIGTERM or SIGINT.
 func daemon(o options, stdout io.Writer, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	s, err := start(ctx, o, stdout, log)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	return s.serve(ctx)
+	var s *service
+	return lifecycle.Life{
+		Start: func(ctx context.Context) (err error) { s, err = start(ctx, o, stdout, log); return err },
+		Serve: func(ctx context.Context) error { return s.serve(ctx) },
+		Close: func() { s.close() },
+	}.Run()
 }
 
 // service is a started clinic service, not yet serving.

@@ -7,20 +7,20 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/insights/coach"
 	"github.com/pillbox/pillbox/cmd/internal/config"
+	"github.com/pillbox/pillbox/cmd/internal/lifecycle"
 	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/dispenser/httpapi"
+	"github.com/pillbox/pillbox/dispenser/httpapi/simapi"
 	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/hw/host"
 	"github.com/pillbox/pillbox/hw/sim"
-	"github.com/pillbox/pillbox/notify"
+	"github.com/pillbox/pillbox/hw/vital"
 	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
@@ -47,28 +47,16 @@ type options struct {
 // daemon runs the dispenser until SIGTERM or SIGINT. SIGHUP re-reads the
 // API token file (rotation, docs/api.md).
 func daemon(o options, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	d, err := start(ctx, o, log)
-	if err != nil {
-		return err
-	}
-	defer d.close()
-	go func() {
-		for {
-			select {
-			case <-hup:
-				log.Info("dispenserd: SIGHUP: reloading the API token")
-				d.loadToken()
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return d.serve(ctx)
+	var r *running
+	return lifecycle.Life{
+		Start: func(ctx context.Context) (err error) { r, err = start(ctx, o, log); return err },
+		Serve: func(ctx context.Context) error { return r.serve(ctx) },
+		Close: func() { r.close() },
+		Reload: func() {
+			log.Info("dispenserd: SIGHUP: reloading the API token")
+			r.loadToken()
+		},
+	}.Run()
 }
 
 // openHost opens the real board; tests put a simulated board behind a
@@ -87,6 +75,7 @@ type running struct {
 	world    *sim.World
 	clock    schedule.Clock
 	simClock *schedule.SimClock // nil unless --sim
+	settler  *simapi.Settler    // nil unless --sim
 	ctrl     *dispenser.Controller
 	httpSrv  *http.Server
 	listener net.Listener
@@ -97,43 +86,24 @@ type running struct {
 
 	// events is the log every writer appends through (the controller, the
 	// notifier, vitals): after each durable commit it hands the stored
-	// events to the onCommit subscribers.
+	// events to its subscribers.
 	events *publishingLog
 
-	// sender sends texts (Twilio or the local sink); set by the notify
-	// component. noteText, in sim mode, shows a text sent outside the
-	// outbox in the simulator's SMS viewer.
-	sender   notify.Sender
-	noteText func(to, body string, at time.Time)
+	// coach is what is learned of the patient (newCoach); vitals the
+	// vitals monitor (wireVitals), whose personal baselines it feeds.
+	coach  *coach.Coach
+	vitals *vitals.Monitor
 
-	// Filled by components before the controller starts.
-	onCommit   []func([]dispenser.Event) // after each durable commit, on the appender's goroutine: must not block
-	onReadings []func()                  // after new vital-sign readings are stored: must not block
-	// settlers, in sim mode, return once their part has acted on every
-	// event committed before the call (see settler).
-	settlers []func(context.Context) error
-	// vitals is the vitals monitor (set by its component); coach what
-	// is learned of the patient (wireInsights).
-	vitals   *vitals.Monitor
-	coach    *coach.Coach
-	routes   map[string]http.Handler // extra HTTP routes
+	routes   map[string]http.Handler // the API's routes beyond httpapi.Server's own
 	services []func(ctx context.Context) error
 	closers  []func() error
 }
 
-// A component is an optional part of the daemon (the notifier, the panel,
-// sync) wired in by its own file's init, so that each can be added without
-// touching the others. It runs after the store, board and clock exist and
-// before the controller is built.
-type component struct {
-	name string
-	wire func(ctx context.Context, r *running) error
-}
-
-var components []component
-
-func register(c component) { components = append(components, c) }
-
+// start wires the daemon, in order: the config, the store, the clock and
+// the board; what start-up found of a damaged log; the dose loop; then what
+// acts on the log (the notifier, vitals, sync, the live stream and panel),
+// each subscribed to it, and the metrics of them all; last the API and its
+// listener. Nothing runs until serve.
 func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	f, probs, err := config.Load(o.config)
 	if err != nil {
@@ -164,8 +134,7 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	}
 	store := opened.store
 	r := &running{opts: o, file: f, loc: loc, plan: plan, log: log, store: store, routes: map[string]http.Handler{},
-		token: &httpapi.Token{}}
-	r.events = &publishingLog{Store: store, subs: &r.onCommit}
+		token: &httpapi.Token{}, events: &publishingLog{Store: store}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -174,9 +143,7 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	}()
 
 	var gate dispenser.ClockGate
-	var simClock *schedule.SimClock
-	var ntp *simNTP
-	var settle *settler
+	var ntp *simapi.NTP
 	if o.sim {
 		opts := []sim.Option{sim.WithLogger(log)}
 		if o.simState != "" {
@@ -187,18 +154,17 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 			return nil, fmt.Errorf("dispenserd: %w", err)
 		}
 		r.board = r.world.Board()
-		simClock, err = newSimClock(ctx, o, store, r.world.Clock())
-		if err != nil {
+		if r.simClock, err = newSimClock(ctx, o, store, r.world.Clock()); err != nil {
 			return nil, err
 		}
-		settle = newSettler(r)
-		r.clock, r.simClock = settle.clock(simClock), simClock
-		r.world.SetClock(simClock.Now())
+		r.settler = simapi.NewSettler(log)
+		r.events.subscribe(r.settler.Committed)
+		r.clock = r.settler.Clock(r.simClock)
+		r.world.SetClock(r.simClock.Now())
 		// With --sim-speed the clock also moves on its own: keep where it got.
-		r.closers = append(r.closers, func() error { r.world.SetClock(simClock.Now()); return nil })
-		ntp = &simNTP{}
-		ntp.synced.Store(!o.simUnsynced)
-		gate = simGate(simClock, store, ntp)
+		r.closers = append(r.closers, func() error { r.world.SetClock(r.simClock.Now()); return nil })
+		ntp = simapi.NewNTP(!o.simUnsynced)
+		gate = simapi.Gate(r.simClock, store, ntp)
 	} else {
 		r.clock = schedule.NewRealClock()
 		r.board, err = openHost(f.Board, f.Compartments, log)
@@ -211,24 +177,17 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	if opened.damaged != nil {
 		// Logged before anything else runs: the controller restores the
 		// doses it makes uncertain, the notifier tells a caregiver.
-		if _, err := store.Append(ctx, opened.damaged.bootEvents(r.clock.Now(), plan, f.Medications)...); err != nil {
+		if _, err := store.Append(ctx, opened.damaged.Events(r.clock.Now(), plan, f.Medications)...); err != nil {
 			log.Error("dispenserd: could not log the damaged database", "err", err)
 		}
 	}
 
-	hub := httpapi.NewHub()
-	r.onCommit = append(r.onCommit, hub.Publish)
-	for _, c := range components {
-		if err := c.wire(ctx, r); err != nil {
-			return nil, fmt.Errorf("dispenserd: %s: %w", c.name, err)
-		}
-	}
-	if err := wireInsights(ctx, r); err != nil {
-		return nil, fmt.Errorf("dispenserd: %w", err)
-	}
 	counts, capacity := map[int]int{}, map[int]int{}
 	for _, c := range f.Compartments {
 		counts[c.ID], capacity[c.ID] = c.Count, c.Capacity
+	}
+	if err := newCoach(ctx, r); err != nil {
+		return nil, fmt.Errorf("dispenserd: %w", err)
 	}
 	r.ctrl, err = dispenser.New(dispenser.Config{
 		Clock: r.clock, Log: r.events, Board: r.board, Plan: plan, Location: loc,
@@ -238,11 +197,30 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
+	hub := httpapi.NewHub()
+	r.events.subscribe(hub.Publish)
+	n, err := wireNotify(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("dispenserd: notify: %w", err)
+	}
+	if err := wireVitals(ctx, r); err != nil {
+		return nil, fmt.Errorf("dispenserd: vitals: %w", err)
+	}
+	if err := wireInsights(ctx, r); err != nil {
+		return nil, fmt.Errorf("dispenserd: %w", err)
+	}
+	pusher, err := wireSync(r)
+	if err != nil {
+		return nil, fmt.Errorf("dispenserd: sync: %w", err)
+	}
+	wireStream(ctx, r)
+	wireMetrics(r, n, pusher)
+
 	api := &httpapi.Server{Controller: r.ctrl, Log: store, Hub: hub, Logger: log, Extra: r.routes}
 	if o.sim {
-		api.World, api.Clock = worldAPI{r.world}, persistClock{simClock, r.world, settle}
-		ctrl := r.ctrl
-		(&simControls{world: r.world, ntp: ntp, api: api, ctrl: func() poker { return ctrl }}).mount(r.routes)
+		api.World = worldAPI{r.world}
+		api.Clock = simapi.Clock{SimClock: r.simClock, World: r.world, Loop: r.ctrl, Settler: r.settler}
+		r.mount((&simapi.Controls{World: r.world, NTP: ntp, Poker: r.ctrl, List: api.Routes}).Routes())
 	}
 	r.loadToken()
 	if r.listener, api.Access, err = r.listenAPI(tlsCfg, r.pages); err != nil {
@@ -257,6 +235,16 @@ func start(ctx context.Context, o options, log *slog.Logger) (*running, error) {
 	}
 	ok = true
 	return r, nil
+}
+
+// mount adds routes to the API's.
+func (r *running) mount(routes map[string]http.Handler) {
+	for pattern, h := range routes {
+		if _, dup := r.routes[pattern]; dup {
+			panic("dispenserd: route " + pattern + " mounted twice")
+		}
+		r.routes[pattern] = h
+	}
 }
 
 // newSimClock starts the simulated clock at --sim-start exactly: a time
@@ -377,16 +365,30 @@ func (r *running) close() {
 }
 
 // publishingLog is the store's event log that also tells subscribers about
-// every batch it commits, whoever appended it, and the storage alarm about
-// every write that fails or succeeds.
+// every batch it commits, whoever appended it, and every batch of new
+// readings; and the storage alarm about every write that fails or
+// succeeds. Subscribers are added while the daemon is wired, before
+// anything appends; they must not block.
 type publishingLog struct {
 	*adherence.Store
-	subs   *[]func([]dispenser.Event)
-	failed func(error) // may be nil
-	saved  func()      // may be nil
+	subs     []func([]dispenser.Event)
+	readings []func()
+	failed   func(error)         // may be nil
+	saved    func()              // may be nil
+	took     func(time.Duration) // how long a commit took; may be nil
+}
+
+func (l *publishingLog) subscribe(f func([]dispenser.Event)) { l.subs = append(l.subs, f) }
+
+// publish hands a committed batch to the subscribers.
+func (l *publishingLog) publish(evs []dispenser.Event) {
+	for _, f := range l.subs {
+		f(evs)
+	}
 }
 
 func (l *publishingLog) Append(ctx context.Context, evs ...dispenser.Event) ([]dispenser.Event, error) {
+	begun := time.Now()
 	stored, err := l.Store.Append(ctx, evs...)
 	if err != nil {
 		if l.failed != nil && ctx.Err() == nil {
@@ -394,16 +396,32 @@ func (l *publishingLog) Append(ctx context.Context, evs ...dispenser.Event) ([]d
 		}
 		return nil, err
 	}
+	if l.took != nil {
+		l.took(time.Since(begun))
+	}
 	if l.saved != nil {
 		l.saved()
 	}
-	for _, f := range *l.subs {
-		f(stored)
-	}
+	l.publish(stored)
 	return stored, nil
 }
 
-var _ dispenser.Log = (*publishingLog)(nil)
+// AppendReadings stores readings and tells the readings' subscribers (the
+// clinic sync pushes them at once instead of at its next heartbeat).
+func (l *publishingLog) AppendReadings(ctx context.Context, rs ...vital.Reading) ([]vital.Reading, error) {
+	stored, err := l.Store.AppendReadings(ctx, rs...)
+	if len(stored) > 0 {
+		for _, f := range l.readings {
+			f()
+		}
+	}
+	return stored, err
+}
+
+var (
+	_ dispenser.Log = (*publishingLog)(nil)
+	_ vitals.Store  = (*publishingLog)(nil)
+)
 
 // worldAPI adapts the simulated world to the HTTP API's view of it.
 type worldAPI struct{ *sim.World }

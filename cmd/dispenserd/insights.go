@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/pillbox/pillbox/adherence"
 	"github.com/pillbox/pillbox/adherence/insights/coach"
@@ -11,14 +12,11 @@ import (
 	"github.com/pillbox/pillbox/dispenser/httpapi"
 )
 
-// wireInsights wires what the dispenser learns of the patient
-// (docs/insights.md): the coach, which the controller asks for each
-// dose's first chime and heads-up prompt and which learns from the log on
-// its own timers; the personal-baseline warnings of the vitals monitor;
-// and GET /api/insights. It runs after the components (it needs the
-// vitals monitor) and before the controller is built (which takes the
-// coach).
-func wireInsights(ctx context.Context, r *running) error {
+// newCoach starts what the dispenser learns of the patient
+// (docs/insights.md): the coach, which the controller asks for each dose's
+// first chime and heads-up prompt and which learns from the log on its
+// own timers. It runs before the controller is built, which takes it.
+func newCoach(ctx context.Context, r *running) error {
 	cfg := coach.Config{}
 	if r.file.Insights != nil {
 		cfg = *r.file.Insights
@@ -31,15 +29,26 @@ func wireInsights(ctx context.Context, r *running) error {
 	}
 	r.coach = c
 	r.closers = append(r.closers, func() error { c.Stop(); return nil })
-	r.onCommit = append(r.onCommit, c.OnCommit)
+	r.events.subscribe(c.OnCommit)
+	return nil
+}
+
+// wireInsights wires the rest of what is learned, once the vitals monitor
+// exists: its personal-baseline warnings, and GET /api/insights.
+func wireInsights(ctx context.Context, r *running) error {
+	cfg := coach.Config{}
+	if r.file.Insights != nil {
+		cfg = *r.file.Insights
+	}
+	c := r.coach
 	if cfg.BaselinesOn() && r.vitals != nil {
 		if err := r.vitals.WatchBaselines(ctx, r.loc); err != nil {
 			return fmt.Errorf("insights: %w", err)
 		}
 	}
-	r.routes["GET /api/insights"] = httpapi.Insights(func(ctx context.Context, days int) (any, error) {
+	r.mount(map[string]http.Handler{"GET /api/insights": httpapi.Insights(func(ctx context.Context, days int) (any, error) {
 		return c.Report(ctx, days)
-	}, coach.MaxDays, r.log)
+	}, coach.MaxDays, r.log)})
 	return nil
 }
 

@@ -11,20 +11,19 @@ import (
 	"github.com/pillbox/pillbox/hw/sim/panel"
 )
 
-// The live stream (/api/stream) serves every client of the API; in sim mode
-// the browser panel comes with it, at /, with the simulated world's frames
-// on the stream and the display's picture.
-func init() { register(component{name: "panel", wire: wirePanel}) }
-
 // streamBacklog is how far back a new stream client's log starts.
 const streamBacklog = 24 * time.Hour
 
 // backlogMax bounds that backlog, newest kept.
 const backlogMax = 300
 
-func wirePanel(ctx context.Context, r *running) error {
+// wireStream wires the live stream (/api/stream), which serves every
+// client of the API; in sim mode the browser panel comes with it, at /,
+// with the simulated world's frames on the stream and the display's
+// picture.
+func wireStream(ctx context.Context, r *running) {
 	hub := httpapi.NewHub()
-	r.onCommit = append(r.onCommit, hub.Publish)
+	r.events.subscribe(hub.Publish)
 	stream := &httpapi.Stream{
 		Hub: hub, Log: r.events, Done: ctx.Done(), Logger: r.log, Instance: rand.Text(),
 		Backlog: func(ctx context.Context) ([]dispenser.Event, error) {
@@ -37,13 +36,11 @@ func wirePanel(ctx context.Context, r *running) error {
 	}
 	r.routes["GET /api/stream"] = stream
 	if r.world == nil {
-		return nil
+		return
 	}
 	p := panel.New(r.world, r.simClock, r.loc)
 	stream.Sources = []httpapi.Source{{Name: "world", Read: p.FrameJSON}}
-	for pattern, h := range p.Routes() {
-		r.routes[pattern] = h
-	}
+	r.mount(p.Routes())
 	r.pages = panel.Pages
 	// Said once the server listens, so the address is the real one.
 	r.services = append(r.services, func(ctx context.Context) error {
@@ -51,7 +48,6 @@ func wirePanel(ctx context.Context, r *running) error {
 		<-ctx.Done()
 		return nil
 	})
-	return nil
 }
 
 // panelURL is the address a browser on this machine opens for the panel.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 
@@ -11,12 +10,6 @@ import (
 	"github.com/pillbox/pillbox/notify/vitals"
 	"github.com/pillbox/pillbox/schedule"
 )
-
-// With a sync: section the dispenser pushes its log to the clinic service
-// (package uplink), on its own goroutine: the dose loop only nudges it
-// after each commit and never waits for the network. GET /api/sync shows
-// how far the clinic has acknowledged.
-func init() { register(component{name: "sync", wire: wireSync}) }
 
 var (
 	_ uplink.Source        = (*adherence.Store)(nil)
@@ -30,21 +23,25 @@ func meters(v *vitals.Config) []vitals.Device {
 	return v.Devices
 }
 
-func wireSync(ctx context.Context, r *running) error {
+// wireSync wires, with a sync: section, the pusher of the log to the
+// clinic service (package uplink), on its own goroutine: the dose loop
+// only nudges it after each commit and never waits for the network. GET
+// /api/sync shows how far the clinic has acknowledged.
+func wireSync(r *running) (*uplink.Pusher, error) {
 	c := r.file.Sync
 	if c == nil {
-		return nil
+		return nil, nil
 	}
 	token, err := c.ReadToken()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.CheckTokenFile(); err != nil {
 		r.log.Warn("sync: the device token file is readable by others; chmod 600 it", "file", c.TokenFile, "err", err)
 	}
 	client, err := c.HTTPClient()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o := uplink.Options{
 		BaseURL: c.URL, Device: c.Device, Token: token, Source: r.store,
@@ -61,14 +58,14 @@ func wireSync(ctx context.Context, r *running) error {
 	}
 	p, err := uplink.NewPusher(o)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r.onCommit = append(r.onCommit, func([]dispenser.Event) { p.Nudge() })
-	r.onReadings = append(r.onReadings, p.Nudge)
+	r.events.subscribe(func([]dispenser.Event) { p.Nudge() })
+	r.events.readings = append(r.events.readings, p.Nudge)
 	r.services = append(r.services, p.Run)
 	r.routes["GET /api/sync"] = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(p.Status())
 	})
-	return nil
+	return p, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -100,6 +101,19 @@ func TestSyncComponent(t *testing.T) {
 			poll.Stop()
 			if s.Device != dev.ID || s.AckedSeq < 1 {
 				t.Errorf("GET /api/sync = %+v, want device %s and a positive ack", s, dev.ID)
+			}
+			resp, err := http.Get("http://" + r.listener.Addr().String() + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			m := samples(t, body)
+			if lag, ok := m["pillbox_dispenser_sync_lag_seconds"]; !ok || lag < 0 || lag > 30 {
+				t.Errorf("sync lag = %v (present %v) just after an ack, want a few seconds", lag, ok)
+			}
+			if n, ok := m["pillbox_dispenser_sync_unacked_events"]; !ok || n < 0 || n != float64(int(n)) {
+				t.Errorf("unacked events = %v (present %v) after an ack, want a count", n, ok)
 			}
 			readingReachesClinic(t, "http://"+r.listener.Addr().String(), acks)
 			cancel()

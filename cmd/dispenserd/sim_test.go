@@ -11,63 +11,9 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/dispenser"
-	"github.com/pillbox/pillbox/hw"
 	"github.com/pillbox/pillbox/notify"
 	"github.com/pillbox/pillbox/notify/twiliotest"
 )
-
-func TestParseSimFault(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    simFault
-		wantErr string
-	}{
-		{`{"input":"lid","stick":"active"}`, simFault{input: hw.Lid, stick: "active"}, ""},
-		{`{"input":"drop","stick":"none"}`, simFault{input: hw.Drop, stick: "none"}, ""},
-		{`{"input":"button","chatter":200,"every":"5ms"}`, simFault{input: hw.Button, chatter: 200, every: 5 * time.Millisecond}, ""},
-		{`{"input":"drop","chatter":2}`, simFault{input: hw.Drop, chatter: 2, every: minChatterGap}, ""},
-		{`{"input":"door","stick":"active"}`, simFault{}, "input must be"},
-		{`{"input":"lid"}`, simFault{}, "body must be"},
-		{`{"input":"lid","stick":"open"}`, simFault{}, "stick must be"},
-		{`{"input":"lid","stick":"active","chatter":3}`, simFault{}, "not both"},
-		{`{"input":"lid","chatter":-1}`, simFault{}, "chatter must be"},
-		{`{"input":"lid","chatter":10001}`, simFault{}, "chatter must be"},
-		{`{"input":"lid","chatter":10,"every":"1us"}`, simFault{}, "every must be"},
-		{`{"input":"lid","chatter":10,"every":"soon"}`, simFault{}, "every must be"},
-		{`{"input":"lid","chatter":9000,"every":"10ms"}`, simFault{}, "at most"},
-		{`{"input":"lid","stick":"active","x":1}`, simFault{}, "unknown field"},
-		{`{"input":"lid","stick":"active"} {}`, simFault{}, "more than one"},
-		{`[]`, simFault{}, "body must be"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseSimFault([]byte(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("parseSimFault(%s) error = %v, want one containing %q", tt.in, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("parseSimFault(%s) = %+v, %v; want %+v", tt.in, got, err, tt.want)
-			}
-		})
-	}
-}
-
-// FuzzParseSimFault: no body panics the parser, and what it accepts is a
-// fault the world can act on within its bounds.
-func FuzzParseSimFault(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := parseSimFault(data)
-		if err != nil {
-			return
-		}
-		if got.stick == "" && (got.chatter < 1 || got.every < minChatterGap || time.Duration(got.chatter)*got.every > maxChatterFor) {
-			t.Fatalf("parseSimFault(%q) = %+v, outside its bounds", data, got)
-		}
-	})
-}
 
 // simDaemon starts dispenserd --sim in-process with a state file.
 func simDaemon(t *testing.T, o options) *inProcess {
@@ -108,16 +54,7 @@ func TestSimNTP(t *testing.T) {
 		t.Errorf("after the NTP step to 08:10: trusted %t, pending %v; want trusted with the 08:00 dose due", st.ClockTrusted, st.Pending)
 	}
 	for _, bad := range []string{`{}`, `{"synced":"yes"}`, `{"synced":true,"x":1}`} {
-		req, _ := http.NewRequest("POST", d.base+"/api/sim/ntp", strings.NewReader(bad))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("POST /api/sim/ntp %s = %d, want 400", bad, resp.StatusCode)
-		}
+		d.do("POST", "/api/sim/ntp", json.RawMessage(bad), http.StatusBadRequest)
 	}
 }
 
@@ -149,7 +86,10 @@ func TestSimFaultAndRoutes(t *testing.T) {
 	}
 	var routes []string
 	json.Unmarshal(d.do("GET", "/api/sim/routes", nil, http.StatusOK), &routes)
-	var rt simRuntime
+	var rt struct {
+		Goroutines int    `json:"goroutines"`
+		HeapAlloc  uint64 `json:"heap_alloc"`
+	}
 	if err := json.Unmarshal(d.do("GET", "/api/sim/runtime", nil, http.StatusOK), &rt); err != nil || rt.Goroutines < 5 || rt.HeapAlloc == 0 {
 		t.Errorf("GET /api/sim/runtime = %+v, %v; want goroutines and heap figures", rt, err)
 	}
