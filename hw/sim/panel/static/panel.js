@@ -182,6 +182,7 @@ function renderStatus() {
     renderLog();
     renderReadings();
     if (state.texts) renderSMS(state.texts);
+    if (state.insights) renderInsights(state.insights);
   }
   const trust = $('clock-trust');
   if (st.clock_trusted) {
@@ -1041,6 +1042,10 @@ async function refreshInsights() {
 }
 
 function renderInsights(rep) {
+  // Kept, and drawn once the status says the patient's zone and the
+  // medications' names (renderStatus draws it then).
+  state.insights = rep;
+  if (!state.labels) return;
   const top = [...rep.doses].sort((a, b) => b.risk - a.risk).slice(0, RISK_SHOWN);
   $('risk').replaceChildren(...top.map(riskItem));
   $('risk-empty').hidden = top.length > 0;
