@@ -432,6 +432,17 @@ func (n *Notifier) stepOf(a *Alert, act action) Step {
 	switch {
 	case act.step >= 0:
 		return ladder[act.step]
+	case act.why == whyJoin:
+		// News of a dose that joined the episode goes to the last caregiver
+		// told whose texts the provider still takes: every missed dose must
+		// reach someone (DESIGN invariant 4), and the last one told may be
+		// the number that failed for good.
+		for i := a.SentStep; i >= 0; i-- {
+			if who := ladder[i].Who(); who != RolePatient && applies(a, ladder[i]) && !n.refused[who] {
+				return ladder[i]
+			}
+		}
+		return ladder[a.SentStep]
 	case act.why != whyDigest:
 		return ladder[a.SentStep]
 	}

@@ -151,3 +151,22 @@ func TestPatientToldWhoIsOnIt(t *testing.T) {
 		})
 	}
 }
+
+// A dose that joins an episode whose last person told cannot be texted
+// (the provider refused their number for good) is news for the caregiver
+// told before them: every missed dose reaches someone (invariant 4).
+func TestEpisodeNewsPassesRefusedNumber(t *testing.T) {
+	h := newHarness(t)
+	h.stand.RejectTo(davidPhone, 21211)
+	twoDosesDue(h)
+	h.runUntil(at(9, 31))
+	var news []string
+	for _, m := range h.sent() {
+		if strings.Contains(m.body, "8:00 AM and 9:00 AM doses") {
+			news = append(news, m.to)
+		}
+	}
+	if len(news) != 1 || news[0] != anaPhone {
+		t.Errorf("texts that sent the news of the 9:00 AM dose = %+v, want one, to Ana (David's number is refused)", news)
+	}
+}

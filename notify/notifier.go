@@ -125,6 +125,9 @@ type Notifier struct {
 	sendMu      sync.Mutex
 	failingFrom time.Time           // first failure of the current run of retryable failures
 	faultsSet   map[string]struct{} // fault keys shown on the device
+	// refused holds the roles whose last text the provider refused for
+	// good (not an opt-out): news of an episode goes past them. Under mu.
+	refused map[string]bool
 
 	wake     chan struct{}
 	sendWake chan struct{}
@@ -170,6 +173,7 @@ func New(cfg Config) (*Notifier, error) {
 		loc:       cfg.Location,
 		rnd:       cfg.Rand,
 		faultsSet: map[string]struct{}{},
+		refused:   map[string]bool{},
 		wake:      make(chan struct{}, 1),
 		sendWake:  make(chan struct{}, 1),
 		alertNow:  make(chan chan struct{}),

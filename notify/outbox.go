@@ -85,6 +85,7 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 	}
 	now = n.cfg.Clock.Now()
 	if sendErr == nil {
+		n.setRefused(m.To, false)
 		n.failingFrom = time.Time{}
 		n.clearFaults(ctx, faultOutage, faultConfig, faultRecipient(m.To))
 		return time.Time{}, n.record(ctx, Batch{
@@ -118,6 +119,9 @@ func (n *Notifier) send(ctx context.Context, m Message) (time.Time, error) {
 	}
 
 	n.log.Error("notify: the provider refused a message; not retrying", "msg", m.ID, "to", m.To, "code", f.Code, "err", sendErr)
+	if !f.Config {
+		n.setRefused(m.To, true)
+	}
 	b := Batch{
 		Outcomes: []Outcome{{ID: m.ID, State: MsgFailed, Attempts: attempt, NextTry: m.NextTry, Error: sendErr.Error(), Updated: now}},
 		Events:   []dispenser.Event{n.msgEvent(now, KindSMSFailed, m, fmt.Sprintf("code=%d attempt=%d", f.Code, attempt))},
@@ -196,6 +200,18 @@ func (n *Notifier) msgEvent(at time.Time, k dispenser.Kind, m Message, detail st
 		detail = "via=call " + detail
 	}
 	return dispenser.Event{Time: at, Kind: k, Detail: fmt.Sprintf("msg=%d to=%s %s", m.ID, m.To, detail)}
+}
+
+// setRefused records whether the provider refused role's last text for
+// good.
+func (n *Notifier) setRefused(role string, refused bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if refused {
+		n.refused[role] = true
+	} else {
+		delete(n.refused, role)
+	}
 }
 
 func (n *Notifier) setFault(ctx context.Context, key string, lines ...string) {
