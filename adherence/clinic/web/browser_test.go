@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,50 +22,90 @@ import (
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
 
-// TestBrowserReports signs in as a clinician in headless Chromium, opens
-// the panel, opens a patient and downloads each export, checking what
-// arrives on disk. Screenshots of the panel and the patient page go to
-// PILLBOX_ARTIFACTS (or the test's temporary directory).
-func TestBrowserReports(t *testing.T) {
+// chromium is a headless Chromium on a served clinic, with helpers that
+// take screenshots and run steps.
+type chromium struct {
+	ctx  context.Context
+	srv  *httptest.Server
+	shot func(name string)
+	do   func(what string, steps ...chromedp.Action[chromedp.Void])
+}
+
+// openBrowser serves e and starts Chromium on it. Screenshots go to
+// $PILLBOX_ARTIFACTS/<TestName>/ (made if absent), else to the test's
+// temporary directory.
+func openBrowser(t *testing.T, e *env) *chromium {
+	t.Helper()
 	ctx := browsertest.New(t)
-	// Plain HTTP on loopback: no public https URL, so cookies are not
-	// Secure.
-	e := newEnv(t, func(c *Config) { c.PublicURL = "" })
-	e.syncSynthetic(120)
 	srv := httptest.NewServer(e.handler)
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-
-	artifacts := os.Getenv("PILLBOX_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = t.TempDir()
+	t.Cleanup(cancel)
+	artifacts := t.TempDir()
+	if dir := os.Getenv("PILLBOX_ARTIFACTS"); dir != "" {
+		artifacts = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_"))
+		if err := os.MkdirAll(artifacts, 0o755); err != nil {
+			t.Fatalf("artifacts: %v", err)
+		}
 	}
-	shot := func(name string) {
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	b := &chromium{ctx: ctx, srv: srv}
+	b.shot = func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Errorf("screenshot %s: %v", name, err)
 			return
 		}
 		p := filepath.Join(artifacts, name)
-		if err := os.WriteFile(p, b, 0o644); err == nil {
-			t.Logf("screenshot: %s", p)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Errorf("screenshot %s: %v", name, err)
+			return
 		}
+		t.Logf("screenshot: %s", p)
 	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.do = func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
 			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
 			t.Fatalf("%s: %v\npage:\n%.1500s", what, err, text)
 		}
 	}
+	return b
+}
 
-	do("sign in", chromedp.Navigate(srv.URL+"/panel"),
+// signIn signs in through the login form and waits for the panel.
+func (b *chromium) signIn(user string) {
+	b.do("sign in", chromedp.Navigate(b.srv.URL+"/panel"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), testPassword),
 		chromedp.Click(chromedp.CSS(`form.login button`), chromedp.NodeVisible),
 		chromedp.WaitVisible(chromedp.CSS(`table.panel`)))
+}
+
+// eval evaluates a script on the page.
+func eval[T any](t *testing.T, b *chromium, script string) T {
+	t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](script))
+	if err != nil {
+		t.Fatalf("evaluate %.80s: %v", script, err)
+	}
+	return v
+}
+
+// TestBrowserReports signs in as a clinician in headless Chromium, opens
+// the panel, opens a patient and downloads each export, checking what
+// arrives on disk. Screenshots of the panel and the patient page go to
+// PILLBOX_ARTIFACTS/TestBrowserReports.
+func TestBrowserReports(t *testing.T) {
+	// Plain HTTP on loopback: no public https URL, so cookies are not
+	// Secure.
+	e := newEnv(t, func(c *Config) { c.PublicURL = "" })
+	e.syncSynthetic(120)
+	b := openBrowser(t, e)
+	ctx, shot, do := b.ctx, b.shot, b.do
+
+	b.signIn("alice")
 	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`table.panel tbody tr`)))
 	if err != nil || !strings.Contains(row, e.PatA.DisplayName) || !strings.Contains(row, "%") {
 		t.Fatalf("panel row = %q (%v), want patient A with an adherence figure", row, err)
@@ -80,6 +121,7 @@ func TestBrowserReports(t *testing.T) {
 		}
 	}
 	shot("clinic-patient.png")
+	checkPatientPage(t, b, e)
 
 	// Printed for a clinic visit: no navigation or forms, the tables open.
 	do("print media", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
@@ -201,4 +243,40 @@ func checkDownload(t *testing.T, format string, b []byte) {
 			t.Errorf("downloaded FHIR bundle does not validate:\n%.2000s", out)
 		}
 	}
+}
+
+// checkPatientPage checks what a clinician reads on patient A's page:
+// names, not ids or roles; units for people; one glucose range; one zone.
+func checkPatientPage(t *testing.T, b *chromium, e *env) {
+	t.Helper()
+	meds := eval[[]string](t, b, `[...document.querySelectorAll("details#doses tbody tr td:nth-child(2)")].map(td => td.textContent)`)
+	if len(meds) == 0 {
+		t.Fatal("doses table has no rows")
+	}
+	for _, m := range meds {
+		if !slices.ContainsFunc([]string{"Metformin 500 mg", "Lisinopril 10 mg", "Atorvastatin 20 mg", "Paracetamol 500 mg"},
+			func(n string) bool { return strings.HasPrefix(m, n) }) {
+			t.Errorf("doses table medication = %q, want a medication's name and strength", m)
+			break
+		}
+	}
+	alerts := eval[string](t, b, `[...document.querySelectorAll("table.alerts tbody tr")].map(tr => tr.innerText).join("\n")`)
+	if !strings.Contains(alerts, "Carol") || strings.Contains(alerts, "metformin") || strings.Contains(alerts, "lisinopril") {
+		t.Errorf("alerts table names contacts and medications as %q, want Carol and Metformin", firstLine(alerts))
+	}
+	text := eval[string](t, b, `document.body.innerText`)
+	for _, bad := range []string{"mm[Hg]", "caregiver1"} {
+		if strings.Contains(text, bad) {
+			i := strings.Index(text, bad)
+			t.Errorf("patient page shows %q (%q)", bad, text[max(i-60, 0):min(i+40, len(text))])
+		}
+	}
+	if !strings.Contains(text, "mmHg") {
+		t.Error("patient page has no blood pressure in mmHg")
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
 }

@@ -74,7 +74,7 @@ func darkFill(fill string) bool { return fill != "#ffffff" && fill != "#f9a825" 
 // heatmap draws the scheduled doses of the period: a row per day, a
 // column per scheduled local time; a cell with several doses shows the
 // worst outcome and names each in its tooltip.
-func heatmap(r *report.Report, loc *time.Location) template.HTML {
+func heatmap(r *report.Report, loc *time.Location, names Names) template.HTML {
 	var times []string
 	type cell struct {
 		look  outcomeLook
@@ -106,7 +106,7 @@ func heatmap(r *report.Report, loc *time.Location) template.HTML {
 		} else if l.rank > c.look.rank {
 			c.look = l
 		}
-		c.lines = append(c.lines, d.Medication+": "+l.label)
+		c.lines = append(c.lines, names.Med(d.Medication)+": "+l.label)
 	}
 	slices.Sort(times)
 	const cw, ch, left, top = 44, 16, 92, 20
@@ -309,7 +309,7 @@ func chart(group []series, rs [][]vital.Reading, from, to time.Time, loc *time.L
 		names[i] = s.label
 	}
 	title := strings.Join(names, " and ")
-	unit := group[0].q.Unit()
+	unit := vital.UnitLabel(group[0].q.Unit())
 	c := Chart{Title: strings.ToUpper(title[:1]) + title[1:] + " (" + unit + ")"}
 	var b strings.Builder
 	id := "ch-" + string(group[0].q)

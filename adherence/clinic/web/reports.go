@@ -207,6 +207,7 @@ type PatientPage struct {
 	Patient    clinic.Patient
 	Devices    []clinic.Device
 	Report     *report.Report
+	Names      Names
 	Loc        *time.Location // the patient's zone
 	Days       int
 	Query      template.URL // the period, for links (url.Values.Encode: safe in a URL)
@@ -268,10 +269,16 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	cgs, err := s.c.Clinic.Caregivers(ctx, c.patient.ID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	in.From, in.To = from, to
 	rep := report.Build(in)
-	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil,
-		Heatmap: heatmap(rep, loc), DoseRows: doseRows(rep, loc, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
+	names := namesOf(rep, cgs)
+	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil, Names: names,
+		Heatmap: heatmap(rep, loc, names), DoseRows: doseRows(rep, loc, names, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
 		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: notices[r.URL.Query().Get("msg")], ClockFlagged: flagged, SetAside: aside}
 	marks := report.Marks{}
 	for id := range in.Marks {
@@ -287,7 +294,7 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 			st := report.Summarize(ds, report.LastDays(n, now, loc), loc, m.ID, rep.Late, marks)
 			rt := report.RatesOf(st)
 			mw.Windows = append(mw.Windows, WindowRates{Days: n, Stats: st, Rates: rt,
-				Bar: bar(rt.Taking, fmt.Sprintf("%s: %.0f%% of doses taken over %d days", m.ID, 100*rt.Taking, n))})
+				Bar: bar(rt.Taking, fmt.Sprintf("%s: %.0f%% of doses taken over %d days", names.Med(m.ID), 100*rt.Taking, n))})
 		}
 		pg.Meds = append(pg.Meds, mw)
 	}
