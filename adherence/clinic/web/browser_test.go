@@ -16,8 +16,13 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/pillbox/pillbox/notify/vitals"
+	"github.com/pillbox/pillbox/schedule"
 
+	"github.com/pillbox/pillbox/adherence/clinic"
 	"github.com/pillbox/pillbox/adherence/report"
+	"github.com/pillbox/pillbox/adherence/uplink"
+	"github.com/pillbox/pillbox/dispenser"
 	"github.com/pillbox/pillbox/internal/browsertest"
 	fhirvalidate "github.com/pillbox/pillbox/tools/fhir-validate"
 )
@@ -111,6 +116,11 @@ func TestBrowserReports(t *testing.T) {
 		t.Fatalf("panel row = %q (%v), want patient A with an adherence figure", row, err)
 	}
 	shot("clinic-panel.png")
+	// The panel lists patients in several zones: it says how long ago,
+	// not a time in a zone.
+	if heard := eval[string](t, b, `document.querySelector("table.panel tbody tr").cells[4].textContent`); heard != "just now" && !strings.HasSuffix(heard, " ago") {
+		t.Errorf("panel's dispenser last heard = %q, want how long ago", heard)
+	}
 
 	do("open the patient", chromedp.Click(chromedp.CSS(`table.panel a`), chromedp.NodeVisible),
 		chromedp.WaitVisible(chromedp.CSS(`svg.heatmap`)))
@@ -265,7 +275,7 @@ func checkPatientPage(t *testing.T, b *chromium, e *env) {
 		t.Errorf("alerts table names contacts and medications as %q, want Carol and Metformin", firstLine(alerts))
 	}
 	text := eval[string](t, b, `document.body.innerText`)
-	for _, bad := range []string{"mm[Hg]", "caregiver1"} {
+	for _, bad := range []string{"mm[Hg]", "UTC", "caregiver1"} {
 		if strings.Contains(text, bad) {
 			i := strings.Index(text, bad)
 			t.Errorf("patient page shows %q (%q)", bad, text[max(i-60, 0):min(i+40, len(text))])
@@ -274,9 +284,78 @@ func checkPatientPage(t *testing.T, b *chromium, e *env) {
 	if !strings.Contains(text, "mmHg") {
 		t.Error("patient page has no blood pressure in mmHg")
 	}
+	if want := "All times are in America/New_York"; !strings.Contains(text, want) {
+		t.Errorf("patient page does not name its zone (%q)", want)
+	}
+	// Glucose: the chart's band and the time-in-range figure are one
+	// range, named so on both.
+	glucose := eval[string](t, b, `[...document.querySelectorAll("figure.vital")].filter(f => f.querySelector("figcaption").textContent.startsWith("Glucose")).map(f => f.querySelector("svg .legend").textContent).join("")`)
+	row := eval[string](t, b, `[...document.querySelectorAll("table.vitals tbody tr")].filter(tr => tr.cells[0].textContent.startsWith("glucose")).map(tr => tr.innerText).join("")`)
+	want := "target range 70 to 180 mg/dL"
+	if !strings.Contains(strings.ReplaceAll(strings.ToLower(glucose), ":", ""), strings.ToLower(want)) || !strings.Contains(row, want) {
+		t.Errorf("glucose chart legend %q and table row %q, want both to say %q", glucose, row, want)
+	}
 }
 
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// TestBrowserNewPatient opens the page of a patient whose dispenser has
+// sent three days, and a medication just added to it: the dose grid starts
+// at the first dose with readable labels, and the new medication says it
+// has no doses yet.
+func TestBrowserNewPatient(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.PublicURL = "" })
+	if _, _, err := e.Clinic.SeedSynthetic(e.Ctx, clinic.CLI("test"), e.PatB.ID, 3, 7, nyc); err != nil {
+		t.Fatal(err)
+	}
+	e.addMedication(e.PatB.ID, dispenser.Medication{ID: "amlodipine", Name: "Amlodipine", Strength: "5 mg", PillsPerDose: 1, Compartment: 5})
+	b := openBrowser(t, e)
+	b.signIn("bob")
+	b.do("open the patient", chromedp.Navigate(b.srv.URL+"/patients/"+e.PatB.ID), chromedp.WaitVisible(chromedp.CSS(`svg.heatmap`)))
+	b.shot("clinic-new-patient.png")
+
+	if rows := eval[int](t, b, `document.querySelectorAll("svg.heatmap text.hm-d").length`); rows < 3 || rows > 4 {
+		t.Errorf("doses grid has %d day rows, want 3 or 4 (from the first dose)", rows)
+	}
+	for _, sel := range []string{"svg.heatmap text.hm-d", "svg.heatmap text.hm-h", "svg.chart text.tick"} {
+		px := eval[float64](t, b, `parseFloat(getComputedStyle(document.querySelector("`+sel+`")).fontSize)`)
+		if px < 12 {
+			t.Errorf("%s font size = %v px, want at least 12", sel, px)
+		}
+	}
+	row := eval[string](t, b, `[...document.querySelectorAll("table.meds tbody tr")].filter(tr => tr.cells[0].textContent.startsWith("Amlodipine")).map(tr => tr.innerText + " bars=" + tr.querySelectorAll("svg.bar").length).join("")`)
+	if !strings.Contains(row, "no doses yet") || !strings.Contains(row, "bars=0") || strings.Contains(row, "0%") {
+		t.Errorf("new medication's row = %q, want \"no doses yet\" and no bar or 0%%", row)
+	}
+}
+
+// addMedication has a second dispenser of the patient, heard a minute
+// later, send the synthetic profile with m added (daily at 09:00): a
+// medication with no dose yet.
+func (e *env) addMedication(patientID string, m dispenser.Medication) {
+	e.t.Helper()
+	dev, tok, err := e.Clinic.RegisterDevice(e.Ctx, clinic.CLI("test"), patientID, "new")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p, err := e.Clinic.Authenticate(e.Ctx, tok)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.Clock.Advance(time.Minute)
+	setup := report.SyntheticSetup(nyc)
+	var meters []vitals.Device
+	for _, mt := range setup.Meters {
+		meters = append(meters, vitals.Device{Address: mt.Address, Kind: mt.Kind, Name: mt.Name})
+	}
+	prof := uplink.NewProfile(dispenser.Patient{Timezone: nyc.String()}, append(setup.Medications, m),
+		append(setup.Regimens, schedule.Regimen{Medication: m.ID, Cron: "0 9 * * *"}), meters)
+	b := &uplink.Batch{Version: uplink.Version, Device: dev.ID, Log: "new",
+		Heartbeat: uplink.Heartbeat{Time: e.Clock.Now(), Software: "test", Profile: prof}}
+	if _, err := e.Clinic.Ingest(e.Ctx, p, b, ""); err != nil {
+		e.t.Fatal(err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -109,20 +110,26 @@ func heatmap(r *report.Report, loc *time.Location, names Names) template.HTML {
 		c.lines = append(c.lines, names.Med(d.Medication)+": "+l.label)
 	}
 	slices.Sort(times)
-	const cw, ch, left, top = 44, 16, 92, 20
-	days := r.Period.Days()
+	// Rows start at the first scheduled dose: a new patient's 90 days
+	// would be mostly empty rows.
+	start := r.Period.From
+	if len(cells) > 0 {
+		start = slices.Min(slices.Collect(maps.Keys(cells)))
+	}
+	const cw, ch, left, top = 48, 20, 116, 22
+	days := max(int(r.Period.To-start), 1)
 	w, h := left+cw*max(len(times), 1)+4, top+ch*days+4
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="heatmap" role="img" aria-labelledby="hm-t hm-d" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, w, h, w, h)
 	fmt.Fprintf(&b, `<title id="hm-t">Doses from %s to %s</title><desc id="hm-d">One row per day, one column per scheduled time; colour and symbol give what became of the dose (the table of doses below says the same).</desc>`,
-		r.Period.From, r.Period.To-1)
+		start, r.Period.To-1)
 	for i, t := range times {
-		fmt.Fprintf(&b, `<text x="%d" y="14" class="hm-h">%s</text>`, left+i*cw+cw/2, t)
+		fmt.Fprintf(&b, `<text x="%d" y="16" class="hm-h">%s</text>`, left+i*cw+cw/2, t)
 	}
 	for i := range days {
-		day := r.Period.From + report.Day(i)
+		day := start + report.Day(i)
 		y := top + i*ch
-		fmt.Fprintf(&b, `<text x="0" y="%d" class="hm-d">%s</text>`, y+12, day.Date().Format("Mon 2006-01-02"))
+		fmt.Fprintf(&b, `<text x="0" y="%d" class="hm-d">%s</text>`, y+15, day.Date().Format("Mon 2006-01-02"))
 		for j, t := range times {
 			c := cells[day][t]
 			if c == nil {
@@ -130,7 +137,7 @@ func heatmap(r *report.Report, loc *time.Location, names Names) template.HTML {
 			}
 			x := left + j*cw
 			fmt.Fprintf(&b, `<g><title>%s %s: %s</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#555" stroke-width="0.5"/><text x="%d" y="%d" class="hm-s%s">%s</text></g>`,
-				day, t, esc(strings.Join(c.lines, "; ")), x+1, y+1, cw-2, ch-2, c.look.fill, x+cw/2, y+12,
+				day, t, esc(strings.Join(c.lines, "; ")), x+1, y+1, cw-2, ch-2, c.look.fill, x+cw/2, y+15,
 				map[bool]string{true: " dark", false: ""}[darkFill(c.look.fill)],
 				c.look.symbol)
 		}
@@ -232,7 +239,7 @@ func vitalsCharts(r *report.Report, loc *time.Location) []Chart {
 		if n == 0 {
 			continue
 		}
-		out = append(out, chart(group, rs, from, to, loc, r.Band))
+		out = append(out, chart(group, rs, from, to, loc, pageBand(r.Band)))
 	}
 	return out
 }
@@ -241,11 +248,28 @@ func vitalsCharts(r *report.Report, loc *time.Location) []Chart {
 // (report.Report.Band).
 type bandOf func(vital.Quantity) (b vital.Band, source string, ok bool)
 
+// rangeTarget is the source of glucose's band on the pages: the
+// time-in-range target (report.GlucoseRange), so that the shading, the
+// squares outside it and the time-in-range figure speak of one range.
+const rangeTarget = "target"
+
+// pageBand is the band the pages draw for a quantity: the report's
+// (report.Report.Band), but glucose's target range.
+func pageBand(band bandOf) bandOf {
+	return func(q vital.Quantity) (vital.Band, string, bool) {
+		if q == vital.Glucose {
+			return report.GlucoseRange, rangeTarget, true
+		}
+		return band(q)
+	}
+}
+
 // bandNames are how the charts name a band's source, so that a clinician
 // knows whether the shading is this patient's or everyone's.
 var bandNames = map[string]string{
 	report.RangePatient: "patient's alert thresholds",
 	report.RangeDefault: "default reference range",
+	rangeTarget:         "target range",
 }
 
 // bandLegend says what a chart's bands are and where they come from:
@@ -327,6 +351,7 @@ func chart(group []series, rs [][]vital.Reading, from, to time.Time, loc *time.L
 		fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%d" height="%.1f" class="band"/>`, left, y1, w-left-right, max(y2-y1, 0))
 	}
 	if legend != "" {
+		legend += " " + unit
 		fmt.Fprintf(&b, `<g class="legend"><rect x="%d" y="5" width="14" height="10" class="band" stroke="#555" stroke-width="0.5"/><text x="%d" y="14" class="tick">%s</text></g>`,
 			left, left+20, esc(strings.ToUpper(legend[:1])+legend[1:]))
 	}

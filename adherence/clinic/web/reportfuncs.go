@@ -15,7 +15,7 @@ import (
 // pageFuncs are the functions the page templates may call.
 func pageFuncs() template.FuncMap {
 	return template.FuncMap{
-		"ago": ago,
+		"since": since,
 		// pct writes a fraction as a whole percentage.
 		"pct": func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
 		// mins writes a duration in minutes, or hours past two.
@@ -34,7 +34,7 @@ func pageFuncs() template.FuncMap {
 			}
 			return fmt.Sprintf("%+.1f", *p)
 		},
-		"join":  strings.Join,
+		"join": strings.Join,
 		// clock writes an instant's day and time in the report's zone.
 		"clock":     func(t time.Time, loc *time.Location) string { return t.In(loc).Format("Jan 2 15:04") },
 		"list":      func(s ...string) []string { return s },
@@ -42,10 +42,26 @@ func pageFuncs() template.FuncMap {
 		"last":      func(d report.Day) report.Day { return d - 1 },
 		"unit":      vital.UnitLabel,
 		"words":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-		"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"clockText": clockText,
 		"offset":    offsetText,
 	}
+}
+
+// since says how long before now t was, in words that need no time
+// zone: the panel lists patients in several.
+func since(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case t.IsZero():
+		return "never"
+	case d < time.Minute:
+		return "just now"
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
 }
 
 // clockText says why an event's time is unreliable (clinic.SyncedEvent.Clock).

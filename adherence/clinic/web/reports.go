@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence/clinic"
 	"github.com/pillbox/pillbox/adherence/report"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // The clinician's reports: the panel sorted by need, the patient page
@@ -115,7 +117,8 @@ func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 	s.render(w, r, http.StatusOK, "panel", c, pageData{Title: "Your patients", Data: struct {
 		Rows []PanelRow
 		Days int
-	}{rows, panelDays}})
+		Now  time.Time
+	}{rows, panelDays, now}})
 }
 
 // reportQuery is what a report request asks for: the patient's setup, the
@@ -192,6 +195,9 @@ func setupLoc(s report.Setup) *time.Location {
 type MedWindows struct {
 	report.MedicationReport
 	Windows []WindowRates
+	// Scheduled says whether any window has a dose: a medication just
+	// added has none yet, and its rates would read as 0%.
+	Scheduled bool
 }
 
 // WindowRates are a medication's figures over one window.
@@ -226,6 +232,22 @@ type PatientPage struct {
 	// needs to read the report right.
 	ClockFlagged []clinic.SyncedEvent
 	SetAside     []clinic.SetAsideItem
+}
+
+// GlucoseTarget names the glucose target range the page shades and
+// counts time in range by.
+func (p PatientPage) GlucoseTarget() string {
+	return "target range " + rangeText(report.GlucoseRange) + " " + vital.UnitLabel(vital.Glucose.Unit())
+}
+
+// Outside is how many of a quantity's values fall outside the band its
+// chart shades (pageBand): for glucose the target range, which the
+// report's count (by the alert band) is not.
+func (p PatientPage) Outside(v report.VitalStats) int {
+	if v.Quantity == vital.Glucose && v.InRange != nil {
+		return v.Values - int(math.Round(*v.InRange*float64(v.Values)))
+	}
+	return v.Abnormal
 }
 
 // syncShown is how many clock-flagged events and set-aside items the
@@ -293,6 +315,7 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		for _, n := range windows {
 			st := report.Summarize(ds, report.LastDays(n, now, loc), loc, m.ID, rep.Late, marks)
 			rt := report.RatesOf(st)
+			mw.Scheduled = mw.Scheduled || st.Scheduled > 0
 			mw.Windows = append(mw.Windows, WindowRates{Days: n, Stats: st, Rates: rt,
 				Bar: bar(rt.Taking, fmt.Sprintf("%s: %.0f%% of doses taken over %d days", names.Med(m.ID), 100*rt.Taking, n))})
 		}

@@ -499,13 +499,6 @@ func parsePages() (map[string]*template.Template, error) {
 	return pages, nil
 }
 
-func ago(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
 // render writes a page in the layout. c may be nil (error pages before
 // authentication).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, c *call, d pageData) {
