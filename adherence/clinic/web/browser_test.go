@@ -108,7 +108,7 @@ func TestBrowserReports(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.PublicURL = "" })
 	e.syncSynthetic(120)
 	b := openBrowser(t, e)
-	ctx, shot, do := b.ctx, b.shot, b.do
+	ctx, shot, do, srv := b.ctx, b.shot, b.do, b.srv
 
 	b.signIn("alice")
 	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`table.panel tbody tr`)))
@@ -122,6 +122,22 @@ func TestBrowserReports(t *testing.T) {
 		t.Errorf("panel's dispenser last heard = %q, want how long ago", heard)
 	}
 
+	// The search is a form: it narrows the list, and "Show all" undoes it.
+	do("search the panel", chromedp.SendKeys(chromedp.CSS(`form.search input[name=q]`), "zzz"),
+		chromedp.Click(chromedp.CSS(`form.search button`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS(`form.search a[href="/panel"]`)))
+	if text := eval[string](t, b, `document.querySelector("main").innerText`); !strings.Contains(text, "No patient matches this search") {
+		t.Errorf("panel searched for zzz shows %q, want no match", firstLine(text))
+	}
+	do("search by adherence", chromedp.Navigate(srv.URL+"/panel"), chromedp.WaitVisible(chromedp.CSS(`form.search`)),
+		chromedp.SendKeys(chromedp.CSS(`form.search input[name=below]`), "100"),
+		chromedp.Click(chromedp.CSS(`form.search button`), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS(`table.panel`)))
+	shot("clinic-panel-search.png")
+	if n := eval[int](t, b, `document.querySelectorAll("table.panel tbody tr").length`); n != 1 {
+		t.Errorf("panel below 100%% lists %d patients, want patient A", n)
+	}
+
 	do("open the patient", chromedp.Click(chromedp.CSS(`table.panel a`), chromedp.NodeVisible),
 		chromedp.WaitVisible(chromedp.CSS(`svg.heatmap`)))
 	for sel, what := range map[string]string{`svg.chart title`: "a vitals chart title", `svg.heatmap desc`: "the heatmap's description",
@@ -132,6 +148,17 @@ func TestBrowserReports(t *testing.T) {
 	}
 	shot("clinic-patient.png")
 	checkPatientPage(t, b, e)
+
+	// The Print button prints (window.print stands in for the dialog a
+	// headless browser cannot show).
+	do("print button", chromedp.Evaluate[chromedp.Void](`window.print = () => { window.printed = true }`),
+		chromedp.Click(chromedp.CSS(`button.print`), chromedp.NodeVisible))
+	if !eval[bool](t, b, `window.printed === true`) {
+		t.Error("the Print button did not print")
+	}
+	if n := eval[int](t, b, `document.querySelectorAll("svg.trend circle").length`); n < 2*12 {
+		t.Errorf("adherence trend has %d points, want two a week over 90 days", n)
+	}
 
 	// Printed for a clinic visit: no navigation or forms, the tables open.
 	do("print media", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {

@@ -412,3 +412,56 @@ func num(v float64) string {
 	s := fmt.Sprintf("%.1f", v)
 	return strings.TrimSuffix(s, ".0")
 }
+
+// trendChart draws weekly adherence over the period: doses taken and
+// doses taken inside their window, with the 80% line; a week without a
+// scheduled dose has no point. Empty when no week has one.
+func trendChart(weeks []WeekRates, p report.Period) template.HTML {
+	const w, h, left, right, top, bottom = 640, 200, 44, 8, 26, 24
+	n := 0
+	for _, wk := range weeks {
+		if wk.Stats.Scheduled > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	xOf := func(i int) float64 {
+		return left + float64(w-left-right)*(float64(i)+0.5)/float64(len(weeks))
+	}
+	yOf := func(v float64) float64 { return top + float64(h-top-bottom)*(1-v) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart trend" role="img" aria-labelledby="tr-t tr-d" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, w, h, w, h)
+	fmt.Fprintf(&b, `<title id="tr-t">Adherence week by week, %s to %s</title><desc id="tr-d">For each week, the share of scheduled doses taken (solid line) and taken inside their window (dashed line); the dotted line is 80%%. Weeks without a scheduled dose have no point.</desc>`, p.From, p.To-1)
+	fmt.Fprintf(&b, `<g class="legend"><line x1="%d" x2="%d" y1="10" y2="10" class="trend-take"/><text x="%d" y="14" class="tick">taken</text><line x1="%d" x2="%d" y1="10" y2="10" class="trend-time"/><text x="%d" y="14" class="tick">taken on time</text></g>`,
+		left, left+24, left+30, left+100, left+124, left+130)
+	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="axis"/>`, left, w-right, h-bottom, h-bottom)
+	for _, v := range []float64{0, 0.8, 1} {
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" class="tick" text-anchor="end">%.0f%%</text>`, left-4, yOf(v)+4, 100*v)
+	}
+	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="trend-80"/>`, left, w-right, yOf(0.8), yOf(0.8))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick">%s</text><text x="%d" y="%d" class="tick" text-anchor="end">%s</text>`,
+		left, h-6, p.From.Date().Format("Jan 2"), w-right, h-6, (p.To - 1).Date().Format("Jan 2"))
+	for _, line := range []struct {
+		class, dot string
+		rate       func(report.Rates) float64
+	}{{"trend-take", "s1", func(r report.Rates) float64 { return r.Taking }}, {"trend-time", "s2", func(r report.Rates) float64 { return r.Timing }}} {
+		var pts []string
+		for i, wk := range weeks {
+			if wk.Stats.Scheduled == 0 {
+				continue
+			}
+			x, y := xOf(i), yOf(line.rate(wk.Rates))
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" class="pt %s"><title>week of %s: %.0f%% taken, %.0f%% on time (%d doses)</title></circle>`,
+				x, y, line.dot, wk.Period.From,
+				100*wk.Rates.Taking, 100*wk.Rates.Timing, wk.Stats.Scheduled)
+		}
+		if len(pts) > 1 {
+			fmt.Fprintf(&b, `<polyline points="%s" class="%s"/>`, strings.Join(pts, " "), line.class)
+		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}

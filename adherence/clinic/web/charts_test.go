@@ -81,3 +81,42 @@ func TestChartBands(t *testing.T) {
 		})
 	}
 }
+
+// TestTrendChart: a point per week with doses for each of the two lines,
+// at the week's rates; no chart without a scheduled dose.
+func TestTrendChart(t *testing.T) {
+	week := func(from report.Day, sched, taken, onTime int) WeekRates {
+		st := report.DoseStats{Scheduled: sched, Taken: taken, OnTime: onTime}
+		return WeekRates{Period: report.Period{From: from, To: from + 7}, Stats: st, Rates: report.RatesOf(st)}
+	}
+	const d0 = report.Day(20500)
+	tests := []struct {
+		name   string
+		weeks  []WeekRates
+		points int
+		titles []string
+	}{
+		{"no doses", []WeekRates{week(d0, 0, 0, 0)}, 0, nil},
+		{"a gap week", []WeekRates{week(d0, 10, 10, 5), week(d0+7, 0, 0, 0), week(d0+14, 4, 2, 1)}, 4,
+			[]string{"100% taken, 50% on time (10 doses)", "50% taken, 25% on time (4 doses)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svg := string(trendChart(tc.weeks, report.Period{From: d0, To: d0 + report.Day(7*len(tc.weeks))}))
+			if tc.points == 0 {
+				if svg != "" {
+					t.Errorf("trendChart = %.200s, want none", svg)
+				}
+				return
+			}
+			if got := strings.Count(svg, "<circle"); got != tc.points {
+				t.Errorf("trendChart has %d points, want %d: %s", got, tc.points, svg)
+			}
+			for _, s := range tc.titles {
+				if !strings.Contains(svg, s) {
+					t.Errorf("trendChart lacks %q: %s", s, svg)
+				}
+			}
+		})
+	}
+}

@@ -81,6 +81,11 @@ func adherenceKey(r PanelRow) float64 {
 
 func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
+	filter, err := parsePanelFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
 	es, err := s.c.Clinic.PanelEntries(ctx, c.p.UserID)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
@@ -111,14 +116,22 @@ func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 	if r.URL.Query().Get("sort") != "name" {
 		slices.SortStableFunc(rows, needOrder)
 	}
-	if !s.audited(w, r, c, "panel.list", patientIDs(es), "") {
+	total := len(rows)
+	rows = slices.DeleteFunc(rows, func(r PanelRow) bool { return !filter.Keep(r) })
+	shown := make([]clinic.PanelEntry, len(rows))
+	for i, r := range rows {
+		shown[i] = r.PanelEntry
+	}
+	if !s.audited(w, r, c, "panel.list", patientIDs(shown), "") {
 		return
 	}
 	s.render(w, r, http.StatusOK, "panel", c, pageData{Title: "Your patients", Data: struct {
-		Rows []PanelRow
-		Days int
-		Now  time.Time
-	}{rows, panelDays, now}})
+		Rows   []PanelRow
+		Days   int
+		Now    time.Time
+		Filter PanelFilter
+		Total  int
+	}{rows, panelDays, now, filter, total}})
 }
 
 // reportQuery is what a report request asks for: the patient's setup, the
@@ -219,6 +232,7 @@ type PatientPage struct {
 	Query      template.URL // the period, for links (url.Values.Encode: safe in a URL)
 	NoProfile  bool
 	Heatmap    template.HTML
+	Trend      template.HTML // weekly adherence over the period; empty without doses
 	DoseRows   template.HTML
 	Legend     []LegendItem
 	Meds       []MedWindows
@@ -232,6 +246,25 @@ type PatientPage struct {
 	// needs to read the report right.
 	ClockFlagged []clinic.SyncedEvent
 	SetAside     []clinic.SetAsideItem
+}
+
+// WeekRates are one week's scheduled-dose figures, for the trend chart.
+type WeekRates struct {
+	Period report.Period // seven days, or fewer at the end of the period
+	Stats  report.DoseStats
+	Rates  report.Rates
+}
+
+// weeklyRates cuts the report's period into weeks from its first day and
+// summarises each (all medications).
+func weeklyRates(ds []report.DoseFacts, rep *report.Report, loc *time.Location, marks report.Marks) []WeekRates {
+	var out []WeekRates
+	for from := rep.Period.From; from < rep.Period.To; from += 7 {
+		p := report.Period{From: from, To: min(from+7, rep.Period.To)}
+		st := report.Summarize(ds, p, loc, "", rep.Late, marks)
+		out = append(out, WeekRates{Period: p, Stats: st, Rates: report.RatesOf(st)})
+	}
+	return out
 }
 
 // GlucoseTarget names the glucose target range the page shades and
@@ -307,6 +340,7 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		marks[id] = true
 	}
 	ds := report.FoldDoses(in.Events)
+	pg.Trend = trendChart(weeklyRates(ds, rep, loc, marks), rep.Period)
 	for _, m := range rep.Medications {
 		if m.PRN {
 			continue
