@@ -132,6 +132,9 @@ func TestBrowserReports(t *testing.T) {
 	do("search by adherence", chromedp.Navigate(srv.URL+"/panel"), chromedp.WaitVisible(chromedp.CSS(`form.search`)),
 		chromedp.SendKeys(chromedp.CSS(`form.search input[name=below]`), "100"),
 		chromedp.Click(chromedp.CSS(`form.search button`), chromedp.NodeVisible),
+		// Only the filtered page has "Show all" (the unfiltered one was
+		// loaded last).
+		chromedp.WaitVisible(chromedp.CSS(`form.search a[href="/panel"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.panel`)))
 	shot("clinic-panel-search.png")
 	if n := eval[int](t, b, `document.querySelectorAll("table.panel tbody tr").length`); n != 1 {

@@ -238,6 +238,7 @@ type PatientPage struct {
 	Meds       []MedWindows
 	Charts     []report.VitalStats
 	VitalChart []Chart
+	Quality    []QualityRow // per health device
 	Message    string
 	Now        time.Time
 	OpenAlerts int
@@ -281,6 +282,17 @@ func (p PatientPage) Outside(v report.VitalStats) int {
 		return v.Values - int(math.Round(*v.InRange*float64(v.Values)))
 	}
 	return v.Abnormal
+}
+
+// IsGlucoseMeter says whether a device is one of the patient's glucose
+// meters, which are checked with control solution.
+func (p PatientPage) IsGlucoseMeter(device string) bool {
+	for _, m := range p.Report.Setup().Meters {
+		if m.Address == device && m.Kind == vital.KindGlucose.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // syncShown is how many clock-flagged events and set-aside items the
@@ -340,6 +352,7 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		marks[id] = true
 	}
 	ds := report.FoldDoses(in.Events)
+	pg.Quality = qualityRows(rep, loc)
 	pg.Trend = trendChart(weeklyRates(ds, rep, loc, marks), rep.Period)
 	for _, m := range rep.Medications {
 		if m.PRN {
