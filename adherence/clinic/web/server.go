@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/internal/i18n"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -477,7 +478,16 @@ type pageData struct {
 	CSRF     string
 	Error    string
 	Data     any
+	// L is the language of the pages' own words (their chrome), from the
+	// browser's Accept-Language; the report's contents stay English.
+	L *i18n.Locale
 }
+
+// T is the chrome's message id in the page's language.
+func (d pageData) T(id string) string { return d.L.Text(id, nil) }
+
+// Lang is the page's language tag.
+func (d pageData) Lang() string { return d.L.Tag() }
 
 func parsePages() (map[string]*template.Template, error) {
 	names, err := fs.Glob(assets, "templates/*.html")
@@ -510,7 +520,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	d.L = i18n.Lookup(r.Header.Values("Accept-Language")...)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", d.L.Tag())
+	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	if err := t.ExecuteTemplate(w, "layout", d); err != nil {
 		s.log.Error("clinic: render", "page", page, "err", err)
