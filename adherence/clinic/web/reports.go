@@ -239,6 +239,7 @@ type PatientPage struct {
 	Charts     []report.VitalStats
 	VitalChart []Chart
 	Quality    []QualityRow // per health device
+	Risks      []RiskRow    // the coming week's riskiest doses
 	Message    string
 	Now        time.Time
 	OpenAlerts int
@@ -353,6 +354,10 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	ds := report.FoldDoses(in.Events)
 	pg.Quality = qualityRows(rep, loc)
+	if pg.Risks, err = riskiest(in.Events, setup, now); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	pg.Trend = trendChart(weeklyRates(ds, rep, loc, marks), rep.Period)
 	for _, m := range rep.Medications {
 		if m.PRN {

@@ -50,7 +50,7 @@ func TestReportPages(t *testing.T) {
 		{"/patients/" + e.PatA.ID, []string{`<svg class="heatmap"`, "<title id=\"hm-t\">Doses from", "Metformin 500 mg",
 			"Last 90 days", "Proportion of days covered", "Systolic and diastolic (mmHg)", `class="band"`, "Mark as false miss",
 			"Alerts", "Carol (caregiver 1)", "delivered", "fhir.json?days=90", "America/New_York", "Taken inside the window",
-			`<svg class="chart trend"`, "Adherence week by week", `<button type="button" class="print" hidden>`}},
+			`<svg class="chart trend"`, "Adherence week by week", `<h2 id="risk">Riskiest doses of the coming week</h2>`, `<button type="button" class="print" hidden>`}},
 		{"/patients/" + e.PatA.ID + "?days=7", []string{"(7 days)", "All times are in America/New_York</strong>, the patient's zone"}},
 		{"/patients/" + e.PatA.ID + "?from=2026-02-01&to=2026-02-14", []string{"Report for 2026-02-01 to 2026-02-14 (14 days"}},
 	}
