@@ -415,18 +415,19 @@ func num(v float64) string {
 
 // trendChart draws weekly adherence over the period: doses taken and
 // doses taken inside their window, with the 80% line; a week without a
-// scheduled dose has no point. Empty when no week has one.
+// scheduled dose has no point, and the weeks before the first dose are
+// left out. Empty when no week has one.
 func trendChart(weeks []WeekRates, p report.Period) template.HTML {
 	const w, h, left, right, top, bottom = 640, 200, 44, 8, 26, 24
-	n := 0
-	for _, wk := range weeks {
-		if wk.Stats.Scheduled > 0 {
-			n++
-		}
+	// Like the dose grid, the chart starts at the first week with a
+	// dose: a new patient's would be a point at the right end.
+	for len(weeks) > 0 && weeks[0].Stats.Scheduled == 0 {
+		weeks = weeks[1:]
 	}
-	if n == 0 {
+	if len(weeks) == 0 {
 		return ""
 	}
+	p.From = weeks[0].Period.From
 	xOf := func(i int) float64 {
 		return left + float64(w-left-right)*(float64(i)+0.5)/float64(len(weeks))
 	}

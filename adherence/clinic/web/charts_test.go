@@ -99,6 +99,8 @@ func TestTrendChart(t *testing.T) {
 		{"no doses", []WeekRates{week(d0, 0, 0, 0)}, 0, nil},
 		{"a gap week", []WeekRates{week(d0, 10, 10, 5), week(d0+7, 0, 0, 0), week(d0+14, 4, 2, 1)}, 4,
 			[]string{"100% taken, 50% on time (10 doses)", "50% taken, 25% on time (4 doses)"}},
+		{"weeks before the first dose left out", []WeekRates{week(d0, 0, 0, 0), week(d0+7, 0, 0, 0), week(d0+14, 4, 4, 4)}, 2,
+			[]string{"Adherence week by week, " + (d0 + 14).String() + " to", "week of " + (d0 + 14).String()}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
