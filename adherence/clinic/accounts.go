@@ -145,6 +145,15 @@ func (s *Service) AddCaregiver(ctx context.Context, a Actor, patientID string, c
 	return wrap("add caregiver", s.Store.AddCaregiver(ctx, patientID, c, s.entry(a, "caregiver.add", patientID, "", "")))
 }
 
+// Caregivers returns the patient's caregivers in the order they were
+// added, which is the order the dispenser's roles count them in
+// ("caregiver1" is the first): the pages name them by it. The caller
+// audits the read.
+func (s *Service) Caregivers(ctx context.Context, patientID string) ([]Caregiver, error) {
+	cs, err := s.Store.Caregivers(ctx, patientID)
+	return cs, wrap("caregivers", err)
+}
+
 // RegisterDevice registers a dispenser for a patient and returns it with
 // its device token. The token is shown once: only its hash is kept.
 func (s *Service) RegisterDevice(ctx context.Context, a Actor, patientID, label string) (Device, string, error) {

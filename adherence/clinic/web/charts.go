@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -74,7 +75,7 @@ func darkFill(fill string) bool { return fill != "#ffffff" && fill != "#f9a825" 
 // heatmap draws the scheduled doses of the period: a row per day, a
 // column per scheduled local time; a cell with several doses shows the
 // worst outcome and names each in its tooltip.
-func heatmap(r *report.Report, loc *time.Location) template.HTML {
+func heatmap(r *report.Report, loc *time.Location, names Names) template.HTML {
 	var times []string
 	type cell struct {
 		look  outcomeLook
@@ -106,23 +107,29 @@ func heatmap(r *report.Report, loc *time.Location) template.HTML {
 		} else if l.rank > c.look.rank {
 			c.look = l
 		}
-		c.lines = append(c.lines, d.Medication+": "+l.label)
+		c.lines = append(c.lines, names.Med(d.Medication)+": "+l.label)
 	}
 	slices.Sort(times)
-	const cw, ch, left, top = 44, 16, 92, 20
-	days := r.Period.Days()
+	// Rows start at the first scheduled dose: a new patient's 90 days
+	// would be mostly empty rows.
+	start := r.Period.From
+	if len(cells) > 0 {
+		start = slices.Min(slices.Collect(maps.Keys(cells)))
+	}
+	const cw, ch, left, top = 48, 20, 116, 22
+	days := max(int(r.Period.To-start), 1)
 	w, h := left+cw*max(len(times), 1)+4, top+ch*days+4
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="heatmap" role="img" aria-labelledby="hm-t hm-d" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, w, h, w, h)
 	fmt.Fprintf(&b, `<title id="hm-t">Doses from %s to %s</title><desc id="hm-d">One row per day, one column per scheduled time; colour and symbol give what became of the dose (the table of doses below says the same).</desc>`,
-		r.Period.From, r.Period.To-1)
+		start, r.Period.To-1)
 	for i, t := range times {
-		fmt.Fprintf(&b, `<text x="%d" y="14" class="hm-h">%s</text>`, left+i*cw+cw/2, t)
+		fmt.Fprintf(&b, `<text x="%d" y="16" class="hm-h">%s</text>`, left+i*cw+cw/2, t)
 	}
 	for i := range days {
-		day := r.Period.From + report.Day(i)
+		day := start + report.Day(i)
 		y := top + i*ch
-		fmt.Fprintf(&b, `<text x="0" y="%d" class="hm-d">%s</text>`, y+12, day.Date().Format("Mon 2006-01-02"))
+		fmt.Fprintf(&b, `<text x="0" y="%d" class="hm-d">%s</text>`, y+15, day.Date().Format("Mon 2006-01-02"))
 		for j, t := range times {
 			c := cells[day][t]
 			if c == nil {
@@ -130,7 +137,7 @@ func heatmap(r *report.Report, loc *time.Location) template.HTML {
 			}
 			x := left + j*cw
 			fmt.Fprintf(&b, `<g><title>%s %s: %s</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#555" stroke-width="0.5"/><text x="%d" y="%d" class="hm-s%s">%s</text></g>`,
-				day, t, esc(strings.Join(c.lines, "; ")), x+1, y+1, cw-2, ch-2, c.look.fill, x+cw/2, y+12,
+				day, t, esc(strings.Join(c.lines, "; ")), x+1, y+1, cw-2, ch-2, c.look.fill, x+cw/2, y+15,
 				map[bool]string{true: " dark", false: ""}[darkFill(c.look.fill)],
 				c.look.symbol)
 		}
@@ -232,7 +239,7 @@ func vitalsCharts(r *report.Report, loc *time.Location) []Chart {
 		if n == 0 {
 			continue
 		}
-		out = append(out, chart(group, rs, from, to, loc, r.Band))
+		out = append(out, chart(group, rs, from, to, loc, pageBand(r.Band)))
 	}
 	return out
 }
@@ -241,11 +248,28 @@ func vitalsCharts(r *report.Report, loc *time.Location) []Chart {
 // (report.Report.Band).
 type bandOf func(vital.Quantity) (b vital.Band, source string, ok bool)
 
+// rangeTarget is the source of glucose's band on the pages: the
+// time-in-range target (report.GlucoseRange), so that the shading, the
+// squares outside it and the time-in-range figure speak of one range.
+const rangeTarget = "target"
+
+// pageBand is the band the pages draw for a quantity: the report's
+// (report.Report.Band), but glucose's target range.
+func pageBand(band bandOf) bandOf {
+	return func(q vital.Quantity) (vital.Band, string, bool) {
+		if q == vital.Glucose {
+			return report.GlucoseRange, rangeTarget, true
+		}
+		return band(q)
+	}
+}
+
 // bandNames are how the charts name a band's source, so that a clinician
 // knows whether the shading is this patient's or everyone's.
 var bandNames = map[string]string{
 	report.RangePatient: "patient's alert thresholds",
 	report.RangeDefault: "default reference range",
+	rangeTarget:         "target range",
 }
 
 // bandLegend says what a chart's bands are and where they come from:
@@ -309,7 +333,7 @@ func chart(group []series, rs [][]vital.Reading, from, to time.Time, loc *time.L
 		names[i] = s.label
 	}
 	title := strings.Join(names, " and ")
-	unit := group[0].q.Unit()
+	unit := vital.UnitLabel(group[0].q.Unit())
 	c := Chart{Title: strings.ToUpper(title[:1]) + title[1:] + " (" + unit + ")"}
 	var b strings.Builder
 	id := "ch-" + string(group[0].q)
@@ -327,6 +351,7 @@ func chart(group []series, rs [][]vital.Reading, from, to time.Time, loc *time.L
 		fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%d" height="%.1f" class="band"/>`, left, y1, w-left-right, max(y2-y1, 0))
 	}
 	if legend != "" {
+		legend += " " + unit
 		fmt.Fprintf(&b, `<g class="legend"><rect x="%d" y="5" width="14" height="10" class="band" stroke="#555" stroke-width="0.5"/><text x="%d" y="14" class="tick">%s</text></g>`,
 			left, left+20, esc(strings.ToUpper(legend[:1])+legend[1:]))
 	}
@@ -386,4 +411,58 @@ func rangeText(b vital.Band) string {
 func num(v float64) string {
 	s := fmt.Sprintf("%.1f", v)
 	return strings.TrimSuffix(s, ".0")
+}
+
+// trendChart draws weekly adherence over the period: doses taken and
+// doses taken inside their window, with the 80% line; a week without a
+// scheduled dose has no point, and the weeks before the first dose are
+// left out. Empty when no week has one.
+func trendChart(weeks []WeekRates, p report.Period) template.HTML {
+	const w, h, left, right, top, bottom = 640, 200, 44, 8, 26, 24
+	// Like the dose grid, the chart starts at the first week with a
+	// dose: a new patient's would be a point at the right end.
+	for len(weeks) > 0 && weeks[0].Stats.Scheduled == 0 {
+		weeks = weeks[1:]
+	}
+	if len(weeks) == 0 {
+		return ""
+	}
+	p.From = weeks[0].Period.From
+	xOf := func(i int) float64 {
+		return left + float64(w-left-right)*(float64(i)+0.5)/float64(len(weeks))
+	}
+	yOf := func(v float64) float64 { return top + float64(h-top-bottom)*(1-v) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart trend" role="img" aria-labelledby="tr-t tr-d" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, w, h, w, h)
+	fmt.Fprintf(&b, `<title id="tr-t">Adherence week by week, %s to %s</title><desc id="tr-d">For each week, the share of scheduled doses taken (solid line) and taken inside their window (dashed line); the dotted line is 80%%. Weeks without a scheduled dose have no point.</desc>`, p.From, p.To-1)
+	fmt.Fprintf(&b, `<g class="legend"><line x1="%d" x2="%d" y1="10" y2="10" class="trend-take"/><text x="%d" y="14" class="tick">taken</text><line x1="%d" x2="%d" y1="10" y2="10" class="trend-time"/><text x="%d" y="14" class="tick">taken on time</text></g>`,
+		left, left+24, left+30, left+100, left+124, left+130)
+	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" class="axis"/>`, left, w-right, h-bottom, h-bottom)
+	for _, v := range []float64{0, 0.8, 1} {
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" class="tick" text-anchor="end">%.0f%%</text>`, left-4, yOf(v)+4, 100*v)
+	}
+	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="trend-80"/>`, left, w-right, yOf(0.8), yOf(0.8))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick">%s</text><text x="%d" y="%d" class="tick" text-anchor="end">%s</text>`,
+		left, h-6, p.From.Date().Format("Jan 2"), w-right, h-6, (p.To - 1).Date().Format("Jan 2"))
+	for _, line := range []struct {
+		class, dot string
+		rate       func(report.Rates) float64
+	}{{"trend-take", "s1", func(r report.Rates) float64 { return r.Taking }}, {"trend-time", "s2", func(r report.Rates) float64 { return r.Timing }}} {
+		var pts []string
+		for i, wk := range weeks {
+			if wk.Stats.Scheduled == 0 {
+				continue
+			}
+			x, y := xOf(i), yOf(line.rate(wk.Rates))
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" class="pt %s"><title>week of %s: %.0f%% taken, %.0f%% on time (%d doses)</title></circle>`,
+				x, y, line.dot, wk.Period.From,
+				100*wk.Rates.Taking, 100*wk.Rates.Timing, wk.Stats.Scheduled)
+		}
+		if len(pts) > 1 {
+			fmt.Fprintf(&b, `<polyline points="%s" class="%s"/>`, strings.Join(pts, " "), line.class)
+		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
 }

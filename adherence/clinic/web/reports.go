@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence/clinic"
 	"github.com/pillbox/pillbox/adherence/report"
+	"github.com/pillbox/pillbox/hw/vital"
 )
 
 // The clinician's reports: the panel sorted by need, the patient page
@@ -79,6 +81,11 @@ func adherenceKey(r PanelRow) float64 {
 
 func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
+	filter, err := parsePanelFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
 	es, err := s.c.Clinic.PanelEntries(ctx, c.p.UserID)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, err)
@@ -109,13 +116,22 @@ func (s *Server) panelPage(w http.ResponseWriter, r *http.Request, c *call) {
 	if r.URL.Query().Get("sort") != "name" {
 		slices.SortStableFunc(rows, needOrder)
 	}
-	if !s.audited(w, r, c, "panel.list", patientIDs(es), "") {
+	total := len(rows)
+	rows = slices.DeleteFunc(rows, func(r PanelRow) bool { return !filter.Keep(r) })
+	shown := make([]clinic.PanelEntry, len(rows))
+	for i, r := range rows {
+		shown[i] = r.PanelEntry
+	}
+	if !s.audited(w, r, c, "panel.list", patientIDs(shown), "") {
 		return
 	}
 	s.render(w, r, http.StatusOK, "panel", c, pageData{Title: "Your patients", Data: struct {
-		Rows []PanelRow
-		Days int
-	}{rows, panelDays}})
+		Rows   []PanelRow
+		Days   int
+		Now    time.Time
+		Filter PanelFilter
+		Total  int
+	}{rows, panelDays, now, filter, total}})
 }
 
 // reportQuery is what a report request asks for: the patient's setup, the
@@ -192,6 +208,9 @@ func setupLoc(s report.Setup) *time.Location {
 type MedWindows struct {
 	report.MedicationReport
 	Windows []WindowRates
+	// Scheduled says whether any window has a dose: a medication just
+	// added has none yet, and its rates would read as 0%.
+	Scheduled bool
 }
 
 // WindowRates are a medication's figures over one window.
@@ -207,16 +226,20 @@ type PatientPage struct {
 	Patient    clinic.Patient
 	Devices    []clinic.Device
 	Report     *report.Report
+	Names      Names
 	Loc        *time.Location // the patient's zone
 	Days       int
 	Query      template.URL // the period, for links (url.Values.Encode: safe in a URL)
 	NoProfile  bool
 	Heatmap    template.HTML
+	Trend      template.HTML // weekly adherence over the period; empty without doses
 	DoseRows   template.HTML
 	Legend     []LegendItem
 	Meds       []MedWindows
 	Charts     []report.VitalStats
 	VitalChart []Chart
+	Quality    []QualityRow // per health device
+	Risks      []RiskRow    // the coming week's riskiest doses
 	Message    string
 	Now        time.Time
 	OpenAlerts int
@@ -225,6 +248,52 @@ type PatientPage struct {
 	// needs to read the report right.
 	ClockFlagged []clinic.SyncedEvent
 	SetAside     []clinic.SetAsideItem
+}
+
+// WeekRates are one week's scheduled-dose figures, for the trend chart.
+type WeekRates struct {
+	Period report.Period // seven days, or fewer at the end of the period
+	Stats  report.DoseStats
+	Rates  report.Rates
+}
+
+// weeklyRates cuts the report's period into weeks from its first day and
+// summarises each (all medications).
+func weeklyRates(ds []report.DoseFacts, rep *report.Report, loc *time.Location, marks report.Marks) []WeekRates {
+	var out []WeekRates
+	for from := rep.Period.From; from < rep.Period.To; from += 7 {
+		p := report.Period{From: from, To: min(from+7, rep.Period.To)}
+		st := report.Summarize(ds, p, loc, "", rep.Late, marks)
+		out = append(out, WeekRates{Period: p, Stats: st, Rates: report.RatesOf(st)})
+	}
+	return out
+}
+
+// GlucoseTarget names the glucose target range the page shades and
+// counts time in range by.
+func (p PatientPage) GlucoseTarget() string {
+	return "target range " + rangeText(report.GlucoseRange) + " " + vital.UnitLabel(vital.Glucose.Unit())
+}
+
+// Outside is how many of a quantity's values fall outside the band its
+// chart shades (pageBand): for glucose the target range, which the
+// report's count (by the alert band) is not.
+func (p PatientPage) Outside(v report.VitalStats) int {
+	if v.Quantity == vital.Glucose && v.InRange != nil {
+		return v.Values - int(math.Round(*v.InRange*float64(v.Values)))
+	}
+	return v.Abnormal
+}
+
+// IsGlucoseMeter says whether a device is one of the patient's glucose
+// meters, which are checked with control solution.
+func (p PatientPage) IsGlucoseMeter(device string) bool {
+	for _, m := range p.Report.Setup().Meters {
+		if m.Address == device && m.Kind == vital.KindGlucose.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // syncShown is how many clock-flagged events and set-aside items the
@@ -268,16 +337,28 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	cgs, err := s.c.Clinic.Caregivers(ctx, c.patient.ID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	in.From, in.To = from, to
 	rep := report.Build(in)
-	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil,
-		Heatmap: heatmap(rep, loc), DoseRows: doseRows(rep, loc, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
+	names := namesOf(rep, cgs)
+	pg := PatientPage{Patient: c.patient, Devices: devs, Report: rep, Loc: loc, Days: days, NoProfile: setup.Location == nil, Names: names,
+		Heatmap: heatmap(rep, loc, names), DoseRows: doseRows(rep, loc, names, c.patient.ID, c.p.CSRF, days), Legend: HeatmapLegend(), VitalChart: vitalsCharts(rep, loc), Now: now,
 		Query: template.URL(periodQuery(r.URL.Query(), days)), Message: notices[r.URL.Query().Get("msg")], ClockFlagged: flagged, SetAside: aside}
 	marks := report.Marks{}
 	for id := range in.Marks {
 		marks[id] = true
 	}
 	ds := report.FoldDoses(in.Events)
+	pg.Quality = qualityRows(rep, loc)
+	if pg.Risks, err = riskiest(in.Events, setup, now); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	pg.Trend = trendChart(weeklyRates(ds, rep, loc, marks), rep.Period)
 	for _, m := range rep.Medications {
 		if m.PRN {
 			continue
@@ -286,8 +367,9 @@ func (s *Server) patientPage(w http.ResponseWriter, r *http.Request, c *call) {
 		for _, n := range windows {
 			st := report.Summarize(ds, report.LastDays(n, now, loc), loc, m.ID, rep.Late, marks)
 			rt := report.RatesOf(st)
+			mw.Scheduled = mw.Scheduled || st.Scheduled > 0
 			mw.Windows = append(mw.Windows, WindowRates{Days: n, Stats: st, Rates: rt,
-				Bar: bar(rt.Taking, fmt.Sprintf("%s: %.0f%% of doses taken over %d days", m.ID, 100*rt.Taking, n))})
+				Bar: bar(rt.Taking, fmt.Sprintf("%s: %.0f%% of doses taken over %d days", names.Med(m.ID), 100*rt.Taking, n))})
 		}
 		pg.Meds = append(pg.Meds, mw)
 	}

@@ -53,7 +53,7 @@ func BenchmarkPatientPage(b *testing.B) {
 		var buf bytes.Buffer
 		for b.Loop() {
 			buf.Reset()
-			pg := PatientPage{Patient: e.PatA, Report: rep, Loc: nyc, Days: 365, Heatmap: heatmap(rep, nyc), DoseRows: doseRows(rep, nyc, e.PatA.ID, "csrf", 365), Legend: HeatmapLegend(),
+			pg := PatientPage{Patient: e.PatA, Report: rep, Loc: nyc, Days: 365, Heatmap: heatmap(rep, nyc, Names{}), DoseRows: doseRows(rep, nyc, Names{}, e.PatA.ID, "csrf", 365), Legend: HeatmapLegend(),
 				VitalChart: vitalsCharts(rep, nyc), Now: now}
 			if err := e.srv.pages["patient"].ExecuteTemplate(&buf, "layout", pageData{Title: "x", Data: pg}); err != nil {
 				b.Fatal(err)

@@ -15,7 +15,7 @@ import (
 // page's time budget. Every value goes through esc.
 
 // doseRows writes the rows of the doses table, with the false-miss forms.
-func doseRows(r *report.Report, loc *time.Location, patientID, csrf string, days int) template.HTML {
+func doseRows(r *report.Report, loc *time.Location, names Names, patientID, csrf string, days int) template.HTML {
 	var b strings.Builder
 	b.Grow(len(r.Doses) * 300)
 	action := esc("/patients/" + patientID + "/false-misses")
@@ -38,7 +38,7 @@ func doseRows(r *report.Report, loc *time.Location, patientID, csrf string, days
 	}
 	for i := range r.Doses {
 		d := &r.Doses[i]
-		b.WriteString("<tr><td>" + esc(d.Local) + "</td><td>" + esc(d.Medication))
+		b.WriteString("<tr><td>" + esc(d.Local) + "</td><td>" + esc(names.Med(d.Medication)))
 		if d.PRN {
 			b.WriteString(" (as needed)")
 		}
@@ -64,7 +64,7 @@ func doseRows(r *report.Report, loc *time.Location, patientID, csrf string, days
 		switch {
 		case d.FalseMiss != nil && d.FalseMiss.Source == report.SourceCaregiverSMS:
 			// The device's log holds this mark: there is no clinic mark to remove.
-			b.WriteString("reported taken (" + esc(d.FalseMiss.Source) + ", " + esc(d.FalseMiss.By) + "): " + esc(d.FalseMiss.Reason))
+			b.WriteString("reported taken (" + esc(d.FalseMiss.Source) + ", " + esc(names.Role(d.FalseMiss.By)) + "): " + esc(d.FalseMiss.Reason))
 		case d.FalseMiss != nil:
 			b.WriteString("reported taken (" + esc(d.FalseMiss.Source) + "): " + esc(d.FalseMiss.Reason) + " ")
 			form(d.ID, true)

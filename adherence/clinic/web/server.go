@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pillbox/pillbox/adherence/clinic"
+	"github.com/pillbox/pillbox/internal/i18n"
 	"github.com/pillbox/pillbox/schedule"
 )
 
@@ -168,7 +169,7 @@ func (s *Server) Handler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		if s.secure(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
@@ -481,7 +482,16 @@ type pageData struct {
 	CSRF     string
 	Error    string
 	Data     any
+	// L is the language of the pages' own words (their chrome), from the
+	// browser's Accept-Language; the report's contents stay English.
+	L *i18n.Locale
 }
+
+// T is the chrome's message id in the page's language.
+func (d pageData) T(id string) string { return d.L.Text(id, nil) }
+
+// Lang is the page's language tag.
+func (d pageData) Lang() string { return d.L.Tag() }
 
 func parsePages() (map[string]*template.Template, error) {
 	names, err := fs.Glob(assets, "templates/*.html")
@@ -503,13 +513,6 @@ func parsePages() (map[string]*template.Template, error) {
 	return pages, nil
 }
 
-func ago(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
 // render writes a page in the layout. c may be nil (error pages before
 // authentication).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, c *call, d pageData) {
@@ -521,7 +524,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	d.L = i18n.Lookup(r.Header.Values("Accept-Language")...)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", d.L.Tag())
+	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	if err := t.ExecuteTemplate(w, "layout", d); err != nil {
 		s.log.Error("clinic: render", "page", page, "err", err)
