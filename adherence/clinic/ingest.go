@@ -23,6 +23,9 @@ type IngestResult struct {
 	// ("" when nothing): an event dated ahead of the clinic's time, a
 	// heartbeat whose clock is off.
 	ClockNote string
+	// Events and Readings count what this batch stored (repeats of what
+	// was already stored left out): the metrics count them.
+	Events, Readings int
 	// Software is the version the device reports, and SoftwareWas the one
 	// it reported before when it changed ("" otherwise).
 	Software, SoftwareWas string
@@ -144,7 +147,7 @@ func (s *Service) Ingest(ctx context.Context, p Principal, b *uplink.Batch, remo
 		if err != nil {
 			return SyncUpdate{}, err
 		}
-		res = IngestResult{ClockNote: note, Software: merged.Software, Wake: st.LastSeen.IsZero() || !st.SilentSince.IsZero(),
+		res = IngestResult{ClockNote: note, Software: merged.Software, Events: st.Stored, Readings: st.ReadingsStored, Wake: st.LastSeen.IsZero() || !st.SilentSince.IsZero(),
 			Ack: uplink.Ack{Version: uplink.Version, AckedSeq: st.AckedSeq, AckedReadingSeq: st.AckedReadingSeq,
 				Stored: st.Stored + st.ReadingsStored, Duplicates: st.Duplicates + st.ReadingDuplicates, TokenExpires: p.Expires}}
 		if old.Software != merged.Software {

@@ -211,6 +211,12 @@ type Store interface {
 	// MarkSilent may mark, and the earliest next try of the texts to
 	// send; zero times for none.
 	SilenceWatch(ctx context.Context) (oldestSeen, nextTry time.Time, err error)
+	// DeviceSilence counts the enabled devices that are silent and the
+	// texts waiting to be sent (neither sent nor failed for good), and
+	// returns the earliest last-seen time of the enabled devices heard
+	// from (silent or not; zero when none). It reads no patient data:
+	// the metrics serve it.
+	DeviceSilence(ctx context.Context) (DeviceSilence, error)
 	// ClaimTexts returns up to limit texts due at at (neither sent nor
 	// failed for good, next try at or before at), oldest first, and moves
 	// their next try to until, so that no other process sends them before
@@ -241,6 +247,13 @@ type Store interface {
 	// FHIRToken finds an access token by its hash, expired or not, with
 	// its client. ErrNotFound.
 	FHIRToken(ctx context.Context, tokenHash string) (FHIRToken, FHIRClient, error)
+}
+
+// DeviceSilence is the clinic's silence in aggregate (Store.DeviceSilence).
+type DeviceSilence struct {
+	Silent      int       // enabled devices marked silent
+	OldestSeen  time.Time // earliest last seen of the enabled devices heard from; zero: none
+	TextsQueued int       // texts neither sent nor failed for good
 }
 
 // GrantedRequest is what SetPanel appends to its audit entry's Target

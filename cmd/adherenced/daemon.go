@@ -16,6 +16,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence/clinic"
 	"github.com/pillbox/pillbox/adherence/clinic/fhirapi"
+	"github.com/pillbox/pillbox/adherence/clinic/metrics"
 	"github.com/pillbox/pillbox/adherence/clinic/silent"
 	"github.com/pillbox/pillbox/adherence/clinic/web"
 	"github.com/pillbox/pillbox/cmd/internal/clinicdb"
@@ -72,7 +73,8 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	s.watcher, err = silent.New(silent.Config{Clinic: store, Clock: clock, Texter: sender, Logger: log, After: o.silentAfter})
+	meter := metrics.New(metrics.Config{Silence: store, Clock: clock, Refusals: web.Refusals, Logger: log})
+	s.watcher, err = silent.New(silent.Config{Clinic: store, Clock: clock, Texter: sender, Logger: log, After: o.silentAfter, Meter: meter})
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +89,7 @@ func start(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (
 	if publicURL == "" {
 		publicURL = local
 	}
-	srv, err := web.New(web.Config{Clinic: store, Clock: clock, Logger: log, Watcher: s.watcher,
+	srv, err := web.New(web.Config{Clinic: store, Clock: clock, Logger: log, Watcher: s.watcher, Metrics: meter,
 		PublicURL: publicURL, TrustedProxies: o.proxies})
 	if err != nil {
 		return nil, err

@@ -116,6 +116,35 @@ func TestDemo(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("GET /healthz = %d, want 200", resp.StatusCode)
 	}
+	// The metrics are wired: served to an admin's API token, to nobody else.
+	ctx := context.Background()
+	root, err := s.clinic.CreateUser(ctx, clinic.CLI("test"), "root", "Admin", clinic.RoleAdmin, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminTok, err := s.clinic.IssueAPIToken(ctx, clinic.CLI("test"), root.ID, "prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		auth     string
+		want     int
+		wantBody string
+	}{{"", http.StatusUnauthorized, ""}, {"Bearer " + adminTok, http.StatusOK, "\npillbox_clinic_syncs_answered_total 0\n"}} {
+		req, _ := http.NewRequest("GET", "http://"+s.listener.Addr().String()+"/metrics", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || !strings.Contains(string(body), c.wantBody) {
+			t.Errorf("GET /metrics with a token %t = %d, want %d with %q: %.300s", c.auth != "", resp.StatusCode, c.want, c.wantBody, body)
+		}
+	}
 	// The dispenser config it wrote is valid, with a sync section for it.
 	f, probs, err := config.Load(filepath.Join(data, "demo-dispenser.yaml"))
 	if err != nil || len(probs) > 0 {

@@ -37,6 +37,8 @@ type Config struct {
 	// errors that say notify.Permanent are not retried.
 	Texter notify.Sender
 	Logger *slog.Logger // nil: discard
+	// Meter counts the sends (adherence/clinic/metrics); nil: none.
+	Meter Meter
 	// After is how long without a request makes a device silent;
 	// 0: DefaultAfter.
 	After time.Duration
@@ -46,6 +48,19 @@ type Config struct {
 	MaxAttempts        int
 	Rand               func() float64
 }
+
+// Meter counts the watcher's sends: each text the provider accepted, and
+// each failed attempt, final when the text will not be tried again.
+type Meter interface {
+	TextSent()
+	TextFailed(final bool)
+}
+
+// noMeter counts nothing.
+type noMeter struct{}
+
+func (noMeter) TextSent()       {}
+func (noMeter) TextFailed(bool) {}
 
 // Watcher runs on one goroutine with one timer, armed for the earliest of
 // the next silence deadline and the next text to retry; the sync handler
@@ -69,6 +84,9 @@ func New(c Config) (*Watcher, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Meter == nil {
+		c.Meter = noMeter{}
 	}
 	if c.After <= 0 {
 		c.After = DefaultAfter
@@ -190,10 +208,12 @@ func (w *Watcher) send(ctx context.Context, t clinic.Text) error {
 	switch {
 	case err == nil:
 		a.Sent = now
+		w.c.Meter.TextSent()
 		w.c.Logger.Info("silent: text sent", "sms", t.ID)
 	case permanent(err) || t.Attempts+1 >= w.c.MaxAttempts:
 		w.c.Logger.Error("silent: text failed for good", "sms", t.ID, "attempts", t.Attempts+1, "err", err)
 		a.Failed, a.Error = now, err.Error()
+		w.c.Meter.TextFailed(true)
 	default:
 		wait := max(notify.Backoff(t.Attempts, w.c.MinRetry, w.c.MaxRetry, w.c.Rand), w.c.MinRetry/2)
 		var f notify.Failed
@@ -202,6 +222,7 @@ func (w *Watcher) send(ctx context.Context, t clinic.Text) error {
 		}
 		w.c.Logger.Warn("silent: text failed; will retry", "sms", t.ID, "attempts", t.Attempts+1, "err", err)
 		a.NextTry, a.Error = now.Add(wait), err.Error()
+		w.c.Meter.TextFailed(false)
 	}
 	if err := w.c.Clinic.TextAttempted(ctx, t.ID, a); err != nil {
 		return fmt.Errorf("silent: texts: %w", err)

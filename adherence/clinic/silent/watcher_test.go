@@ -53,6 +53,34 @@ func (s *flakySender) Send(_ context.Context, to, body string) (notify.Sent, err
 	return notify.Sent{SID: "SM1"}, nil
 }
 
+// meter counts what the watcher reports, as the metrics would.
+type meter struct {
+	mu                    sync.Mutex
+	Sent, Retries, Failed int
+}
+
+var _ Meter = (*meter)(nil)
+
+func (m *meter) TextSent() { m.mu.Lock(); defer m.mu.Unlock(); m.Sent++ }
+func (m *meter) TextFailed(final bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if final {
+		m.Failed++
+	} else {
+		m.Retries++
+	}
+}
+
+func (m *meter) check(t *testing.T, when string, sent, retries, failed int) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Sent != sent || m.Retries != retries || m.Failed != failed {
+		t.Errorf("meter %s = sent %d, retries %d, failed %d; want %d, %d, %d", when, m.Sent, m.Retries, m.Failed, sent, retries, failed)
+	}
+}
+
 // TestWatcher drives the silent watcher with the simulated clock: one
 // text per caregiver when the device goes silent, retried while the
 // provider fails, none again while it stays silent, one each when it is
@@ -61,8 +89,8 @@ func TestWatcher(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := clinictest.New(t)
 		ctx, cancel := context.WithCancel(e.Ctx)
-		sender := &flakySender{fails: 2}
-		w, err := New(Config{Clinic: e.Clinic, Clock: e.Clock, Texter: sender, MinRetry: time.Minute,
+		sender, m := &flakySender{fails: 2}, &meter{}
+		w, err := New(Config{Clinic: e.Clinic, Clock: e.Clock, Texter: sender, Meter: m, MinRetry: time.Minute,
 			MaxRetry: 4 * time.Minute, Rand: func() float64 { return 1 }})
 		if err != nil {
 			t.Fatal(err)
@@ -97,6 +125,7 @@ func TestWatcher(t *testing.T) {
 		if len(texts) != 4 || texts[0].Reason != "silent" || texts[0].Attempts != 2 || texts[1].Attempts != 2 || texts[3].Reason != "back" || texts[3].Sent.IsZero() {
 			t.Errorf("texts = %+v, want 2 silent (each sent on its second attempt) and 2 back, all sent", texts)
 		}
+		m.check(t, "after the device is back", 4, 2, 0)
 		cancel()
 		<-done
 
@@ -124,8 +153,8 @@ func TestWatcherGivesUpOnPermanent(t *testing.T) {
 		e := clinictest.New(t)
 		ctx, cancel := context.WithCancel(e.Ctx)
 		defer cancel()
-		sender := &flakySender{perm: true}
-		w, _ := New(Config{Clinic: e.Clinic, Clock: e.Clock, Texter: sender})
+		sender, m := &flakySender{perm: true}, &meter{}
+		w, _ := New(Config{Clinic: e.Clinic, Clock: e.Clock, Texter: sender, Meter: m})
 		go w.Run(ctx)
 		pa, _ := e.Clinic.Authenticate(e.Ctx, e.TokA)
 		if _, err := e.Clinic.Ingest(e.Ctx, pa, clinictest.Batch(t, e.DevA.ID, "l", 1, 0), ""); err != nil {
@@ -140,6 +169,7 @@ func TestWatcherGivesUpOnPermanent(t *testing.T) {
 			j, _ := json.Marshal(texts)
 			t.Errorf("texts after a permanent failure = %s, want 2 failed after one attempt", j)
 		}
+		m.check(t, "after a permanent failure", 0, 0, 2)
 		cancel()
 	})
 }

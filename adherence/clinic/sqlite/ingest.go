@@ -246,6 +246,18 @@ func (s *Store) SilenceWatch(ctx context.Context) (oldestSeen, nextTry time.Time
 	return fromNullMS(seen), fromNullMS(retry), fail("silence watch", err)
 }
 
+// DeviceSilence is three aggregates in one read, for the metrics.
+func (s *Store) DeviceSilence(ctx context.Context) (clinic.DeviceSilence, error) {
+	var ds clinic.DeviceSilence
+	var seen sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT
+(SELECT count(*) FROM clinic_devices WHERE disabled = 0 AND silent_since IS NOT NULL),
+(SELECT min(last_seen) FROM clinic_devices WHERE disabled = 0 AND last_seen IS NOT NULL),
+(SELECT count(*) FROM clinic_sms WHERE sent IS NULL AND failed IS NULL)`).Scan(&ds.Silent, &seen, &ds.TextsQueued)
+	ds.OldestSeen = fromNullMS(seen)
+	return ds, fail("device silence", err)
+}
+
 const selectText = `SELECT id, created, patient_id, device_id, reason, to_phone, body, attempts, sent, failed, last_error FROM clinic_sms `
 
 func scanText(sc scanner) (clinic.Text, error) {

@@ -458,6 +458,14 @@ func testSilence(t *testing.T, b Backend) {
 	if seen, next, err := s.SilenceWatch(ctx); err != nil || !seen.IsZero() || !next.IsZero() {
 		t.Errorf("SilenceWatch with no device heard = %v, %v, %v; want zeros", seen, next, err)
 	}
+	silence := func(when string, want clinic.DeviceSilence) {
+		t.Helper()
+		got, err := s.DeviceSilence(ctx)
+		if err != nil || got.Silent != want.Silent || !same(got.OldestSeen, want.OldestSeen) || got.TextsQueued != want.TextsQueued {
+			t.Errorf("DeviceSilence %s = %+v, %v; want %+v", when, got, err, want)
+		}
+	}
+	silence("with no device heard", clinic.DeviceSilence{})
 	// D heard at t0; E (Q's) at +20m; F disabled; G never heard.
 	dev := func(id, patient string) {
 		must(t, s.RegisterDevice(ctx, clinic.Device{ID: id, PatientID: patient, Created: t0},
@@ -474,6 +482,7 @@ func testSilence(t *testing.T, b Backend) {
 	if seen, _, _ := s.SilenceWatch(ctx); !same(seen, t0) {
 		t.Errorf("SilenceWatch oldest seen = %v, want D's %v (the disabled device left out)", seen, t0)
 	}
+	silence("before any is silent", clinic.DeviceSilence{OldestSeen: t0}) // F, seen earlier, is disabled
 	var composed []clinic.SilentDevice
 	compose := func(d clinic.SilentDevice) (clinic.CaregiverText, clinic.Entry) {
 		composed = append(composed, d)
@@ -496,6 +505,7 @@ func testSilence(t *testing.T, b Backend) {
 	if texts, _ := s.Texts(ctx); len(texts) != 2 || texts[0].Reason != clinic.ReasonSilent || texts[0].To != "+15555550101" || texts[1].To != "+15555550102" {
 		t.Errorf("Texts = %+v, want one silent text per caregiver of P", texts)
 	}
+	silence("with D silent", clinic.DeviceSilence{Silent: 1, OldestSeen: t0, TextsQueued: 2})
 	// Again: nothing more (D is silent, E within its time).
 	composed = nil
 	if n, err := s.MarkSilent(ctx, at(10*time.Minute), at(45*time.Minute), compose); err != nil || n != 0 || len(composed) != 0 {
@@ -512,6 +522,12 @@ func testSilence(t *testing.T, b Backend) {
 	if texts, _ := s.Texts(ctx); len(texts) != 2 {
 		t.Errorf("Texts after E went silent = %d, want still 2", len(texts))
 	}
+	silence("with D and E silent", clinic.DeviceSilence{Silent: 2, OldestSeen: t0, TextsQueued: 2})
+	texts, err := s.Texts(ctx)
+	must(t, err)
+	must(t, s.TextAttempted(ctx, texts[0].ID, clinic.TextAttempt{Sent: at(51 * time.Minute)}))
+	must(t, s.TextAttempted(ctx, texts[1].ID, clinic.TextAttempt{NextTry: at(52 * time.Minute), Error: "provider down"}))
+	silence("with one text sent, one to retry", clinic.DeviceSilence{Silent: 2, OldestSeen: t0, TextsQueued: 1})
 }
 
 // testSilenceShared: two watchers (two processes) marking at once mark a

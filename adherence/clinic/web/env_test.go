@@ -8,6 +8,7 @@ import (
 
 	"github.com/pillbox/pillbox/adherence/clinic"
 	"github.com/pillbox/pillbox/adherence/clinic/internal/clinictest"
+	"github.com/pillbox/pillbox/adherence/clinic/metrics"
 )
 
 var t0 = clinictest.T0
@@ -32,7 +33,10 @@ func newEnv(t testing.TB, cfg ...func(*Config)) *env {
 // serve serves f with a Server configured by cfg.
 func serve(t testing.TB, f *clinictest.Fixture, cfg ...func(*Config)) *env {
 	t.Helper()
-	c := Config{Clinic: f.Clinic, Clock: f.Clock, PublicURL: "https://clinic.test"}
+	// With the metrics, as adherenced serves them, so that the route
+	// tests walk GET /metrics too.
+	c := Config{Clinic: f.Clinic, Clock: f.Clock, PublicURL: "https://clinic.test",
+		Metrics: metrics.New(metrics.Config{Silence: f.Clinic, Clock: f.Clock, Refusals: Refusals})}
 	for _, f := range cfg {
 		f(&c)
 	}

@@ -49,7 +49,23 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/admin/audit", accessAdmin, s.apiAudit},
 
 		{"POST", uplink.Path, accessDevice, s.sync},
-	}, s.reportRoutes()...) // reports.go
+	}, append(s.metricsRoutes(), s.reportRoutes()...)...) // reports.go
+}
+
+const metricsPath = "/metrics"
+
+// metricsRoutes serves the metrics, when there are, to an admin. They
+// hold no patient data (counts, latencies, no series per device); an
+// admin's API token is the scraper's credential (docs/clinic.md#metrics).
+// A scrape is not audited: no record is read, and one every 15 s would
+// bury the audit log; a refused one is, as every refusal.
+func (s *Server) metricsRoutes() []route {
+	if s.c.Metrics == nil {
+		return nil
+	}
+	return []route{{"GET", metricsPath, accessAdmin, func(w http.ResponseWriter, r *http.Request, c *call) {
+		s.c.Metrics.ServeHTTP(w, r)
+	}}}
 }
 
 // readyTimeout bounds /readyz's ping: a load balancer's check should
@@ -471,7 +487,11 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, status, err)
 		return
 	}
+	began := s.c.Clock.Now()
 	res, err := s.c.Clinic.Ingest(r.Context(), c.p, b, c.remote)
+	if s.c.Metrics != nil {
+		s.c.Metrics.Ingested(s.c.Clock.Now().Sub(began))
+	}
 	if err != nil {
 		s.fail(w, r, statusOf(err), err)
 		return
@@ -489,6 +509,9 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	if res.Wake && s.c.Watcher != nil {
 		s.c.Watcher.Kick()
+	}
+	if s.c.Metrics != nil {
+		s.c.Metrics.Synced(res.Events, res.Readings)
 	}
 	writeJSON(w, http.StatusOK, res.Ack)
 }

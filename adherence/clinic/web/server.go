@@ -30,6 +30,10 @@ type Config struct {
 	// Watcher is woken when a device is first heard or is back (the
 	// silent watcher); may be nil.
 	Watcher interface{ Kick() }
+	// Metrics, when set, counts the syncs and is served at GET /metrics
+	// to an administrator (an admin's API token, as a scraper has; or
+	// session). Nil: no /metrics.
+	Metrics Meter
 	// PublicURL is the address clinicians use, e.g.
 	// https://clinic.example.org. When it is https, cookies are Secure
 	// even if TLS ends at a reverse proxy in front of adherenced.
@@ -50,6 +54,40 @@ type Config struct {
 	// less (sign-in delays, which do, are in the database).
 	PerToken        Rate // requests per API or device token; default 120, then 4 per second
 	BadTokenPerAddr Rate // unknown, revoked or expired tokens per network; default 20, then one per 3 s
+}
+
+// Meter counts the syncs and serves GET /metrics (adherence/clinic/metrics).
+type Meter interface {
+	http.Handler
+	// Synced counts a batch answered 200 and what it stored.
+	Synced(events, readings int)
+	// Refused counts a batch refused, for one of Refusals.
+	Refused(reason string)
+	// Ingested records how long one Service.Ingest took.
+	Ingested(took time.Duration)
+}
+
+// Refusals are the reasons a batch is refused for, as the metrics label
+// them: a fixed set, from the status the device is answered.
+var Refusals = []string{"unauthenticated", "forbidden", "throttled", "malformed", "too_large", "conflict", "error"}
+
+// refusal names why a batch was refused, from its status.
+func refusalOf(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "unauthenticated"
+	case status == http.StatusForbidden:
+		return "forbidden"
+	case status == http.StatusTooManyRequests:
+		return "throttled"
+	case status == http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case status == http.StatusConflict:
+		return "conflict"
+	case status >= 400 && status < 500:
+		return "malformed"
+	}
+	return "error"
 }
 
 // Server serves adherenced's pages and API. Build it with New.
@@ -177,13 +215,24 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-func isAPI(path string) bool { return strings.HasPrefix(path, "/api/") }
+// isAPI: a path for programs, answered errors in JSON rather than pages
+// and redirects to the login page (a scraper without its token gets 401).
+func isAPI(path string) bool { return strings.HasPrefix(path, "/api/") || path == metricsPath }
 
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{remote: s.remote(r), secure: s.secure(r)}
 		if rt.access != accessPublic {
 			w.Header().Set("Cache-Control", "no-store")
+		}
+		if rt.access == accessDevice && s.c.Metrics != nil {
+			sw := &statusWriter{ResponseWriter: w}
+			w = sw
+			defer func() {
+				if sw.status >= 400 {
+					s.c.Metrics.Refused(refusalOf(sw.status))
+				}
+			}()
 		}
 		p, status, err := s.authenticate(r, c)
 		if err != nil {
@@ -199,6 +248,26 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		rt.h(w, r, c)
 	})
+}
+
+// statusWriter keeps the status a handler answered, for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // refused audits a request refused before its handler (HIPAA
