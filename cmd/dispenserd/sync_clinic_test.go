@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -131,7 +134,33 @@ func TestSyncAfter1970Boot(t *testing.T) {
 		t.Skip("runs the daemon and adherenced binaries")
 	}
 	cl := startDemoClinic(t)
-	d := startDaemon(t, cl.dispenserConfig, t.TempDir(), "--sim-start", "1970-01-01T00:05:00Z", "--sim-unsynced")
+	// The dispenser syncs through a proxy that signals each answer the
+	// clinic gave, so the test looks at the pusher's state when something
+	// happened instead of on a timer.
+	answered := make(chan struct{}, 1)
+	target, err := url.Parse(cl.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rp.ServeHTTP(w, r)
+		select {
+		case answered <- struct{}{}:
+		default:
+		}
+	}))
+	t.Cleanup(proxy.Close)
+	text, err := os.ReadFile(cl.dispenserConfig)
+	if err != nil || !bytes.Contains(text, []byte(cl.base)) {
+		t.Fatalf("the demo's dispenser config %s does not name the clinic %s (%v)", cl.dispenserConfig, cl.base, err)
+	}
+	// Beside the demo's, so that the paths in it still resolve.
+	proxied := filepath.Join(filepath.Dir(cl.dispenserConfig), "dispenser-proxied.yaml")
+	if err := os.WriteFile(proxied, bytes.ReplaceAll(text, []byte(cl.base), []byte(proxy.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, proxied, t.TempDir(), "--sim-start", "1970-01-01T00:05:00Z", "--sim-unsynced")
 	syncStatus := func() uplink.Status {
 		var s uplink.Status
 		if err := json.Unmarshal(d.do("GET", "/api/sync", nil, http.StatusOK), &s); err != nil {
@@ -139,20 +168,23 @@ func TestSyncAfter1970Boot(t *testing.T) {
 		}
 		return s
 	}
-	// until polls the dispenser: the pusher acts on answers it receives
-	// on its own, and nothing signals them from outside the process.
+	// until looks at the pusher after each answer of the clinic; the
+	// pusher records an answer just after it arrives, so a short wait
+	// looks again once without a new answer.
 	until := func(what string, ok func(uplink.Status) bool) uplink.Status {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
+		deadline := time.After(60 * time.Second)
 		for {
 			s := syncStatus()
 			if ok(s) {
 				return s
 			}
-			if time.Now().After(deadline) {
+			select {
+			case <-answered:
+			case <-time.After(100 * time.Millisecond):
+			case <-deadline:
 				t.Fatalf("%s: not within 60 s; GET /api/sync = %+v", what, s)
 			}
-			time.Sleep(50 * time.Millisecond)
 		}
 	}
 

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
-	"time"
 )
 
 // fakeDaemonEnv makes the test binary, started as a child by TestMain,
@@ -25,7 +26,11 @@ func fakeDaemon(mode string) {
 		fmt.Fprintln(os.Stderr, "dispenserd: open store: database is locked")
 		os.Exit(3)
 	}
-	time.Sleep(time.Hour) // a child process waiting to be killed, not a test
+	// Wait to be killed, as the daemon does: the harness sends SIGTERM or
+	// SIGKILL (which needs no handler).
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	<-stop
 	os.Exit(0)
 }
 
